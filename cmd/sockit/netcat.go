@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sockit/sockit"
+	"github.com/sockit/sockit/netcat"
+)
+
+// familyFlags adds -4/-6 to a command and returns a function reading them.
+func familyFlags(cmd *cobra.Command) func() (int, error) {
+	var v4, v6 bool
+	cmd.Flags().BoolVarP(&v4, "ipv4", "4", false, "use IPv4 only")
+	cmd.Flags().BoolVarP(&v6, "ipv6", "6", false, "use IPv6 only")
+	return func() (int, error) {
+		switch {
+		case v4 && v6:
+			return 0, usageErr("%s: -4 and -6 exclude each other", cmd.CommandPath())
+		case v4:
+			return 4, nil
+		case v6:
+			return 6, nil
+		}
+		return 0, nil
+	}
+}
+
+func (a *app) connectCommand() *cobra.Command {
+	var (
+		timeout time.Duration
+		opt     netcat.Options
+	)
+	cmd := &cobra.Command{
+		Use:   "connect [flags] ENDPOINT",
+		Short: "Connect to ENDPOINT and join it to stdin and stdout (netcat)",
+		Long: `connect sends stdin to the socket and the socket to stdout, over TCP, UDP,
+unix or unixgram. At the end of stdin a stream connection is half-closed and
+output goes on until the peer closes. Over UDP and unixgram each read of stdin
+is one datagram, replies are printed, and connect ends once stdin is done and
+no reply has come for --wait.`,
+		Example: `  printf 'hello there' | sockit connect localhost:8001     # the brief's echo client
+  printf '' | sockit connect udp://127.0.0.1:8017            # a QOTD query
+  sockit connect unix:///run/app.sock < request.bin > reply.bin`,
+		Args: exactArgs(1),
+	}
+	family := familyFlags(cmd)
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "bound on the connect (0: none)")
+	cmd.Flags().DurationVar(&opt.Wait, "wait", 2*time.Second, "datagrams: quiet time to wait for replies after stdin ends")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		fam, err := family()
+		if err != nil {
+			return err
+		}
+		e, err := sockit.ParseEndpoint(args[0], sockit.Defaults{Network: "tcp"})
+		if err != nil {
+			return err
+		}
+		d := &sockit.Dialer{Timeout: timeout, Family: fam}
+		return netcat.Connect(a.ctx, d, e, a.stdin, a.stdout, opt)
+	}
+	return cmd
+}
+
+func (a *app) listenCommand() *cobra.Command {
+	var opt netcat.Options
+	cmd := &cobra.Command{
+		Use:   "listen [flags] ENDPOINT",
+		Short: "Wait for peers on ENDPOINT and join them to stdin and stdout (netcat -l)",
+		Long: `listen binds ENDPOINT and relays between the peer and stdin/stdout. It
+serves one connection and exits when that peer is done; with -k it keeps
+accepting, serves peers concurrently, and copies stdin to all of them. Over UDP
+and unixgram it prints each datagram and sends stdin to the latest sender.
+Binding port 0 picks a free port; the real address is printed on stderr.`,
+		Example: `  sockit listen 127.0.0.1:8001 > received.bin
+  sockit listen -k tcp://[::1]:0
+  sockit listen unixgram:///tmp/log.sock`,
+		Args: exactArgs(1),
+	}
+	family := familyFlags(cmd)
+	cmd.Flags().BoolVarP(&opt.KeepOpen, "keep-open", "k", false, "keep accepting connections, serving them concurrently")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		fam, err := family()
+		if err != nil {
+			return err
+		}
+		e, err := sockit.ParseEndpoint(args[0], sockit.Defaults{Network: "tcp"})
+		if err != nil {
+			return err
+		}
+		opt.Announce = func(network string, addr net.Addr) {
+			fmt.Fprintf(a.stderr, "listening %s %s\n", network, addr)
+		}
+		return netcat.Listen(a.ctx, e.WithFamily(fam), a.stdin, a.stdout, opt)
+	}
+	return cmd
+}

@@ -1,0 +1,168 @@
+// Package netcat joins a byte stream (stdin and stdout) to a socket, in
+// either direction: Connect dials out, Listen waits for peers. Streams
+// (TCP, unix) are relayed with half-close, so every byte written before EOF
+// reaches the other side; datagram sockets (UDP, unixgram) carry one datagram
+// per input read.
+package netcat
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/sockit/sockit"
+)
+
+// Options tune a relay. The zero value is ready to use.
+type Options struct {
+	// Wait is how long a datagram relay waits for more replies once its
+	// input is done; zero means 2s.
+	Wait time.Duration
+	// KeepOpen makes Listen accept peers until the context ends, serving
+	// them concurrently; otherwise it serves one peer and returns.
+	KeepOpen bool
+	// Announce, if set, is called with the bound address once Listen is
+	// ready, before any peer is accepted.
+	Announce func(network string, addr net.Addr)
+}
+
+func (o *Options) wait() time.Duration {
+	if o.Wait <= 0 {
+		return 2 * time.Second
+	}
+	return o.Wait
+}
+
+const bufSize = 64 << 10
+
+// closeWriter is implemented by TCP and Unix stream conns.
+type closeWriter interface{ CloseWrite() error }
+
+// Relay copies in to c and c to out until c's peer closes its side. When in
+// reaches EOF the write half of c is shut down (a FIN), and output goes on
+// until the peer finishes. It returns the first error other than an orderly
+// close; canceling ctx closes c.
+func Relay(ctx context.Context, c net.Conn, in io.Reader, out io.Writer) error {
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	sendErr := make(chan error, 1)
+	go func() {
+		_, err := io.CopyBuffer(c, in, make([]byte, bufSize))
+		if err == nil {
+			if cw, ok := c.(closeWriter); ok {
+				err = cw.CloseWrite()
+			}
+		}
+		sendErr <- err
+	}()
+	_, recvErr := io.CopyBuffer(out, c, make([]byte, bufSize))
+	if ctx.Err() != nil {
+		recvErr = ctx.Err()
+	}
+	// The peer is done. Stop the sender: input may never end (a terminal).
+	c.Close()
+	select {
+	case err := <-sendErr:
+		if recvErr == nil && err != nil && !errors.Is(err, net.ErrClosed) {
+			recvErr = err
+		}
+	default:
+		// The sender is blocked reading input that has not ended; it exits
+		// on its next read, when the write to the closed conn fails. The
+		// caller's process is ending, and in is not ours to close.
+	}
+	return recvErr
+}
+
+// Connect dials e and relays in and out over it.
+func Connect(ctx context.Context, d *sockit.Dialer, e sockit.Endpoint, in io.Reader, out io.Writer, opt Options) error {
+	c, err := d.Dial(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if e.IsPacket() {
+		return relayPackets(ctx, c, in, out, opt.wait())
+	}
+	return Relay(ctx, c, in, out)
+}
+
+// relayPackets sends each read of in as one datagram and prints each reply;
+// after in ends it waits until no reply has come for wait.
+func relayPackets(ctx context.Context, c net.Conn, in io.Reader, out io.Writer, wait time.Duration) error {
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
+	defer stop()
+	var (
+		mu      sync.Mutex
+		inDone  bool
+		sendErr error
+	)
+	c.SetReadDeadline(time.Time{})
+	go func() {
+		buf := make([]byte, bufSize)
+		for {
+			n, err := in.Read(buf)
+			if n > 0 {
+				if _, werr := c.Write(buf[:n]); werr != nil {
+					mu.Lock()
+					sendErr = werr
+					mu.Unlock()
+					break
+				}
+			}
+			if err != nil {
+				if err != io.EOF {
+					mu.Lock()
+					sendErr = err
+					mu.Unlock()
+				}
+				break
+			}
+		}
+		mu.Lock()
+		inDone = true
+		mu.Unlock()
+		// Wake the reader so it starts the quiet-period countdown.
+		c.SetReadDeadline(time.Now().Add(wait))
+	}()
+	buf := make([]byte, bufSize)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if _, werr := out.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			mu.Lock()
+			done := inDone
+			mu.Unlock()
+			if done {
+				c.SetReadDeadline(time.Now().Add(wait))
+			}
+			continue
+		}
+		if err == nil {
+			continue // an empty datagram
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			mu.Lock()
+			done, serr := inDone, sendErr
+			mu.Unlock()
+			if done {
+				return serr
+			}
+			continue
+		}
+		if errors.Is(err, net.ErrClosed) {
+			return nil
+		}
+		// ECONNREFUSED from an earlier datagram's ICMP: report it.
+		return err
+	}
+}

@@ -1,0 +1,209 @@
+// Package resolve turns host names into addresses the way getaddrinfo does
+// (every address, IPv4 and IPv6, /etc/hosts first) — the brief's
+// gethostbyname done properly — or by asking one DNS server directly.
+package resolve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// ErrNotFound is wrapped by the error for a name or address that has no
+// records ("no such host").
+var ErrNotFound = errors.New("no such host")
+
+// Resolver looks names up. Its zero value uses the system's rules: the Go
+// resolver reading /etc/hosts, /etc/nsswitch.conf and /etc/resolv.conf.
+type Resolver struct {
+	// Server, if set, is a DNS server ("host" or "host:port", port 53 by
+	// default) asked directly over UDP, and over TCP when a reply comes back
+	// truncated. /etc/hosts is not read then.
+	Server string
+	// Family keeps only IPv4 (4) or IPv6 (6) addresses; 0 keeps both.
+	Family int
+	// Timeout bounds each DNS exchange with Server; zero means 5s.
+	Timeout time.Duration
+}
+
+// Error says which name failed and why.
+type Error struct {
+	Name string
+	Err  error
+}
+
+func (e *Error) Error() string { return "resolve " + e.Name + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Lookup returns every address of name: IPv4 and IPv6, narrowed by Family.
+// An IP literal resolves to itself.
+func (r *Resolver) Lookup(ctx context.Context, name string) ([]netip.Addr, error) {
+	if a, err := netip.ParseAddr(name); err == nil {
+		return r.filter(name, []netip.Addr{a})
+	}
+	var addrs []netip.Addr
+	var err error
+	if r.Server == "" {
+		addrs, err = net.DefaultResolver.LookupNetIP(ctx, r.network(), name)
+		var de *net.DNSError
+		if errors.As(err, &de) && de.IsNotFound {
+			err = ErrNotFound
+		}
+		for i, a := range addrs {
+			addrs[i] = a.Unmap()
+		}
+	} else {
+		addrs, err = r.lookupServer(ctx, name)
+	}
+	if err != nil {
+		return nil, &Error{Name: name, Err: err}
+	}
+	return r.filter(name, addrs)
+}
+
+func (r *Resolver) network() string {
+	switch r.Family {
+	case 4:
+		return "ip4"
+	case 6:
+		return "ip6"
+	}
+	return "ip"
+}
+
+func (r *Resolver) filter(name string, in []netip.Addr) ([]netip.Addr, error) {
+	out := in[:0:0]
+	for _, a := range in {
+		if r.Family == 4 && !a.Is4() || r.Family == 6 && a.Is4() {
+			continue
+		}
+		out = append(out, a)
+	}
+	if len(out) == 0 {
+		return nil, &Error{Name: name, Err: ErrNotFound}
+	}
+	return out, nil
+}
+
+// Reverse returns the names an address maps back to (PTR records, or
+// /etc/hosts with the system resolver).
+func (r *Resolver) Reverse(ctx context.Context, addr string) ([]string, error) {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return nil, &Error{Name: addr, Err: fmt.Errorf("not an IP address")}
+	}
+	var names []string
+	if r.Server == "" {
+		names, err = net.DefaultResolver.LookupAddr(ctx, a.String())
+		var de *net.DNSError
+		if errors.As(err, &de) && de.IsNotFound {
+			err = ErrNotFound
+		}
+	} else {
+		arpa, _ := dns.ReverseAddr(a.String())
+		var rrs []dns.RR
+		rrs, err = r.query(ctx, arpa, dns.TypePTR)
+		for _, rr := range rrs {
+			if p, ok := rr.(*dns.PTR); ok {
+				names = append(names, p.Ptr)
+			}
+		}
+	}
+	if err == nil && len(names) == 0 {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return nil, &Error{Name: addr, Err: err}
+	}
+	return names, nil
+}
+
+func (r *Resolver) server() string {
+	if _, _, err := net.SplitHostPort(r.Server); err == nil {
+		return r.Server
+	}
+	return net.JoinHostPort(strings.Trim(r.Server, "[]"), "53")
+}
+
+// lookupServer asks Server for A and AAAA records, following CNAME chains
+// the server did not flatten (at most 8 links).
+func (r *Resolver) lookupServer(ctx context.Context, name string) ([]netip.Addr, error) {
+	var types []uint16
+	if r.Family != 6 {
+		types = append(types, dns.TypeA)
+	}
+	if r.Family != 4 {
+		types = append(types, dns.TypeAAAA)
+	}
+	var addrs []netip.Addr
+	notFound := 0
+	for _, t := range types {
+		target := dns.Fqdn(name)
+		for hop := 0; hop < 8; hop++ {
+			rrs, err := r.query(ctx, target, t)
+			if errors.Is(err, ErrNotFound) {
+				notFound++
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			next, found := "", false
+			for _, rr := range rrs {
+				switch v := rr.(type) {
+				case *dns.A:
+					a, _ := netip.AddrFromSlice(v.A.To4())
+					addrs, found = append(addrs, a), true
+				case *dns.AAAA:
+					a, _ := netip.AddrFromSlice(v.AAAA.To16())
+					addrs, found = append(addrs, a), true
+				case *dns.CNAME:
+					next = v.Target
+				}
+			}
+			if found || next == "" {
+				break
+			}
+			target = next
+		}
+	}
+	if len(addrs) == 0 {
+		return nil, ErrNotFound
+	}
+	return addrs, nil
+}
+
+// query sends one question, over UDP first and again over TCP if the answer
+// was truncated.
+func (r *Resolver) query(ctx context.Context, name string, qtype uint16) ([]dns.RR, error) {
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	m.RecursionDesired = true
+	timeout := r.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	c := &dns.Client{Net: "udp", Timeout: timeout}
+	in, _, err := c.ExchangeContext(ctx, m, r.server())
+	if err == nil && in.Truncated {
+		c.Net = "tcp"
+		in, _, err = c.ExchangeContext(ctx, m, r.server())
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch in.Rcode {
+	case dns.RcodeSuccess:
+		return in.Answer, nil
+	case dns.RcodeNameError:
+		return nil, ErrNotFound
+	default:
+		return nil, fmt.Errorf("server %s answered %s", r.server(), dns.RcodeToString[in.Rcode])
+	}
+}
