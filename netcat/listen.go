@@ -47,7 +47,7 @@ func Listen(ctx context.Context, e sockit.Endpoint, in io.Reader, out io.Writer,
 			return err
 		}
 		ln.Close()
-		return Relay(ctx, c, in, out)
+		return Relay(ctx, c, in, out, opt.StopOnPeerClose)
 	}
 	return serveAll(ctx, ln, in, out)
 }

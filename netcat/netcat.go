@@ -21,6 +21,10 @@ type Options struct {
 	// Wait is how long a datagram relay waits for more replies once its
 	// input is done; zero means 2s.
 	Wait time.Duration
+	// StopOnPeerClose ends a stream relay as soon as the peer closes, without
+	// sending the rest of the input; set it when the input is a terminal.
+	// By default all input is sent (nothing lost to a peer that half-closed).
+	StopOnPeerClose bool
 	// KeepOpen makes Listen accept peers until the context ends, serving
 	// them concurrently; otherwise it serves one peer and returns.
 	KeepOpen bool
@@ -41,11 +45,13 @@ const bufSize = 64 << 10
 // closeWriter is implemented by TCP and Unix stream conns.
 type closeWriter interface{ CloseWrite() error }
 
-// Relay copies in to c and c to out until c's peer closes its side. When in
-// reaches EOF the write half of c is shut down (a FIN), and output goes on
-// until the peer finishes. It returns the first error other than an orderly
-// close; canceling ctx closes c.
-func Relay(ctx context.Context, c net.Conn, in io.Reader, out io.Writer) error {
+// Relay copies in to c and c to out. When in reaches EOF the write half of c
+// is shut down (a FIN), and output goes on until the peer finishes. When the
+// peer finishes first, the rest of in is still sent, so nothing is lost to a
+// peer that half-closed, unless stopOnPeerClose is set (an interactive input,
+// which may never end). Canceling ctx closes c. It returns the first error
+// other than an orderly close.
+func Relay(ctx context.Context, c net.Conn, in io.Reader, out io.Writer, stopOnPeerClose bool) error {
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	sendErr := make(chan error, 1)
@@ -59,20 +65,21 @@ func Relay(ctx context.Context, c net.Conn, in io.Reader, out io.Writer) error {
 		sendErr <- err
 	}()
 	_, recvErr := io.CopyBuffer(out, c, make([]byte, bufSize))
+	if recvErr == nil && !stopOnPeerClose {
+		select {
+		case recvErr = <-sendErr:
+		case <-ctx.Done():
+		}
+	}
 	if ctx.Err() != nil {
 		recvErr = ctx.Err()
 	}
-	// The peer is done. Stop the sender: input may never end (a terminal).
+	// Closing c ends a sender still blocked on a write. One blocked reading
+	// input that has not ended exits at its next read, when its write fails;
+	// in is not ours to close, and the caller is done with it.
 	c.Close()
-	select {
-	case err := <-sendErr:
-		if recvErr == nil && err != nil && !errors.Is(err, net.ErrClosed) {
-			recvErr = err
-		}
-	default:
-		// The sender is blocked reading input that has not ended; it exits
-		// on its next read, when the write to the closed conn fails. The
-		// caller's process is ending, and in is not ours to close.
+	if errors.Is(recvErr, net.ErrClosed) {
+		recvErr = nil
 	}
 	return recvErr
 }
@@ -87,7 +94,7 @@ func Connect(ctx context.Context, d *sockit.Dialer, e sockit.Endpoint, in io.Rea
 	if e.IsPacket() {
 		return relayPackets(ctx, c, in, out, opt.wait())
 	}
-	return Relay(ctx, c, in, out)
+	return Relay(ctx, c, in, out, opt.StopOnPeerClose)
 }
 
 // relayPackets sends each read of in as one datagram and prints each reply;

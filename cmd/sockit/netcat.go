@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/sockit/sockit"
 	"github.com/sockit/sockit/netcat"
@@ -60,6 +63,7 @@ no reply has come for --wait.`,
 			return err
 		}
 		d := &sockit.Dialer{Timeout: timeout, Family: fam}
+		opt.StopOnPeerClose = isTerminal(a.stdin)
 		return netcat.Connect(a.ctx, d, e, a.stdin, a.stdout, opt)
 	}
 	return cmd
@@ -91,10 +95,21 @@ Binding port 0 picks a free port; the real address is printed on stderr.`,
 		if err != nil {
 			return err
 		}
+		opt.StopOnPeerClose = isTerminal(a.stdin)
 		opt.Announce = func(network string, addr net.Addr) {
 			fmt.Fprintf(a.stderr, "listening %s %s\n", network, addr)
 		}
 		return netcat.Listen(a.ctx, e.WithFamily(fam), a.stdin, a.stdout, opt)
 	}
 	return cmd
+}
+
+// isTerminal reports whether r is a terminal: input that may never end.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }

@@ -1,0 +1,84 @@
+// Package sockittest holds helpers that sockit's tests, and users testing
+// against sockit, share: real peers found on the PATH, and waiting for a
+// process to announce that it is ready instead of sleeping.
+package sockittest
+
+import (
+	"bufio"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"testing"
+	"time"
+)
+
+// RequireTool returns the path of an external program a test talks to. When
+// it is missing the test is skipped — except under CI (CI=true), whose
+// .ci/run installs every peer, where a missing one fails the test.
+func RequireTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed; .ci/run should have installed it", name)
+		}
+		t.Skipf("%s is not installed (apt-get install it to run this interop test)", name)
+	}
+	return p
+}
+
+// WaitLine reads r until a line matches re and returns the submatches; the
+// rest of r is drained in the background so the writer never blocks. It fails
+// the test if r ends or timeout passes first.
+func WaitLine(t testing.TB, r io.Reader, re *regexp.Regexp, timeout time.Duration) []string {
+	t.Helper()
+	found := make(chan []string, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		sent := false
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil && !sent {
+				found <- m
+				sent = true
+			}
+		}
+		if !sent {
+			close(found)
+		}
+	}()
+	select {
+	case m, ok := <-found:
+		if !ok {
+			t.Fatalf("output ended before a line matching %s", re)
+		}
+		return m
+	case <-time.After(timeout):
+		t.Fatalf("no line matching %s within %v", re, timeout)
+	}
+	return nil
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
+// peers such as ncat that cannot report the port they bind for port 0.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// RandomBytes returns n bytes from a seeded generator, so a failure repeats.
+func RandomBytes(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
