@@ -130,6 +130,13 @@ udp://, udp4://, udp6://, unix:///path, unix://@abstract or unixgram:///path.`,
 		a.resolveCommand(),
 		a.connectCommand(),
 		a.listenCommand(),
+		a.serveCommand(),
+		a.echoCommand(),
+		a.discardCommand(),
+		a.chargenCommand(),
+		a.qotdCommand(),
+		a.daytimeCommand(),
+		a.timeCommand(),
 		a.versionCommand(),
 	)
 	return root

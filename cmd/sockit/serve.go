@@ -1,0 +1,158 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/sockit/sockit/internal/services"
+	"github.com/sockit/sockit/proto/daytime"
+	"github.com/sockit/sockit/proto/qotd"
+	"github.com/sockit/sockit/server"
+)
+
+func (a *app) serveCommand() *cobra.Command {
+	var (
+		opt        services.Options
+		grace      time.Duration
+		budget     string
+		quotesFile string
+		metrics    string
+		logFormat  string
+		logLevel   string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve [flags] [SERVICE=ENDPOINT...]",
+		Short: "Serve the small services (echo, discard, daytime, qotd, chargen, time) concurrently",
+		Long: `serve runs any number of services on any number of endpoints in one process:
+TCP, UDP, unix and unixgram, IPv4 and IPv6. With no arguments it serves every
+service on 127.0.0.1 over TCP and UDP: echo 8001 (the brief's port), discard
+8009, daytime 8013, qotd 8017, chargen 8019, time 8037. Port 0 picks a free
+port; every listener is announced on stderr ("listening echo tcp 127.0.0.1:8001").
+
+UDP services are not amplifiers: datagrams from source ports below 1024 and
+2049, and from broadcast or multicast sources, are dropped, and each source
+prefix (/24, /56) gets no more reply bytes than it sent plus a small burst
+(--udp-burst) refilled at --udp-rate. Every drop is counted by reason.
+
+SIGINT or SIGTERM stops accepting and lets open connections finish for
+--grace; a second signal ends at once.`,
+		Example: `  sockit serve
+  sockit serve echo=tcp://127.0.0.1:8001 echo=udp://127.0.0.1:8001 qotd=unixgram:///tmp/qotd.sock
+  sockit serve --metrics 127.0.0.1:9100 --log-format json daytime=tcp6://[::1]:0`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			logger, err := newLogger(a, logFormat, logLevel)
+			if err != nil {
+				return err
+			}
+			opt.Server.Logger = logger
+			switch budget {
+			case "on":
+			case "off":
+				opt.Server.UDP.Off = true
+			default:
+				return usageErr("serve: --udp-budget is on or off, not %q", budget)
+			}
+			if !daytime.ValidFormat(opt.DaytimeFormat) {
+				return usageErr("serve: --daytime-format is nist, rfc822 or ctime, not %q", opt.DaytimeFormat)
+			}
+			if quotesFile != "" {
+				f, err := os.Open(quotesFile)
+				if err != nil {
+					return usageErr("serve: --quotes: %v", err)
+				}
+				opt.Quotes, err = qotd.Parse(f)
+				f.Close()
+				if err != nil {
+					return usageErr("serve: --quotes %s: %v", quotesFile, err)
+				}
+			}
+			specs := services.Defaults(false)
+			if len(args) > 0 {
+				specs = nil
+				for _, arg := range args {
+					sp, err := services.ParseSpec(arg)
+					if err != nil {
+						return err
+					}
+					specs = append(specs, sp)
+				}
+			}
+			if metrics != "" {
+				opt.Server.Metrics = server.NewMetrics()
+				stop, err := a.serveMetrics(metrics, opt.Server.Metrics, logger)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
+			opt.Announce = func(service, network string, addr net.Addr) {
+				fmt.Fprintf(a.stderr, "listening %s %s %s\n", service, network, addr)
+			}
+			run, err := services.Start(a.ctx, specs, opt)
+			if err != nil {
+				return err
+			}
+			return run.Wait(a.ctx, grace)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&opt.Server.MaxConns, "max-conns", 10000, "most stream connections open at once (-1: no bound)")
+	f.IntVar(&opt.Server.MaxConnsPerSource, "max-conns-per-source", 256, "most stream connections from one IP address (-1: no bound)")
+	f.DurationVar(&opt.Server.IdleTimeout, "idle-timeout", 5*time.Minute, "close a connection silent this long (-1s: never)")
+	f.DurationVar(&opt.Server.WriteTimeout, "write-timeout", 30*time.Second, "close a connection whose peer takes no bytes this long")
+	f.DurationVar(&grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, time open connections get to finish")
+	f.StringVar(&budget, "udp-budget", "on", "per-source UDP reply budget and source checks: on, or off (benchmarks only)")
+	f.IntVar(&opt.Server.UDP.BurstBytes, "udp-burst", 4096, "reply bytes a source prefix may get beyond what it sent")
+	f.IntVar(&opt.Server.UDP.RateBytes, "udp-rate", 1024, "bytes per second that refill a source prefix's burst")
+	f.BoolVar(&opt.Server.UDP.AllowReservedPorts, "udp-allow-reserved-ports", false, "answer datagrams from source ports below 1024 and 2049")
+	f.StringVar(&quotesFile, "quotes", "", "serve the quotes in this fortune-format FILE (quotes separated by lines holding %)")
+	f.StringVar(&opt.DaytimeFormat, "daytime-format", "nist", "daytime line format: nist, rfc822 or ctime")
+	f.StringVar(&metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func newLogger(a *app, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageErr("--log-level is debug, info, warn or error, not %q", level)
+	}
+	ho := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(a.stderr, ho)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(a.stderr, ho)), nil
+	}
+	return nil, usageErr("--log-format is text or json, not %q", format)
+}
+
+// serveMetrics starts the Prometheus endpoint; the returned function stops it.
+func (a *app) serveMetrics(addr string, m *server.Metrics, logger *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(a.stderr, "metrics http://%s/metrics\n", ln.Addr())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("metrics server", "err", err)
+		}
+	}()
+	return func() { srv.Close(); <-done }, nil
+}

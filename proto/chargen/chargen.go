@@ -1,0 +1,171 @@
+// Package chargen is the Character Generator Protocol, RFC 864.
+//
+// TCP (port 19): once a connection is established the server sends a stream
+// of data, and throws away anything received, until the user closes the
+// connection. The data is the recommended pattern: lines of 72 printable
+// ASCII characters followed by CRLF, each line starting one character later
+// in the ring of the 95 printable characters (space to '~'). The stream is
+// paced by TCP flow control: the server writes only as fast as the peer reads.
+//
+// UDP (port 19): each datagram received is answered by one datagram holding
+// a random number of characters, between 0 and 512, of the same pattern.
+// This makes chargen a classic reflector (358.8× amplification); the sockit
+// server budgets replies per source, see server.UDPGuard.
+package chargen
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+
+	"github.com/sockit/sockit"
+	"github.com/sockit/sockit/server"
+)
+
+// Port is the well-known port (RFC 864).
+const Port = 19
+
+// LineLen is the number of pattern characters per line; each line then
+// ends in CRLF, so a line is LineLen+2 bytes.
+const LineLen = 72
+
+// MaxDatagram is the largest UDP reply, in characters.
+const MaxDatagram = 512
+
+const (
+	ringLen   = 95 // ' ' through '~'
+	lineBytes = LineLen + 2
+	cycle     = ringLen * lineBytes // the pattern repeats after 95 lines
+)
+
+// pattern holds one full cycle of the stream plus one line, so any window
+// of up to a line can be sliced without wrapping.
+var pattern = func() []byte {
+	p := make([]byte, 0, cycle+lineBytes)
+	for line := 0; line < ringLen+1; line++ {
+		for col := 0; col < LineLen; col++ {
+			p = append(p, byte(' '+(line+col)%ringLen))
+		}
+		p = append(p, '\r', '\n')
+	}
+	return p
+}()
+
+// At returns the pattern byte at stream offset off.
+func At(off int64) byte { return pattern[off%cycle] }
+
+// Append appends n bytes of the pattern, starting at stream offset off.
+func Append(dst []byte, off int64, n int) []byte {
+	for n > 0 {
+		start := int(off % cycle)
+		k := min(n, cycle-start)
+		dst = append(dst, pattern[start:start+k]...)
+		n -= k
+		off += int64(k)
+	}
+	return dst
+}
+
+// Verify checks that p is the pattern at stream offset off; it returns the
+// offset of the first wrong byte, or -1.
+func Verify(p []byte, off int64) int64 {
+	for i, b := range p {
+		if b != At(off+int64(i)) {
+			return off + int64(i)
+		}
+	}
+	return -1
+}
+
+// Handler serves chargen over streams and datagrams.
+type Handler struct{}
+
+// Open implements server.StreamHandler.
+func (Handler) Open(net.Addr) server.Session { return &session{} }
+
+type session struct{ off int64 }
+
+func (*session) Greet(buf []byte) ([]byte, bool)  { return nil, false }
+func (*session) Receive(in []byte) ([]byte, bool) { return nil, false }
+
+// Stream implements server.Streamer: the next buffer-full of the pattern.
+func (s *session) Stream(buf []byte) []byte {
+	out := Append(buf, s.off, cap(buf)-len(buf))
+	s.off += int64(len(out) - len(buf))
+	return out
+}
+
+// Reply implements server.PacketHandler: 0 to 512 pattern characters.
+func (Handler) Reply(_, buf []byte) []byte {
+	return Append(buf, 0, rand.IntN(MaxDatagram+1))
+}
+
+// Service returns chargen as a server.Service.
+func Service() server.Service {
+	return server.Service{Name: "chargen", Stream: Handler{}, Packet: Handler{}}
+}
+
+// PatternError reports the first byte that broke the pattern.
+type PatternError struct {
+	Offset int64
+	Got    byte
+	Want   byte
+}
+
+func (e *PatternError) Error() string {
+	return fmt.Sprintf("chargen: byte %d is %q, the pattern has %q", e.Offset, e.Got, e.Want)
+}
+
+// Receive reads up to n bytes (n <= 0: until the server closes) from the
+// chargen service at e, checking every byte against the pattern, and
+// returns how many it read. Over datagrams it sends one empty request and
+// checks the one reply.
+func Receive(ctx context.Context, d *sockit.Dialer, e sockit.Endpoint, n int64, q *sockit.Query) (int64, error) {
+	c, err := d.Dial(ctx, e)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	if e.IsPacket() {
+		got, _, err := q.Exchange(ctx, c, nil, make([]byte, server.MaxDatagram))
+		if err != nil {
+			return 0, err
+		}
+		if len(got) > MaxDatagram {
+			return int64(len(got)), fmt.Errorf("chargen: datagram of %d characters, RFC 864 allows 512", len(got))
+		}
+		if bad := Verify(got, 0); bad >= 0 {
+			return int64(len(got)), &PatternError{bad, got[bad], At(bad)}
+		}
+		return int64(len(got)), nil
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	var r io.Reader = c
+	if n > 0 {
+		r = io.LimitReader(c, n)
+	}
+	var off int64
+	buf := make([]byte, 64<<10)
+	for {
+		k, rerr := r.Read(buf)
+		if bad := Verify(buf[:k], off); bad >= 0 {
+			return off + int64(k), &PatternError{bad, buf[bad-off], At(bad)}
+		}
+		off += int64(k)
+		if rerr == io.EOF {
+			if n > 0 && off < n {
+				return off, fmt.Errorf("chargen: server closed after %d of %d bytes", off, n)
+			}
+			return off, nil
+		}
+		if rerr != nil {
+			if ctx.Err() != nil {
+				return off, ctx.Err()
+			}
+			return off, rerr
+		}
+	}
+}

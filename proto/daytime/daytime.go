@@ -1,0 +1,216 @@
+// Package daytime is the Daytime Protocol, RFC 867.
+//
+// TCP (port 13): on connection the server sends the current date and time as
+// an ASCII string and closes, ignoring any input. UDP (port 13): any
+// datagram is answered with a datagram holding the string. RFC 867 fixes no
+// syntax; sockit sends NIST's by default, as the brief's time.nist.gov sample
+// shows:
+//
+//	JJJJJ YR-MO-DA HH:MM:SS TT L H msADV UTC(NIST) *
+//
+// JJJJJ is the Modified Julian Date; TT is 00 in standard time and 50 in
+// daylight saving time (United States rules), 01–49 counting down the days
+// until DST starts and 51–99 the days (plus 50) until it ends; L is the
+// leap-second warning (0: none announced — sockit knows of none); H is
+// health (0: healthy); msADV is how many milliseconds early the line is sent
+// to make up for network delay (sockit sends 0.0); "UTC(NIST)" and the
+// on-time marker "*" are kept verbatim so NIST parsers accept the line. As
+// NIST does, the line is sent between a leading and a trailing LF.
+//
+// The rfc822 format is RFC 1123's date (RFC 822 with a four-digit year),
+// and ctime is C's asctime layout, what inetd's built-in sends.
+package daytime
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sockit/sockit"
+	"github.com/sockit/sockit/server"
+)
+
+// Port is the well-known port (RFC 867).
+const Port = 13
+
+// Formats the server can send.
+const (
+	FormatNIST   = "nist"
+	FormatRFC822 = "rfc822"
+	FormatCtime  = "ctime"
+)
+
+// mjdUnixEpoch is the Modified Julian Date of 1970-01-01.
+const mjdUnixEpoch = 40587
+
+// MJD returns the Modified Julian Date of t (days since 1858-11-17 UTC).
+func MJD(t time.Time) int {
+	return int(floorDiv(t.Unix(), 86400)) + mjdUnixEpoch
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// nthSunday returns the date (UTC midnight) of the nth Sunday of month.
+func nthSunday(year int, month time.Month, n int) time.Time {
+	d := time.Date(year, month, 1, 0, 0, 0, 0, time.UTC)
+	d = d.AddDate(0, 0, (7-int(d.Weekday()))%7)
+	return d.AddDate(0, 0, 7*(n-1))
+}
+
+// DSTCode returns NIST's TT for the UTC date of t, by United States rules
+// (DST from the second Sunday of March to the first Sunday of November).
+func DSTCode(t time.Time) int {
+	t = t.UTC()
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	start := nthSunday(t.Year(), time.March, 2)
+	end := nthSunday(t.Year(), time.November, 1)
+	days := func(to time.Time) int { return int(to.Sub(day).Hours() / 24) }
+	if !day.Before(start) && day.Before(end) {
+		if d := days(end); d <= 49 {
+			return 50 + d
+		}
+		return 50
+	}
+	if !day.Before(end) {
+		start = nthSunday(t.Year()+1, time.March, 2)
+	}
+	if d := days(start); d <= 49 {
+		return d
+	}
+	return 0
+}
+
+// Format renders t in one of the formats, with the line ends each uses.
+func Format(t time.Time, format string) string {
+	t = t.UTC()
+	switch format {
+	case FormatRFC822:
+		return t.Format(time.RFC1123Z) + "\r\n"
+	case FormatCtime:
+		return t.Format(time.ANSIC) + "\r\n"
+	}
+	return "\n" + fmt.Sprintf("%05d %s %02d %d %d %5.1f UTC(NIST) * ",
+		MJD(t), t.Format("06-01-02 15:04:05"), DSTCode(t), 0, 0, 0.0) + "\n"
+}
+
+// ValidFormat reports whether format is one Format knows.
+func ValidFormat(format string) bool {
+	return format == FormatNIST || format == FormatRFC822 || format == FormatCtime
+}
+
+// NIST is a parsed NIST daytime line.
+type NIST struct {
+	MJD      int       `json:"mjd"`
+	Time     time.Time `json:"time"`
+	DST      int       `json:"dst"`
+	Leap     int       `json:"leap"`
+	Health   int       `json:"health"`
+	AdvanceMs float64   `json:"advance_ms"`
+	Source   string    `json:"source"`
+}
+
+// ParseNIST reads a NIST daytime line; surrounding whitespace is ignored.
+// The date must agree with the MJD, which also gives the century.
+func ParseNIST(s string) (NIST, error) {
+	f := strings.Fields(s)
+	var n NIST
+	if len(f) < 8 {
+		return n, fmt.Errorf("daytime: %d fields, a NIST line has 9", len(f))
+	}
+	bad := func(what string) (NIST, error) {
+		return NIST{}, fmt.Errorf("daytime: bad %s in NIST line %q", what, strings.TrimSpace(s))
+	}
+	mjd, err := strconv.Atoi(f[0])
+	if err != nil || mjd < 0 || mjd > 999999 {
+		return bad("MJD")
+	}
+	n.MJD = mjd
+	t, err := time.Parse("06-01-02 15:04:05", f[1]+" "+f[2])
+	if err != nil {
+		return bad("date or time")
+	}
+	day := time.Unix(int64(mjd-mjdUnixEpoch)*86400, 0).UTC()
+	if day.Year()%100 != t.Year()%100 || day.Month() != t.Month() || day.Day() != t.Day() {
+		return bad("date (it disagrees with the MJD)")
+	}
+	n.Time = time.Date(day.Year(), day.Month(), day.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
+	ints := []*int{&n.DST, &n.Leap, &n.Health}
+	names := []string{"DST code", "leap indicator", "health"}
+	limits := []int{99, 3, 9}
+	for i, p := range ints {
+		v, err := strconv.Atoi(f[3+i])
+		if err != nil || v < 0 || v > limits[i] {
+			return bad(names[i])
+		}
+		*p = v
+	}
+	n.AdvanceMs, err = strconv.ParseFloat(f[6], 64)
+	if err != nil || n.AdvanceMs < 0 || n.AdvanceMs > 100000 {
+		return bad("advance")
+	}
+	n.Source = f[7]
+	return n, nil
+}
+
+// Handler serves the time of day.
+type Handler struct {
+	Format string           // one of the Format constants; "" means nist
+	Now    func() time.Time // nil means time.Now
+}
+
+func (h Handler) line(buf []byte) []byte {
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	return append(buf, Format(now(), h.Format)...)
+}
+
+type session struct{ h Handler }
+
+// Open implements server.StreamHandler.
+func (h Handler) Open(net.Addr) server.Session { return session{h} }
+
+func (s session) Greet(buf []byte) ([]byte, bool) { return s.h.line(buf), true }
+func (session) Receive([]byte) ([]byte, bool)     { return nil, true }
+
+// Reply implements server.PacketHandler.
+func (h Handler) Reply(_, buf []byte) []byte { return h.line(buf) }
+
+// Service returns daytime as a server.Service.
+func Service(format string, now func() time.Time) server.Service {
+	h := Handler{Format: format, Now: now}
+	return server.Service{Name: "daytime", Stream: h, Packet: h}
+}
+
+// Get asks the daytime service at e for its line: a connection read to its
+// close (TCP, as the brief does) or one empty datagram (UDP). It also
+// returns the local clock midway through the exchange and the attempts.
+func Get(ctx context.Context, d *sockit.Dialer, e sockit.Endpoint, q *sockit.Query) (line string, local time.Time, attempts int, err error) {
+	c, err := d.Dial(ctx, e)
+	if err != nil {
+		return "", local, 0, err
+	}
+	defer c.Close()
+	start := time.Now()
+	var got []byte
+	attempts = 1
+	if e.IsPacket() {
+		got, attempts, err = q.Exchange(ctx, c, nil, make([]byte, server.MaxDatagram))
+	} else {
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		defer stop()
+		got, err = sockit.ReadAll(c, 4096)
+	}
+	end := time.Now()
+	return string(got), start.Add(end.Sub(start) / 2), attempts, err
+}

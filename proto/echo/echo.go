@@ -1,0 +1,100 @@
+// Package echo is the Echo Protocol, RFC 862.
+//
+// TCP (port 7): once a connection is established, any data received is sent
+// back, until the calling user closes the connection. UDP (port 7): each
+// datagram received is sent back in an answering datagram.
+//
+// sockit's server replies with the very bytes it read, in order; a peer that
+// half-closes gets everything echoed before the server's FIN.
+package echo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/sockit/sockit"
+	"github.com/sockit/sockit/server"
+)
+
+// Port is the well-known port (RFC 862).
+const Port = 7
+
+// Handler serves echo over streams and datagrams.
+type Handler struct{}
+
+type session struct{}
+
+// Open implements server.StreamHandler; echo keeps no state.
+func (Handler) Open(net.Addr) server.Session { return session{} }
+
+func (session) Greet(buf []byte) ([]byte, bool)  { return nil, false }
+func (session) Receive(in []byte) ([]byte, bool) { return in, false }
+
+// Reply implements server.PacketHandler.
+func (Handler) Reply(in, _ []byte) []byte { return in }
+
+// Service returns echo as a server.Service.
+func Service() server.Service {
+	return server.Service{Name: "echo", Stream: Handler{}, Packet: Handler{}}
+}
+
+// ErrMismatch is wrapped by the error of an echo that came back different.
+var ErrMismatch = errors.New("echo differs from what was sent")
+
+// Exchange sends msg to the echo service at e and returns what came back,
+// with an error wrapping ErrMismatch if it differs. Over a stream the
+// message is written while the reply is read (a large message would
+// otherwise fill both socket buffers and stall), then the write side is
+// closed and the reply read to EOF. Over datagrams msg is one datagram.
+func Exchange(ctx context.Context, d *sockit.Dialer, e sockit.Endpoint, msg []byte, q *sockit.Query) ([]byte, error) {
+	c, err := d.Dial(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	var got []byte
+	if e.IsPacket() {
+		if len(msg) > server.MaxDatagram {
+			return nil, fmt.Errorf("echo: message of %d bytes does not fit one datagram (max %d)", len(msg), server.MaxDatagram)
+		}
+		got, _, err = q.Exchange(ctx, c, msg, make([]byte, server.MaxDatagram+1))
+	} else {
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		defer stop()
+		sent := make(chan error, 1)
+		go func() {
+			_, err := c.Write(msg)
+			if err == nil {
+				err = c.(interface{ CloseWrite() error }).CloseWrite()
+			}
+			sent <- err
+		}()
+		var buf bytes.Buffer
+		buf.Grow(len(msg))
+		_, err = io.Copy(&buf, c)
+		if serr := <-sent; err == nil {
+			err = serr
+		}
+		got = buf.Bytes()
+	}
+	if err != nil {
+		return got, err
+	}
+	if !bytes.Equal(got, msg) {
+		return got, fmt.Errorf("%w: sent %d bytes, got %d back, first difference at byte %d", ErrMismatch, len(msg), len(got), firstDiff(got, msg))
+	}
+	return got, nil
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}

@@ -1,0 +1,165 @@
+// Package qotd is the Quote of the Day Protocol, RFC 865.
+//
+// TCP (port 17): on connection the server sends a short message and closes,
+// ignoring any input. UDP (port 17): any datagram received is answered with
+// one datagram holding a quote. There is no syntax for the quote; it should
+// be ASCII printing characters, spaces, CR and LF, one or several lines, and
+// less than 512 characters.
+//
+// Because the reply is so much larger than an empty request, QOTD is a
+// classic reflector (140.3× amplification); the sockit server budgets
+// replies per source, see server.UDPGuard.
+package qotd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	_ "embed"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+
+	"github.com/sockit/sockit"
+	"github.com/sockit/sockit/server"
+)
+
+// Port is the well-known port (RFC 865).
+const Port = 17
+
+// MaxLen is the bound on a quote, CRLF included: RFC 865 says less than 512.
+const MaxLen = 511
+
+//go:embed quotes.txt
+var embedded string
+
+// Default returns the embedded collection of public-domain quotes.
+func Default() []string { return defaultQuotes() }
+
+var defaultQuotes = sync.OnceValue(func() []string {
+	q, err := Parse(strings.NewReader(embedded))
+	if err != nil {
+		panic("qotd: embedded quotes: " + err.Error())
+	}
+	return q
+})
+
+// Parse reads quotes in fortune format: quotes separated by lines holding
+// only "%". Each quote is trimmed of surrounding blank lines and stored with
+// CRLF line ends; an empty quote is skipped, one that is too long or not
+// printable ASCII is an error naming its number and first line.
+func Parse(r io.Reader) ([]string, error) {
+	var (
+		quotes []string
+		cur    []string
+		lineNo int
+		start  = 1
+	)
+	flush := func() error {
+		for len(cur) > 0 && strings.TrimSpace(cur[len(cur)-1]) == "" {
+			cur = cur[:len(cur)-1]
+		}
+		for len(cur) > 0 && strings.TrimSpace(cur[0]) == "" {
+			cur = cur[1:]
+		}
+		if len(cur) == 0 {
+			return nil
+		}
+		q := strings.Join(cur, "\r\n") + "\r\n"
+		if len(q) > MaxLen {
+			return fmt.Errorf("quote at line %d is %d bytes; RFC 865 allows fewer than 512", start, len(q))
+		}
+		for _, c := range []byte(q) {
+			if (c < ' ' || c > '~') && c != '\r' && c != '\n' && c != '\t' {
+				return fmt.Errorf("quote at line %d has byte %#x; RFC 865 asks for printable ASCII", start, c)
+			}
+		}
+		quotes = append(quotes, q)
+		cur = nil
+		return nil
+	}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		lineNo++
+		line := strings.TrimRight(sc.Text(), "\r")
+		if line == "%" {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			start = lineNo + 1
+			continue
+		}
+		cur = append(cur, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	if len(quotes) == 0 {
+		return nil, fmt.Errorf("no quotes found")
+	}
+	return quotes, nil
+}
+
+// Handler serves quotes; a zero Handler serves the embedded collection.
+type Handler struct {
+	Quotes []string
+}
+
+func (h *Handler) pick() string {
+	q := h.Quotes
+	if len(q) == 0 {
+		q = defaultQuotes()
+	}
+	return q[rand.IntN(len(q))]
+}
+
+type session struct{ h *Handler }
+
+// Open implements server.StreamHandler.
+func (h *Handler) Open(net.Addr) server.Session { return session{h} }
+
+func (s session) Greet(buf []byte) ([]byte, bool) { return append(buf, s.h.pick()...), true }
+func (session) Receive([]byte) ([]byte, bool)     { return nil, true }
+
+// Reply implements server.PacketHandler.
+func (h *Handler) Reply(_, buf []byte) []byte { return append(buf, h.pick()...) }
+
+// Service returns qotd serving quotes (nil: the embedded ones).
+func Service(quotes []string) server.Service {
+	if quotes == nil {
+		quotes = Default()
+	}
+	h := &Handler{Quotes: quotes}
+	return server.Service{Name: "qotd", Stream: h, Packet: h}
+}
+
+// Get asks the QOTD service at e for a quote: one empty datagram (resent per
+// q) over UDP, as the brief does, or a connection read to its close over a
+// stream. A reply longer than RFC 865 allows is returned with an error.
+func Get(ctx context.Context, d *sockit.Dialer, e sockit.Endpoint, q *sockit.Query) ([]byte, int, error) {
+	c, err := d.Dial(ctx, e)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer c.Close()
+	var got []byte
+	attempts := 1
+	if e.IsPacket() {
+		got, attempts, err = q.Exchange(ctx, c, nil, make([]byte, server.MaxDatagram))
+		got = bytes.Clone(got)
+	} else {
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		defer stop()
+		got, err = sockit.ReadAll(c, 64<<10)
+	}
+	if err == nil && len(got) > MaxLen {
+		err = fmt.Errorf("qotd: quote of %d bytes; RFC 865 allows fewer than 512", len(got))
+	}
+	return got, attempts, err
+}

@@ -1,0 +1,107 @@
+// Package timeproto is the Time Protocol, RFC 868.
+//
+// The server sends the time as a 32-bit binary number, big-endian, in
+// seconds since 00:00 (midnight) 1 January 1900 GMT. TCP (port 37): on
+// connection the server sends the number and closes. UDP (port 37): any
+// datagram is answered with a datagram holding the number.
+//
+// 32 bits run out on 2036-02-07 06:28:16 UTC. Both sides here use the era
+// rule of RFC 4330 §3: a value with its top bit set is in 1968–2036, one with
+// the top bit clear is after 2036-02-07 — so the protocol keeps working
+// until 2104.
+package timeproto
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/sockit/sockit"
+	"github.com/sockit/sockit/server"
+)
+
+// Port is the well-known port (RFC 868).
+const Port = 37
+
+// offset is the seconds from 1900-01-01 to 1970-01-01.
+const offset = 2208988800
+
+// Encode returns t as an RFC 868 value; after 2036 it wraps, as the era
+// rule expects.
+func Encode(t time.Time) uint32 { return uint32(t.Unix() + offset) }
+
+// Decode turns an RFC 868 value back into a time, by the era rule: top bit
+// set means 1968-01-20 to 2036-02-07, clear means 2036-02-07 to 2104-02-26.
+func Decode(v uint32) time.Time {
+	secs := int64(v) - offset
+	if v&0x80000000 == 0 {
+		secs += 1 << 32
+	}
+	return time.Unix(secs, 0).UTC()
+}
+
+// Handler serves the time; Now nil means time.Now.
+type Handler struct {
+	Now func() time.Time
+}
+
+func (h Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func (h Handler) appendTime(buf []byte) []byte {
+	return binary.BigEndian.AppendUint32(buf, Encode(h.now()))
+}
+
+type session struct{ h Handler }
+
+// Open implements server.StreamHandler.
+func (h Handler) Open(net.Addr) server.Session { return session{h} }
+
+func (s session) Greet(buf []byte) ([]byte, bool) { return s.h.appendTime(buf), true }
+func (session) Receive([]byte) ([]byte, bool)     { return nil, true }
+
+// Reply implements server.PacketHandler.
+func (h Handler) Reply(_, buf []byte) []byte { return h.appendTime(buf) }
+
+// Service returns time as a server.Service; now nil means time.Now.
+func Service(now func() time.Time) server.Service {
+	h := Handler{Now: now}
+	return server.Service{Name: "time", Stream: h, Packet: h}
+}
+
+// Get asks the time service at e for the time. The reply must be exactly
+// four bytes. It also returns the local clock halfway through the exchange,
+// so the caller can show the offset, and the number of attempts.
+func Get(ctx context.Context, d *sockit.Dialer, e sockit.Endpoint, q *sockit.Query) (remote, local time.Time, attempts int, err error) {
+	start := time.Now()
+	c, err := d.Dial(ctx, e)
+	if err != nil {
+		return remote, local, 0, err
+	}
+	defer c.Close()
+	var got []byte
+	attempts = 1
+	if e.IsPacket() {
+		start = time.Now()
+		got, attempts, err = q.Exchange(ctx, c, nil, make([]byte, 64))
+	} else {
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		defer stop()
+		got, err = sockit.ReadAll(c, 64)
+	}
+	end := time.Now()
+	if err != nil {
+		return remote, local, attempts, err
+	}
+	if len(got) != 4 {
+		return remote, local, attempts, fmt.Errorf("time: reply of %d bytes, RFC 868 sends 4", len(got))
+	}
+	local = start.Add(end.Sub(start) / 2)
+	return Decode(binary.BigEndian.Uint32(got)), local, attempts, nil
+}

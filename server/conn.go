@@ -1,0 +1,193 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// bufSize is the read and generate buffer a busy connection borrows.
+const bufSize = 16 << 10
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+
+// reader reads from a stream connection without holding a buffer while it
+// waits: the buffer is taken from the pool only once the socket is
+// readable, inside the RawConn callback, and handed back if the read would
+// block.
+type reader struct {
+	c   net.Conn // used directly when it has no RawConn (in-memory conns)
+	rc  syscall.RawConn
+	buf *[]byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+func newReader(c net.Conn) *reader {
+	r := &reader{c: c}
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			r.rc = rc
+			r.fn = r.try // bound once: no closure allocated per read
+		}
+	}
+	return r
+}
+
+func (r *reader) try(fd uintptr) bool {
+	if r.buf == nil {
+		r.buf = bufPool.Get().(*[]byte)
+	}
+	n, err := syscall.Read(int(fd), *r.buf)
+	if err == syscall.EAGAIN {
+		bufPool.Put(r.buf)
+		r.buf = nil
+		return false
+	}
+	if err == syscall.EINTR {
+		return false
+	}
+	r.n, r.err = n, err
+	if n == 0 && err == nil {
+		r.err = io.EOF
+	}
+	if n < 0 {
+		r.n = 0
+	}
+	return true
+}
+
+// read waits for data and returns it in a pooled buffer, which the caller
+// gives back with done.
+func (r *reader) read() ([]byte, error) {
+	if r.rc == nil {
+		r.buf = bufPool.Get().(*[]byte)
+		n, err := r.c.Read(*r.buf)
+		if n == 0 {
+			r.done()
+			return nil, err
+		}
+		return (*r.buf)[:n], err
+	}
+	if err := r.rc.Read(r.fn); err != nil {
+		r.done()
+		return nil, err
+	}
+	if r.err != nil {
+		r.done()
+		return nil, r.err
+	}
+	return (*r.buf)[:r.n], nil
+}
+
+func (r *reader) done() {
+	if r.buf != nil {
+		bufPool.Put(r.buf)
+		r.buf = nil
+	}
+}
+
+// serveConn drives one session over c until either side is done.
+func (s *Server) serveConn(c net.Conn, sess Session, ctr *counters) {
+	defer c.Close()
+	write := func(p []byte) bool {
+		if len(p) == 0 {
+			return true
+		}
+		c.SetWriteDeadline(s.cfg.Now().Add(s.writeTimeout()))
+		n, err := c.Write(p)
+		ctr.add(ctr.bytesOut, n)
+		return err == nil
+	}
+
+	scratch := bufPool.Get().(*[]byte)
+	out, closeAfter := sess.Greet((*scratch)[:0])
+	ok := write(out)
+	if st, streams := sess.(Streamer); streams && ok && !closeAfter {
+		// Generate while the peer takes it; TCP flow control paces us, the
+		// write timeout ends a peer that stopped reading. Input is dropped
+		// by the kernel-side close.
+		go drain(c)
+		for write(st.Stream((*scratch)[:0])) {
+		}
+		bufPool.Put(scratch)
+		return
+	}
+	bufPool.Put(scratch)
+	if !ok {
+		return
+	}
+	if closeAfter {
+		lingerClose(c)
+		return
+	}
+
+	r := newReader(c)
+	idle := s.idleTimeout()
+	var deadlineSet time.Time
+	for {
+		if idle > 0 {
+			// Moving the deadline costs a timer update; do it only when a
+			// noticeable part of the idle period has passed.
+			if now := s.cfg.Now(); now.Sub(deadlineSet) > idle/16 {
+				c.SetReadDeadline(now.Add(idle))
+				deadlineSet = now
+			}
+		}
+		in, err := r.read()
+		if len(in) > 0 {
+			ctr.add(ctr.bytesIn, len(in))
+			out, closeAfter := sess.Receive(in)
+			ok := write(out)
+			r.done()
+			if !ok {
+				return
+			}
+			if closeAfter {
+				lingerClose(c)
+				return
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				// The peer half-closed: everything it sent is answered.
+				if cw, ok := c.(interface{ CloseWrite() error }); ok {
+					cw.CloseWrite()
+				}
+			}
+			return
+		}
+	}
+}
+
+// lingerClose ends a connection whose reply is complete: FIN first, then
+// read (and drop) what the peer still sends until it closes, at most a
+// second, so unread input does not turn the close into a reset that could
+// destroy the reply in flight.
+func lingerClose(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	c.SetReadDeadline(time.Now().Add(time.Second))
+	var b [512]byte
+	for {
+		if _, err := c.Read(b[:]); err != nil {
+			return
+		}
+	}
+}
+
+// drain reads and drops input until the connection closes (chargen, whose
+// RFC says received data is thrown away).
+func drain(c net.Conn) {
+	var b [512]byte
+	for {
+		if _, err := c.Read(b[:]); err != nil {
+			return
+		}
+	}
+}

@@ -1,0 +1,88 @@
+package server
+
+import (
+	"errors"
+	"net"
+)
+
+// ServePacket answers datagrams on pc for svc until Shutdown or Close, then
+// returns ErrServerClosed. UDP datagrams pass the UDPGuard; unixgram ones
+// come from this host and are answered when the sender has an address.
+func (s *Server) ServePacket(pc net.PacketConn, svc Service) error {
+	if !s.track(pc) {
+		pc.Close()
+		return ErrServerClosed
+	}
+	defer s.untrack(pc)
+	ctr := s.cfg.Metrics.bind(svc.Name, pc.LocalAddr().Network())
+	in := make([]byte, MaxDatagram)
+	out := make([]byte, 0, MaxDatagram)
+	var err error
+	if uc, ok := pc.(*net.UDPConn); ok {
+		err = s.serveUDP(uc, svc.Packet, ctr, in, out)
+	} else {
+		err = s.serveUnixgram(pc, svc.Packet, ctr, in, out)
+	}
+	if s.isClosing() {
+		return ErrServerClosed
+	}
+	return err
+}
+
+func (s *Server) serveUDP(uc *net.UDPConn, h PacketHandler, ctr *counters, in, out []byte) error {
+	g := s.cfg.UDP
+	for {
+		n, from, err := uc.ReadFromUDPAddrPort(in)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || s.isClosing() {
+				return err
+			}
+			// ICMP errors surface as read errors on Linux; keep serving.
+			continue
+		}
+		ctr.add(ctr.dgramsIn, 1)
+		ctr.add(ctr.bytesIn, n)
+		if reason, ok := g.sourceOK(from); !ok {
+			ctr.drop(reason)
+			continue
+		}
+		reply := h.Reply(in[:n], out[:0])
+		if reply == nil {
+			continue
+		}
+		if reason, ok := s.budget.charge(from.Addr(), n, len(reply), s.cfg.Now()); !ok {
+			ctr.drop(reason)
+			continue
+		}
+		if w, err := uc.WriteToUDPAddrPort(reply, from); err == nil {
+			ctr.add(ctr.dgramsOut, 1)
+			ctr.add(ctr.bytesOut, w)
+		}
+	}
+}
+
+func (s *Server) serveUnixgram(pc net.PacketConn, h PacketHandler, ctr *counters, in, out []byte) error {
+	for {
+		n, from, err := pc.ReadFrom(in)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || s.isClosing() {
+				return err
+			}
+			continue
+		}
+		ctr.add(ctr.dgramsIn, 1)
+		ctr.add(ctr.bytesIn, n)
+		reply := h.Reply(in[:n], out[:0])
+		if reply == nil {
+			continue
+		}
+		if ua, ok := from.(*net.UnixAddr); !ok || ua == nil || ua.Name == "" {
+			ctr.drop(DropUnaddressable)
+			continue
+		}
+		if w, err := pc.WriteTo(reply, from); err == nil {
+			ctr.add(ctr.dgramsOut, 1)
+			ctr.add(ctr.bytesOut, w)
+		}
+	}
+}

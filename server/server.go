@@ -1,0 +1,286 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Config tunes a Server. The zero value is a safe server with the defaults
+// written on each field.
+type Config struct {
+	// MaxConns bounds open stream connections across all listeners; zero
+	// means 10000, negative means no bound. Connections past it are
+	// accepted and closed at once, and counted.
+	MaxConns int
+	// MaxConnsPerSource bounds open stream connections from one IP address;
+	// zero means 256, negative means no bound. Unix peers are not counted.
+	MaxConnsPerSource int
+	// IdleTimeout closes a stream connection that sends nothing for this
+	// long; zero means 5 minutes, negative means never.
+	IdleTimeout time.Duration
+	// WriteTimeout closes a stream connection whose peer takes no bytes for
+	// this long (a reader that never reads chargen); zero means 30s.
+	WriteTimeout time.Duration
+	// UDP guards datagram services against amplification.
+	UDP UDPGuard
+	// Metrics, if set, records connections, bytes, datagrams and drops.
+	Metrics *Metrics
+	// Logger receives one line per listener and per unusual event; nil
+	// means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now. Tests inject one.
+	Now func() time.Time
+}
+
+// ErrServerClosed is returned by the Serve methods after Shutdown or Close.
+var ErrServerClosed = errors.New("server: closed")
+
+// Server runs any number of services on any number of listeners.
+type Server struct {
+	cfg    Config
+	budget *budget
+
+	mu        sync.Mutex
+	closing   bool
+	listeners map[io.Closer]struct{}
+	conns     map[net.Conn]struct{}
+	perSource map[netip.Addr]int
+	active    int
+	wg        sync.WaitGroup // one per Serve call and per connection
+}
+
+// New returns a Server with cfg.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Server{
+		cfg:       cfg,
+		budget:    newBudget(cfg.UDP),
+		listeners: make(map[io.Closer]struct{}),
+		conns:     make(map[net.Conn]struct{}),
+		perSource: make(map[netip.Addr]int),
+	}
+}
+
+func (s *Server) maxConns() int {
+	if s.cfg.MaxConns == 0 {
+		return 10000
+	}
+	return s.cfg.MaxConns
+}
+
+func (s *Server) maxPerSource() int {
+	if s.cfg.MaxConnsPerSource == 0 {
+		return 256
+	}
+	return s.cfg.MaxConnsPerSource
+}
+
+func (s *Server) idleTimeout() time.Duration {
+	if s.cfg.IdleTimeout == 0 {
+		return 5 * time.Minute
+	}
+	return s.cfg.IdleTimeout
+}
+
+func (s *Server) writeTimeout() time.Duration {
+	if s.cfg.WriteTimeout <= 0 {
+		return 30 * time.Second
+	}
+	return s.cfg.WriteTimeout
+}
+
+// track registers a listener or packet conn; false means the server is
+// already closing.
+func (s *Server) track(c io.Closer) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.listeners[c] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c io.Closer) {
+	s.mu.Lock()
+	delete(s.listeners, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// stopListening closes every listener and packet socket; stream
+// connections already open carry on.
+func (s *Server) stopListening() {
+	s.mu.Lock()
+	s.closing = true
+	ls := make([]io.Closer, 0, len(s.listeners))
+	for l := range s.listeners {
+		ls = append(ls, l)
+	}
+	s.mu.Unlock()
+	for _, l := range ls {
+		l.Close()
+	}
+}
+
+// Shutdown stops accepting and receiving, then waits for open stream
+// connections to finish until ctx ends, when it closes them. It returns
+// ctx's error if it had to force them.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopListening()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.closeConns()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close stops everything at once.
+func (s *Server) Close() error {
+	s.stopListening()
+	s.closeConns()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) closeConns() {
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+}
+
+// Active returns the number of open stream connections.
+func (s *Server) Active() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active
+}
+
+// admit applies the connection guards; it returns the source key to release
+// (an invalid Addr for unix peers) and the drop reason when refused.
+func (s *Server) admit(c net.Conn) (src netip.Addr, reason string, ok bool) {
+	if ta, isTCP := c.RemoteAddr().(*net.TCPAddr); isTCP {
+		src = ta.AddrPort().Addr().Unmap()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return src, "", false
+	}
+	if m := s.maxConns(); m > 0 && s.active >= m {
+		return src, DropMaxConns, false
+	}
+	if src.IsValid() {
+		if m := s.maxPerSource(); m > 0 && s.perSource[src] >= m {
+			return src, DropPerSource, false
+		}
+		s.perSource[src]++
+	}
+	s.active++
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return src, "", true
+}
+
+func (s *Server) release(c net.Conn, src netip.Addr) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.active--
+	if src.IsValid() {
+		if s.perSource[src]--; s.perSource[src] <= 0 {
+			delete(s.perSource, src)
+		}
+	}
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// ServeStream accepts connections on ln for svc until Shutdown or Close,
+// then returns ErrServerClosed. Accept errors such as running out of file
+// descriptors are logged and retried with backoff; others are returned.
+func (s *Server) ServeStream(ln net.Listener, svc Service) error {
+	if !s.track(ln) {
+		ln.Close()
+		return ErrServerClosed
+	}
+	defer s.untrack(ln)
+	ctr := s.cfg.Metrics.bind(svc.Name, ln.Addr().Network())
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return ErrServerClosed
+			}
+			if isTemporaryAccept(err) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.cfg.Logger.Warn("accept failed; retrying", "service", svc.Name, "addr", ln.Addr().String(),
+					"err", err, "hint", fdHint(err), "retry_in", backoff)
+				t := time.NewTimer(backoff)
+				<-t.C
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		src, reason, ok := s.admit(c)
+		if !ok {
+			if reason != "" {
+				ctr.drop(reason)
+			}
+			c.Close()
+			continue
+		}
+		ctr.add(ctr.accepted, 1)
+		ctr.gauge(1)
+		go func() {
+			defer func() {
+				ctr.gauge(-1)
+				s.release(c, src)
+			}()
+			s.serveConn(c, svc.Stream.Open(c.RemoteAddr()), ctr)
+		}()
+	}
+}
+
+func isTemporaryAccept(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM) ||
+		errors.Is(err, syscall.ECONNABORTED)
+}
+
+func fdHint(err error) string {
+	if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+		return "open file limit reached: raise ulimit -n or lower --max-conns"
+	}
+	return ""
+}
