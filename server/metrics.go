@@ -60,12 +60,12 @@ const (
 // counters are one listener's collectors with their labels bound, so the hot
 // path adds to a counter without a label lookup.
 type counters struct {
-	m                    *Metrics
-	service, network     string
-	accepted             prometheus.Counter
-	active               prometheus.Gauge
-	bytesIn, bytesOut    prometheus.Counter
-	dgramsIn, dgramsOut  prometheus.Counter
+	m                   *Metrics
+	service, network    string
+	accepted            prometheus.Counter
+	active              prometheus.Gauge
+	bytesIn, bytesOut   prometheus.Counter
+	dgramsIn, dgramsOut prometheus.Counter
 }
 
 func (m *Metrics) bind(service, network string) *counters {

@@ -179,6 +179,9 @@ func (a *app) chargenCommand() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		if e.IsPacket() && got > chargen.MaxDatagram {
+			fmt.Fprintf(a.stderr, "sockit: chargen: note: %s sent %d characters; RFC 864 says at most %d\n", e, got, chargen.MaxDatagram)
+		}
 		fmt.Fprintf(a.stdout, "chargen: %d bytes from %s in %v (%s), pattern ok\n", got, e, el.Round(time.Microsecond), rate(got, el))
 		return nil
 	}

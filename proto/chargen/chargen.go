@@ -68,8 +68,73 @@ func Append(dst []byte, off int64, n int) []byte {
 	return dst
 }
 
-// Verify checks that p is the pattern at stream offset off; it returns the
-// offset of the first wrong byte, or -1.
+// Checker verifies the structure of a received chargen stream. RFC 864
+// only recommends its pattern, and servers differ: sockit rotates through
+// the 95 printing characters from space, xinetd through the 93 from '!' to
+// '}' and restarts every 95 lines, and ends UDP replies with a short line.
+// So a Checker asks what they all share: lines of at most 72 printing
+// characters ending in CRLF, each character the successor of the one before
+// in one ring — a run of consecutive codes that wraps at the same point
+// throughout the stream. Use Verify for sockit's exact pattern.
+type Checker struct {
+	off      int64
+	col      int  // characters so far in this line
+	cr       bool // a CR was seen, LF must follow
+	prev     byte
+	wrapFrom byte // the ring's last character, once seen wrapping
+	wrapTo   byte // and its first
+}
+
+// Write checks p as the next bytes of the stream. It always takes all of
+// p, and returns a *PatternError for the first byte that breaks the rules.
+func (c *Checker) Write(p []byte) (int, error) {
+	for _, b := range p {
+		if err := c.byte(b); err != nil {
+			return len(p), err
+		}
+		c.off++
+	}
+	return len(p), nil
+}
+
+func (c *Checker) fail(b byte, want string) error {
+	return &PatternError{Offset: c.off, Got: b, Want: want}
+}
+
+func (c *Checker) byte(b byte) error {
+	switch {
+	case c.cr:
+		if b != '\n' {
+			return c.fail(b, "LF after CR")
+		}
+		c.cr, c.col = false, 0
+		return nil
+	case b == '\r' && c.col > 0:
+		c.cr = true
+		return nil
+	case c.col == LineLen:
+		return c.fail(b, "CR after 72 characters")
+	case b < ' ' || b > '~':
+		return c.fail(b, "a printing character")
+	}
+	if c.col > 0 && b != c.prev+1 {
+		switch {
+		case c.wrapFrom == 0 && b < c.prev:
+			c.wrapFrom, c.wrapTo = c.prev, b
+		case c.prev != c.wrapFrom || b != c.wrapTo:
+			return c.fail(b, fmt.Sprintf("the character after %q", c.prev))
+		}
+	}
+	if c.wrapFrom != 0 && (b > c.wrapFrom || b < c.wrapTo) {
+		return c.fail(b, fmt.Sprintf("a character in the ring %q..%q", c.wrapTo, c.wrapFrom))
+	}
+	c.prev = b
+	c.col++
+	return nil
+}
+
+// Verify checks that p is sockit's exact pattern at stream offset off; it
+// returns the offset of the first wrong byte, or -1.
 func Verify(p []byte, off int64) int64 {
 	for i, b := range p {
 		if b != At(off+int64(i)) {
@@ -111,17 +176,18 @@ func Service() server.Service {
 type PatternError struct {
 	Offset int64
 	Got    byte
-	Want   byte
+	Want   string
 }
 
 func (e *PatternError) Error() string {
-	return fmt.Sprintf("chargen: byte %d is %q, the pattern has %q", e.Offset, e.Got, e.Want)
+	return fmt.Sprintf("chargen: byte %d is %q, expected %s", e.Offset, e.Got, e.Want)
 }
 
 // Receive reads up to n bytes (n <= 0: until the server closes) from the
-// chargen service at e, checking every byte against the pattern, and
-// returns how many it read. Over datagrams it sends one empty request and
-// checks the one reply.
+// chargen service at e, checking every byte with a Checker, and returns how
+// many it read. Over datagrams it sends one empty request and checks the one
+// reply; a reply longer than RFC 864's 512 characters (xinetd sends 1024) is
+// returned without error, for the caller to note.
 func Receive(ctx context.Context, d *sockit.Dialer, e sockit.Endpoint, n int64, q *sockit.Query) (int64, error) {
 	c, err := d.Dial(ctx, e)
 	if err != nil {
@@ -133,13 +199,9 @@ func Receive(ctx context.Context, d *sockit.Dialer, e sockit.Endpoint, n int64, 
 		if err != nil {
 			return 0, err
 		}
-		if len(got) > MaxDatagram {
-			return int64(len(got)), fmt.Errorf("chargen: datagram of %d characters, RFC 864 allows 512", len(got))
-		}
-		if bad := Verify(got, 0); bad >= 0 {
-			return int64(len(got)), &PatternError{bad, got[bad], At(bad)}
-		}
-		return int64(len(got)), nil
+		var ck Checker
+		_, err = ck.Write(got)
+		return int64(len(got)), err
 	}
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
@@ -147,12 +209,15 @@ func Receive(ctx context.Context, d *sockit.Dialer, e sockit.Endpoint, n int64, 
 	if n > 0 {
 		r = io.LimitReader(c, n)
 	}
-	var off int64
+	var (
+		off int64
+		ck  Checker
+	)
 	buf := make([]byte, 64<<10)
 	for {
 		k, rerr := r.Read(buf)
-		if bad := Verify(buf[:k], off); bad >= 0 {
-			return off + int64(k), &PatternError{bad, buf[bad-off], At(bad)}
+		if _, err := ck.Write(buf[:k]); err != nil {
+			return off + int64(k), err
 		}
 		off += int64(k)
 		if rerr == io.EOF {

@@ -109,13 +109,13 @@ func ValidFormat(format string) bool {
 
 // NIST is a parsed NIST daytime line.
 type NIST struct {
-	MJD      int       `json:"mjd"`
-	Time     time.Time `json:"time"`
-	DST      int       `json:"dst"`
-	Leap     int       `json:"leap"`
-	Health   int       `json:"health"`
+	MJD       int       `json:"mjd"`
+	Time      time.Time `json:"time"`
+	DST       int       `json:"dst"`
+	Leap      int       `json:"leap"`
+	Health    int       `json:"health"`
 	AdvanceMs float64   `json:"advance_ms"`
-	Source   string    `json:"source"`
+	Source    string    `json:"source"`
 }
 
 // ParseNIST reads a NIST daytime line; surrounding whitespace is ignored.

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sockit/sockit/internal/services"
+	"github.com/sockit/sockit/proto/daytime"
+	"github.com/sockit/sockit/server"
+)
+
+// demoStep is one program of the brief, replayed as a sockit command.
+type demoStep struct {
+	title string
+	brief string   // what the brief ran
+	args  []string // the sockit command line
+	stdin string
+	check func(out string) error
+}
+
+func (a *app) demoCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "Replay the socket-programming tutorial offline, against embedded local servers",
+		Long: `demo starts every service on 127.0.0.1 (ports picked by the kernel), then runs
+each program of the tutorial as the sockit command that does its job, printing
+the command and its output. The remote hosts the tutorial used (google.com,
+djxmmx.net, time.nist.gov, webcode.me) are stood in for by the local servers,
+so it works with no internet. The exit status is 0 only if every step checked out.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runDemo()
+		},
+	}
+}
+
+func (a *app) runDemo() error {
+	specs := services.Defaults(true)
+	run, err := services.Start(a.ctx, specs, services.Options{
+		Server: serverConfigForDemo(a.stderr),
+	})
+	if err != nil {
+		return err
+	}
+	defer run.Server.Close()
+	ep := func(service, network string) string {
+		e, _ := run.Endpoint(specs, service, network)
+		return e.String()
+	}
+	steps := []demoStep{
+		{
+			title: "Get IP address",
+			brief: "socket.gethostbyname('google.com')",
+			args:  []string{"resolve", "localhost"},
+			check: func(out string) error {
+				return expect(strings.Contains(out, "127.0.0.1"), "no 127.0.0.1 for localhost")
+			},
+		},
+		{
+			title: "UDP socket example: Quote of the Day",
+			brief: `s.sendto(b'', ("djxmmx.net", 17)); s.recvfrom(1024)`,
+			args:  []string{"qotd", ep("qotd", "udp")},
+			check: func(out string) error {
+				return expect(len(strings.TrimSpace(out)) > 0 && len(out) < 512, "no quote, or one of 512 bytes or more")
+			},
+		},
+		{
+			title: "TCP socket example: daytime in NIST's format",
+			brief: `s.connect(("time.nist.gov", 13)); s.recv(4096)`,
+			args:  []string{"daytime", ep("daytime", "tcp")},
+			check: func(out string) error { _, err := daytime.ParseNIST(out); return err },
+		},
+		{
+			title: "Echo client and server",
+			brief: `s.connect(("localhost", 8001)); s.sendall(b'hello there'); s.recv(4096)`,
+			args:  []string{"echo", ep("echo", "tcp"), "hello there"},
+			check: func(out string) error { return expect(out == "hello there\n", "echo differs") },
+		},
+		{
+			title: "Echo over UDP, same server, same port",
+			brief: "(the brief's echo server is TCP only; sockit serve answers UDP too)",
+			args:  []string{"echo", ep("echo", "udp"), "hello there"},
+			check: func(out string) error { return expect(out == "hello there\n", "echo differs") },
+		},
+		{
+			title: "netcat: stdin to the echo server, half-closed at EOF",
+			brief: "(the same exchange with a generic client)",
+			args:  []string{"connect", ep("echo", "tcp")},
+			stdin: "hello there",
+			check: func(out string) error { return expect(out == "hello there", "echo differs") },
+		},
+		{
+			title: "Time protocol (RFC 868)",
+			brief: "(the other time service of the inetd family)",
+			args:  []string{"time", ep("time", "udp")},
+			check: func(out string) error { return expect(strings.Contains(out, "offset"), "no time") },
+		},
+	}
+	failed := 0
+	for i, st := range steps {
+		pipe := ""
+		if st.stdin != "" {
+			pipe = "printf " + shellJoin([]string{st.stdin}) + " | "
+		}
+		fmt.Fprintf(a.stdout, "\n== %d. %s ==\n# the brief: %s\n$ %ssockit %s\n", i+1, st.title, st.brief, pipe, shellJoin(st.args))
+		var out, errb bytes.Buffer
+		code := run1(a, st.args, st.stdin, &out, &errb)
+		a.stdout.Write(out.Bytes())
+		if out.Len() > 0 && !bytes.HasSuffix(out.Bytes(), []byte("\n")) {
+			fmt.Fprintln(a.stdout)
+		}
+		if errb.Len() > 0 {
+			fmt.Fprint(a.stdout, indent(errb.String()))
+		}
+		err := st.check(out.String())
+		if code != 0 && err == nil {
+			err = fmt.Errorf("exit status %d", code)
+		}
+		if err != nil {
+			failed++
+			fmt.Fprintf(a.stdout, "FAILED: %v\n", err)
+		} else {
+			fmt.Fprintln(a.stdout, "ok")
+		}
+	}
+	fmt.Fprintf(a.stdout, "\n%d of %d steps ok\n", len(steps)-failed, len(steps))
+	if failed > 0 {
+		return quietExit(exitFailure)
+	}
+	return nil
+}
+
+// run1 runs one sockit command line in this process.
+func run1(a *app, args []string, stdin string, stdout, stderr io.Writer) int {
+	return run(a.ctx, args, strings.NewReader(stdin), stdout, stderr)
+}
+
+func expect(ok bool, msg string) error {
+	if ok {
+		return nil
+	}
+	return fmt.Errorf("%s", msg)
+}
+
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, s := range args {
+		if strings.ContainsAny(s, " '\"$&|;<>()*?") {
+			s = "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
+		q[i] = s
+	}
+	return strings.Join(q, " ")
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ") + "\n"
+}
+
+func serverConfigForDemo(w io.Writer) server.Config {
+	return server.Config{Logger: slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+}
