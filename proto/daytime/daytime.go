@@ -9,8 +9,8 @@
 //	JJJJJ YR-MO-DA HH:MM:SS TT L H msADV UTC(NIST) *
 //
 // JJJJJ is the Modified Julian Date; TT is 00 in standard time and 50 in
-// daylight saving time (United States rules), 01–49 counting down the days
-// until DST starts and 51–99 the days (plus 50) until it ends; L is the
+// daylight saving time (United States rules), counting down the days to
+// the change during its month (see DSTCode); L is the
 // leap-second warning (0: none announced — sockit knows of none); H is
 // health (0: healthy); msADV is how many milliseconds early the line is sent
 // to make up for network delay (sockit sends 0.0); "UTC(NIST)" and the
@@ -68,23 +68,23 @@ func nthSunday(year int, month time.Month, n int) time.Time {
 
 // DSTCode returns NIST's TT for the UTC date of t, by United States rules
 // (DST from the second Sunday of March to the first Sunday of November).
+// NIST: 00 in standard time, 50 in DST; during the month of a change the
+// code counts down the days — from 50+n to 51 in March, from n to 1 in
+// November — reaching 51 or 1 on the day of the change. sockit changes the
+// code at 00:00 UTC, not at 2 a.m. local time.
 func DSTCode(t time.Time) int {
 	t = t.UTC()
 	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 	start := nthSunday(t.Year(), time.March, 2)
 	end := nthSunday(t.Year(), time.November, 1)
-	days := func(to time.Time) int { return int(to.Sub(day).Hours() / 24) }
-	if !day.Before(start) && day.Before(end) {
-		if d := days(end); d <= 49 {
-			return 50 + d
-		}
+	daysTo := func(to time.Time) int { return int(to.Sub(day).Hours()/24) + 1 }
+	switch {
+	case t.Month() == time.March && !day.After(start):
+		return 50 + daysTo(start)
+	case t.Month() == time.November && !day.After(end):
+		return daysTo(end)
+	case day.After(start) && day.Before(end):
 		return 50
-	}
-	if !day.Before(end) {
-		start = nthSunday(t.Year()+1, time.March, 2)
-	}
-	if d := days(start); d <= 49 {
-		return d
 	}
 	return 0
 }
