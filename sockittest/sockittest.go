@@ -82,3 +82,19 @@ func RandomBytes(n int, seed uint64) []byte {
 	}
 	return b
 }
+
+// Eventually polls cond until it holds, failing the test after timeout. It
+// is for state with no event to wait on (a counter another process owns);
+// where there is an event, wait on it instead.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v still not: %s", timeout, what)
+		}
+		<-tick.C
+	}
+}

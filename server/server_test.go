@@ -1,0 +1,406 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/goleak"
+
+	"github.com/sockit/sockit/proto/chargen"
+	"github.com/sockit/sockit/proto/daytime"
+	"github.com/sockit/sockit/proto/echo"
+	"github.com/sockit/sockit/proto/qotd"
+	"github.com/sockit/sockit/proto/timeproto"
+	"github.com/sockit/sockit/server"
+	"github.com/sockit/sockit/sockittest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// metric sums the samples of a metric family whose labels include want.
+func metric(t *testing.T, m *server.Metrics, name string, want map[string]string) float64 {
+	t.Helper()
+	fams, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+	next:
+		for _, s := range f.GetMetric() {
+			for k, v := range want {
+				if !hasLabel(s, k, v) {
+					continue next
+				}
+			}
+			if s.Counter != nil {
+				sum += s.Counter.GetValue()
+			} else if s.Gauge != nil {
+				sum += s.Gauge.GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+func hasLabel(s *dto.Metric, k, v string) bool {
+	for _, l := range s.GetLabel() {
+		if l.GetName() == k && l.GetValue() == v {
+			return true
+		}
+	}
+	return false
+}
+
+// serveStream starts svc on a fresh TCP listener and returns its address.
+func serveStream(t *testing.T, srv *server.Server, svc server.Service) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.ServeStream(ln, svc) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+	return ln.Addr().String()
+}
+
+// counted wraps a packet handler to signal every datagram it is handed.
+type counted struct {
+	server.PacketHandler
+	seen chan struct{}
+}
+
+func (c counted) Reply(in, buf []byte) []byte {
+	c.seen <- struct{}{}
+	return c.PacketHandler.Reply(in, buf)
+}
+
+// TestUDPFloodIsNotAmplified sends 10,000 empty datagrams from one source
+// to each amplifying service: the bytes sent back stay within the budget's
+// burst plus its refill over the flood's duration, and the drops are counted.
+func TestUDPFloodIsNotAmplified(t *testing.T) {
+	const n = 10000
+	svcs := []server.Service{chargen.Service(), qotd.Service(nil), daytime.Service("", nil), timeproto.Service(nil)}
+	for _, svc := range svcs {
+		t.Run(svc.Name, func(t *testing.T) {
+			m := server.NewMetrics()
+			g := server.UDPGuard{}
+			srv := server.New(server.Config{Metrics: m, Logger: quiet, UDP: g})
+			pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := make(chan struct{}, 100)
+			svc.Packet = counted{svc.Packet, seen}
+			done := make(chan struct{})
+			go func() { defer close(done); srv.ServePacket(pc, svc) }()
+			stop := sync.OnceFunc(func() { srv.Close(); <-done })
+			defer stop()
+
+			c, err := net.Dial("udp", pc.LocalAddr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			var got atomic.Int64
+			readerDone := make(chan struct{})
+			go func() {
+				defer close(readerDone)
+				buf := make([]byte, 65536)
+				for {
+					k, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					got.Add(int64(k))
+				}
+			}()
+			start := time.Now()
+			for sent := 0; sent < n; sent += 100 {
+				for range 100 {
+					if _, err := c.Write(nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+				// Wait until the server has handled this batch, so the
+				// kernel's buffer never drops a datagram of the flood.
+				for range 100 {
+					select {
+					case <-seen:
+					case <-time.After(10 * time.Second):
+						t.Fatalf("server handled only part of the flood after %d sent", sent)
+					}
+				}
+			}
+			stop() // every charge to the budget is made by now
+			elapsed := time.Since(start)
+			out := metric(t, m, "sockit_bytes_total", map[string]string{"direction": "out"})
+			allowed := 4096 + 1024*elapsed.Seconds()
+			t.Logf("%s: %d empty datagrams in %v: %v reply bytes sent (allowed %.0f), %v budget drops",
+				svc.Name, n, elapsed.Round(time.Millisecond), out, allowed,
+				metric(t, m, "sockit_drops_total", map[string]string{"reason": server.DropBudget}))
+			if out > allowed {
+				t.Errorf("sent %v reply bytes for 0 request bytes, budget allows %.0f", out, allowed)
+			}
+			if out == 0 {
+				t.Error("not even the first query was answered")
+			}
+			if d := metric(t, m, "sockit_drops_total", map[string]string{"reason": server.DropBudget}); d < n/2 {
+				t.Errorf("only %v drops counted", d)
+			}
+			c.Close()
+			<-readerDone
+			if got.Load() > int64(out) {
+				t.Errorf("client got %d bytes, server counted %v", got.Load(), out)
+			}
+		})
+	}
+}
+
+// TestUDPEchoIsNotThrottled: echo replies never exceed requests, so a busy
+// echo client is not cut off by the budget.
+func TestUDPEchoIsNotThrottled(t *testing.T) {
+	srv := server.New(server.Config{Logger: quiet})
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.ServePacket(pc, echo.Service()) }()
+	defer func() { srv.Close(); <-done }()
+	c, err := net.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := bytes.Repeat([]byte("e"), 1400)
+	buf := make([]byte, 2000)
+	for i := range 2000 {
+		c.Write(msg)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		k, err := c.Read(buf)
+		if err != nil || !bytes.Equal(buf[:k], msg) {
+			t.Fatalf("echo %d: %v", i, err)
+		}
+	}
+}
+
+func TestUDPReservedSourcePortDropped(t *testing.T) {
+	m := server.NewMetrics()
+	srv := server.New(server.Config{Metrics: m, Logger: quiet})
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.ServePacket(pc, echo.Service()) }()
+	defer func() { srv.Close(); <-done }()
+	// A peer on port 1019, as another small service would be.
+	c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1019}, pc.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Skipf("cannot bind a port below 1024 (needs root): %v", err)
+	}
+	defer c.Close()
+	c.Write([]byte("loop?"))
+	sockittest.Eventually(t, 5*time.Second, "drop counted", func() bool {
+		return metric(t, m, "sockit_drops_total", map[string]string{"reason": server.DropReservedPort}) == 1
+	})
+	if out := metric(t, m, "sockit_datagrams_total", map[string]string{"direction": "out"}); out != 0 {
+		t.Errorf("%v datagrams sent to a reserved port", out)
+	}
+}
+
+// TestIdleConnectionsDoNotDelayNewClients holds 2,000 idle connections and
+// then runs a fresh echo exchange.
+func TestIdleConnectionsDoNotDelayNewClients(t *testing.T) {
+	srv := server.New(server.Config{Logger: quiet, MaxConnsPerSource: -1})
+	addr := serveStream(t, srv, echo.Service())
+	var idle []net.Conn
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	for range 2000 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	sockittest.Eventually(t, 10*time.Second, "2000 connections accepted", func() bool { return srv.Active() == 2000 })
+	start := time.Now()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("hello there"))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 11)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "hello there" {
+		t.Fatalf("new client: %q, %v", buf, err)
+	}
+	t.Logf("new echo client answered in %v with 2000 idle connections open", time.Since(start))
+}
+
+func TestMaxConnsRefusesCleanly(t *testing.T) {
+	m := server.NewMetrics()
+	srv := server.New(server.Config{Logger: quiet, MaxConns: 3, Metrics: m})
+	addr := serveStream(t, srv, echo.Service())
+	var open []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		open = append(open, c)
+	}
+	sockittest.Eventually(t, 5*time.Second, "3 accepted", func() bool { return srv.Active() == 3 })
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, errTimeout(err)) {
+		t.Fatalf("the fourth connection was not closed: %v", err)
+	}
+	if r := metric(t, m, "sockit_connections_total", map[string]string{"result": "refused"}); r != 1 {
+		t.Errorf("refused count %v, want 1", r)
+	}
+	open[0].Close()
+	sockittest.Eventually(t, 5*time.Second, "a slot freed", func() bool { return srv.Active() == 2 })
+	c2, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	c2.Write([]byte("x"))
+	c2.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c2.Read(make([]byte, 1)); err != nil {
+		t.Fatalf("a connection after a slot freed: %v", err)
+	}
+}
+
+// errTimeout returns err when it is a timeout, so errors.Is matches it.
+func errTimeout(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return err
+	}
+	return errors.New("not a timeout")
+}
+
+func TestIdleTimeoutCloses(t *testing.T) {
+	srv := server.New(server.Config{Logger: quiet, IdleTimeout: 100 * time.Millisecond})
+	addr := serveStream(t, srv, echo.Service())
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("idle connection: %v, want EOF from the server's close", err)
+	}
+}
+
+// TestSlowReaderCostsBoundedMemory: a chargen client that never reads is
+// closed at the write timeout instead of growing a buffer.
+func TestSlowReaderIsClosed(t *testing.T) {
+	srv := server.New(server.Config{Logger: quiet, WriteTimeout: 200 * time.Millisecond})
+	addr := serveStream(t, srv, chargen.Service())
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sockittest.Eventually(t, 5*time.Second, "accepted", func() bool { return srv.Active() == 1 })
+	sockittest.Eventually(t, 10*time.Second, "the stalled chargen connection closed", func() bool { return srv.Active() == 0 })
+}
+
+// TestShutdownLetsTransfersFinish starts 50 echo transfers, shuts the server
+// down while they are in flight, and checks every byte came back.
+func TestShutdownLetsTransfersFinish(t *testing.T) {
+	srv := server.New(server.Config{Logger: quiet})
+	addr := serveStream(t, srv, echo.Service())
+	const clients, size = 50, 256 << 10
+	var started, wg sync.WaitGroup
+	errs := make(chan error, clients)
+	release := make(chan struct{})
+	for i := range clients {
+		started.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msg := sockittest.RandomBytes(size, uint64(i))
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				started.Done()
+				errs <- err
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(30 * time.Second))
+			got := make([]byte, 0, size)
+			buf := make([]byte, 4096)
+			// First chunk, and its echo: the transfer is in flight.
+			c.Write(msg[:1000])
+			k, err := io.ReadFull(c, buf[:1000])
+			got = append(got, buf[:k]...)
+			started.Done()
+			if err != nil {
+				errs <- err
+				return
+			}
+			<-release
+			go func() { c.Write(msg[1000:]); c.(*net.TCPConn).CloseWrite() }()
+			rest, err := io.ReadAll(c)
+			got = append(got, rest...)
+			if err != nil || !bytes.Equal(got, msg) {
+				errs <- errors.New("transfer lost or changed bytes")
+			}
+		}()
+	}
+	started.Wait()
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		shut <- srv.Shutdown(ctx)
+	}()
+	// New connections are refused once shutdown began.
+	sockittest.Eventually(t, 5*time.Second, "listener closed", func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
