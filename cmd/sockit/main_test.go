@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,7 +17,15 @@ import (
 	"github.com/sockit/sockit/sockittest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// The test binary doubles as sockit for tests that need a real process
+	// (signals, exit status).
+	if os.Getenv("SOCKIT_BE_MAIN") == "1" {
+		main()
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // result is one in-process run of the command line.
 type result struct {

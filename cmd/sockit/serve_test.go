@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sockit/sockit/proto/qotd"
+	"github.com/sockit/sockit/sockittest"
+)
+
+// startServe runs `sockit serve ARGS` in this process and returns the
+// announced addresses by "service network"; cancel stops it and returns its
+// exit status.
+func startServe(t *testing.T, args ...string) (addrs map[string]string, stop func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve"}, args...), strings.NewReader(""), io.Discard, pw)
+		pw.Close()
+	}()
+	addrs = map[string]string{}
+	re := regexp.MustCompile(`^listening (\S+) (\S+) (\S+)$`)
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		buf := make([]byte, 0, 4096)
+		tmp := make([]byte, 1024)
+		for {
+			n, err := pr.Read(tmp)
+			buf = append(buf, tmp[:n]...)
+			for {
+				i := bytes.IndexByte(buf, '\n')
+				if i < 0 {
+					break
+				}
+				lines <- string(buf[:i])
+				buf = buf[i+1:]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	want := 0
+	for _, a := range args {
+		if strings.Contains(a, "=") && !strings.HasPrefix(a, "-") {
+			want++
+		}
+	}
+	timeout := time.After(10 * time.Second)
+	for len(addrs) < want {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("serve ended before announcing %d listeners (exit %d)", want, <-done)
+			}
+			if m := re.FindStringSubmatch(l); m != nil {
+				addrs[m[1]+" "+m[2]] = m[3]
+			}
+		case <-timeout:
+			t.Fatal("serve did not announce its listeners")
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	var once sync.Once
+	code := 0
+	stop = func() int {
+		once.Do(func() { cancel(); code = <-done })
+		return code
+	}
+	t.Cleanup(func() { stop() })
+	return addrs, stop
+}
+
+func TestServeWithNcatAndSocat(t *testing.T) {
+	ncat := sockittest.RequireTool(t, "ncat")
+	socat := sockittest.RequireTool(t, "socat")
+	addrs, stop := startServe(t, "echo=tcp://127.0.0.1:0", "qotd=udp://127.0.0.1:0",
+		"daytime=tcp://127.0.0.1:0", "echo=udp://127.0.0.1:0")
+	host, port, _ := net.SplitHostPort(addrs["echo tcp"])
+
+	data := sockittest.RandomBytes(1<<20, 31)
+	cmd := exec.Command(ncat, host, port)
+	cmd.Stdin = bytes.NewReader(data)
+	out, err := cmd.Output()
+	if err != nil || !bytes.Equal(out, data) {
+		t.Errorf("ncat through sockit echo: %d of %d bytes back, %v", len(out), len(data), err)
+	}
+
+	cmd = exec.Command(socat, "-t", "2", "-", "UDP:"+addrs["qotd udp"])
+	cmd.Stdin = strings.NewReader("\n")
+	out, err = cmd.Output()
+	if err != nil || len(out) == 0 || len(out) >= 512 || !isQuote(string(out)) {
+		t.Errorf("socat qotd over UDP: %q, %v", out, err)
+	}
+
+	cmd = exec.Command(socat, "-", "TCP:"+addrs["daytime tcp"])
+	out, err = cmd.Output()
+	if err != nil || !strings.Contains(string(out), "UTC(NIST)") {
+		t.Errorf("socat daytime: %q, %v", out, err)
+	}
+
+	cmd = exec.Command(socat, "-t", "2", "-", "UDP:"+addrs["echo udp"])
+	cmd.Stdin = strings.NewReader("hello there")
+	out, err = cmd.Output()
+	if err != nil || string(out) != "hello there" {
+		t.Errorf("socat echo over UDP: %q, %v", out, err)
+	}
+	if code := stop(); code != 0 {
+		t.Errorf("serve exit %d after cancel, want 0", code)
+	}
+}
+
+func TestServeMetrics(t *testing.T) {
+	port := sockittest.FreePort(t)
+	addrs, _ := startServe(t, "--metrics", "127.0.0.1:"+strconv.Itoa(port), "echo=tcp://127.0.0.1:0")
+	r := sockitRun(t, "", "echo", "tcp://"+addrs["echo tcp"], "hi")
+	if r.code != 0 {
+		t.Fatalf("echo: %+v", r)
+	}
+	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`sockit_connections_total{network="tcp",result="accepted",service="echo"} 1`,
+		`sockit_bytes_total{direction="in",network="tcp",service="echo"} 2`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func isQuote(s string) bool {
+	for _, q := range qotd.Default() {
+		if q == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestServeUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "nosuch=127.0.0.1:1"},
+		{"serve", "echo"},
+		{"serve", "--udp-budget", "maybe"},
+		{"serve", "--daytime-format", "iso"},
+		{"serve", "--quotes", "/nonexistent"},
+	} {
+		if r := sockitRun(t, "", args...); r.code != exitUsage {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+	// A port that is taken is a network failure: exit 1.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	r := sockitRun(t, "", "serve", "echo=tcp://"+ln.Addr().String())
+	if r.code != exitFailure || !strings.Contains(r.stderr, "address already in use") {
+		t.Errorf("taken port: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	r := sockitRun(t, "", "demo")
+	if r.code != 0 {
+		t.Fatalf("demo exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "steps ok") || strings.Contains(r.stdout, "FAILED") {
+		t.Errorf("demo output:\n%s", r.stdout)
+	}
+}
+
+// TestSIGTERMDuringTransfers runs this test binary as sockit (see
+// TestMain), starts 50 echo transfers, sends SIGTERM while they are in
+// flight, and expects every byte back and exit status 0.
+func TestSIGTERMDuringTransfers(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "serve", "echo=tcp://127.0.0.1:0", "--grace", "20s")
+	cmd.Env = append(os.Environ(), "SOCKIT_BE_MAIN=1")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	m := sockittest.WaitLine(t, stderr, regexp.MustCompile(`^listening echo tcp (\S+)$`), 10*time.Second)
+	addr := m[1]
+
+	const clients, size = 50, 512 << 10
+	var inFlight, wg sync.WaitGroup
+	release := make(chan struct{})
+	errs := make(chan error, clients)
+	for i := range clients {
+		inFlight.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msg := sockittest.RandomBytes(size, uint64(100+i))
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				inFlight.Done()
+				errs <- err
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(30 * time.Second))
+			c.Write(msg[:4096])
+			head := make([]byte, 4096)
+			_, err = io.ReadFull(c, head)
+			inFlight.Done()
+			if err != nil {
+				errs <- err
+				return
+			}
+			<-release
+			go func() { c.Write(msg[4096:]); c.(*net.TCPConn).CloseWrite() }()
+			rest, err := io.ReadAll(c)
+			if got := append(head, rest...); err != nil || !bytes.Equal(got, msg) {
+				errs <- errors.New("an echo transfer lost or changed bytes across SIGTERM")
+			}
+		}()
+	}
+	inFlight.Wait()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("sockit serve after SIGTERM: %v, want exit 0", err)
+	}
+}
