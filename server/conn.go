@@ -141,8 +141,10 @@ func (s *Server) serveConn(c net.Conn, sess Session, ctr *counters) {
 		in, err := r.read()
 		if len(in) > 0 {
 			ctr.add(ctr.bytesIn, len(in))
-			out, closeAfter := sess.Receive(in)
+			scratch := bufPool.Get().(*[]byte)
+			out, closeAfter := sess.Receive(in, (*scratch)[:0])
 			ok := write(out)
+			bufPool.Put(scratch)
 			r.done()
 			if !ok {
 				return

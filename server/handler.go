@@ -31,8 +31,10 @@ type Session interface {
 	// nothing), appended to buf, and whether to close once it is sent.
 	Greet(buf []byte) (out []byte, closeAfter bool)
 	// Receive takes bytes from the peer and returns the reply (nil for
-	// none), and whether to close once the reply is sent.
-	Receive(in []byte) (out []byte, closeAfter bool)
+	// none), which may alias in or be appended to buf (a pooled buffer the
+	// runtime lends for this call), and whether to close once it is sent.
+	// Neither in nor buf may be kept after the call returns.
+	Receive(in, buf []byte) (out []byte, closeAfter bool)
 }
 
 // Streamer is a Session that also sends unsolicited output for as long as

@@ -138,6 +138,8 @@ udp://, udp4://, udp6://, unix:///path, unix://@abstract or unixgram:///path.`,
 		a.qotdCommand(),
 		a.daytimeCommand(),
 		a.timeCommand(),
+		a.headCommand(),
+		a.getCommand(),
 		a.versionCommand(),
 	)
 	return root

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/sockit/sockit/proto/daytime"
 	"github.com/sockit/sockit/proto/discard"
 	"github.com/sockit/sockit/proto/echo"
+	"github.com/sockit/sockit/proto/httpraw"
 	"github.com/sockit/sockit/proto/qotd"
 	"github.com/sockit/sockit/proto/timeproto"
 	"github.com/sockit/sockit/server"
@@ -35,6 +37,8 @@ type Info struct {
 	// UDPFirst marks services whose client speaks UDP by default (qotd, as
 	// the brief's client does).
 	UDPFirst bool
+	// StreamOnly marks services with no datagram side (http).
+	StreamOnly bool
 }
 
 // All lists the services in the order `sockit serve` starts them.
@@ -45,6 +49,7 @@ var All = []Info{
 	{Name: "qotd", WellKnown: qotd.Port, Local: 8017, UDPFirst: true},
 	{Name: "chargen", WellKnown: chargen.Port, Local: 8019},
 	{Name: "time", WellKnown: timeproto.Port, Local: 8037},
+	{Name: "http", WellKnown: 80, Local: 8080, StreamOnly: true},
 }
 
 // Lookup returns the Info of a service name.
@@ -86,6 +91,9 @@ func ParseSpec(s string) (Spec, error) {
 	if err != nil {
 		return Spec{}, err
 	}
+	if in.StreamOnly && e.IsPacket() {
+		return Spec{}, fmt.Errorf("%w: %s has no datagram side (%q)", sockit.ErrBadEndpoint, name, s)
+	}
 	return Spec{Service: name, Endpoint: e}, nil
 }
 
@@ -99,6 +107,9 @@ func Defaults(anyPort bool) []Spec {
 			port = 0
 		}
 		for _, nw := range []string{"tcp", "udp"} {
+			if in.StreamOnly && nw == "udp" {
+				continue
+			}
 			specs = append(specs, Spec{in.Name, sockit.Endpoint{Network: nw, Address: fmt.Sprintf("127.0.0.1:%d", port)}})
 		}
 	}
@@ -108,6 +119,7 @@ func Defaults(anyPort bool) []Spec {
 // Options configure the services and the server running them.
 type Options struct {
 	Quotes        []string         // nil: the embedded collection
+	HTTPRoot      *os.Root         // nil: only the brief's page
 	DaytimeFormat string           // "": nist
 	Now           func() time.Time // nil: time.Now
 	Server        server.Config
@@ -130,6 +142,8 @@ func (o *Options) service(name string) server.Service {
 		return chargen.Service()
 	case "time":
 		return timeproto.Service(o.Now)
+	case "http":
+		return httpraw.Service(&httpraw.Responder{Root: o.HTTPRoot, Now: o.Now})
 	}
 	panic("services: unknown service " + name)
 }

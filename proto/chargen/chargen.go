@@ -152,8 +152,8 @@ func (Handler) Open(net.Addr) server.Session { return &session{} }
 
 type session struct{ off int64 }
 
-func (*session) Greet(buf []byte) ([]byte, bool)  { return nil, false }
-func (*session) Receive(in []byte) ([]byte, bool) { return nil, false }
+func (*session) Greet(buf []byte) ([]byte, bool)    { return nil, false }
+func (*session) Receive(_, _ []byte) ([]byte, bool) { return nil, false }
 
 // Stream implements server.Streamer: the next buffer-full of the pattern.
 func (s *session) Stream(buf []byte) []byte {

@@ -24,8 +24,8 @@ type session struct{}
 // Open implements server.StreamHandler.
 func (Handler) Open(net.Addr) server.Session { return session{} }
 
-func (session) Greet(buf []byte) ([]byte, bool) { return nil, false }
-func (session) Receive([]byte) ([]byte, bool)   { return nil, false }
+func (session) Greet(buf []byte) ([]byte, bool)    { return nil, false }
+func (session) Receive(_, _ []byte) ([]byte, bool) { return nil, false }
 
 // Reply implements server.PacketHandler: never a reply.
 func (Handler) Reply(_, _ []byte) []byte { return nil }

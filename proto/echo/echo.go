@@ -31,8 +31,8 @@ type session struct{}
 // Open implements server.StreamHandler; echo keeps no state.
 func (Handler) Open(net.Addr) server.Session { return session{} }
 
-func (session) Greet(buf []byte) ([]byte, bool)  { return nil, false }
-func (session) Receive(in []byte) ([]byte, bool) { return in, false }
+func (session) Greet(buf []byte) ([]byte, bool)     { return nil, false }
+func (session) Receive(in, _ []byte) ([]byte, bool) { return in, false }
 
 // Reply implements server.PacketHandler.
 func (Handler) Reply(in, _ []byte) []byte { return in }

@@ -124,8 +124,8 @@ type session struct{ h *Handler }
 // Open implements server.StreamHandler.
 func (h *Handler) Open(net.Addr) server.Session { return session{h} }
 
-func (s session) Greet(buf []byte) ([]byte, bool) { return append(buf, s.h.pick()...), true }
-func (session) Receive([]byte) ([]byte, bool)     { return nil, true }
+func (s session) Greet(buf []byte) ([]byte, bool)  { return append(buf, s.h.pick()...), true }
+func (session) Receive(_, _ []byte) ([]byte, bool) { return nil, true }
 
 // Reply implements server.PacketHandler.
 func (h *Handler) Reply(_, buf []byte) []byte { return append(buf, h.pick()...) }

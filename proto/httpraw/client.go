@@ -1,0 +1,341 @@
+package httpraw
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Request is what the client writes: the brief's request line and Host and
+// Accept headers, any extra headers, and an optional body.
+type Request struct {
+	Method string
+	URL    *url.URL
+	// Header adds to or replaces the defaults (Host, User-Agent, Accept); a
+	// field with an empty value removes a default, as curl's -H 'Name:'.
+	Header []Field
+	Body   []byte
+}
+
+// UserAgent is sent unless the request overrides it.
+var UserAgent = "sockit"
+
+// Write writes the request in HTTP/1.1 wire form.
+func (req *Request) Write(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	target := req.URL.RequestURI()
+	fmt.Fprintf(bw, "%s %s HTTP/1.1\r\n", req.Method, target)
+	defaults := []Field{{"Host", req.URL.Host}, {"User-Agent", UserAgent}, {"Accept", "*/*"}}
+	for _, d := range defaults {
+		if !overridden(req.Header, d.Name) {
+			fmt.Fprintf(bw, "%s: %s\r\n", d.Name, d.Value)
+		}
+	}
+	for _, f := range req.Header {
+		if f.Value != "" {
+			fmt.Fprintf(bw, "%s: %s\r\n", f.Name, f.Value)
+		}
+	}
+	if len(req.Body) > 0 && !overridden(req.Header, "Content-Length") {
+		fmt.Fprintf(bw, "Content-Length: %d\r\n", len(req.Body))
+	}
+	bw.WriteString("\r\n")
+	bw.Write(req.Body)
+	return bw.Flush()
+}
+
+func overridden(h []Field, name string) bool {
+	for _, f := range h {
+		if strings.EqualFold(f.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// Timings are the phases of one exchange, as hey reports them; a phase
+// that did not happen (a reused connection has no connect) is zero.
+type Timings struct {
+	Resolve, Connect, TLS, FirstByte, Total time.Duration
+	Reused                                  bool
+}
+
+// Phase errors, matchable with errors.As, so the CLI can give curl's exit
+// statuses.
+type (
+	// ResolveError: the host name did not resolve.
+	ResolveError struct{ Err error }
+	// ConnectError: no connection could be made.
+	ConnectError struct{ Err error }
+)
+
+func (e *ResolveError) Error() string { return e.Err.Error() }
+func (e *ResolveError) Unwrap() error { return e.Err }
+func (e *ConnectError) Error() string { return e.Err.Error() }
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// Client sends requests over one connection at a time, kept alive between
+// requests to the same origin where the server allows it.
+type Client struct {
+	// Family narrows name resolution: 4, 6, or 0 for both.
+	Family int
+	// ConnectTimeout bounds resolving and connecting (and the TLS
+	// handshake); zero means no bound beyond the context's.
+	ConnectTimeout time.Duration
+	// TLS is the configuration for https; nil means the system roots. Its
+	// ServerName is set from each URL.
+	TLS *tls.Config
+	// UnixSocket, if set, is the path every request connects to; the URL
+	// still gives the Host header and the scheme.
+	UnixSocket string
+	// MaxHeaderBytes bounds the response header section; zero means 64 KiB.
+	MaxHeaderBytes int
+	// OnHead, if set, is called with each response once its head is read,
+	// before its body.
+	OnHead func(*Response)
+
+	conn net.Conn
+	rd   *Reader
+	key  string
+}
+
+// Close closes the kept-alive connection, if any.
+func (c *Client) Close() error {
+	if c.conn == nil {
+		return nil
+	}
+	err := c.conn.Close()
+	c.conn, c.rd = nil, nil
+	return err
+}
+
+// Exchange is one request and its response.
+type Exchange struct {
+	Response *Response
+	Timings  Timings
+	BodySize int64
+}
+
+// Do sends req and reads the response: its head into the result, its body
+// to body (at most maxBody bytes; <= 0 means no bound), and every byte as
+// received to raw if raw is not nil. Canceling ctx, or its deadline,
+// closes the connection and ends the exchange.
+func (c *Client) Do(ctx context.Context, req *Request, body, raw io.Writer, maxBody int64) (*Exchange, error) {
+	ex, err := c.do(ctx, req, body, raw, maxBody)
+	if err != nil && errors.Is(err, errStale) && idempotent(req.Method) {
+		// The server closed a kept-alive connection just as we reused it.
+		ex, err = c.do(ctx, req, body, raw, maxBody)
+	}
+	return ex, err
+}
+
+var errStale = errors.New("kept-alive connection closed by the server")
+
+func idempotent(m string) bool {
+	switch m {
+	case "GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE":
+		return true
+	}
+	return false
+}
+
+func originKey(u *url.URL) string { return u.Scheme + "://" + u.Host }
+
+func (c *Client) do(ctx context.Context, req *Request, body, raw io.Writer, maxBody int64) (*Exchange, error) {
+	start := time.Now()
+	ex := &Exchange{}
+	if c.conn != nil && c.key != originKey(req.URL) {
+		c.Close()
+	}
+	if c.conn == nil {
+		if err := c.dial(ctx, req.URL, &ex.Timings); err != nil {
+			return ex, err
+		}
+	} else {
+		ex.Timings.Reused = true
+	}
+	conn := c.conn
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
+	defer stop()
+
+	sent := time.Now()
+	if err := req.Write(conn); err != nil {
+		c.Close()
+		if ex.Timings.Reused {
+			return ex, errStale
+		}
+		return ex, c.ctxErr(ctx, err)
+	}
+	c.rd.Raw = raw
+	if _, err := c.rd.br.Peek(1); err != nil {
+		c.Close()
+		if ex.Timings.Reused && (err == io.EOF || errors.Is(err, net.ErrClosed) || isReset(err)) {
+			return ex, errStale
+		}
+		if err == io.EOF {
+			return ex, &MalformedError{Offset: 0, Msg: "connection closed before a response"}
+		}
+		return ex, c.ctxErr(ctx, err)
+	}
+	ex.Timings.FirstByte = time.Since(sent)
+	resp, err := c.rd.ReadResponse(req.Method)
+	if err != nil {
+		c.Close()
+		return ex, c.ctxErr(ctx, err)
+	}
+	ex.Response = resp
+	if c.OnHead != nil {
+		c.OnHead(resp)
+	}
+	if body == nil {
+		body = io.Discard
+	}
+	ex.BodySize, err = c.rd.Body(resp, body, maxBody)
+	c.rd.Raw = nil
+	ex.Timings.Total = time.Since(start)
+	if err != nil || !resp.KeepAlive {
+		c.Close()
+	}
+	if err != nil {
+		return ex, c.ctxErr(ctx, err)
+	}
+	return ex, nil
+}
+
+func isReset(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && strings.Contains(oe.Err.Error(), "reset")
+}
+
+// ctxErr reports the context's error (a timeout) in place of the I/O error
+// it caused.
+func (c *Client) ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+func (c *Client) dial(ctx context.Context, u *url.URL, t *Timings) error {
+	if c.ConnectTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.ConnectTimeout)
+		defer cancel()
+	}
+	host, port := u.Hostname(), u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	var conn net.Conn
+	var d net.Dialer
+	if c.UnixSocket != "" {
+		t0 := time.Now()
+		cn, err := d.DialContext(ctx, "unix", c.UnixSocket)
+		t.Connect = time.Since(t0)
+		if err != nil {
+			return &ConnectError{c.ctxErr(ctx, err)}
+		}
+		conn = cn
+	} else {
+		t0 := time.Now()
+		addrs, err := c.resolve(ctx, host)
+		t.Resolve = time.Since(t0)
+		if err != nil {
+			return &ResolveError{c.ctxErr(ctx, err)}
+		}
+		t1 := time.Now()
+		var lastErr error
+		for _, a := range addrs {
+			cn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(a.String(), port))
+			if err == nil {
+				conn = cn
+				break
+			}
+			lastErr = err
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		t.Connect = time.Since(t1)
+		if conn == nil {
+			return &ConnectError{c.ctxErr(ctx, lastErr)}
+		}
+	}
+	if u.Scheme == "https" {
+		cfg := &tls.Config{}
+		if c.TLS != nil {
+			cfg = c.TLS.Clone()
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName = host
+		}
+		t2 := time.Now()
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return &ConnectError{c.ctxErr(ctx, fmt.Errorf("TLS handshake with %s: %w", host, err))}
+		}
+		t.TLS = time.Since(t2)
+		conn = tc
+	}
+	c.conn, c.key = conn, originKey(u)
+	c.rd = NewReader(conn)
+	c.rd.MaxHeaderBytes = c.MaxHeaderBytes
+	return nil
+}
+
+func (c *Client) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{a}, nil
+	}
+	network := "ip"
+	if c.Family == 4 {
+		network = "ip4"
+	} else if c.Family == 6 {
+		network = "ip6"
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, network, host)
+	if err != nil {
+		return nil, err
+	}
+	for i := range addrs {
+		addrs[i] = addrs[i].Unmap()
+	}
+	return addrs, nil
+}
+
+// ParseURL reads an http or https URL; a URL without a scheme is http, as
+// curl takes it.
+func ParseURL(s string) (*url.URL, error) {
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("unsupported scheme %q (want http or https)", u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("no host in %q", s)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("port %q is not a number from 1 to 65535", p)
+		}
+	}
+	return u, nil
+}
