@@ -11,6 +11,7 @@ import (
 
 	"github.com/sockit/sockit/internal/services"
 	"github.com/sockit/sockit/proto/daytime"
+	"github.com/sockit/sockit/proto/httpraw"
 	"github.com/sockit/sockit/server"
 )
 
@@ -49,6 +50,10 @@ func (a *app) runDemo() error {
 	}
 	defer run.Server.Close()
 	ep := func(service, network string) string {
+		if network == "http" {
+			e, _ := run.Endpoint(specs, service, "tcp")
+			return "http://" + e.Address + "/"
+		}
 		e, _ := run.Endpoint(specs, service, network)
 		return e.String()
 	}
@@ -74,6 +79,24 @@ func (a *app) runDemo() error {
 			brief: `s.connect(("time.nist.gov", 13)); s.recv(4096)`,
 			args:  []string{"daytime", ep("daytime", "tcp")},
 			check: func(out string) error { _, err := daytime.ParseNIST(out); return err },
+		},
+		{
+			title: "Socket HEAD request",
+			brief: `s.connect(("webcode.me", 80)); s.sendall(b"HEAD / HTTP/1.1\r\nHost: webcode.me\r\nAccept: text/html\r\n\r\n")`,
+			args:  []string{"head", "-H", "Accept: text/html", ep("http", "http")},
+			check: func(out string) error {
+				return expect(strings.HasPrefix(out, "HTTP/1.1 200 OK\r\n") && strings.Contains(out, "Content-Length: ") &&
+					strings.HasSuffix(out, "\r\n\r\n"), "no complete 200 response head")
+			},
+		},
+		{
+			title: "Socket GET request",
+			brief: `s.sendall(b"GET / HTTP/1.1\r\nHost: webcode.me\r\nAccept: text/html\r\nConnection: close\r\n\r\n")`,
+			args:  []string{"get", "-H", "Accept: text/html", ep("http", "http")},
+			check: func(out string) error {
+				return expect(strings.HasPrefix(out, "HTTP/1.1 200 OK\r\n") && strings.HasSuffix(out, string(httpraw.Page())),
+					"no 200 response with the whole page")
+			},
 		},
 		{
 			title: "Echo client and server",

@@ -208,6 +208,11 @@ func (a *app) runHTTP(name string, f *httpFlags, urls []string) error {
 	return nil
 }
 
+// switchWriter lets the body's destination change once the head is known.
+type switchWriter struct{ w io.Writer }
+
+func (s *switchWriter) Write(p []byte) (int, error) { return s.w.Write(p) }
+
 func isRedirect(code int) bool {
 	switch code {
 	case 301, 302, 303, 307, 308:
@@ -227,16 +232,16 @@ func (a *app) exchange(ctx context.Context, client *httpraw.Client, f *httpFlags
 		}
 		fmt.Fprintln(a.stderr, ">")
 	}
-	var raw, body io.Writer
-	switch {
-	case f.raw:
-		raw, body = out, io.Discard
-	case f.output != "":
-		body = out
-	default:
-		body = out
+	var raw io.Writer
+	body := &switchWriter{w: out}
+	if f.raw {
+		raw, body.w = out, io.Discard
 	}
 	client.OnHead = func(resp *httpraw.Response) {
+		if _, loc := resp.Header.Get("Location"); f.follow && loc && isRedirect(resp.Status) {
+			// As curl -L: a redirect's head is shown, its body is not.
+			body.w = io.Discard
+		}
 		if !f.raw && f.output == "" {
 			out.Write(resp.Head)
 		}

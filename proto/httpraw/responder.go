@@ -116,6 +116,9 @@ func (s *session) Receive(in, out []byte) ([]byte, bool) {
 			s.pending = append(s.pending[:0:0], data...)
 			return out, false
 		}
+		if end > s.r.maxRequest() {
+			return s.r.errorPage(out, 431, false), true
+		}
 		var closeAfter bool
 		out, closeAfter = s.handle(out, data[:end])
 		data = data[end:]

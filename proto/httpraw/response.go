@@ -124,7 +124,12 @@ func NewReader(r io.Reader) *Reader { return &Reader{br: bufio.NewReaderSize(r, 
 func (r *Reader) Offset() int64 { return r.off }
 
 func (r *Reader) bad(format string, a ...any) error {
-	return &MalformedError{Offset: r.off, Msg: fmt.Sprintf(format, a...)}
+	return r.badAt(r.off, format, a...)
+}
+
+// badAt reports a fault found in the line that began at off.
+func (r *Reader) badAt(off int64, format string, a ...any) error {
+	return &MalformedError{Offset: off, Msg: fmt.Sprintf(format, a...)}
 }
 
 func (r *Reader) consumed(p []byte) {
@@ -207,15 +212,17 @@ func (r *Reader) readHead(raw *bytes.Buffer) (*Response, error) {
 	tee := r.Raw
 	r.Raw = io.MultiWriter(raw, nonNil(tee))
 	defer func() { r.Raw = tee }()
+	start := r.off
 	status, err := r.line(&budget, "status line")
 	if err != nil {
 		return nil, err
 	}
 	resp := &Response{}
-	if err := r.parseStatus(resp, string(status)); err != nil {
+	if err := r.parseStatus(resp, string(status), start); err != nil {
 		return nil, err
 	}
 	for {
+		start = r.off
 		l, err := r.line(&budget, "header section")
 		if err == io.EOF {
 			return nil, r.bad("connection closed in the middle of the header section")
@@ -237,7 +244,7 @@ func (r *Reader) readHead(raw *bytes.Buffer) (*Response, error) {
 		}
 		name, value, ok := bytes.Cut(l, []byte(":"))
 		if !ok || len(name) == 0 || !isToken(name) {
-			return nil, r.bad("malformed header line %q", truncate(l))
+			return nil, r.badAt(start, "malformed header line %q", truncate(l))
 		}
 		resp.Header = append(resp.Header, Field{string(name), string(bytes.Trim(value, " \t"))})
 	}
@@ -254,15 +261,15 @@ func nonNil(w io.Writer) io.Writer {
 	return w
 }
 
-func (r *Reader) parseStatus(resp *Response, l string) error {
+func (r *Reader) parseStatus(resp *Response, l string, start int64) error {
 	proto, rest, _ := strings.Cut(l, " ")
 	if len(proto) != 8 || !strings.HasPrefix(proto, "HTTP/") || proto[5] < '0' || proto[5] > '9' || proto[6] != '.' || proto[7] < '0' || proto[7] > '9' {
-		return r.bad("malformed status line %q", truncate([]byte(l)))
+		return r.badAt(start, "malformed status line %q", truncate([]byte(l)))
 	}
 	code, reason, _ := strings.Cut(rest, " ")
 	n, err := strconv.Atoi(code)
 	if len(code) != 3 || err != nil || n < 100 {
-		return r.bad("malformed status code %q", truncate([]byte(code)))
+		return r.badAt(start+9, "malformed status code %q", truncate([]byte(code)))
 	}
 	resp.Proto, resp.Status, resp.Reason = proto, n, reason
 	return nil
@@ -401,6 +408,7 @@ func (r *Reader) chunked(resp *Response, w io.Writer, max int64) (int64, error) 
 	var total int64
 	for {
 		budget := 4096
+		start := r.off
 		l, err := r.line(&budget, "chunk size line")
 		if err == io.EOF {
 			return total, r.bad("connection closed before the last chunk")
@@ -411,7 +419,7 @@ func (r *Reader) chunked(resp *Response, w io.Writer, max int64) (int64, error) 
 		sizeStr, _, _ := bytes.Cut(l, []byte(";"))
 		sizeStr = bytes.TrimRight(sizeStr, " \t")
 		if len(sizeStr) == 0 || len(sizeStr) > 15 || len(bytes.Trim(sizeStr, "0123456789abcdefABCDEF")) > 0 {
-			return total, r.bad("malformed chunk size %q", truncate(sizeStr))
+			return total, r.badAt(start, "malformed chunk size %q", truncate(sizeStr))
 		}
 		size, _ := strconv.ParseInt(string(sizeStr), 16, 64)
 		if size == 0 {
