@@ -1,0 +1,347 @@
+// Package bench is sockit's load generator: ab's model and flags (-n
+// requests over -c connections, -k keep-alive) on an engine that also
+// speaks the raw small-service protocols, verifies every echoed byte, can
+// run open-loop at a fixed rate (latency measured from each request's
+// scheduled time, so a stalled server cannot hide — wrk2's fix for
+// coordinated omission), and records latency in HDR histograms that merge
+// exactly across runs and machines.
+//
+// Each of the -c workers owns its connection, buffers and histograms; the
+// only shared state on the hot path is one atomic counter handing out
+// request numbers, so exactly -n requests complete, each as a success or a
+// classified failure.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/sockit/sockit"
+)
+
+// Failure kinds.
+const (
+	FailConnect = "connect"
+	FailTimeout = "timeout"
+	FailRead    = "read"
+	FailWrite   = "write"
+	FailStatus  = "status"
+	FailLength  = "length"
+	FailVerify  = "verify"
+)
+
+// Config describes a run. Zero values take ab's defaults.
+type Config struct {
+	Target      string // http(s):// URL, or tcp/udp/unix/unixgram endpoint
+	Requests    int64  // -n; zero means 1, or 50000 with a time limit, as ab
+	Concurrency int    // -c; zero means 1
+	Duration    time.Duration
+	KeepAlive   bool
+	Method      string // "" means GET (HEAD with -i)
+	Headers     []string
+	Body        []byte
+	ContentType string
+	Timeout     time.Duration // -s, per request; zero means 30s
+	Rate        float64       // requests per second in total; zero means closed loop
+	Warmup      time.Duration // requests started before this are not recorded
+	UnixSocket  string        // HTTP over this socket
+	Insecure    bool
+	Proto       string // raw targets: echo (default), discard, chargen, daytime, qotd, time
+	Size        int    // raw payload bytes; zero means 64
+	Seed        uint64
+	// Progress, if set, is called about once a second with running counts.
+	Progress func(done, failed int64, elapsed time.Duration)
+}
+
+func (c *Config) fill() error {
+	if c.Concurrency <= 0 {
+		c.Concurrency = 1
+	}
+	if c.Requests <= 0 {
+		c.Requests = 1
+		if c.Duration > 0 {
+			c.Requests = 50000
+		}
+	}
+	if int64(c.Concurrency) > c.Requests && c.Duration == 0 {
+		// ab refuses -c > -n; running fewer workers gives the same load.
+		c.Concurrency = int(c.Requests)
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 30 * time.Second
+	}
+	if c.Size <= 0 {
+		c.Size = 64
+	}
+	if c.Proto == "" {
+		c.Proto = "echo"
+	}
+	if c.Method == "" {
+		c.Method = "GET"
+	}
+	return nil
+}
+
+// worker is one connection's loop.
+type worker interface {
+	// do performs request i; it returns the latency-relevant timings and a
+	// failure kind ("" for success). The worker keeps its own connection.
+	do(ctx context.Context, s *sample) string
+	close()
+}
+
+// sample is what one request measured.
+type sample struct {
+	connect   time.Duration // 0 when the connection was reused
+	wait      time.Duration // request sent to first response byte
+	sent      int64
+	received  int64
+	body      int64
+	keptAlive bool
+	non2xx    bool
+	server    string
+}
+
+// Run executes the benchmark and returns its result. Canceling ctx stops it
+// early; the result then covers what completed.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	newWorker, info, err := prepare(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	res := newResult(&cfg, info)
+	var (
+		issued  atomic.Int64
+		done    atomic.Int64
+		failed  atomic.Int64
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		workers = make([]*stats, cfg.Concurrency)
+	)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if cfg.Duration > 0 {
+		var c2 context.CancelFunc
+		runCtx, c2 = context.WithTimeout(runCtx, cfg.Duration+cfg.Warmup)
+		defer c2()
+	}
+	start := time.Now()
+	cpu0 := cpuTime()
+	var interval time.Duration
+	if cfg.Rate > 0 {
+		interval = time.Duration(float64(time.Second) / cfg.Rate)
+	}
+	for w := range cfg.Concurrency {
+		st := newStats()
+		workers[w] = st
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wk := newWorker(w)
+			defer wk.close()
+			for runCtx.Err() == nil {
+				i := issued.Add(1) - 1
+				if i >= cfg.Requests {
+					return
+				}
+				due := time.Now()
+				if interval > 0 {
+					due = start.Add(time.Duration(i) * interval)
+					if d := time.Until(due); d > 0 {
+						t := time.NewTimer(d)
+						select {
+						case <-t.C:
+						case <-runCtx.Done():
+							t.Stop()
+							return
+						}
+					} else if lag := -d; lag > st.maxLag {
+						st.maxLag = lag
+					}
+				}
+				var s sample
+				t0 := time.Now()
+				kind := wk.do(runCtx, &s)
+				end := time.Now()
+				if runCtx.Err() != nil && kind != "" {
+					// Cut off by the end of the run, not a server fault.
+					return
+				}
+				if cfg.Warmup > 0 && t0.Sub(start) < cfg.Warmup {
+					continue
+				}
+				total := end.Sub(t0)
+				if interval > 0 {
+					total = end.Sub(due)
+				}
+				st.record(&s, kind, total, end.Sub(start))
+				done.Add(1)
+				if kind != "" {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		if cfg.Progress == nil {
+			return
+		}
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		finished := make(chan struct{})
+		go func() { wg.Wait(); close(finished) }()
+		for {
+			select {
+			case <-tick.C:
+				cfg.Progress(done.Load(), failed.Load(), time.Since(start))
+			case <-finished:
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	<-progressDone
+	elapsed := time.Since(start) - cfg.Warmup
+	if cfg.Warmup > 0 && elapsed <= 0 {
+		elapsed = time.Since(start)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, st := range workers {
+		res.add(st)
+	}
+	res.Duration = elapsed
+	res.ClientCPU = cpuTime() - cpu0
+	res.Interrupted = ctx.Err() != nil
+	return res, nil
+}
+
+// stats are one worker's measurements.
+type stats struct {
+	latency, connect, wait *hdr.Histogram
+	proc                   *hdr.Histogram
+	perSecond              []int64
+	failures               map[string]int64
+	requests, non2xx, keep int64
+	sent, received, body   int64
+	maxLag                 time.Duration
+	server                 string
+	docLen                 int64
+}
+
+// Latencies are recorded in microseconds, from 1 µs to 1 hour, 3 digits.
+func newHist() *hdr.Histogram { return hdr.New(1, int64(time.Hour/time.Microsecond), 3) }
+
+func newStats() *stats {
+	return &stats{latency: newHist(), connect: newHist(), wait: newHist(), proc: newHist(), failures: map[string]int64{}, docLen: -1}
+}
+
+func (st *stats) record(s *sample, kind string, total, at time.Duration) {
+	st.requests++
+	us := max(int64(total/time.Microsecond), 1)
+	st.latency.RecordValue(us)
+	st.connect.RecordValue(int64(s.connect / time.Microsecond))
+	st.wait.RecordValue(int64(s.wait / time.Microsecond))
+	st.proc.RecordValue(max(int64((total-s.connect)/time.Microsecond), 0))
+	sec := int(at / time.Second)
+	for len(st.perSecond) <= sec {
+		st.perSecond = append(st.perSecond, 0)
+	}
+	st.perSecond[sec]++
+	st.sent += s.sent
+	st.received += s.received
+	st.body += s.body
+	if s.keptAlive {
+		st.keep++
+	}
+	if s.non2xx {
+		st.non2xx++
+	}
+	if s.server != "" && st.server == "" {
+		st.server = s.server
+	}
+	if kind == "" && st.docLen < 0 {
+		st.docLen = s.body
+	}
+	if kind != "" {
+		st.failures[kind]++
+	}
+}
+
+// targetInfo describes the target for the report.
+type targetInfo struct {
+	host, port, path string
+	http             bool
+}
+
+// prepare checks the target and returns a worker factory.
+func prepare(cfg *Config) (func(id int) worker, targetInfo, error) {
+	t := cfg.Target
+	if strings.HasPrefix(t, "http://") || strings.HasPrefix(t, "https://") {
+		u, err := url.Parse(t)
+		if err != nil || u.Host == "" {
+			return nil, targetInfo{}, fmt.Errorf("bad URL %q", t)
+		}
+		h, err := newHTTPTarget(cfg, u)
+		if err != nil {
+			return nil, targetInfo{}, err
+		}
+		return h.worker, targetInfo{host: u.Hostname(), port: h.port, path: u.RequestURI(), http: true}, nil
+	}
+	e, err := sockit.ParseEndpoint(t, sockit.Defaults{Network: "tcp"})
+	if err != nil {
+		return nil, targetInfo{}, err
+	}
+	r, err := newRawTarget(cfg, e)
+	if err != nil {
+		return nil, targetInfo{}, err
+	}
+	info := targetInfo{host: e.Host(), port: fmt.Sprint(e.Port()), path: cfg.Proto}
+	if e.IsUnix() {
+		info.host, info.port = e.Address, "-"
+	}
+	return r.worker, info, nil
+}
+
+// classify turns an I/O error into a failure kind.
+func classify(err error, phase string) string {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+		return FailTimeout
+	}
+	return phase
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// payload returns seeded random bytes for worker id.
+func payload(seed uint64, id, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, uint64(id)+1))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}

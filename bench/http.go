@@ -1,0 +1,313 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// httpTarget holds what every HTTP worker shares: the request bytes, written
+// once, and where to connect.
+type httpTarget struct {
+	cfg     *Config
+	network string
+	addr    string
+	port    string
+	tls     *tls.Config
+	req     []byte
+	head    bool
+}
+
+func newHTTPTarget(cfg *Config, u *url.URL) (*httpTarget, error) {
+	h := &httpTarget{cfg: cfg, network: "tcp", port: u.Port(), head: cfg.Method == "HEAD"}
+	if h.port == "" {
+		h.port = "80"
+		if u.Scheme == "https" {
+			h.port = "443"
+		}
+	}
+	h.addr = net.JoinHostPort(u.Hostname(), h.port)
+	if cfg.UnixSocket != "" {
+		h.network, h.addr = "unix", cfg.UnixSocket
+	}
+	if u.Scheme == "https" {
+		h.tls = &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: cfg.Insecure}
+	}
+	// ab sends HTTP/1.0; with -k it asks for keep-alive. sockit uses
+	// HTTP/1.1 for -k, where keep-alive is the default and chunked bodies
+	// are framed properly.
+	var b bytes.Buffer
+	proto := "HTTP/1.0"
+	if cfg.KeepAlive {
+		proto = "HTTP/1.1"
+	}
+	fmt.Fprintf(&b, "%s %s %s\r\nHost: %s\r\nUser-Agent: sockit-bench\r\nAccept: */*\r\n", cfg.Method, u.RequestURI(), proto, u.Host)
+	if !cfg.KeepAlive {
+		b.WriteString("Connection: close\r\n")
+	}
+	for _, hd := range cfg.Headers {
+		if !strings.Contains(hd, ":") || strings.ContainsAny(hd, "\r\n") {
+			return nil, fmt.Errorf("header %q is not 'Name: value'", hd)
+		}
+		b.WriteString(hd + "\r\n")
+	}
+	if len(cfg.Body) > 0 {
+		ct := cfg.ContentType
+		if ct == "" {
+			ct = "text/plain"
+		}
+		fmt.Fprintf(&b, "Content-Type: %s\r\nContent-Length: %d\r\n", ct, len(cfg.Body))
+	}
+	b.WriteString("\r\n")
+	b.Write(cfg.Body)
+	h.req = b.Bytes()
+	return h, nil
+}
+
+type httpWorker struct {
+	t      *httpTarget
+	server bool // the Server header was captured already
+	conn   net.Conn
+	br     *bufio.Reader
+	d      net.Dialer
+}
+
+func (h *httpTarget) worker(int) worker { return &httpWorker{t: h} }
+
+func (w *httpWorker) close() {
+	if w.conn != nil {
+		w.conn.Close()
+		w.conn = nil
+	}
+}
+
+func (w *httpWorker) dial(ctx context.Context) error {
+	c, err := w.d.DialContext(ctx, w.t.network, w.t.addr)
+	if err != nil {
+		return err
+	}
+	if w.t.tls != nil {
+		tc := tls.Client(c, w.t.tls)
+		tc.SetDeadline(time.Now().Add(w.t.cfg.Timeout))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			c.Close()
+			return err
+		}
+		c = tc
+	}
+	w.conn = c
+	if w.br == nil {
+		w.br = bufio.NewReaderSize(c, 16<<10)
+	} else {
+		w.br.Reset(c)
+	}
+	return nil
+}
+
+func (w *httpWorker) do(ctx context.Context, s *sample) string {
+	reused := w.conn != nil
+	if !reused {
+		t0 := time.Now()
+		dctx, cancel := context.WithTimeout(ctx, w.t.cfg.Timeout)
+		err := w.dial(dctx)
+		cancel()
+		s.connect = time.Since(t0)
+		if err != nil {
+			return classify(err, FailConnect)
+		}
+	}
+	s.keptAlive = reused
+	w.conn.SetDeadline(time.Now().Add(w.t.cfg.Timeout))
+	t1 := time.Now()
+	n, err := w.conn.Write(w.t.req)
+	s.sent = int64(n)
+	if err != nil {
+		w.close()
+		if reused {
+			// The server closed the kept-alive connection: retry once on a
+			// fresh one, as ab and wrk do.
+			return w.do(ctx, s)
+		}
+		return classify(err, FailWrite)
+	}
+	if _, err := w.br.Peek(1); err != nil {
+		w.close()
+		if reused && err == io.EOF {
+			return w.do(ctx, s)
+		}
+		return classify(err, FailRead)
+	}
+	s.wait = time.Since(t1)
+	status, keep, err := w.readResponse(s)
+	if err != nil || !keep || !w.t.cfg.KeepAlive {
+		w.close()
+	}
+	if err != nil {
+		if errors.Is(err, errLength) {
+			return FailLength
+		}
+		return classify(err, FailRead)
+	}
+	if status < 200 || status > 299 {
+		s.non2xx = true
+		return FailStatus
+	}
+	return ""
+}
+
+var errLength = errors.New("body shorter than announced")
+
+// readResponse reads one response without allocating: status, the few
+// headers that frame the body, and the body, counted and dropped.
+func (w *httpWorker) readResponse(s *sample) (status int, keep bool, err error) {
+	br := w.br
+	line, err := br.ReadSlice('\n')
+	s.received += int64(len(line))
+	if err != nil {
+		return 0, false, err
+	}
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
+		return 0, false, fmt.Errorf("malformed status line")
+	}
+	status = int(line[9]-'0')*100 + int(line[10]-'0')*10 + int(line[11]-'0')
+	keep = line[7] == '1'
+	cl, chunked := int64(-1), false
+	for {
+		line, err = br.ReadSlice('\n')
+		s.received += int64(len(line))
+		if err != nil {
+			return status, false, err
+		}
+		l := bytes.TrimRight(line, "\r\n")
+		if len(l) == 0 {
+			break
+		}
+		colon := bytes.IndexByte(l, ':')
+		if colon < 0 {
+			continue
+		}
+		name, val := l[:colon], bytes.TrimSpace(l[colon+1:])
+		switch {
+		case equalFold(name, "content-length"):
+			cl = parseDigits(val)
+		case equalFold(name, "transfer-encoding"):
+			chunked = bytes.Contains(bytes.ToLower(val), []byte("chunked"))
+		case equalFold(name, "connection"):
+			v := bytes.ToLower(val)
+			if bytes.Contains(v, []byte("close")) {
+				keep = false
+			} else if bytes.Contains(v, []byte("keep-alive")) {
+				keep = true
+			}
+		case equalFold(name, "server"):
+			if !w.server {
+				s.server, w.server = string(val), true
+			}
+		}
+	}
+	if w.t.head || status/100 == 1 || status == 204 || status == 304 {
+		return status, keep, nil
+	}
+	switch {
+	case chunked:
+		err = w.chunked(s)
+	case cl >= 0:
+		var n int
+		n, err = br.Discard(int(cl))
+		s.received += int64(n)
+		s.body += int64(n)
+		if err == io.EOF {
+			err = errLength
+		}
+	default:
+		var n int64
+		n, err = io.Copy(io.Discard, br)
+		s.received += n
+		s.body += n
+		keep = false
+	}
+	return status, keep, err
+}
+
+func (w *httpWorker) chunked(s *sample) error {
+	br := w.br
+	for {
+		line, err := br.ReadSlice('\n')
+		s.received += int64(len(line))
+		if err != nil {
+			return err
+		}
+		sz := bytes.TrimRight(line, "\r\n")
+		if i := bytes.IndexByte(sz, ';'); i >= 0 {
+			sz = sz[:i]
+		}
+		n, err := strconv.ParseInt(string(bytes.TrimSpace(sz)), 16, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("malformed chunk size")
+		}
+		if n == 0 {
+			// Trailers, then the blank line.
+			for {
+				line, err := br.ReadSlice('\n')
+				s.received += int64(len(line))
+				if err != nil {
+					return err
+				}
+				if len(bytes.TrimRight(line, "\r\n")) == 0 {
+					return nil
+				}
+			}
+		}
+		d, err := br.Discard(int(n))
+		s.received += int64(d)
+		s.body += int64(d)
+		if err != nil {
+			return errLength
+		}
+		line, err = br.ReadSlice('\n')
+		s.received += int64(len(line))
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// parseDigits reads a non-negative decimal, or returns -1.
+func parseDigits(b []byte) int64 {
+	if len(b) == 0 || len(b) > 18 {
+		return -1
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}
+
+func equalFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i := range b {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,347 @@
+package bench
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"runtime"
+	"slices"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Result is one run's measurements: the model every report renders.
+type Result struct {
+	Target         string
+	Host, Port     string
+	Path           string
+	HTTP           bool
+	ServerSoftware string
+	DocLength      int64
+	Concurrency    int
+	Duration       time.Duration
+	Requests       int64
+	Failures       map[string]int64
+	Non2xx         int64
+	KeepAlive      int64
+	BytesSent      int64
+	BytesReceived  int64
+	BodyBytes      int64
+	Latency        *hdr.Histogram // µs, from start (or schedule) to last byte
+	Connect        *hdr.Histogram // µs
+	Wait           *hdr.Histogram // µs, request sent to first byte
+	Processing     *hdr.Histogram // µs, total minus connect
+	PerSecond      []int64
+	MaxLag         time.Duration
+	ClientCPU      time.Duration
+	Rate           float64
+	Interrupted    bool
+}
+
+func newResult(cfg *Config, info targetInfo) *Result {
+	return &Result{
+		Target: cfg.Target, Host: info.host, Port: info.port, Path: info.path, HTTP: info.http,
+		Concurrency: cfg.Concurrency, Failures: map[string]int64{}, DocLength: -1,
+		Latency: newHist(), Connect: newHist(), Wait: newHist(), Processing: newHist(), Rate: cfg.Rate,
+	}
+}
+
+func (r *Result) add(st *stats) {
+	r.Latency.Merge(st.latency)
+	r.Connect.Merge(st.connect)
+	r.Wait.Merge(st.wait)
+	r.Processing.Merge(st.proc)
+	r.Requests += st.requests
+	r.Non2xx += st.non2xx
+	r.KeepAlive += st.keep
+	r.BytesSent += st.sent
+	r.BytesReceived += st.received
+	r.BodyBytes += st.body
+	for k, v := range st.failures {
+		r.Failures[k] += v
+	}
+	for i, n := range st.perSecond {
+		for len(r.PerSecond) <= i {
+			r.PerSecond = append(r.PerSecond, 0)
+		}
+		r.PerSecond[i] += n
+	}
+	r.MaxLag = max(r.MaxLag, st.maxLag)
+	if r.ServerSoftware == "" {
+		r.ServerSoftware = st.server
+	}
+	if r.DocLength < 0 {
+		r.DocLength = st.docLen
+	}
+}
+
+// Failed returns the number of failed requests.
+func (r *Result) Failed() int64 {
+	var n int64
+	for _, v := range r.Failures {
+		n += v
+	}
+	return n
+}
+
+// RPS returns requests per second.
+func (r *Result) RPS() float64 {
+	if r.Duration <= 0 {
+		return 0
+	}
+	return float64(r.Requests) / r.Duration.Seconds()
+}
+
+func ms(us int64) float64 { return float64(us) / 1000 }
+
+// WriteText writes ab's report layout, then sockit's own lines.
+func (r *Result) WriteText(w io.Writer) error {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	if r.HTTP {
+		p("Server Software:        %s\n", r.ServerSoftware)
+	}
+	p("Server Hostname:        %s\n", r.Host)
+	p("Server Port:            %s\n\n", r.Port)
+	if r.HTTP {
+		p("Document Path:          %s\n", r.Path)
+		p("Document Length:        %d bytes\n\n", max(r.DocLength, 0))
+	} else {
+		p("Protocol:               %s\n\n", r.Path)
+	}
+	p("Concurrency Level:      %d\n", r.Concurrency)
+	p("Time taken for tests:   %.3f seconds\n", r.Duration.Seconds())
+	p("Complete requests:      %d\n", r.Requests)
+	p("Failed requests:        %d\n", r.Failed())
+	if r.Failed() > 0 {
+		p("   (Connect: %d, Receive: %d, Length: %d, Exceptions: %d)\n",
+			r.Failures[FailConnect], r.Failures[FailRead]+r.Failures[FailTimeout], r.Failures[FailLength],
+			r.Failures[FailWrite]+r.Failures[FailVerify])
+		keys := slices.Sorted(maps.Keys(r.Failures))
+		p("   (by kind:")
+		for _, k := range keys {
+			p(" %s %d", k, r.Failures[k])
+		}
+		p(")\n")
+	}
+	if r.Non2xx > 0 {
+		p("Non-2xx responses:      %d\n", r.Non2xx)
+	}
+	if r.KeepAlive > 0 {
+		p("Keep-Alive requests:    %d\n", r.KeepAlive)
+	}
+	p("Total transferred:      %d bytes\n", r.BytesReceived)
+	if r.HTTP {
+		p("HTML transferred:       %d bytes\n", r.BodyBytes)
+	}
+	secs := r.Duration.Seconds()
+	p("Requests per second:    %.2f [#/sec] (mean)\n", r.RPS())
+	if r.Requests > 0 {
+		p("Time per request:       %.3f [ms] (mean)\n", float64(r.Concurrency)*secs*1000/float64(r.Requests))
+		p("Time per request:       %.3f [ms] (mean, across all concurrent requests)\n", secs*1000/float64(r.Requests))
+	}
+	if secs > 0 {
+		p("Transfer rate:          %.2f [Kbytes/sec] received\n", float64(r.BytesReceived)/1024/secs)
+		if r.BytesSent > 0 && !r.HTTP || r.BytesSent > int64(r.Requests)*1024 {
+			p("                        %.2f kb/s sent\n", float64(r.BytesSent)/1024/secs)
+		}
+	}
+	p("\nConnection Times (ms)\n")
+	p("              min  mean[+/-sd] median   max\n")
+	row := func(name string, h *hdr.Histogram) {
+		p("%-11s %5.0f %5.0f %5.1f %6.0f %7.0f\n", name+":", ms(h.Min()), h.Mean()/1000, h.StdDev()/1000,
+			ms(h.ValueAtQuantile(50)), ms(h.Max()))
+	}
+	row("Connect", r.Connect)
+	row("Processing", r.Processing)
+	row("Waiting", r.Wait)
+	row("Total", r.Latency)
+	p("\nPercentage of the requests served within a certain time (ms)\n")
+	for _, q := range []float64{50, 66, 75, 80, 90, 95, 98, 99} {
+		p("  %2.0f%%  %6.0f\n", q, ms(r.Latency.ValueAtQuantile(q)))
+	}
+	p(" 100%%  %6.0f (longest request)\n", ms(r.Latency.Max()))
+	p("\nsockit: p99.9 %.3f ms, p99.99 %.3f ms, max %.3f ms (HDR histogram, µs resolution)\n",
+		ms(r.Latency.ValueAtQuantile(99.9)), ms(r.Latency.ValueAtQuantile(99.99)), ms(r.Latency.Max()))
+	if r.ClientCPU > 0 && r.Requests > 0 {
+		p("sockit: client CPU %.3f s, %.0f requests per CPU-second\n", r.ClientCPU.Seconds(), float64(r.Requests)/r.ClientCPU.Seconds())
+	}
+	for _, warn := range r.Warnings() {
+		p("sockit: warning: %s\n", warn)
+	}
+	if r.Interrupted {
+		p("sockit: interrupted: the report covers the %d requests that completed\n", r.Requests)
+	}
+	return nil
+}
+
+// Warnings says when the generator itself may have been the bottleneck.
+func (r *Result) Warnings() []string {
+	var out []string
+	if r.Rate > 0 && r.MaxLag > 10*time.Millisecond {
+		out = append(out, fmt.Sprintf("requests started up to %v behind schedule: the generator could not keep --rate %.0f (latency includes the lag)", r.MaxLag.Round(time.Millisecond), r.Rate))
+	}
+	if r.Duration > 0 && r.ClientCPU.Seconds() > 0.9*r.Duration.Seconds()*float64(numCPU()) {
+		out = append(out, "the generator used nearly all CPU: it may be the bottleneck, not the server")
+	}
+	return out
+}
+
+// JSON is the --json form; the histograms are HDR V2 encodings (base64),
+// so reports from several machines merge exactly.
+type JSON struct {
+	Target        string           `json:"target"`
+	Requests      int64            `json:"requests"`
+	Failures      map[string]int64 `json:"failures"`
+	Non2xx        int64            `json:"non_2xx"`
+	Concurrency   int              `json:"concurrency"`
+	DurationS     float64          `json:"duration_s"`
+	RPS           float64          `json:"rps"`
+	BytesSent     int64            `json:"bytes_sent"`
+	BytesReceived int64            `json:"bytes_received"`
+	LatencyMs     LatencyMs        `json:"latency_ms"`
+	ClientCPUS    float64          `json:"client_cpu_s"`
+	PerSecond     []int64          `json:"per_second"`
+	Histogram     string           `json:"histogram"`
+	ConnectHist   string           `json:"connect_histogram"`
+	WaitHist      string           `json:"wait_histogram"`
+	ProcHist      string           `json:"processing_histogram"`
+	Server        string           `json:"server,omitempty"`
+	Host          string           `json:"host"`
+	Port          string           `json:"port"`
+	Path          string           `json:"path"`
+	HTTP          bool             `json:"http"`
+	DocLength     int64            `json:"doc_length"`
+	KeepAlive     int64            `json:"keep_alive"`
+	BodyBytes     int64            `json:"body_bytes"`
+}
+
+// LatencyMs summarises the latency histogram.
+type LatencyMs struct {
+	Min   float64 `json:"min"`
+	Mean  float64 `json:"mean"`
+	Stdev float64 `json:"stdev"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+	P999  float64 `json:"p999"`
+	P9999 float64 `json:"p9999"`
+	Max   float64 `json:"max"`
+}
+
+func encodeHist(h *hdr.Histogram) string {
+	b, err := h.EncodeV2()
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// ToJSON converts the result.
+func (r *Result) ToJSON() JSON {
+	h := r.Latency
+	return JSON{
+		Target: r.Target, Requests: r.Requests, Failures: r.Failures, Non2xx: r.Non2xx,
+		Concurrency: r.Concurrency, DurationS: r.Duration.Seconds(), RPS: r.RPS(),
+		BytesSent: r.BytesSent, BytesReceived: r.BytesReceived,
+		LatencyMs: LatencyMs{ms(h.Min()), h.Mean() / 1000, h.StdDev() / 1000, ms(h.ValueAtQuantile(50)),
+			ms(h.ValueAtQuantile(90)), ms(h.ValueAtQuantile(99)), ms(h.ValueAtQuantile(99.9)),
+			ms(h.ValueAtQuantile(99.99)), ms(h.Max())},
+		ClientCPUS: r.ClientCPU.Seconds(), PerSecond: r.PerSecond,
+		Histogram: encodeHist(h), ConnectHist: encodeHist(r.Connect), WaitHist: encodeHist(r.Wait), ProcHist: encodeHist(r.Processing),
+		Server: r.ServerSoftware, Host: r.Host, Port: r.Port, Path: r.Path, HTTP: r.HTTP,
+		DocLength: r.DocLength, KeepAlive: r.KeepAlive, BodyBytes: r.BodyBytes,
+	}
+}
+
+// WriteJSON writes the --json report.
+func (r *Result) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r.ToJSON())
+}
+
+// FromJSON rebuilds a Result from a --json report, histograms included.
+func FromJSON(data []byte) (*Result, error) {
+	var j JSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return nil, fmt.Errorf("not a sockit bench JSON report: %w", err)
+	}
+	r := &Result{Target: j.Target, Requests: j.Requests, Failures: j.Failures, Non2xx: j.Non2xx,
+		Concurrency: j.Concurrency, BytesSent: j.BytesSent, BytesReceived: j.BytesReceived,
+		ClientCPU: time.Duration(j.ClientCPUS * float64(time.Second)), PerSecond: j.PerSecond,
+		ServerSoftware: j.Server, Host: j.Host, Port: j.Port, Path: j.Path, HTTP: j.HTTP,
+		DocLength: j.DocLength, KeepAlive: j.KeepAlive, BodyBytes: j.BodyBytes}
+	if math.IsNaN(j.DurationS) || j.DurationS < 0 || j.DurationS > 1e9 || j.Requests < 0 {
+		return nil, errors.New("report has an impossible duration or count")
+	}
+	r.Duration = time.Duration(j.DurationS * float64(time.Second))
+	if r.Failures == nil {
+		r.Failures = map[string]int64{}
+	}
+	var err error
+	for _, h := range []struct {
+		dst **hdr.Histogram
+		src string
+	}{{&r.Latency, j.Histogram}, {&r.Connect, j.ConnectHist}, {&r.Wait, j.WaitHist}, {&r.Processing, j.ProcHist}} {
+		if *h.dst, err = decodeHist(h.src); err != nil {
+			return nil, err
+		}
+	}
+	if r.Latency.TotalCount() != r.Requests {
+		return nil, fmt.Errorf("report's histogram holds %d requests, its count says %d", r.Latency.TotalCount(), r.Requests)
+	}
+	return r, nil
+}
+
+func decodeHist(s string) (*hdr.Histogram, error) {
+	if s == "" {
+		return newHist(), nil
+	}
+	h, err := hdr.Decode([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("histogram does not decode: %w", err)
+	}
+	return h, nil
+}
+
+// Merge combines reports of runs made at the same time (on several
+// machines): counts and histograms add, the duration is the longest, and
+// concurrency adds up.
+func Merge(rs ...*Result) *Result {
+	out := &Result{Failures: map[string]int64{}, Latency: newHist(), Connect: newHist(), Wait: newHist(), Processing: newHist(), DocLength: -1}
+	for i, r := range rs {
+		if i == 0 {
+			out.Target, out.Host, out.Port, out.Path, out.HTTP, out.ServerSoftware, out.DocLength =
+				r.Target, r.Host, r.Port, r.Path, r.HTTP, r.ServerSoftware, r.DocLength
+		}
+		out.Latency.Merge(r.Latency)
+		out.Connect.Merge(r.Connect)
+		out.Wait.Merge(r.Wait)
+		out.Processing.Merge(r.Processing)
+		out.Requests += r.Requests
+		out.Non2xx += r.Non2xx
+		out.KeepAlive += r.KeepAlive
+		out.BytesSent += r.BytesSent
+		out.BytesReceived += r.BytesReceived
+		out.BodyBytes += r.BodyBytes
+		out.Concurrency += r.Concurrency
+		out.ClientCPU += r.ClientCPU
+		out.Duration = max(out.Duration, r.Duration)
+		for k, v := range r.Failures {
+			out.Failures[k] += v
+		}
+		for i, n := range r.PerSecond {
+			for len(out.PerSecond) <= i {
+				out.PerSecond = append(out.PerSecond, 0)
+			}
+			out.PerSecond[i] += n
+		}
+	}
+	return out
+}
+
+func numCPU() int { return runtime.NumCPU() }

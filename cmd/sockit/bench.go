@@ -1,0 +1,161 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sockit/sockit/bench"
+)
+
+func (a *app) benchCommand() *cobra.Command {
+	var (
+		cfg      bench.Config
+		timeLim  int
+		timeout  int
+		head     bool
+		postFile string
+		quiet    bool
+		asJSON   bool
+		htmlFile string
+	)
+	cmd := &cobra.Command{
+		Use:   "bench [flags] TARGET",
+		Short: "Load a server: ab's flags and report, for HTTP and the raw small-service protocols",
+		Long: `bench is a drop-in for ab: -n requests over -c concurrent connections, one
+connection per request unless -k, and ab's report layout, so scripts that parse
+ab keep working. It adds HTTP/1.1 keep-alive with correct framing (chunked
+included), https and Unix sockets, raw targets (tcp://, udp://, unix://,
+unixgram:// with --proto echo|discard|chargen|daytime|qotd|time; echo verifies
+every byte), an open model (--rate: latency from each request's scheduled
+time), HDR latency percentiles, and --json reports that merge exactly
+(sockit bench merge). Exactly -n requests complete, each a success or a
+failure of a named kind (connect, timeout, read, write, status, length,
+verify). Ctrl-C prints the report of what completed.`,
+		Example: `  sockit bench -c 50 -n 1000 http://localhost:8080/      # the brief's ab command
+  sockit bench -k -c 50 -d 10s http://127.0.0.1:8080/
+  sockit bench -c 64 -n 100000 --size 64 tcp://127.0.0.1:8001
+  sockit bench --proto qotd -c 8 -n 1000 udp://127.0.0.1:8017
+  sockit bench -k --rate 20000 -d 30s --json http://127.0.0.1:8080/ > a.json`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg.Target = args[0]
+			if timeLim > 0 {
+				cfg.Duration = time.Duration(timeLim) * time.Second
+			}
+			if timeout > 0 {
+				cfg.Timeout = time.Duration(timeout) * time.Second
+			}
+			if head {
+				cfg.Method = "HEAD"
+			}
+			if postFile != "" {
+				b, err := os.ReadFile(postFile)
+				if err != nil {
+					return usageErr("bench: -p: %v", err)
+				}
+				cfg.Body = b
+				if cfg.Method == "" {
+					cfg.Method = "POST"
+				}
+			}
+			if cfg.Requests < 0 || cfg.Concurrency < 0 || cfg.Rate < 0 || cfg.Size < 0 || cfg.Size > 65507 && strings.HasPrefix(cfg.Target, "udp") {
+				return usageErr("bench: -n, -c, --rate and --size must be positive (and --size at most 65507 over UDP)")
+			}
+			if cfg.Concurrency > 15000 {
+				return usageErr("bench: -c %d is more connections than this process may open (open files are capped)", cfg.Concurrency)
+			}
+			if !quiet && isTerminal(os.Stderr) && !asJSON {
+				cfg.Progress = func(done, failed int64, el time.Duration) {
+					fmt.Fprintf(a.stderr, "\r%d requests, %.0f/s, %d failed ", done, float64(done)/el.Seconds(), failed)
+				}
+			}
+			res, err := bench.Run(a.ctx, cfg)
+			if err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("bench: %w", err)}
+			}
+			if cfg.Progress != nil {
+				fmt.Fprintln(a.stderr)
+			}
+			if htmlFile != "" {
+				f, err := os.Create(htmlFile)
+				if err != nil {
+					return err
+				}
+				if err := res.WriteHTML(f); err != nil {
+					f.Close()
+					return err
+				}
+				if err := f.Close(); err != nil {
+					return err
+				}
+			}
+			if asJSON {
+				return res.WriteJSON(a.stdout)
+			}
+			return res.WriteText(a.stdout)
+		},
+	}
+	f := cmd.Flags()
+	f.Int64VarP(&cfg.Requests, "requests", "n", 0, "requests to perform (default 1, or 50000 with -t/-d, as ab)")
+	f.IntVarP(&cfg.Concurrency, "concurrency", "c", 1, "requests at a time (connections)")
+	f.IntVarP(&timeLim, "timelimit", "t", 0, "seconds to run at most (implies -n 50000 unless set)")
+	f.DurationVarP(&cfg.Duration, "duration", "d", 0, "how long to run (e.g. 10s)")
+	f.BoolVarP(&cfg.KeepAlive, "keepalive", "k", false, "keep connections alive (HTTP/1.1)")
+	f.BoolVarP(&head, "head", "i", false, "HEAD requests instead of GET")
+	f.StringVarP(&cfg.Method, "method", "m", "", "request method")
+	f.StringArrayVarP(&cfg.Headers, "header", "H", nil, "extra header 'Name: value' (repeatable)")
+	f.StringVarP(&postFile, "postfile", "p", "", "send this file as the request body (POST unless -m)")
+	f.StringVarP(&cfg.ContentType, "content-type", "T", "", "Content-Type of the -p body")
+	f.IntVarP(&timeout, "timeout", "s", 30, "seconds each request may take")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line")
+	f.Float64Var(&cfg.Rate, "rate", 0, "open model: this many requests per second in total")
+	f.DurationVar(&cfg.Warmup, "warmup", 0, "run this long before recording")
+	f.BoolVar(&asJSON, "json", false, "print a JSON report (with the HDR histograms, for merge)")
+	f.StringVar(&htmlFile, "html", "", "also write a self-contained HTML report to FILE")
+	f.StringVar(&cfg.UnixSocket, "unix-socket", "", "HTTP over this Unix socket")
+	f.BoolVar(&cfg.Insecure, "insecure", false, "https: do not verify the certificate")
+	f.StringVar(&cfg.Proto, "proto", "echo", "raw targets: echo, discard, chargen, daytime, qotd or time")
+	f.IntVar(&cfg.Size, "size", 64, "raw targets: bytes per request (echo, discard, chargen)")
+	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the echo payloads")
+	cmd.AddCommand(a.benchMergeCommand())
+	return cmd
+}
+
+func (a *app) benchMergeCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "merge [--json] REPORT.json...",
+		Short: "Combine --json reports of simultaneous runs into one report",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErr("bench merge: no report given")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var rs []*bench.Result
+			for _, p := range args {
+				b, err := os.ReadFile(p)
+				if err != nil {
+					return usageErr("bench merge: %v", err)
+				}
+				r, err := bench.FromJSON(b)
+				if err != nil {
+					return usageErr("bench merge %s: %v", p, err)
+				}
+				rs = append(rs, r)
+			}
+			m := bench.Merge(rs...)
+			if asJSON {
+				return m.WriteJSON(a.stdout)
+			}
+			return m.WriteText(a.stdout)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the merged report as JSON")
+	return cmd
+}
