@@ -118,6 +118,24 @@ func (a *app) runDemo() error {
 			check: func(out string) error { return expect(out == "hello there", "echo differs") },
 		},
 		{
+			title: "Asynchronous server example: the brief's benchmark",
+			brief: "$ ab -c 50 -n 1000 http://localhost:8001/",
+			args:  []string{"bench", "-q", "-c", "50", "-n", "1000", ep("http", "http")},
+			check: func(out string) error {
+				return expect(strings.Contains(out, "Complete requests:      1000\n") && strings.Contains(out, "Failed requests:        0\n"),
+					"not 1000 requests without failure")
+			},
+		},
+		{
+			title: "The concurrent echo server under load, every byte verified",
+			brief: "(ab cannot load an echo server; sockit bench can)",
+			args:  []string{"bench", "-q", "-k", "-c", "50", "-n", "10000", "--size", "64", ep("echo", "tcp")},
+			check: func(out string) error {
+				return expect(strings.Contains(out, "Complete requests:      10000\n") && strings.Contains(out, "Failed requests:        0\n"),
+					"not 10000 verified echoes")
+			},
+		},
+		{
 			title: "Time protocol (RFC 868)",
 			brief: "(the other time service of the inetd family)",
 			args:  []string{"time", ep("time", "udp")},

@@ -1,0 +1,249 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/sockit/sockit/bench"
+	"github.com/sockit/sockit/proto/echo"
+	"github.com/sockit/sockit/proto/httpraw"
+	"github.com/sockit/sockit/server"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func serve(t *testing.T, svc server.Service, network string) string {
+	t.Helper()
+	srv := server.New(server.Config{Logger: quiet, UDP: server.UDPGuard{Off: true}, MaxConnsPerSource: -1})
+	done := make(chan struct{})
+	var addr string
+	if network == "udp" {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = pc.LocalAddr().String()
+		go func() { defer close(done); srv.ServePacket(pc, svc) }()
+	} else {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = ln.Addr().String()
+		go func() { defer close(done); srv.ServeStream(ln, svc) }()
+	}
+	t.Cleanup(func() { srv.Close(); <-done })
+	return addr
+}
+
+func run(t *testing.T, cfg bench.Config) *bench.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := bench.Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestExactCount: -c above -n, and -n not divisible by -c, still complete
+// exactly -n requests, over HTTP with and without keep-alive and raw echo.
+func TestExactCount(t *testing.T) {
+	httpAddr := serve(t, httpraw.Service(&httpraw.Responder{}), "tcp")
+	echoAddr := serve(t, echo.Service(), "tcp")
+	udpAddr := serve(t, echo.Service(), "udp")
+	for _, tc := range []struct {
+		target string
+		n      int64
+		c      int
+		keep   bool
+	}{
+		{"http://" + httpAddr + "/", 7, 50, false},
+		{"http://" + httpAddr + "/", 1001, 50, true},
+		{"http://" + httpAddr + "/", 999, 7, false},
+		{"tcp://" + echoAddr, 1001, 13, true},
+		{"tcp://" + echoAddr, 10, 3, false},
+		{"udp://" + udpAddr, 503, 5, false},
+	} {
+		r := run(t, bench.Config{Target: tc.target, Requests: tc.n, Concurrency: tc.c, KeepAlive: tc.keep, Size: 100})
+		if r.Requests != tc.n || r.Failed() != 0 || r.Latency.TotalCount() != tc.n {
+			t.Errorf("%s -n %d -c %d: %d requests, %d failed (%v), %d in histogram", tc.target, tc.n, tc.c,
+				r.Requests, r.Failed(), r.Failures, r.Latency.TotalCount())
+		}
+		if strings.HasPrefix(tc.target, "http") && r.DocLength != int64(len(httpraw.Page())) {
+			t.Errorf("document length %d", r.DocLength)
+		}
+	}
+}
+
+// liar echoes every byte but flips one bit of each reply.
+type liar struct{}
+
+func (liar) Open(net.Addr) server.Session { return liar{} }
+func (liar) Greet([]byte) ([]byte, bool)  { return nil, false }
+func (liar) Receive(in, buf []byte) ([]byte, bool) {
+	out := append(buf, in...)
+	out[0] ^= 1
+	return out, false
+}
+
+// status answers every request with 503.
+type status struct{}
+
+func (status) Open(net.Addr) server.Session { return status{} }
+func (status) Greet([]byte) ([]byte, bool)  { return nil, false }
+func (status) Receive(in, buf []byte) ([]byte, bool) {
+	return append(buf, "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"...), true
+}
+
+func TestFailureKinds(t *testing.T) {
+	// verify: wrong echo bytes.
+	r := run(t, bench.Config{Target: "tcp://" + serve(t, server.Service{Name: "liar", Stream: liar{}}, "tcp"), Requests: 20, Concurrency: 2, KeepAlive: true})
+	if r.Failures[bench.FailVerify] != 20 {
+		t.Errorf("verify failures %v", r.Failures)
+	}
+	// status: non-2xx.
+	r = run(t, bench.Config{Target: "http://" + serve(t, server.Service{Name: "503", Stream: status{}}, "tcp") + "/", Requests: 20, Concurrency: 2})
+	if r.Failures[bench.FailStatus] != 20 || r.Non2xx != 20 {
+		t.Errorf("status failures %v non2xx %d", r.Failures, r.Non2xx)
+	}
+	// connect: nothing listening.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := ln.Addr().String()
+	ln.Close()
+	r = run(t, bench.Config{Target: "http://" + dead + "/", Requests: 10, Concurrency: 3})
+	if r.Failures[bench.FailConnect] != 10 || r.Requests != 10 {
+		t.Errorf("connect failures %v", r.Failures)
+	}
+	// timeout: a UDP port that never answers.
+	pc, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	defer pc.Close()
+	r = run(t, bench.Config{Target: "udp://" + pc.LocalAddr().String(), Requests: 4, Concurrency: 2, Timeout: 100 * time.Millisecond})
+	if r.Failures[bench.FailTimeout] != 4 {
+		t.Errorf("timeout failures %v", r.Failures)
+	}
+	// read: the server closes mid-run (accepts, then drops every connection).
+	ln, _ = net.Listen("tcp", "127.0.0.1:0")
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Read(make([]byte, 100))
+			c.Close()
+		}
+	}()
+	r = run(t, bench.Config{Target: "tcp://" + ln.Addr().String(), Requests: 10, Concurrency: 2, KeepAlive: true})
+	ln.Close()
+	wg.Wait()
+	if r.Requests != 10 || r.Failures[bench.FailLength]+r.Failures[bench.FailRead]+r.Failures[bench.FailWrite] != 10 {
+		t.Errorf("closed connections: %d requests, failures %v", r.Requests, r.Failures)
+	}
+}
+
+// stall echoes, but holds every reply for 50 ms during the first 100 ms.
+type stall struct{ start time.Time }
+
+func (s *stall) Open(net.Addr) server.Session { return s }
+func (s *stall) Greet([]byte) ([]byte, bool)  { return nil, false }
+func (s *stall) Receive(in, buf []byte) ([]byte, bool) {
+	if time.Since(s.start) < 100*time.Millisecond {
+		time.Sleep(50 * time.Millisecond) // the injected server stall under test
+	}
+	return in, false
+}
+
+// TestOpenModelSeesStall: at a fixed rate, requests queued behind a stalled
+// server are measured from their scheduled time, so the tail shows the
+// stall; the closed model's latency would not.
+func TestOpenModelSeesStall(t *testing.T) {
+	addr := serve(t, server.Service{Name: "stall", Stream: &stall{start: time.Now()}}, "tcp")
+	r := run(t, bench.Config{Target: "tcp://" + addr, Requests: 400, Concurrency: 1, KeepAlive: true, Rate: 1000})
+	if r.Failed() != 0 {
+		t.Fatalf("failures %v", r.Failures)
+	}
+	p99 := r.Latency.ValueAtQuantile(99)
+	if p99 < 40000 {
+		t.Errorf("open model p99 = %d µs; a 50 ms stall should show", p99)
+	}
+	// Most requests were queued behind the stall, not just the ones served
+	// during it.
+	if p50 := r.Latency.ValueAtQuantile(10); p50 < 1000 && r.Latency.ValueAtQuantile(20) < 1000 {
+		t.Logf("p10 %d µs, p20 %d µs", p50, r.Latency.ValueAtQuantile(20))
+	}
+}
+
+func TestMergeEqualsOneRun(t *testing.T) {
+	addr := serve(t, echo.Service(), "tcp")
+	a := run(t, bench.Config{Target: "tcp://" + addr, Requests: 300, Concurrency: 3, KeepAlive: true})
+	b := run(t, bench.Config{Target: "tcp://" + addr, Requests: 500, Concurrency: 5, KeepAlive: true})
+	var ja, jb bytes.Buffer
+	a.WriteJSON(&ja)
+	b.WriteJSON(&jb)
+	ra, err := bench.FromJSON(ja.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := bench.FromJSON(jb.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := bench.Merge(ra, rb)
+	direct := a.Latency.Clone()
+	direct.Merge(b.Latency)
+	if !m.Latency.Equals(direct) || m.Requests != 800 || m.Concurrency != 8 {
+		t.Errorf("merge of the JSON reports differs from merging the runs' histograms")
+	}
+	for _, bad := range []string{"", "{", `{"requests": 5, "histogram": "!!"}`, `{"requests": 5}`} {
+		if _, err := bench.FromJSON([]byte(bad)); err == nil {
+			t.Errorf("FromJSON(%q) accepted", bad)
+		}
+	}
+}
+
+func TestHTMLIsSelfContained(t *testing.T) {
+	addr := serve(t, echo.Service(), "tcp")
+	r := run(t, bench.Config{Target: "tcp://" + addr, Requests: 200, Concurrency: 2, KeepAlive: true})
+	var b bytes.Buffer
+	if err := r.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	s := b.String()
+	for _, bad := range []string{"<script", "http://", "https://", "<link"} {
+		if strings.Contains(strings.ReplaceAll(s, `xmlns="http://www.w3.org/2000/svg"`, ""), bad) {
+			t.Errorf("report contains %q", bad)
+		}
+	}
+	if !strings.Contains(s, `<svg id="latency"`) || !strings.Contains(s, `<polyline`) {
+		t.Error("no latency curve")
+	}
+}
+
+func FuzzFromJSON(f *testing.F) {
+	f.Add([]byte(`{"requests":0,"histogram":""}`))
+	f.Add([]byte(`{"requests":1,"duration_s":-1}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := bench.FromJSON(b)
+		if err != nil {
+			return
+		}
+		var out bytes.Buffer
+		bench.Merge(r, r).WriteText(&out)
+	})
+}
