@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/url"
@@ -44,7 +45,7 @@ const (
 // Config describes a run. Zero values take ab's defaults.
 type Config struct {
 	Target      string // http(s):// URL, or tcp/udp/unix/unixgram endpoint
-	Requests    int64  // -n; zero means 1, or 50000 with a time limit, as ab
+	Requests    int64  // -n; zero means 1, or no bound with a Duration
 	Concurrency int    // -c; zero means 1
 	Duration    time.Duration
 	KeepAlive   bool
@@ -71,7 +72,7 @@ func (c *Config) fill() error {
 	if c.Requests <= 0 {
 		c.Requests = 1
 		if c.Duration > 0 {
-			c.Requests = 50000
+			c.Requests = math.MaxInt64 // the duration ends the run
 		}
 	}
 	if int64(c.Concurrency) > c.Requests && c.Duration == 0 {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // bufSize is the read and generate buffer a busy connection borrows.
@@ -166,11 +168,16 @@ func (s *Server) serveConn(c net.Conn, sess Session, ctr *counters) {
 	}
 }
 
-// lingerClose ends a connection whose reply is complete: FIN first, then
-// read (and drop) what the peer still sends until it closes, at most a
-// second, so unread input does not turn the close into a reset that could
-// destroy the reply in flight.
+// lingerClose ends a connection whose reply is complete. Closing a socket
+// with unread input makes the kernel send a reset, which can destroy the
+// reply still in flight; so when input is waiting, send FIN first and read
+// (and drop) what the peer sends until it closes, at most a second. When
+// nothing is waiting — the usual case, checked with one FIONREAD — the
+// plain close sends FIN after the reply and costs nothing more.
 func lingerClose(c net.Conn) {
+	if pendingInput(c) == 0 {
+		return // the caller's Close sends FIN after the queued reply
+	}
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
@@ -192,4 +199,23 @@ func drain(c net.Conn) {
 			return
 		}
 	}
+}
+
+// pendingInput returns the bytes waiting to be read on c, or -1 if unknown.
+func pendingInput(c net.Conn) int {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return -1
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	n := -1
+	rc.Control(func(fd uintptr) {
+		if v, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ); err == nil {
+			n = v
+		}
+	})
+	return n
 }

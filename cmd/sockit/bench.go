@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ func (a *app) benchCommand() *cobra.Command {
 		quiet    bool
 		asJSON   bool
 		htmlFile string
+		threads  int
 	)
 	cmd := &cobra.Command{
 		Use:   "bench [flags] TARGET",
@@ -45,6 +47,12 @@ verify). Ctrl-C prints the report of what completed.`,
 			cfg.Target = args[0]
 			if timeLim > 0 {
 				cfg.Duration = time.Duration(timeLim) * time.Second
+				if !cmd.Flags().Changed("requests") {
+					cfg.Requests = 50000 // ab: -t implies -n 50000
+				}
+			}
+			if threads > 0 {
+				runtime.GOMAXPROCS(threads)
 			}
 			if timeout > 0 {
 				cfg.Timeout = time.Duration(timeout) * time.Second
@@ -121,6 +129,7 @@ verify). Ctrl-C prints the report of what completed.`,
 	f.StringVar(&cfg.Proto, "proto", "echo", "raw targets: echo, discard, chargen, daytime, qotd or time")
 	f.IntVar(&cfg.Size, "size", 64, "raw targets: bytes per request (echo, discard, chargen)")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the echo payloads")
+	f.IntVar(&threads, "threads", 1, "OS threads running the workers (as wrk -t); 0 keeps Go's default, one per core")
 	cmd.AddCommand(a.benchMergeCommand())
 	return cmd
 }

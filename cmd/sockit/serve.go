@@ -26,6 +26,7 @@ func (a *app) serveCommand() *cobra.Command {
 		budget     string
 		quotesFile string
 		metrics    string
+		httpRoot   string
 		logFormat  string
 		logLevel   string
 	)
@@ -35,7 +36,7 @@ func (a *app) serveCommand() *cobra.Command {
 		Long: `serve runs any number of services on any number of endpoints in one process:
 TCP, UDP, unix and unixgram, IPv4 and IPv6. With no arguments it serves every
 service on 127.0.0.1 over TCP and UDP: echo 8001 (the brief's port), discard
-8009, daytime 8013, qotd 8017, chargen 8019, time 8037. Port 0 picks a free
+8009, daytime 8013, qotd 8017, chargen 8019, time 8037, http 8080 (the brief's web page). Port 0 picks a free
 port; every listener is announced on stderr ("listening echo tcp 127.0.0.1:8001").
 
 UDP services are not amplifiers: datagrams from source ports below 1024 and
@@ -74,6 +75,14 @@ SIGINT or SIGTERM stops accepting and lets open connections finish for
 				if err != nil {
 					return usageErr("serve: --quotes %s: %v", quotesFile, err)
 				}
+			}
+			if httpRoot != "" {
+				root, err := os.OpenRoot(httpRoot)
+				if err != nil {
+					return usageErr("serve: --http-root: %v", err)
+				}
+				defer root.Close()
+				opt.HTTPRoot = root
 			}
 			specs := services.Defaults(false)
 			if len(args) > 0 {
@@ -115,6 +124,7 @@ SIGINT or SIGTERM stops accepting and lets open connections finish for
 	f.IntVar(&opt.Server.UDP.RateBytes, "udp-rate", 1024, "bytes per second that refill a source prefix's burst")
 	f.BoolVar(&opt.Server.UDP.AllowReservedPorts, "udp-allow-reserved-ports", false, "answer datagrams from source ports below 1024 and 2049")
 	f.StringVar(&quotesFile, "quotes", "", "serve the quotes in this fortune-format FILE (quotes separated by lines holding %)")
+	f.StringVar(&httpRoot, "http-root", "", "http: serve the files under DIR (\"/\" is its index.html, else the brief's page)")
 	f.StringVar(&opt.DaytimeFormat, "daytime-format", "nist", "daytime line format: nist, rfc822 or ctime")
 	f.StringVar(&metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
