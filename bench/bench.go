@@ -130,7 +130,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		done    atomic.Int64
 		failed  atomic.Int64
 		wg      sync.WaitGroup
-		mu      sync.Mutex
 		workers = make([]*stats, cfg.Concurrency)
 	)
 	runCtx, cancel := context.WithCancel(ctx)
@@ -222,8 +221,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Warmup > 0 && elapsed <= 0 {
 		elapsed = time.Since(start)
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	for _, st := range workers {
 		res.add(st)
 	}

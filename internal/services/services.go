@@ -181,6 +181,10 @@ func Start(ctx context.Context, specs []Spec, opt Options) (*Running, error) {
 		r.log = slog.Default()
 	}
 	for _, sp := range specs {
+		if in, _ := Lookup(sp.Service); in.StreamOnly && sp.Endpoint.IsPacket() {
+			closeAll()
+			return nil, fmt.Errorf("%s has no datagram side (%s)", sp.Service, sp.Endpoint)
+		}
 		var b bound
 		var err error
 		if sp.Endpoint.IsPacket() {

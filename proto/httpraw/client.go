@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -211,10 +212,7 @@ func (c *Client) do(ctx context.Context, req *Request, body, raw io.Writer, maxB
 	return ex, nil
 }
 
-func isReset(err error) bool {
-	var oe *net.OpError
-	return errors.As(err, &oe) && strings.Contains(oe.Err.Error(), "reset")
-}
+func isReset(err error) bool { return errors.Is(err, syscall.ECONNRESET) }
 
 // ctxErr reports the context's error (a timeout) in place of the I/O error
 // it caused.
