@@ -20,6 +20,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,9 @@ type Config struct {
 	Proto       string // raw targets: echo (default), discard, chargen, daytime, qotd, time
 	Size        int    // raw payload bytes; zero means 64
 	Seed        uint64
+	// Loops is the number of event-loop threads for plain HTTP and TCP
+	// echo targets; zero means one per GOMAXPROCS.
+	Loops int
 	// Progress, if set, is called about once a second with running counts.
 	Progress func(done, failed int64, elapsed time.Duration)
 }
@@ -145,56 +149,80 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Rate > 0 {
 		interval = time.Duration(float64(time.Second) / cfg.Rate)
 	}
-	for w := range cfg.Concurrency {
-		st := newStats()
-		workers[w] = st
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			wk := newWorker(w)
-			defer wk.close()
-			for runCtx.Err() == nil {
-				i := issued.Add(1) - 1
-				if i >= cfg.Requests {
-					return
+	if lt, ok := loopEligible(&cfg, info, newWorker); ok {
+		loops := cfg.Loops
+		if loops <= 0 {
+			loops = runtime.GOMAXPROCS(0)
+		}
+		loops = max(min(loops, cfg.Concurrency), 1)
+		workers = workers[:loops]
+		for i := range loops {
+			st := newStats()
+			workers[i] = st
+			slots := cfg.Concurrency / loops
+			if i < cfg.Concurrency%loops {
+				slots++
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := runLoop(runCtx, lt, &cfg, slots, st, &issued, &done, &failed, start); err != nil {
+					st.failures[FailConnect]++ // the loop itself failed (epoll); counted, not hidden
 				}
-				due := time.Now()
-				if interval > 0 {
-					due = start.Add(time.Duration(i) * interval)
-					if d := time.Until(due); d > 0 {
-						t := time.NewTimer(d)
-						select {
-						case <-t.C:
-						case <-runCtx.Done():
-							t.Stop()
-							return
+			}()
+		}
+	} else {
+		for w := range cfg.Concurrency {
+			st := newStats()
+			workers[w] = st
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				wk := newWorker(w)
+				defer wk.close()
+				for runCtx.Err() == nil {
+					i := issued.Add(1) - 1
+					if i >= cfg.Requests {
+						return
+					}
+					due := time.Now()
+					if interval > 0 {
+						due = start.Add(time.Duration(i) * interval)
+						if d := time.Until(due); d > 0 {
+							t := time.NewTimer(d)
+							select {
+							case <-t.C:
+							case <-runCtx.Done():
+								t.Stop()
+								return
+							}
+						} else if lag := -d; lag > st.maxLag {
+							st.maxLag = lag
 						}
-					} else if lag := -d; lag > st.maxLag {
-						st.maxLag = lag
+					}
+					var s sample
+					t0 := time.Now()
+					kind := wk.do(runCtx, &s)
+					end := time.Now()
+					if runCtx.Err() != nil && kind != "" {
+						// Cut off by the end of the run, not a server fault.
+						return
+					}
+					if cfg.Warmup > 0 && t0.Sub(start) < cfg.Warmup {
+						continue
+					}
+					total := end.Sub(t0)
+					if interval > 0 {
+						total = end.Sub(due)
+					}
+					st.record(&s, kind, total, end.Sub(start))
+					done.Add(1)
+					if kind != "" {
+						failed.Add(1)
 					}
 				}
-				var s sample
-				t0 := time.Now()
-				kind := wk.do(runCtx, &s)
-				end := time.Now()
-				if runCtx.Err() != nil && kind != "" {
-					// Cut off by the end of the run, not a server fault.
-					return
-				}
-				if cfg.Warmup > 0 && t0.Sub(start) < cfg.Warmup {
-					continue
-				}
-				total := end.Sub(t0)
-				if interval > 0 {
-					total = end.Sub(due)
-				}
-				st.record(&s, kind, total, end.Sub(start))
-				done.Add(1)
-				if kind != "" {
-					failed.Add(1)
-				}
-			}
-		}()
+			}()
+		}
 	}
 	progressDone := make(chan struct{})
 	go func() {

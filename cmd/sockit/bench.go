@@ -52,7 +52,11 @@ verify). Ctrl-C prints the report of what completed.`,
 				}
 			}
 			if threads > 0 {
-				runtime.GOMAXPROCS(threads)
+				// One more P than loops: a loop blocked in epoll_wait then
+				// leaves an idle P, and Go's sysmon does not hand its P
+				// off (a futex and a wake-up per wait).
+				runtime.GOMAXPROCS(threads + 1)
+				cfg.Loops = threads
 			}
 			if timeout > 0 {
 				cfg.Timeout = time.Duration(timeout) * time.Second
