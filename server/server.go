@@ -37,6 +37,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now. Tests inject one.
 	Now func() time.Time
+	// Engine chooses how stream connections are served: "" (the default)
+	// runs TCP and unix listeners on the event loops, "goroutine" gives
+	// every connection its own goroutine (kept for comparison, and used for
+	// listeners without a file descriptor).
+	Engine string
 }
 
 // ErrServerClosed is returned by the Serve methods after Shutdown or Close.
@@ -54,6 +59,11 @@ type Server struct {
 	perSource map[netip.Addr]int
 	active    int
 	wg        sync.WaitGroup // one per Serve call and per connection
+	closed    chan struct{}  // closed when the server starts closing
+
+	engineOnce sync.Once
+	loopEng    *loopEngine
+	engineErr  error
 }
 
 // New returns a Server with cfg.
@@ -70,6 +80,7 @@ func New(cfg Config) *Server {
 		listeners: make(map[io.Closer]struct{}),
 		conns:     make(map[net.Conn]struct{}),
 		perSource: make(map[netip.Addr]int),
+		closed:    make(chan struct{}),
 	}
 }
 
@@ -131,13 +142,20 @@ func (s *Server) isClosing() bool {
 // connections already open carry on.
 func (s *Server) stopListening() {
 	s.mu.Lock()
+	if !s.closing {
+		close(s.closed)
+	}
 	s.closing = true
 	ls := make([]io.Closer, 0, len(s.listeners))
 	for l := range s.listeners {
 		ls = append(ls, l)
 	}
+	eng := s.loopEng
 	s.mu.Unlock()
 	for _, l := range ls {
+		if ln, ok := l.(net.Listener); ok && eng != nil {
+			eng.removeListener(ln)
+		}
 		l.Close()
 	}
 }
@@ -154,11 +172,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		s.stopEngine()
 		return nil
 	case <-ctx.Done():
 		s.closeConns()
 		<-done
+		s.stopEngine()
 		return ctx.Err()
+	}
+}
+
+func (s *Server) stopEngine() {
+	s.engineOnce.Do(func() {}) // no engine may start after this
+	s.mu.Lock()
+	eng := s.loopEng
+	s.loopEng = nil
+	s.mu.Unlock()
+	if eng != nil {
+		eng.stop()
 	}
 }
 
@@ -167,6 +198,7 @@ func (s *Server) Close() error {
 	s.stopListening()
 	s.closeConns()
 	s.wg.Wait()
+	s.stopEngine()
 	return nil
 }
 
@@ -175,7 +207,11 @@ func (s *Server) closeConns() {
 	for c := range s.conns {
 		c.Close()
 	}
+	eng := s.loopEng
 	s.mu.Unlock()
+	if eng != nil {
+		eng.forceClose()
+	}
 }
 
 // Active returns the number of open stream connections.
@@ -185,35 +221,31 @@ func (s *Server) Active() int {
 	return s.active
 }
 
-// admit applies the connection guards; it returns the source key to release
-// (an invalid Addr for unix peers) and the drop reason when refused.
-func (s *Server) admit(c net.Conn) (src netip.Addr, reason string, ok bool) {
-	if ta, isTCP := c.RemoteAddr().(*net.TCPAddr); isTCP {
-		src = ta.AddrPort().Addr().Unmap()
-	}
+// admit applies the connection guards to a peer from src (an invalid Addr
+// for unix peers) and counts it; it returns the drop reason when refused
+// ("" when the server is closing).
+func (s *Server) admit(src netip.Addr) (reason string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
-		return src, "", false
+		return "", false
 	}
 	if m := s.maxConns(); m > 0 && s.active >= m {
-		return src, DropMaxConns, false
+		return DropMaxConns, false
 	}
 	if src.IsValid() {
 		if m := s.maxPerSource(); m > 0 && s.perSource[src] >= m {
-			return src, DropPerSource, false
+			return DropPerSource, false
 		}
 		s.perSource[src]++
 	}
 	s.active++
-	s.conns[c] = struct{}{}
 	s.wg.Add(1)
-	return src, "", true
+	return "", true
 }
 
-func (s *Server) release(c net.Conn, src netip.Addr) {
+func (s *Server) release(src netip.Addr) {
 	s.mu.Lock()
-	delete(s.conns, c)
 	s.active--
 	if src.IsValid() {
 		if s.perSource[src]--; s.perSource[src] <= 0 {
@@ -222,6 +254,13 @@ func (s *Server) release(c net.Conn, src netip.Addr) {
 	}
 	s.mu.Unlock()
 	s.wg.Done()
+}
+
+func remoteIP(a net.Addr) netip.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
 }
 
 // ServeStream accepts connections on ln for svc until Shutdown or Close,
@@ -234,6 +273,11 @@ func (s *Server) ServeStream(ln net.Listener, svc Service) error {
 	}
 	defer s.untrack(ln)
 	ctr := s.cfg.Metrics.bind(svc.Name, ln.Addr().Network())
+	if s.cfg.Engine != "goroutine" {
+		if fd, ok := listenerFD(ln); ok {
+			return s.serveLoop(ln, fd, svc, ctr)
+		}
+	}
 	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
@@ -252,8 +296,8 @@ func (s *Server) ServeStream(ln net.Listener, svc Service) error {
 			return err
 		}
 		backoff = 0
-		src, reason, ok := s.admit(c)
-		if !ok {
+		src := remoteIP(c.RemoteAddr())
+		if reason, ok := s.admit(src); !ok {
 			if reason != "" {
 				ctr.drop(reason)
 			}
@@ -262,10 +306,16 @@ func (s *Server) ServeStream(ln net.Listener, svc Service) error {
 		}
 		ctr.add(ctr.accepted, 1)
 		ctr.gauge(1)
+		s.mu.Lock()
+		s.conns[c] = struct{}{}
+		s.mu.Unlock()
 		go func() {
 			defer func() {
 				ctr.gauge(-1)
-				s.release(c, src)
+				s.mu.Lock()
+				delete(s.conns, c)
+				s.mu.Unlock()
+				s.release(src)
 			}()
 			s.serveConn(c, svc.Stream.Open(c.RemoteAddr()), ctr)
 		}()

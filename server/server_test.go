@@ -404,3 +404,26 @@ func TestShutdownLetsTransfersFinish(t *testing.T) {
 		t.Errorf("Shutdown: %v", err)
 	}
 }
+
+// TestGoroutineEngine keeps the per-connection goroutine engine (used for
+// listeners without a file descriptor) exercised: an echo exchange, the
+// idle timeout and a clean shutdown.
+func TestGoroutineEngine(t *testing.T) {
+	srv := server.New(server.Config{Logger: quiet, Engine: "goroutine", IdleTimeout: 200 * time.Millisecond})
+	addr := serveStream(t, srv, echo.Service())
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := sockittest.RandomBytes(100000, 9)
+	go c.Write(msg)
+	got := make([]byte, len(msg))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("echo: %v", err)
+	}
+	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("idle connection: %v, want EOF", err)
+	}
+}

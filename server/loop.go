@@ -1,0 +1,534 @@
+package server
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The event-loop engine serves stream connections without a goroutine or a
+// net.Conn per connection: one loop per core, each an OS thread running
+// epoll over its own connections. Every loop watches every listener
+// (EPOLLEXCLUSIVE wakes one) and accepts for itself, so a connection never
+// crosses threads. A connection is a file descriptor, its session and a few
+// words of state; output that the kernel will not take at once is the only
+// buffer it may own, and while it does the loop stops reading from it (so
+// a peer that does not read costs one reply, not a growing queue).
+//
+// Why this and not gnet or io_uring: the sessions are already small state
+// machines fed bytes in and bytes out, which is exactly what an epoll loop
+// drives; x/sys/unix is enough for it, and it keeps the protocol packages
+// and the goroutine engine (used for listeners without a file descriptor)
+// unchanged.
+
+// loopEngine is the set of loops of one Server.
+type loopEngine struct {
+	s     *Server
+	loops []*loop
+	wg    sync.WaitGroup
+
+	mu        sync.RWMutex
+	listeners map[int]*listenerEntry // by file descriptor
+}
+
+type listenerEntry struct {
+	fd  int
+	svc Service
+	ctr *counters
+	ln  net.Listener
+	uds bool
+}
+
+type loop struct {
+	e       *loopEngine
+	epfd    int
+	efd     int // eventfd: wakes the loop for stop and force-close
+	conns   map[int]*econn
+	buf     []byte // read buffer, shared by all connections of the loop
+	scratch []byte // output buffer lent to sessions
+	stop    atomic.Bool
+	force   atomic.Bool
+	paused  map[int]time.Time // listeners backed off after EMFILE
+	now     time.Time
+}
+
+type econn struct {
+	fd         int
+	sess       Session
+	streamer   Streamer
+	ctr        *counters
+	src        netip.Addr
+	out        []byte    // output not yet taken by the kernel
+	lastWrite  time.Time // last time the kernel took output
+	lastRead   time.Time
+	closeAfter bool // close once out is written
+	eof        bool // the peer half-closed: FIN once out is written
+	linger     time.Time
+	writing    bool // registered for EPOLLOUT
+}
+
+func newLoopEngine(s *Server) (*loopEngine, error) {
+	e := &loopEngine{s: s, listeners: map[int]*listenerEntry{}}
+	n := runtime.GOMAXPROCS(0)
+	for range n {
+		epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if err != nil {
+			e.closeAll()
+			return nil, err
+		}
+		efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+		if err != nil {
+			unix.Close(epfd)
+			e.closeAll()
+			return nil, err
+		}
+		unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, efd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(efd)})
+		e.loops = append(e.loops, &loop{e: e, epfd: epfd, efd: efd, conns: map[int]*econn{},
+			buf: make([]byte, 64<<10), scratch: make([]byte, 0, bufSize), paused: map[int]time.Time{}})
+	}
+	for _, l := range e.loops {
+		e.wg.Add(1)
+		go func() { defer e.wg.Done(); l.run() }()
+	}
+	return e, nil
+}
+
+func (e *loopEngine) closeAll() {
+	for _, l := range e.loops {
+		unix.Close(l.epfd)
+		unix.Close(l.efd)
+	}
+}
+
+// listenerFD returns ln's file descriptor, if it has one the engine can use.
+func listenerFD(ln net.Listener) (int, bool) {
+	var rc syscall.RawConn
+	var err error
+	switch l := ln.(type) {
+	case *net.TCPListener:
+		rc, err = l.SyscallConn()
+	case *net.UnixListener:
+		rc, err = l.SyscallConn()
+	default:
+		return 0, false
+	}
+	if err != nil {
+		return 0, false
+	}
+	fd := -1
+	rc.Control(func(f uintptr) { fd = int(f) })
+	return fd, fd >= 0
+}
+
+// add starts accepting on ln in every loop.
+func (e *loopEngine) add(ln net.Listener, fd int, svc Service, ctr *counters) error {
+	_, uds := ln.(*net.UnixListener)
+	e.mu.Lock()
+	e.listeners[fd] = &listenerEntry{fd: fd, svc: svc, ctr: ctr, ln: ln, uds: uds}
+	e.mu.Unlock()
+	for _, l := range e.loops {
+		ev := &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLEXCLUSIVE, Fd: int32(fd)}
+		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, ev); err != nil {
+			ev.Events = unix.EPOLLIN
+			if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, ev); err != nil {
+				e.remove(fd)
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// removeListener stops accepting on ln, if the loops serve it; it must run
+// before ln is closed, while its descriptor cannot yet be reused.
+func (e *loopEngine) removeListener(ln net.Listener) {
+	e.mu.RLock()
+	fd := -1
+	for f, le := range e.listeners {
+		if le.ln == ln {
+			fd = f
+		}
+	}
+	e.mu.RUnlock()
+	if fd >= 0 {
+		e.remove(fd)
+	}
+}
+
+// remove stops accepting on fd; the caller closes the listener afterwards.
+func (e *loopEngine) remove(fd int) {
+	e.mu.Lock()
+	delete(e.listeners, fd)
+	e.mu.Unlock()
+	for _, l := range e.loops {
+		unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+	}
+}
+
+func (e *loopEngine) listener(fd int) *listenerEntry {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.listeners[fd]
+}
+
+func (l *loop) wake() {
+	var one = [8]byte{1}
+	unix.Write(l.efd, one[:])
+}
+
+// forceClose makes every loop close its connections now.
+func (e *loopEngine) forceClose() {
+	for _, l := range e.loops {
+		l.force.Store(true)
+		l.wake()
+	}
+}
+
+// stop ends the loops (after their connections are gone) and waits.
+func (e *loopEngine) stop() {
+	for _, l := range e.loops {
+		l.stop.Store(true)
+		l.wake()
+	}
+	e.wg.Wait()
+	e.closeAll()
+}
+
+func (l *loop) run() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	events := make([]unix.EpollEvent, 256)
+	lastScan := time.Now()
+	for {
+		n, err := unix.EpollWait(l.epfd, events, 250)
+		if err != nil && err != unix.EINTR {
+			l.e.s.cfg.Logger.Error("epoll_wait failed; loop ends", "err", err)
+			return
+		}
+		l.now = l.e.s.cfg.Now()
+		for i := range n {
+			fd := int(events[i].Fd)
+			ev := events[i].Events
+			if fd == l.efd {
+				var b [8]byte
+				unix.Read(l.efd, b[:])
+				continue
+			}
+			if c := l.conns[fd]; c != nil {
+				l.handle(c, ev)
+				continue
+			}
+			if le := l.e.listener(fd); le != nil {
+				l.accept(le)
+			}
+		}
+		if l.force.Load() {
+			for _, c := range l.conns {
+				l.close(c)
+			}
+		}
+		if l.stop.Load() && len(l.conns) == 0 {
+			return
+		}
+		if l.now.Sub(lastScan) >= 250*time.Millisecond {
+			lastScan = l.now
+			l.scan()
+		}
+	}
+}
+
+// scan enforces the timeouts and resumes listeners backed off after EMFILE.
+func (l *loop) scan() {
+	s := l.e.s
+	idle, wt := s.idleTimeout(), s.writeTimeout()
+	for _, c := range l.conns {
+		switch {
+		case c.writing && l.now.Sub(c.lastWrite) > wt:
+			l.close(c)
+		case !c.linger.IsZero() && l.now.After(c.linger):
+			l.close(c)
+		case idle > 0 && c.streamer == nil && c.out == nil && l.now.Sub(c.lastRead) > idle:
+			l.close(c)
+		}
+	}
+	for fd, until := range l.paused {
+		if l.now.After(until) {
+			delete(l.paused, fd)
+			if l.e.listener(fd) != nil {
+				unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLEXCLUSIVE, Fd: int32(fd)})
+			}
+		}
+	}
+}
+
+func (l *loop) accept(le *listenerEntry) {
+	s := l.e.s
+	for range 64 {
+		nfd, sa, err := unix.Accept4(le.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		if err != nil {
+			if err == unix.EAGAIN || err == unix.EINTR || err == unix.ECONNABORTED {
+				return
+			}
+			if err == unix.EMFILE || err == unix.ENFILE || err == unix.ENOBUFS || err == unix.ENOMEM {
+				s.cfg.Logger.Warn("accept failed; pausing this listener for 100ms", "service", le.svc.Name,
+					"addr", le.ln.Addr().String(), "err", err, "hint", fdHint(err))
+				unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, le.fd, nil)
+				l.paused[le.fd] = l.now.Add(100 * time.Millisecond)
+			}
+			return
+		}
+		var src netip.Addr
+		var remote net.Addr
+		switch a := sa.(type) {
+		case *unix.SockaddrInet4:
+			src = netip.AddrFrom4(a.Addr)
+			remote = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+		case *unix.SockaddrInet6:
+			src = netip.AddrFrom16(a.Addr).Unmap()
+			remote = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+		default:
+			remote = &net.UnixAddr{Net: "unix"}
+		}
+		if reason, ok := s.admit(src); !ok {
+			if reason != "" {
+				le.ctr.drop(reason)
+			}
+			unix.Close(nfd)
+			continue
+		}
+		le.ctr.add(le.ctr.accepted, 1)
+		le.ctr.gauge(1)
+		if !le.uds {
+			unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		}
+		c := &econn{fd: nfd, sess: le.svc.Stream.Open(remote), ctr: le.ctr, src: src, lastRead: l.now, lastWrite: l.now}
+		c.streamer, _ = c.sess.(Streamer)
+		l.conns[nfd] = c
+		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, nfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(nfd)}); err != nil {
+			l.close(c)
+			continue
+		}
+		out, closeAfter := c.sess.Greet(l.scratch[:0])
+		c.closeAfter = closeAfter
+		if !l.send(c, out) {
+			continue
+		}
+		if c.closeAfter && c.out == nil {
+			l.finishClose(c)
+			continue
+		}
+		if c.streamer != nil && !c.closeAfter {
+			l.want(c, true)
+		}
+	}
+}
+
+// want sets whether c is watched for writability; a connection waiting to
+// write is not read (backpressure), except a streamer, whose input is dropped.
+func (l *loop) want(c *econn, write bool) {
+	if c.writing == write {
+		return
+	}
+	if write {
+		c.lastWrite = l.now // the write timeout runs from here
+	}
+	c.writing = write
+	ev := uint32(unix.EPOLLIN)
+	if write {
+		ev = unix.EPOLLOUT
+		if c.streamer != nil {
+			ev |= unix.EPOLLIN
+		}
+	}
+	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: ev, Fd: int32(c.fd)})
+}
+
+// send writes p (which may alias the loop's buffers) or keeps what the
+// kernel did not take; false when c was closed.
+func (l *loop) send(c *econn, p []byte) bool {
+	if len(p) == 0 {
+		return true
+	}
+	if c.out != nil {
+		c.out = append(c.out, p...)
+		return true
+	}
+	n, err := unix.Write(c.fd, p)
+	if n > 0 {
+		c.ctr.add(c.ctr.bytesOut, n)
+		c.lastWrite = l.now
+	}
+	if err != nil && err != unix.EAGAIN {
+		l.close(c)
+		return false
+	}
+	if n < 0 {
+		n = 0
+	}
+	if n < len(p) {
+		c.out = append(make([]byte, 0, len(p)-n), p[n:]...)
+		l.want(c, true)
+	}
+	return true
+}
+
+func (l *loop) handle(c *econn, ev uint32) {
+	if ev&unix.EPOLLOUT != 0 {
+		if !l.flush(c) {
+			return
+		}
+	}
+	if ev&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR|unix.EPOLLRDHUP) != 0 {
+		l.read(c)
+	}
+}
+
+// flush writes pending output; then streams more for a streamer.
+func (l *loop) flush(c *econn) bool {
+	for c.out != nil {
+		n, err := unix.Write(c.fd, c.out)
+		if n > 0 {
+			c.ctr.add(c.ctr.bytesOut, n)
+			c.out = c.out[n:]
+			c.lastWrite = l.now
+		}
+		if err == unix.EAGAIN {
+			return true
+		}
+		if err != nil {
+			l.close(c)
+			return false
+		}
+		if len(c.out) == 0 {
+			c.out = nil
+		}
+	}
+	switch {
+	case c.closeAfter || c.eof:
+		l.finishClose(c)
+		return false
+	case c.streamer != nil:
+		// Generate while the kernel takes it; a few rounds, then let the
+		// other connections have the thread.
+		for range 4 {
+			out := c.streamer.Stream(l.scratch[:0])
+			if !l.send(c, out) {
+				return false
+			}
+			if c.out != nil {
+				return true
+			}
+		}
+		return true
+	}
+	l.want(c, false)
+	return true
+}
+
+func (l *loop) read(c *econn) {
+	n, err := unix.Read(c.fd, l.buf)
+	if err == unix.EAGAIN || err == unix.EINTR {
+		return
+	}
+	if n <= 0 {
+		if err == nil && !c.linger.IsZero() || err != nil {
+			l.close(c)
+			return
+		}
+		// EOF: the peer half-closed. Everything it sent is answered; FIN
+		// once the output is written.
+		c.eof = true
+		if c.out == nil {
+			l.finishClose(c)
+		}
+		return
+	}
+	c.lastRead = l.now
+	c.ctr.add(c.ctr.bytesIn, n)
+	if c.streamer != nil || !c.linger.IsZero() || c.closeAfter {
+		return // input is dropped
+	}
+	out, closeAfter := c.sess.Receive(l.buf[:n], l.scratch[:0])
+	if !l.send(c, out) {
+		return
+	}
+	if closeAfter {
+		c.closeAfter = true
+		if c.out == nil {
+			l.finishClose(c)
+		}
+	}
+}
+
+// finishClose ends a connection whose output is all written: at once when
+// no input waits (FIN follows the reply), else FIN first and the input read
+// and dropped until the peer closes or a second passes, so unread input
+// cannot turn the close into a reset that destroys the reply.
+func (l *loop) finishClose(c *econn) {
+	if c.eof {
+		unix.Shutdown(c.fd, unix.SHUT_WR)
+		l.close(c)
+		return
+	}
+	if v, err := unix.IoctlGetInt(c.fd, unix.SIOCINQ); err == nil && v == 0 {
+		l.close(c)
+		return
+	}
+	unix.Shutdown(c.fd, unix.SHUT_WR)
+	c.linger = l.now.Add(time.Second)
+	c.closeAfter = false
+	c.streamer = nil
+	l.want(c, false)
+}
+
+func (l *loop) close(c *econn) {
+	if _, ok := l.conns[c.fd]; !ok {
+		return
+	}
+	delete(l.conns, c.fd)
+	unix.Close(c.fd) // also leaves the epoll set
+	c.out = nil
+	c.ctr.gauge(-1)
+	l.e.s.release(c.src)
+}
+
+// serveLoop serves ln on the event loops until the server closes.
+func (s *Server) serveLoop(ln net.Listener, fd int, svc Service, ctr *counters) error {
+	e, err := s.engine()
+	if err != nil {
+		return err
+	}
+	if err := e.add(ln, fd, svc, ctr); err != nil {
+		if s.isClosing() {
+			return ErrServerClosed
+		}
+		return err
+	}
+	<-s.closed // stopListening removes ln from the loops, then closes it
+	return ErrServerClosed
+}
+
+var errNoEngine = errors.New("server: no event loop")
+
+// engine starts the loops on first use.
+func (s *Server) engine() (*loopEngine, error) {
+	s.engineOnce.Do(func() {
+		e, err := newLoopEngine(s)
+		s.mu.Lock()
+		s.loopEng, s.engineErr = e, err
+		s.mu.Unlock()
+	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.loopEng == nil && s.engineErr == nil {
+		return nil, errNoEngine
+	}
+	return s.loopEng, s.engineErr
+}
