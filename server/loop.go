@@ -72,11 +72,14 @@ type econn struct {
 	eof        bool // the peer half-closed: FIN once out is written
 	linger     time.Time
 	writing    bool // registered for EPOLLOUT
+	fullRead   bool // the last read filled the buffer: more input may wait
+	replies    int  // replies sent, to set TCP_NODELAY once a conversation starts
+	tcp        bool
 }
 
 func newLoopEngine(s *Server) (*loopEngine, error) {
 	e := &loopEngine{s: s, listeners: map[int]*listenerEntry{}}
-	n := runtime.GOMAXPROCS(0)
+	n := loopCount()
 	for range n {
 		epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 		if err != nil {
@@ -98,6 +101,14 @@ func newLoopEngine(s *Server) (*loopEngine, error) {
 		go func() { defer e.wg.Done(); l.run() }()
 	}
 	return e, nil
+}
+
+// loopCount is one loop per core but one: a loop blocked in epoll_wait
+// then always leaves an idle P, so Go's sysmon never hands the loop's P off
+// (a futex wake and a sleep per wait), and the rest of the process (UDP,
+// metrics, timers) keeps a P of its own.
+func loopCount() int {
+	return max(runtime.GOMAXPROCS(0)-1, 1)
 }
 
 func (e *loopEngine) closeAll() {
@@ -305,10 +316,7 @@ func (l *loop) accept(le *listenerEntry) {
 		}
 		le.ctr.add(le.ctr.accepted, 1)
 		le.ctr.gauge(1)
-		if !le.uds {
-			unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-		}
-		c := &econn{fd: nfd, sess: le.svc.Stream.Open(remote), ctr: le.ctr, src: src, lastRead: l.now, lastWrite: l.now}
+		c := &econn{fd: nfd, sess: le.svc.Stream.Open(remote), ctr: le.ctr, src: src, lastRead: l.now, lastWrite: l.now, tcp: !le.uds}
 		c.streamer, _ = c.sess.(Streamer)
 		l.conns[nfd] = c
 		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, nfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(nfd)}); err != nil {
@@ -317,6 +325,7 @@ func (l *loop) accept(le *listenerEntry) {
 		}
 		out, closeAfter := c.sess.Greet(l.scratch[:0])
 		c.closeAfter = closeAfter
+		c.fullRead = closeAfter // the peer may have sent something we will never read
 		if !l.send(c, out) {
 			continue
 		}
@@ -451,11 +460,17 @@ func (l *loop) read(c *econn) {
 		return
 	}
 	c.lastRead = l.now
+	c.fullRead = n == len(l.buf)
 	c.ctr.add(c.ctr.bytesIn, n)
 	if c.streamer != nil || !c.linger.IsZero() || c.closeAfter {
 		return // input is dropped
 	}
 	out, closeAfter := c.sess.Receive(l.buf[:n], l.scratch[:0])
+	if c.replies++; c.replies == 2 && c.tcp && len(out) > 0 {
+		// A conversation: small replies must not wait for ACKs (Nagle).
+		// One-shot connections never pay for the setsockopt.
+		unix.SetsockoptInt(c.fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	}
 	if !l.send(c, out) {
 		return
 	}
@@ -470,10 +485,16 @@ func (l *loop) read(c *econn) {
 // finishClose ends a connection whose output is all written: at once when
 // no input waits (FIN follows the reply), else FIN first and the input read
 // and dropped until the peer closes or a second passes, so unread input
-// cannot turn the close into a reset that destroys the reply.
+// cannot turn the close into a reset that destroys the reply. Input can
+// only wait when the last read filled the buffer, or when the service
+// greets and closes without reading; only then is it checked (FIONREAD).
 func (l *loop) finishClose(c *econn) {
 	if c.eof {
 		unix.Shutdown(c.fd, unix.SHUT_WR)
+		l.close(c)
+		return
+	}
+	if !c.fullRead {
 		l.close(c)
 		return
 	}

@@ -156,23 +156,31 @@ func headerEnd(b []byte) int {
 }
 
 type request struct {
-	method, target string
-	minor          int // HTTP/1.minor
+	method, target []byte // valid while the head is
+	minor          int    // HTTP/1.minor
 	keepAlive      bool
 	host           bool
-	ifNoneMatch    string
+	ifNoneMatch    []byte
 	contentLength  int64
 	chunked        bool
 }
 
-// parse reads a request head; a non-zero status means a malformed one.
+// parse reads a request head without allocating; a non-zero status means a
+// malformed one.
 func (r *Responder) parse(head []byte) (req request, status int) {
-	lines := bytes.Split(bytes.TrimRight(head, "\r\n"), []byte("\n"))
-	rl := strings.TrimSuffix(string(lines[0]), "\r")
-	method, rest, ok1 := strings.Cut(rl, " ")
-	target, proto, ok2 := strings.Cut(rest, " ")
-	if !ok1 || !ok2 || method == "" || !isToken([]byte(method)) || target == "" ||
-		len(proto) != 8 || !strings.HasPrefix(proto, "HTTP/1.") || proto[7] < '0' || proto[7] > '9' {
+	nl := bytes.IndexByte(head, '\n')
+	if nl < 0 {
+		return req, 400
+	}
+	rl := bytes.TrimSuffix(head[:nl], []byte("\r"))
+	sp1 := bytes.IndexByte(rl, ' ')
+	sp2 := bytes.LastIndexByte(rl, ' ')
+	if sp1 <= 0 || sp2 <= sp1+1 {
+		return req, 400
+	}
+	method, target, proto := rl[:sp1], rl[sp1+1:sp2], rl[sp2+1:]
+	if !isToken(method) || len(proto) != 8 || !bytes.HasPrefix(proto, []byte("HTTP/1.")) || proto[7] < '0' || proto[7] > '9' ||
+		bytes.IndexByte(target, ' ') >= 0 {
 		return req, 400
 	}
 	req.method, req.target, req.minor = method, target, int(proto[7]-'0')
@@ -181,40 +189,56 @@ func (r *Responder) parse(head []byte) (req request, status int) {
 	if maxH <= 0 {
 		maxH = 100
 	}
-	if len(lines)-1 > maxH {
-		return req, 431
-	}
-	for _, l := range lines[1:] {
-		l = bytes.TrimSuffix(l, []byte("\r"))
-		name, value, ok := bytes.Cut(l, []byte(":"))
-		if !ok || len(name) == 0 || !isToken(name) {
+	headers := 0
+	for rest := head[nl+1:]; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			i = len(rest)
+		}
+		l := bytes.TrimSuffix(rest[:i], []byte("\r"))
+		rest = rest[min(i+1, len(rest)):]
+		if len(l) == 0 {
+			break
+		}
+		if headers++; headers > maxH {
+			return req, 431
+		}
+		colon := bytes.IndexByte(l, ':')
+		if colon <= 0 || !isToken(l[:colon]) {
 			return req, 400
 		}
-		v := string(bytes.Trim(value, " \t"))
-		switch strings.ToLower(string(name)) {
-		case "host":
+		name, v := l[:colon], bytes.Trim(l[colon+1:], " \t")
+		switch {
+		case equalFoldASCII(name, "host"):
 			if req.host {
 				return req, 400 // RFC 9112 §3.2: more than one Host
 			}
 			req.host = true
-		case "connection":
-			for _, tok := range strings.Split(v, ",") {
-				switch strings.ToLower(strings.TrimSpace(tok)) {
-				case "close":
+		case equalFoldASCII(name, "connection"):
+			for len(v) > 0 {
+				tok := v
+				if j := bytes.IndexByte(v, ','); j >= 0 {
+					tok, v = v[:j], v[j+1:]
+				} else {
+					v = nil
+				}
+				tok = bytes.TrimSpace(tok)
+				switch {
+				case equalFoldASCII(tok, "close"):
 					req.keepAlive = false
-				case "keep-alive":
+				case equalFoldASCII(tok, "keep-alive"):
 					req.keepAlive = true
 				}
 			}
-		case "content-length":
-			n, err := strconv.ParseInt(v, 10, 64)
+		case equalFoldASCII(name, "content-length"):
+			n, err := strconv.ParseInt(string(v), 10, 64)
 			if err != nil || n < 0 || (req.contentLength > 0 && n != req.contentLength) {
 				return req, 400
 			}
 			req.contentLength = n
-		case "transfer-encoding":
+		case equalFoldASCII(name, "transfer-encoding"):
 			req.chunked = true
-		case "if-none-match":
+		case equalFoldASCII(name, "if-none-match"):
 			req.ifNoneMatch = v
 		}
 	}
@@ -226,6 +250,30 @@ func (r *Responder) parse(head []byte) (req request, status int) {
 	}
 	return req, 0
 }
+
+func equalFoldASCII(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// pageHeaders are the fixed header lines of the embedded page.
+var pageHeaders = func() string {
+	etag := `"` + strconv.FormatInt(pageModTime.Unix(), 16) + "-" + strconv.FormatInt(int64(len(page)), 16) + `"`
+	return "Content-Type: text/html\r\nContent-Length: " + strconv.Itoa(len(page)) + "\r\nLast-Modified: " +
+		pageModTime.Format(http1123) + "\r\nETag: " + etag + "\r\n"
+}()
+
+var pageETag = `"` + strconv.FormatInt(pageModTime.Unix(), 16) + "-" + strconv.FormatInt(int64(len(page)), 16) + `"`
 
 func (s *session) handle(out, head []byte) ([]byte, bool) {
 	r := s.r
@@ -239,25 +287,37 @@ func (s *session) handle(out, head []byte) ([]byte, bool) {
 		return r.errorPage(out, 501, false), true
 	}
 	s.skip = req.contentLength
-	if req.method != "GET" && req.method != "HEAD" {
+	isGet, isHead := string(req.method) == "GET", string(req.method) == "HEAD"
+	if !isGet && !isHead {
 		out = r.appendHead(out, 405, "Method Not Allowed", "text/plain; charset=utf-8", 19, req.keepAlive, "Allow: GET, HEAD\r\n")
 		return append(out, "method not allowed\n"...), !req.keepAlive
 	}
-	body, modTime, ctype, status := r.lookup(req.target)
+	// The brief's page, served from memory without allocating.
+	if r.Root == nil && (string(req.target) == "/" || string(req.target) == "/index.html") {
+		if len(req.ifNoneMatch) > 0 && (string(req.ifNoneMatch) == "*" || bytes.Contains(req.ifNoneMatch, []byte(pageETag))) {
+			return r.appendHeadNoLength(out, 304, "Not Modified", req.keepAlive, pageHeaders[bytes.Index([]byte(pageHeaders), []byte("Last-Modified")):]), !req.keepAlive
+		}
+		out = r.appendHeadNoLength(out, 200, "OK", req.keepAlive, pageHeaders)
+		if isGet {
+			out = append(out, page...)
+		}
+		return out, !req.keepAlive
+	}
+	body, modTime, ctype, status := r.lookup(string(req.target))
 	if status != 200 {
-		if req.method == "HEAD" {
+		if isHead {
 			return r.appendHead(out, status, statusText(status), "text/plain; charset=utf-8", len(statusText(status))+1, req.keepAlive, ""), !req.keepAlive
 		}
 		return r.errorPage(out, status, req.keepAlive), !req.keepAlive
 	}
 	etag := `"` + strconv.FormatInt(modTime.Unix(), 16) + "-" + strconv.FormatInt(int64(len(body)), 16) + `"`
 	extra := "Last-Modified: " + modTime.UTC().Format(http1123) + "\r\nETag: " + etag + "\r\n"
-	if req.ifNoneMatch != "" && (req.ifNoneMatch == "*" || strings.Contains(req.ifNoneMatch, etag)) {
+	if len(req.ifNoneMatch) > 0 && (string(req.ifNoneMatch) == "*" || bytes.Contains(req.ifNoneMatch, []byte(etag))) {
 		out = r.appendHeadNoLength(out, 304, "Not Modified", req.keepAlive, extra)
 		return out, !req.keepAlive
 	}
 	out = r.appendHead(out, 200, "OK", ctype, len(body), req.keepAlive, extra)
-	if req.method == "GET" {
+	if isGet {
 		out = append(out, body...)
 	}
 	return out, !req.keepAlive
