@@ -39,6 +39,7 @@ text{font-size:11px;fill:#444}</style></head>
 const (
 	svgW, svgH = 720, 300
 	padL, padB = 60, 40
+	padR       = 50 // room for the last axis label
 )
 
 // percentileSVG plots latency against percentile, the x axis in "nines"
@@ -53,7 +54,7 @@ func (r *Result) percentileSVG() string {
 	}
 	maxNines := 5.0
 	maxMs := math.Max(ms(h.Max()), 0.001)
-	x := func(nines float64) float64 { return padL + nines/maxNines*float64(svgW-padL-10) }
+	x := func(nines float64) float64 { return padL + nines/maxNines*float64(svgW-padL-padR) }
 	y := func(v float64) float64 { return float64(svgH-padB) - v/maxMs*float64(svgH-padB-10) }
 	var pts []string
 	for i := 0; i <= 200; i++ {
@@ -87,7 +88,7 @@ func (r *Result) throughputSVG() string {
 	for _, v := range r.PerSecond {
 		peak = max(peak, v)
 	}
-	bw := float64(svgW-padL-10) / float64(n)
+	bw := float64(svgW-padL-padR) / float64(n)
 	for i, v := range r.PerSecond {
 		hgt := float64(v) / float64(peak) * float64(svgH-padB-10)
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#2e7d32"><title>second %d: %d requests</title></rect>`,

@@ -206,12 +206,11 @@ func (w *httpWorker) readResponse(s *sample) (status int, keep bool, err error) 
 		case equalFold(name, "content-length"):
 			cl = parseDigits(val)
 		case equalFold(name, "transfer-encoding"):
-			chunked = bytes.Contains(bytes.ToLower(val), []byte("chunked"))
+			chunked = containsFold(val, "chunked")
 		case equalFold(name, "connection"):
-			v := bytes.ToLower(val)
-			if bytes.Contains(v, []byte("close")) {
+			if containsFold(val, "close") {
 				keep = false
-			} else if bytes.Contains(v, []byte("keep-alive")) {
+			} else if containsFold(val, "keep-alive") {
 				keep = true
 			}
 		case equalFold(name, "server"):
@@ -316,4 +315,15 @@ func equalFold(b []byte, lower string) bool {
 		}
 	}
 	return true
+}
+
+// containsFold reports whether b contains lower, ignoring ASCII case,
+// without allocating.
+func containsFold(b []byte, lower string) bool {
+	for i := 0; i+len(lower) <= len(b); i++ {
+		if equalFold(b[i:i+len(lower)], lower) {
+			return true
+		}
+	}
+	return false
 }

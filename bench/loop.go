@@ -119,6 +119,7 @@ type loop struct {
 	done   *atomic.Int64
 	failed *atomic.Int64
 	start  time.Time
+	now    time.Time
 	server bool
 }
 
@@ -154,6 +155,7 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *sta
 		}
 	}()
 	live := 0
+	l.now = time.Now()
 	for range slots {
 		c := &lconn{buf: make([]byte, 64<<10)}
 		if l.next(c) {
@@ -171,6 +173,7 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *sta
 			return err
 		}
 		now := time.Now()
+		l.now = now
 		for i := range n {
 			c := l.conn(int(events[i].Fd))
 			if c == nil {
@@ -210,7 +213,7 @@ func (l *loop) next(c *lconn) bool {
 		}
 		c.s = sample{}
 		c.active = true
-		c.start = time.Now()
+		c.start = l.now // the time of this batch of events: one clock read per batch
 		c.deadline = c.start.Add(l.cfg.Timeout)
 		if c.fd > 0 {
 			c.reused = true
@@ -223,7 +226,7 @@ func (l *loop) next(c *lconn) bool {
 		}
 		c.reused = false
 		if err := l.connect(c); err != nil {
-			l.record(c, FailConnect, time.Now())
+			l.record(c, FailConnect, l.now)
 			continue
 		}
 		return true
@@ -254,7 +257,7 @@ func (l *loop) connect(c *lconn) error {
 
 // send writes the request; false when the connection is unusable.
 func (l *loop) send(c *lconn) bool {
-	c.sent = time.Now()
+	c.sent = l.now
 	c.gotByte = false
 	c.state = psHead
 	if !l.t.http {
@@ -515,12 +518,11 @@ func (l *loop) parseHead(c *lconn, head []byte) error {
 		case equalFold(name, "content-length"):
 			cl = parseDigits(val)
 		case equalFold(name, "transfer-encoding"):
-			chunked = bytes.Contains(bytes.ToLower(val), []byte("chunked"))
+			chunked = containsFold(val, "chunked")
 		case equalFold(name, "connection"):
-			v := bytes.ToLower(val)
-			if bytes.Contains(v, []byte("close")) {
+			if containsFold(val, "close") {
 				c.keepAlive = false
-			} else if bytes.Contains(v, []byte("keep-alive")) {
+			} else if containsFold(val, "keep-alive") {
 				c.keepAlive = true
 			}
 		case equalFold(name, "server"):
