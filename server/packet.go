@@ -15,13 +15,15 @@ func (s *Server) ServePacket(pc net.PacketConn, svc Service) error {
 	}
 	defer s.untrack(pc)
 	ctr := s.cfg.Metrics.bind(svc.Name, pc.LocalAddr().Network())
-	in := make([]byte, MaxDatagram)
-	out := make([]byte, 0, MaxDatagram)
 	var err error
-	if uc, ok := pc.(*net.UDPConn); ok {
-		err = s.serveUDP(uc, svc.Packet, ctr, in, out)
-	} else {
-		err = s.serveUnixgram(pc, svc.Packet, ctr, in, out)
+	uc, isUDP := pc.(*net.UDPConn)
+	switch {
+	case isUDP && s.cfg.Engine != "goroutine":
+		err = s.serveUDPShared(uc, svc.Packet, ctr)
+	case isUDP:
+		err = s.serveUDP(uc, svc.Packet, ctr, make([]byte, MaxDatagram), make([]byte, 0, MaxDatagram))
+	default:
+		err = s.serveUnixgram(pc, svc.Packet, ctr, make([]byte, MaxDatagram), make([]byte, 0, MaxDatagram))
 	}
 	if s.isClosing() {
 		return ErrServerClosed
