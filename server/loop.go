@@ -265,8 +265,10 @@ func (l *loop) scan() {
 			l.close(c)
 		case !c.linger.IsZero() && l.now.After(c.linger):
 			l.close(c)
-		case idle > 0 && c.streamer == nil && c.out == nil && l.now.Sub(c.lastRead) > idle:
+		case idle > 0 && c.streamer == nil && len(c.out) == 0 && l.now.Sub(c.lastRead) > idle:
 			l.close(c)
+		case len(c.out) == 0 && c.out != nil && l.now.Sub(c.lastWrite) > time.Second:
+			c.out = nil // a quiet connection gives its output buffer back
 		}
 	}
 	for fd, until := range l.paused {
@@ -329,7 +331,7 @@ func (l *loop) accept(le *listenerEntry) {
 		if !l.send(c, out) {
 			continue
 		}
-		if c.closeAfter && c.out == nil {
+		if c.closeAfter && len(c.out) == 0 {
 			l.finishClose(c)
 			continue
 		}
@@ -365,7 +367,7 @@ func (l *loop) send(c *econn, p []byte) bool {
 	if len(p) == 0 {
 		return true
 	}
-	if c.out != nil {
+	if len(c.out) > 0 {
 		c.out = append(c.out, p...)
 		return true
 	}
@@ -382,7 +384,9 @@ func (l *loop) send(c *econn, p []byte) bool {
 		n = 0
 	}
 	if n < len(p) {
-		c.out = append(make([]byte, 0, len(p)-n), p[n:]...)
+		// Kept for reuse while the connection is busy (bulk transfers write
+		// partially all the time); scan frees it once the connection is quiet.
+		c.out = append(c.out[:0], p[n:]...)
 		l.want(c, true)
 	}
 	return true
@@ -401,11 +405,12 @@ func (l *loop) handle(c *econn, ev uint32) {
 
 // flush writes pending output; then streams more for a streamer.
 func (l *loop) flush(c *econn) bool {
-	for c.out != nil {
+	for len(c.out) > 0 {
 		n, err := unix.Write(c.fd, c.out)
 		if n > 0 {
 			c.ctr.add(c.ctr.bytesOut, n)
-			c.out = c.out[n:]
+			rest := copy(c.out, c.out[n:]) // keep the buffer's start for reuse
+			c.out = c.out[:rest]
 			c.lastWrite = l.now
 		}
 		if err == unix.EAGAIN {
@@ -414,9 +419,6 @@ func (l *loop) flush(c *econn) bool {
 		if err != nil {
 			l.close(c)
 			return false
-		}
-		if len(c.out) == 0 {
-			c.out = nil
 		}
 	}
 	switch {
@@ -431,7 +433,7 @@ func (l *loop) flush(c *econn) bool {
 			if !l.send(c, out) {
 				return false
 			}
-			if c.out != nil {
+			if len(c.out) > 0 {
 				return true
 			}
 		}
@@ -454,7 +456,7 @@ func (l *loop) read(c *econn) {
 		// EOF: the peer half-closed. Everything it sent is answered; FIN
 		// once the output is written.
 		c.eof = true
-		if c.out == nil {
+		if len(c.out) == 0 {
 			l.finishClose(c)
 		}
 		return
@@ -476,7 +478,7 @@ func (l *loop) read(c *econn) {
 	}
 	if closeAfter {
 		c.closeAfter = true
-		if c.out == nil {
+		if len(c.out) == 0 {
 			l.finishClose(c)
 		}
 	}
