@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockit/sockit/internal/rawsys"
 )
 
 // The event-loop engine drives plain-HTTP and TCP/unix echo benchmarks the
@@ -270,7 +272,7 @@ func (l *loop) send(c *lconn) bool {
 
 func (l *loop) flush(c *lconn) bool {
 	for c.wrote < len(l.t.request) {
-		n, err := unix.Write(c.fd, l.t.request[c.wrote:])
+		n, err := rawsys.Write(c.fd, l.t.request[c.wrote:])
 		if err == unix.EAGAIN {
 			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLOUT | unix.EPOLLIN, Fd: int32(c.fd)})
 			return true
@@ -286,9 +288,8 @@ func (l *loop) flush(c *lconn) bool {
 
 func (l *loop) drop(c *lconn) {
 	if c.fd > 0 {
-		unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
 		l.conns[c.fd] = nil
-		unix.Close(c.fd)
+		rawsys.Close(c.fd) // also leaves the epoll set
 		c.fd = 0
 	}
 	c.n, c.off = 0, 0
@@ -333,7 +334,7 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 		}
 		c.buf = append(c.buf, make([]byte, len(c.buf))...)
 	}
-	n, err := unix.Read(c.fd, c.buf[c.n:])
+	n, err := rawsys.Read(c.fd, c.buf[c.n:])
 	if err == unix.EAGAIN {
 		return true
 	}

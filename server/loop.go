@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockit/sockit/internal/rawsys"
 )
 
 // The event-loop engine serves stream connections without a goroutine or a
@@ -284,7 +286,7 @@ func (l *loop) scan() {
 func (l *loop) accept(le *listenerEntry) {
 	s := l.e.s
 	for range 64 {
-		nfd, sa, err := unix.Accept4(le.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		nfd, src, port, err := rawsys.Accept4(le.fd)
 		if err != nil {
 			if err == unix.EAGAIN || err == unix.EINTR || err == unix.ECONNABORTED {
 				return
@@ -297,23 +299,15 @@ func (l *loop) accept(le *listenerEntry) {
 			}
 			return
 		}
-		var src netip.Addr
-		var remote net.Addr
-		switch a := sa.(type) {
-		case *unix.SockaddrInet4:
-			src = netip.AddrFrom4(a.Addr)
-			remote = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
-		case *unix.SockaddrInet6:
-			src = netip.AddrFrom16(a.Addr).Unmap()
-			remote = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
-		default:
-			remote = &net.UnixAddr{Net: "unix"}
+		var remote net.Addr = &net.UnixAddr{Net: "unix"}
+		if src.IsValid() {
+			remote = net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, uint16(port)))
 		}
 		if reason, ok := s.admit(src); !ok {
 			if reason != "" {
 				le.ctr.drop(reason)
 			}
-			unix.Close(nfd)
+			rawsys.Close(nfd)
 			continue
 		}
 		le.ctr.add(le.ctr.accepted, 1)
@@ -371,7 +365,7 @@ func (l *loop) send(c *econn, p []byte) bool {
 		c.out = append(c.out, p...)
 		return true
 	}
-	n, err := unix.Write(c.fd, p)
+	n, err := rawsys.Write(c.fd, p)
 	if n > 0 {
 		c.ctr.add(c.ctr.bytesOut, n)
 		c.lastWrite = l.now
@@ -406,7 +400,7 @@ func (l *loop) handle(c *econn, ev uint32) {
 // flush writes pending output; then streams more for a streamer.
 func (l *loop) flush(c *econn) bool {
 	for len(c.out) > 0 {
-		n, err := unix.Write(c.fd, c.out)
+		n, err := rawsys.Write(c.fd, c.out)
 		if n > 0 {
 			c.ctr.add(c.ctr.bytesOut, n)
 			rest := copy(c.out, c.out[n:]) // keep the buffer's start for reuse
@@ -444,7 +438,7 @@ func (l *loop) flush(c *econn) bool {
 }
 
 func (l *loop) read(c *econn) {
-	n, err := unix.Read(c.fd, l.buf)
+	n, err := rawsys.Read(c.fd, l.buf)
 	if err == unix.EAGAIN || err == unix.EINTR {
 		return
 	}
@@ -516,7 +510,7 @@ func (l *loop) close(c *econn) {
 		return
 	}
 	delete(l.conns, c.fd)
-	unix.Close(c.fd) // also leaves the epoll set
+	rawsys.Close(c.fd) // also leaves the epoll set
 	c.out = nil
 	c.ctr.gauge(-1)
 	l.e.s.release(c.src)

@@ -1,0 +1,66 @@
+// Package rawsys holds the system calls of sockit's event loops, made as
+// raw calls: on non-blocking sockets they never block, so telling the Go
+// scheduler about them (entersyscall, exitsyscall) is pure cost — paid
+// several times per request otherwise.
+package rawsys
+
+import (
+	"net/netip"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+func errno(e unix.Errno) error {
+	if e == 0 {
+		return nil
+	}
+	return e
+}
+
+// Read reads from a non-blocking descriptor.
+func Read(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	return int(n), errno(e)
+}
+
+// Write writes to a non-blocking descriptor.
+func Write(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	return int(n), errno(e)
+}
+
+// Close closes a socket that has no SO_LINGER (so close does not block).
+func Close(fd int) error {
+	_, _, e := unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
+	return errno(e)
+}
+
+// Accept4 accepts a connection as a non-blocking, close-on-exec socket and
+// returns the peer's address (invalid for a unix peer), allocating nothing.
+func Accept4(fd int) (int, netip.Addr, int, error) {
+	var rsa unix.RawSockaddrAny
+	l := uint32(unix.SizeofSockaddrAny)
+	n, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&l)),
+		unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+	if e != 0 {
+		return -1, netip.Addr{}, 0, e
+	}
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
+		p := (*[2]byte)(unsafe.Pointer(&sa.Port))
+		return int(n), netip.AddrFrom4(sa.Addr), int(p[0])<<8 | int(p[1]), nil
+	case unix.AF_INET6:
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
+		p := (*[2]byte)(unsafe.Pointer(&sa.Port))
+		return int(n), netip.AddrFrom16(sa.Addr).Unmap(), int(p[0])<<8 | int(p[1]), nil
+	}
+	return int(n), netip.Addr{}, 0, nil
+}
