@@ -247,3 +247,47 @@ func FuzzFromJSON(f *testing.F) {
 		bench.Merge(r, r).WriteText(&out)
 	})
 }
+
+// dying echoes, and closes the whole server after its 2000th message.
+type dying struct {
+	n    *int64
+	mu   *sync.Mutex
+	kill func()
+}
+
+func (d dying) Open(net.Addr) server.Session { return d }
+func (d dying) Greet([]byte) ([]byte, bool)  { return nil, false }
+func (d dying) Receive(in, buf []byte) ([]byte, bool) {
+	d.mu.Lock()
+	*d.n++
+	if *d.n == 2000 {
+		go d.kill()
+	}
+	d.mu.Unlock()
+	return in, false
+}
+
+// TestServerKilledMidRun: the server goes away in the middle of a run; the
+// run still ends with exactly -n requests, the rest classified failures.
+func TestServerKilledMidRun(t *testing.T) {
+	srv := server.New(server.Config{Logger: quiet})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	d := dying{n: &n, mu: &sync.Mutex{}, kill: func() { srv.Close() }}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.ServeStream(ln, server.Service{Name: "dying", Stream: d}) }()
+	defer func() { srv.Close(); <-done }()
+	r := run(t, bench.Config{Target: "tcp://" + ln.Addr().String(), Requests: 20000, Concurrency: 4, KeepAlive: true})
+	var out bytes.Buffer
+	r.WriteText(&out)
+	if r.Requests != 20000 || r.Failed() == 0 || r.Failed() > 20000-1990 {
+		t.Errorf("after the server died: %d requests, failures %v", r.Requests, r.Failures)
+	}
+	if !strings.Contains(out.String(), "Complete requests:      20000") || !strings.Contains(out.String(), "(by kind:") {
+		t.Errorf("report:\n%s", out.String())
+	}
+	t.Logf("server killed after 2000 echoes: failures %v", r.Failures)
+}

@@ -427,3 +427,51 @@ func TestGoroutineEngine(t *testing.T) {
 		t.Errorf("idle connection: %v, want EOF", err)
 	}
 }
+
+// TestSlowloris holds 5,000 idle connections (as a slowloris attack does):
+// a new client is still answered at once, and the server closes every idle
+// one at its idle timeout.
+func TestSlowloris(t *testing.T) {
+	srv := server.New(server.Config{Logger: quiet, MaxConnsPerSource: -1, IdleTimeout: time.Second})
+	addr := serveStream(t, srv, echo.Service())
+	var idle []net.Conn
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	for range 5000 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("G")) // a request that never completes
+		idle = append(idle, c)
+	}
+	start := time.Now()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("ping"))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(c, buf); err != nil {
+		t.Fatalf("new client behind 5000 idle connections: %v", err)
+	}
+	lat := time.Since(start)
+	t.Logf("new client answered in %v with 5000 slowloris connections open", lat)
+	if lat > time.Second {
+		t.Errorf("new client waited %v", lat)
+	}
+	// Every idle connection is closed by the server at its idle timeout.
+	sockittest.Eventually(t, 20*time.Second, "all idle connections closed", func() bool { return srv.Active() == 0 })
+	for _, ic := range idle[:10] {
+		ic.SetReadDeadline(time.Now().Add(time.Second))
+		got, err := io.ReadAll(ic)
+		if err != nil || string(got) != "G" {
+			t.Errorf("idle connection: echo %q then %v, want the byte back and EOF", got, err)
+		}
+	}
+}

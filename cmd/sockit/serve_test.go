@@ -196,7 +196,7 @@ func TestDemo(t *testing.T) {
 }
 
 // TestSIGTERMDuringTransfers runs this test binary as sockit (see
-// TestMain), starts 50 echo transfers, sends SIGTERM while they are in
+// TestMain), starts 100 echo transfers, sends SIGTERM while they are in
 // flight, and expects every byte back and exit status 0.
 func TestSIGTERMDuringTransfers(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "serve", "echo=tcp://127.0.0.1:0", "--grace", "20s")
@@ -209,7 +209,7 @@ func TestSIGTERMDuringTransfers(t *testing.T) {
 	m := sockittest.WaitLine(t, stderr, regexp.MustCompile(`^listening echo tcp (\S+)$`), 10*time.Second)
 	addr := m[1]
 
-	const clients, size = 50, 512 << 10
+	const clients, size = 100, 512 << 10
 	var inFlight, wg sync.WaitGroup
 	release := make(chan struct{})
 	errs := make(chan error, clients)
