@@ -475,3 +475,56 @@ func TestSlowloris(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxConnsPerSourceRefuses(t *testing.T) {
+	m := server.NewMetrics()
+	srv := server.New(server.Config{Logger: quiet, MaxConnsPerSource: 2, Metrics: m})
+	addr := serveStream(t, srv, echo.Service())
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	sockittest.Eventually(t, 5*time.Second, "2 accepted", func() bool { return srv.Active() == 2 })
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil || errTimeout(err) == err {
+		t.Fatalf("a third connection from the same address was not closed: %v", err)
+	}
+	if d := metric(t, m, "sockit_drops_total", map[string]string{"reason": server.DropPerSource}); d != 1 {
+		t.Errorf("per-source drops %v, want 1", d)
+	}
+}
+
+// TestEchoClientThatNeverReads: the server stops reading from a client that
+// does not read its echo, so the client's writes stall on TCP flow control
+// instead of the server buffering everything it sends.
+func TestEchoClientThatNeverReads(t *testing.T) {
+	srv := server.New(server.Config{Logger: quiet})
+	addr := serveStream(t, srv, echo.Service())
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	chunk := make([]byte, 1<<20)
+	var sent int
+	for sent < 256<<20 {
+		n, err := c.Write(chunk)
+		sent += n
+		if err != nil {
+			break
+		}
+	}
+	t.Logf("client that never reads got %d KiB into the connection before it stalled", sent>>10)
+	if sent >= 256<<20 {
+		t.Fatalf("256 MiB accepted from a client that never reads its echo: the server is buffering without bound")
+	}
+}
