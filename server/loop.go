@@ -285,53 +285,54 @@ func (l *loop) scan() {
 
 func (l *loop) accept(le *listenerEntry) {
 	s := l.e.s
-	for range 64 {
-		nfd, src, port, err := rawsys.Accept4(le.fd)
-		if err != nil {
-			if err == unix.EAGAIN || err == unix.EINTR || err == unix.ECONNABORTED {
-				return
-			}
-			if err == unix.EMFILE || err == unix.ENFILE || err == unix.ENOBUFS || err == unix.ENOMEM {
-				s.cfg.Logger.Warn("accept failed; pausing this listener for 100ms", "service", le.svc.Name,
-					"addr", le.ln.Addr().String(), "err", err, "hint", fdHint(err))
-				unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, le.fd, nil)
-				l.paused[le.fd] = l.now.Add(100 * time.Millisecond)
-			}
+	// One accept per readiness event, as nginx does by default: the
+	// listener is level-triggered, so a backlog is reported again, and no
+	// accept4 is spent finding the queue empty.
+	nfd, src, port, err := rawsys.Accept4(le.fd)
+	if err != nil {
+		if err == unix.EAGAIN || err == unix.EINTR || err == unix.ECONNABORTED {
 			return
 		}
-		var remote net.Addr = &net.UnixAddr{Net: "unix"}
-		if src.IsValid() {
-			remote = net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, uint16(port)))
+		if err == unix.EMFILE || err == unix.ENFILE || err == unix.ENOBUFS || err == unix.ENOMEM {
+			s.cfg.Logger.Warn("accept failed; pausing this listener for 100ms", "service", le.svc.Name,
+				"addr", le.ln.Addr().String(), "err", err, "hint", fdHint(err))
+			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, le.fd, nil)
+			l.paused[le.fd] = l.now.Add(100 * time.Millisecond)
 		}
-		if reason, ok := s.admit(src); !ok {
-			if reason != "" {
-				le.ctr.drop(reason)
-			}
-			rawsys.Close(nfd)
-			continue
+		return
+	}
+	var remote net.Addr = &net.UnixAddr{Net: "unix"}
+	if src.IsValid() {
+		remote = net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, uint16(port)))
+	}
+	if reason, ok := s.admit(src); !ok {
+		if reason != "" {
+			le.ctr.drop(reason)
 		}
-		le.ctr.add(le.ctr.accepted, 1)
-		le.ctr.gauge(1)
-		c := &econn{fd: nfd, sess: le.svc.Stream.Open(remote), ctr: le.ctr, src: src, lastRead: l.now, lastWrite: l.now, tcp: !le.uds}
-		c.streamer, _ = c.sess.(Streamer)
-		l.conns[nfd] = c
-		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, nfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(nfd)}); err != nil {
-			l.close(c)
-			continue
-		}
-		out, closeAfter := c.sess.Greet(l.scratch[:0])
-		c.closeAfter = closeAfter
-		c.fullRead = closeAfter // the peer may have sent something we will never read
-		if !l.send(c, out) {
-			continue
-		}
-		if c.closeAfter && len(c.out) == 0 {
-			l.finishClose(c)
-			continue
-		}
-		if c.streamer != nil && !c.closeAfter {
-			l.want(c, true)
-		}
+		rawsys.Close(nfd)
+		return
+	}
+	le.ctr.add(le.ctr.accepted, 1)
+	le.ctr.gauge(1)
+	c := &econn{fd: nfd, sess: le.svc.Stream.Open(remote), ctr: le.ctr, src: src, lastRead: l.now, lastWrite: l.now, tcp: !le.uds}
+	c.streamer, _ = c.sess.(Streamer)
+	l.conns[nfd] = c
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, nfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(nfd)}); err != nil {
+		l.close(c)
+		return
+	}
+	out, closeAfter := c.sess.Greet(l.scratch[:0])
+	c.closeAfter = closeAfter
+	c.fullRead = closeAfter // the peer may have sent something we will never read
+	if !l.send(c, out) {
+		return
+	}
+	if c.closeAfter && len(c.out) == 0 {
+		l.finishClose(c)
+		return
+	}
+	if c.streamer != nil && !c.closeAfter {
+		l.want(c, true)
 	}
 }
 
