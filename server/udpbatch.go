@@ -77,14 +77,10 @@ func (s *Server) serveUDPBatch(uc *net.UDPConn, h PacketHandler, ctr *counters) 
 		return err
 	}
 	b := newUDPBatch()
-	g := s.cfg.UDP
 	var n int
 	var rerr syscall.Errno
 	recvFn := func(fd uintptr) bool {
-		for i := range batchSize {
-			b.recv[i].Hdr.Namelen = unix.SizeofSockaddrInet6
-			b.recv[i].Hdr.Flags = 0
-		}
+		b.resetRecv()
 		n, rerr = mmsg(unix.SYS_RECVMMSG, int(fd), b.recv[:])
 		return rerr != unix.EAGAIN
 	}
@@ -122,38 +118,7 @@ func (s *Server) serveUDPBatch(uc *net.UDPConn, h PacketHandler, ctr *counters) 
 			}
 			return rerr
 		}
-		k = 0
-		now := s.cfg.Now()
-		for i := range n {
-			size := int(b.recv[i].Len)
-			ctr.add(ctr.dgramsIn, 1)
-			ctr.add(ctr.bytesIn, size)
-			if size > MaxDatagram || b.recv[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
-				continue // larger than any UDP datagram should be
-			}
-			from := b.addrPort(i)
-			if reason, ok := g.sourceOK(from); !ok {
-				ctr.drop(reason)
-				continue
-			}
-			reply := h.Reply(b.in[i][:size], b.out[i][:0])
-			if reply == nil {
-				continue
-			}
-			if reason, ok := s.budget.charge(from.Addr(), size, len(reply), now); !ok {
-				ctr.drop(reason)
-				continue
-			}
-			if len(reply) == 0 {
-				b.siov[k].Base = nil
-			} else {
-				b.siov[k].Base = &reply[0] // reply stays alive until sent: b holds in and out
-			}
-			b.siov[k].SetLen(len(reply))
-			b.send[k].Hdr.Name = (*byte)(unsafe.Pointer(&b.addrs[i]))
-			b.send[k].Hdr.Namelen = b.recv[i].Hdr.Namelen
-			k++
-		}
+		k = s.prepareReplies(b, n, h, ctr)
 		sent = 0
 		if k > 0 {
 			if err := rc.Write(sendFn); err != nil {
@@ -201,4 +166,51 @@ func (s *Server) serveUDPShared(uc *net.UDPConn, h PacketHandler, ctr *counters)
 		}
 	}
 	return first
+}
+
+// prepareReplies runs the guards and the handler over the n datagrams in b
+// and fills b.send with the replies; it returns how many there are.
+func (s *Server) prepareReplies(b *udpBatch, n int, h PacketHandler, ctr *counters) int {
+	g := s.cfg.UDP
+	k := 0
+	now := s.cfg.Now()
+	for i := range n {
+		size := int(b.recv[i].Len)
+		ctr.add(ctr.dgramsIn, 1)
+		ctr.add(ctr.bytesIn, size)
+		if size > MaxDatagram || b.recv[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
+			continue // larger than any UDP datagram should be
+		}
+		from := b.addrPort(i)
+		if reason, ok := g.sourceOK(from); !ok {
+			ctr.drop(reason)
+			continue
+		}
+		reply := h.Reply(b.in[i][:size], b.out[i][:0])
+		if reply == nil {
+			continue
+		}
+		if reason, ok := s.budget.charge(from.Addr(), size, len(reply), now); !ok {
+			ctr.drop(reason)
+			continue
+		}
+		if len(reply) == 0 {
+			b.siov[k].Base = nil
+		} else {
+			b.siov[k].Base = &reply[0] // reply stays alive until sent: b holds in and out
+		}
+		b.siov[k].SetLen(len(reply))
+		b.send[k].Hdr.Name = (*byte)(unsafe.Pointer(&b.addrs[i]))
+		b.send[k].Hdr.Namelen = b.recv[i].Hdr.Namelen
+		k++
+	}
+	return k
+}
+
+// resetRecv readies b's headers for the next recvmmsg.
+func (b *udpBatch) resetRecv() {
+	for i := range batchSize {
+		b.recv[i].Hdr.Namelen = unix.SizeofSockaddrInet6
+		b.recv[i].Hdr.Flags = 0
+	}
 }
