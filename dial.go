@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/sockit/sockit/internal/rawsys"
 )
 
 // Dialer connects to endpoints. Its zero value is ready to use.
@@ -67,7 +67,7 @@ func ListenPacket(ctx context.Context, e Endpoint) (net.PacketConn, error) {
 		// SO_REUSEPORT lets a server add sockets on the same port, one per
 		// core, and let the kernel spread datagrams over them (only a
 		// process of the same user may join).
-		lc.Control = reusePort
+		lc.Control = rawsys.ReusePort
 	}
 	pc, err := lc.ListenPacket(ctx, e.Network, e.Address)
 	if err != nil {
@@ -111,16 +111,4 @@ func removeStaleSocket(e Endpoint) {
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		_ = os.Remove(e.Address)
 	}
-}
-
-// reusePort sets SO_REUSEPORT on a socket before it is bound.
-func reusePort(network, address string, c syscall.RawConn) error {
-	var serr error
-	err := c.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
-	})
-	if err != nil {
-		return err
-	}
-	return serr
 }

@@ -185,40 +185,20 @@ func (w *httpWorker) readResponse(s *sample) (status int, keep bool, err error) 
 		return 0, false, fmt.Errorf("malformed status line")
 	}
 	status = int(line[9]-'0')*100 + int(line[10]-'0')*10 + int(line[11]-'0')
-	keep = line[7] == '1'
-	cl, chunked := int64(-1), false
+	h := framing{cl: -1, keep: line[7] == '1'}
 	for {
 		line, err = br.ReadSlice('\n')
 		s.received += int64(len(line))
 		if err != nil {
 			return status, false, err
 		}
-		l := bytes.TrimRight(line, "\r\n")
-		if len(l) == 0 {
+		if l := bytes.TrimRight(line, "\r\n"); len(l) == 0 {
 			break
-		}
-		colon := bytes.IndexByte(l, ':')
-		if colon < 0 {
-			continue
-		}
-		name, val := l[:colon], bytes.TrimSpace(l[colon+1:])
-		switch {
-		case equalFold(name, "content-length"):
-			cl = parseDigits(val)
-		case equalFold(name, "transfer-encoding"):
-			chunked = containsFold(val, "chunked")
-		case equalFold(name, "connection"):
-			if containsFold(val, "close") {
-				keep = false
-			} else if containsFold(val, "keep-alive") {
-				keep = true
-			}
-		case equalFold(name, "server"):
-			if !w.server {
-				s.server, w.server = string(val), true
-			}
+		} else if v := h.field(l, !w.server); v != nil {
+			s.server, w.server = string(v), true
 		}
 	}
+	cl, chunked, keep := h.cl, h.chunked, h.keep
 	if w.t.head || status/100 == 1 || status == 204 || status == 304 {
 		return status, keep, nil
 	}
@@ -284,6 +264,38 @@ func (w *httpWorker) chunked(s *sample) error {
 			return err
 		}
 	}
+}
+
+// framing is what a response head says about its body and connection.
+type framing struct {
+	cl      int64 // Content-Length, -1 when absent or invalid
+	chunked bool
+	keep    bool
+}
+
+// field applies one header line; it returns the Server value when wantServer
+// is set and the line is Server (nil otherwise), so the caller copies it once.
+func (f *framing) field(line []byte, wantServer bool) []byte {
+	colon := bytes.IndexByte(line, ':')
+	if colon < 0 {
+		return nil
+	}
+	name, val := line[:colon], bytes.TrimSpace(line[colon+1:])
+	switch {
+	case equalFold(name, "content-length"):
+		f.cl = parseDigits(val)
+	case equalFold(name, "transfer-encoding"):
+		f.chunked = containsFold(val, "chunked")
+	case equalFold(name, "connection"):
+		if containsFold(val, "close") {
+			f.keep = false
+		} else if containsFold(val, "keep-alive") {
+			f.keep = true
+		}
+	case wantServer && equalFold(name, "server"):
+		return val
+	}
+	return nil
 }
 
 // parseDigits reads a non-negative decimal, or returns -1.

@@ -501,37 +501,19 @@ func (l *loop) parseHead(c *lconn, head []byte) error {
 		return errMalformed
 	}
 	c.status = int(head[9]-'0')*100 + int(head[10]-'0')*10 + int(head[11]-'0')
-	c.keepAlive = head[7] == '1'
-	cl, chunked := int64(-1), false
+	h := framing{cl: -1, keep: head[7] == '1'}
 	for rest := head[nl+1:]; len(rest) > 0; {
 		i := bytes.IndexByte(rest, '\n')
 		if i < 0 {
 			break
 		}
-		line := bytes.TrimRight(rest[:i], "\r")
+		if v := h.field(bytes.TrimRight(rest[:i], "\r"), !l.server); v != nil {
+			c.s.server, l.server = string(v), true
+		}
 		rest = rest[i+1:]
-		colon := bytes.IndexByte(line, ':')
-		if colon < 0 {
-			continue
-		}
-		name, val := line[:colon], bytes.TrimSpace(line[colon+1:])
-		switch {
-		case equalFold(name, "content-length"):
-			cl = parseDigits(val)
-		case equalFold(name, "transfer-encoding"):
-			chunked = containsFold(val, "chunked")
-		case equalFold(name, "connection"):
-			if containsFold(val, "close") {
-				c.keepAlive = false
-			} else if containsFold(val, "keep-alive") {
-				c.keepAlive = true
-			}
-		case equalFold(name, "server"):
-			if !l.server {
-				c.s.server, l.server = string(val), true
-			}
-		}
 	}
+	c.keepAlive = h.keep
+	cl, chunked := h.cl, h.chunked
 	switch {
 	case l.t.head || c.status/100 == 1 || c.status == 204 || c.status == 304:
 		c.state, c.left = psBody, 0

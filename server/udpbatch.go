@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockit/sockit/internal/rawsys"
 )
 
 // UDP fast path: recvmmsg and sendmmsg move up to batchSize datagrams per
@@ -134,11 +136,7 @@ func (s *Server) serveUDPBatch(uc *net.UDPConn, h PacketHandler, ctr *counters) 
 // them. It returns when all are closed.
 func (s *Server) serveUDPShared(uc *net.UDPConn, h PacketHandler, ctr *counters) error {
 	socks := []*net.UDPConn{uc}
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		c.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1) })
-		return serr
-	}}
+	lc := net.ListenConfig{Control: rawsys.ReusePort}
 	for range runtime.GOMAXPROCS(0) - 1 {
 		pc, err := lc.ListenPacket(context.Background(), "udp", uc.LocalAddr().String())
 		if err != nil {
