@@ -134,7 +134,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		done    atomic.Int64
 		failed  atomic.Int64
 		wg      sync.WaitGroup
-		workers = make([]*stats, cfg.Concurrency)
+		workers = make([]*Result, cfg.Concurrency)
 	)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -157,7 +157,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		loops = max(min(loops, cfg.Concurrency), 1)
 		workers = workers[:loops]
 		for i := range loops {
-			st := newStats()
+			st := emptyResult()
 			workers[i] = st
 			slots := cfg.Concurrency / loops
 			if i < cfg.Concurrency%loops {
@@ -167,13 +167,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			go func() {
 				defer wg.Done()
 				if err := runLoop(runCtx, lt, &cfg, slots, st, &issued, &done, &failed, start); err != nil {
-					st.failures[FailConnect]++ // the loop itself failed (epoll); counted, not hidden
+					st.Failures[FailConnect]++ // the loop itself failed (epoll); counted, not hidden
 				}
 			}()
 		}
 	} else {
 		for w := range cfg.Concurrency {
-			st := newStats()
+			st := emptyResult()
 			workers[w] = st
 			wg.Add(1)
 			go func() {
@@ -196,8 +196,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 								t.Stop()
 								return
 							}
-						} else if lag := -d; lag > st.maxLag {
-							st.maxLag = lag
+						} else if lag := -d; lag > st.MaxLag {
+							st.MaxLag = lag
 						}
 					}
 					var s sample
@@ -250,7 +250,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		elapsed = time.Since(start)
 	}
 	for _, st := range workers {
-		res.add(st)
+		res.absorb(st)
 	}
 	res.Duration = elapsed
 	res.ClientCPU = cpuTime() - cpu0
@@ -258,55 +258,40 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// stats are one worker's measurements.
-type stats struct {
-	latency, connect, wait *hdr.Histogram
-	proc                   *hdr.Histogram
-	perSecond              []int64
-	failures               map[string]int64
-	requests, non2xx, keep int64
-	sent, received, body   int64
-	maxLag                 time.Duration
-	server                 string
-	docLen                 int64
-}
-
 // Latencies are recorded in microseconds, from 1 µs to 1 hour, 3 digits.
 func newHist() *hdr.Histogram { return hdr.New(1, int64(time.Hour/time.Microsecond), 3) }
 
-func newStats() *stats {
-	return &stats{latency: newHist(), connect: newHist(), wait: newHist(), proc: newHist(), failures: map[string]int64{}, docLen: -1}
-}
-
-func (st *stats) record(s *sample, kind string, total, at time.Duration) {
-	st.requests++
+// record adds one request to a worker's tally (a Result of its own, merged
+// into the run's at the end).
+func (r *Result) record(s *sample, kind string, total, at time.Duration) {
+	r.Requests++
 	us := max(int64(total/time.Microsecond), 1)
-	st.latency.RecordValue(us)
-	st.connect.RecordValue(int64(s.connect / time.Microsecond))
-	st.wait.RecordValue(int64(s.wait / time.Microsecond))
-	st.proc.RecordValue(max(int64((total-s.connect)/time.Microsecond), 0))
+	r.Latency.RecordValue(us)
+	r.Connect.RecordValue(int64(s.connect / time.Microsecond))
+	r.Wait.RecordValue(int64(s.wait / time.Microsecond))
+	r.Processing.RecordValue(max(int64((total-s.connect)/time.Microsecond), 0))
 	sec := int(at / time.Second)
-	for len(st.perSecond) <= sec {
-		st.perSecond = append(st.perSecond, 0)
+	for len(r.PerSecond) <= sec {
+		r.PerSecond = append(r.PerSecond, 0)
 	}
-	st.perSecond[sec]++
-	st.sent += s.sent
-	st.received += s.received
-	st.body += s.body
+	r.PerSecond[sec]++
+	r.BytesSent += s.sent
+	r.BytesReceived += s.received
+	r.BodyBytes += s.body
 	if s.keptAlive {
-		st.keep++
+		r.KeepAlive++
 	}
 	if s.non2xx {
-		st.non2xx++
+		r.Non2xx++
 	}
-	if s.server != "" && st.server == "" {
-		st.server = s.server
+	if s.server != "" && r.ServerSoftware == "" {
+		r.ServerSoftware = s.server
 	}
-	if kind == "" && st.docLen < 0 {
-		st.docLen = s.body
+	if kind == "" && r.DocLength < 0 {
+		r.DocLength = s.body
 	}
 	if kind != "" {
-		st.failures[kind]++
+		r.Failures[kind]++
 	}
 }
 

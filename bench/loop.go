@@ -116,7 +116,7 @@ type loop struct {
 	cfg    *Config
 	epfd   int
 	conns  []*lconn // by file descriptor
-	st     *stats
+	st     *Result
 	issued *atomic.Int64
 	done   *atomic.Int64
 	failed *atomic.Int64
@@ -125,7 +125,7 @@ type loop struct {
 	server bool
 }
 
-func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *stats, issued, done, failed *atomic.Int64, start time.Time) error {
+func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Result, issued, done, failed *atomic.Int64, start time.Time) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)

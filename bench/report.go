@@ -42,40 +42,54 @@ type Result struct {
 	Interrupted    bool
 }
 
-func newResult(cfg *Config, info targetInfo) *Result {
-	return &Result{
-		Target: cfg.Target, Host: info.host, Port: info.port, Path: info.path, HTTP: info.http,
-		Concurrency: cfg.Concurrency, Failures: map[string]int64{}, DocLength: -1,
-		Latency: newHist(), Connect: newHist(), Wait: newHist(), Processing: newHist(), Rate: cfg.Rate,
-	}
+// emptyResult is a Result with nothing recorded yet.
+func emptyResult() *Result {
+	return &Result{Failures: map[string]int64{}, DocLength: -1,
+		Latency: newHist(), Connect: newHist(), Wait: newHist(), Processing: newHist()}
 }
 
-func (r *Result) add(st *stats) {
-	r.Latency.Merge(st.latency)
-	r.Connect.Merge(st.connect)
-	r.Wait.Merge(st.wait)
-	r.Processing.Merge(st.proc)
-	r.Requests += st.requests
-	r.Non2xx += st.non2xx
-	r.KeepAlive += st.keep
-	r.BytesSent += st.sent
-	r.BytesReceived += st.received
-	r.BodyBytes += st.body
-	for k, v := range st.failures {
+func newResult(cfg *Config, info targetInfo) *Result {
+	r := emptyResult()
+	r.Target, r.Host, r.Port, r.Path, r.HTTP = cfg.Target, info.host, info.port, info.path, info.http
+	r.Concurrency, r.Rate = cfg.Concurrency, cfg.Rate
+	return r
+}
+
+// absorb adds o's measurements to r: histograms, counts and client CPU add
+// up, and so does concurrency (runs side by side); the longest duration and
+// lag are kept; descriptions come from the first that has them.
+func (r *Result) absorb(o *Result) {
+	if r.Target == "" {
+		r.Target, r.Host, r.Port, r.Path, r.HTTP = o.Target, o.Host, o.Port, o.Path, o.HTTP
+	}
+	if r.ServerSoftware == "" {
+		r.ServerSoftware = o.ServerSoftware
+	}
+	if r.DocLength < 0 {
+		r.DocLength = o.DocLength
+	}
+	r.Latency.Merge(o.Latency)
+	r.Connect.Merge(o.Connect)
+	r.Wait.Merge(o.Wait)
+	r.Processing.Merge(o.Processing)
+	r.Requests += o.Requests
+	r.Non2xx += o.Non2xx
+	r.KeepAlive += o.KeepAlive
+	r.BytesSent += o.BytesSent
+	r.BytesReceived += o.BytesReceived
+	r.BodyBytes += o.BodyBytes
+	r.Concurrency += o.Concurrency
+	r.ClientCPU += o.ClientCPU
+	r.Duration = max(r.Duration, o.Duration)
+	r.MaxLag = max(r.MaxLag, o.MaxLag)
+	for k, v := range o.Failures {
 		r.Failures[k] += v
 	}
-	for i, n := range st.perSecond {
+	for i, n := range o.PerSecond {
 		for len(r.PerSecond) <= i {
 			r.PerSecond = append(r.PerSecond, 0)
 		}
 		r.PerSecond[i] += n
-	}
-	r.MaxLag = max(r.MaxLag, st.maxLag)
-	if r.ServerSoftware == "" {
-		r.ServerSoftware = st.server
-	}
-	if r.DocLength < 0 {
-		r.DocLength = st.docLen
 	}
 }
 
@@ -312,34 +326,9 @@ func decodeHist(s string) (*hdr.Histogram, error) {
 // machines): counts and histograms add, the duration is the longest, and
 // concurrency adds up.
 func Merge(rs ...*Result) *Result {
-	out := &Result{Failures: map[string]int64{}, Latency: newHist(), Connect: newHist(), Wait: newHist(), Processing: newHist(), DocLength: -1}
-	for i, r := range rs {
-		if i == 0 {
-			out.Target, out.Host, out.Port, out.Path, out.HTTP, out.ServerSoftware, out.DocLength =
-				r.Target, r.Host, r.Port, r.Path, r.HTTP, r.ServerSoftware, r.DocLength
-		}
-		out.Latency.Merge(r.Latency)
-		out.Connect.Merge(r.Connect)
-		out.Wait.Merge(r.Wait)
-		out.Processing.Merge(r.Processing)
-		out.Requests += r.Requests
-		out.Non2xx += r.Non2xx
-		out.KeepAlive += r.KeepAlive
-		out.BytesSent += r.BytesSent
-		out.BytesReceived += r.BytesReceived
-		out.BodyBytes += r.BodyBytes
-		out.Concurrency += r.Concurrency
-		out.ClientCPU += r.ClientCPU
-		out.Duration = max(out.Duration, r.Duration)
-		for k, v := range r.Failures {
-			out.Failures[k] += v
-		}
-		for i, n := range r.PerSecond {
-			for len(out.PerSecond) <= i {
-				out.PerSecond = append(out.PerSecond, 0)
-			}
-			out.PerSecond[i] += n
-		}
+	out := emptyResult()
+	for _, r := range rs {
+		out.absorb(r)
 	}
 	return out
 }
