@@ -3,6 +3,8 @@ package server
 import (
 	"errors"
 	"net"
+	"net/netip"
+	"time"
 )
 
 // ServePacket answers datagrams on pc for svc until Shutdown or Close, then
@@ -32,7 +34,6 @@ func (s *Server) ServePacket(pc net.PacketConn, svc Service) error {
 }
 
 func (s *Server) serveUDP(uc *net.UDPConn, h PacketHandler, ctr *counters, in, out []byte) error {
-	g := s.cfg.UDP
 	for {
 		n, from, err := uc.ReadFromUDPAddrPort(in)
 		if err != nil {
@@ -42,18 +43,8 @@ func (s *Server) serveUDP(uc *net.UDPConn, h PacketHandler, ctr *counters, in, o
 			// ICMP errors surface as read errors on Linux; keep serving.
 			continue
 		}
-		ctr.add(ctr.dgramsIn, 1)
-		ctr.add(ctr.bytesIn, n)
-		if reason, ok := g.sourceOK(from); !ok {
-			ctr.drop(reason)
-			continue
-		}
-		reply := h.Reply(in[:n], out[:0])
+		reply := s.answer(h, ctr, in[:n], out[:0], from, s.cfg.Now())
 		if reply == nil {
-			continue
-		}
-		if reason, ok := s.budget.charge(from.Addr(), n, len(reply), s.cfg.Now()); !ok {
-			ctr.drop(reason)
 			continue
 		}
 		if w, err := uc.WriteToUDPAddrPort(reply, from); err == nil {
@@ -61,6 +52,27 @@ func (s *Server) serveUDP(uc *net.UDPConn, h PacketHandler, ctr *counters, in, o
 			ctr.add(ctr.bytesOut, w)
 		}
 	}
+}
+
+// answer counts one UDP datagram from `from`, puts it through the guards
+// (source checks, then the handler, then the budget for the reply) and
+// returns the reply to send, or nil.
+func (s *Server) answer(h PacketHandler, ctr *counters, in, out []byte, from netip.AddrPort, now time.Time) []byte {
+	ctr.add(ctr.dgramsIn, 1)
+	ctr.add(ctr.bytesIn, len(in))
+	if reason, ok := s.cfg.UDP.sourceOK(from); !ok {
+		ctr.drop(reason)
+		return nil
+	}
+	reply := h.Reply(in, out)
+	if reply == nil {
+		return nil
+	}
+	if reason, ok := s.budget.charge(from.Addr(), len(in), len(reply), now); !ok {
+		ctr.drop(reason)
+		return nil
+	}
+	return reply
 }
 
 func (s *Server) serveUnixgram(pc net.PacketConn, h PacketHandler, ctr *counters, in, out []byte) error {

@@ -169,27 +169,17 @@ func (s *Server) serveUDPShared(uc *net.UDPConn, h PacketHandler, ctr *counters)
 // prepareReplies runs the guards and the handler over the n datagrams in b
 // and fills b.send with the replies; it returns how many there are.
 func (s *Server) prepareReplies(b *udpBatch, n int, h PacketHandler, ctr *counters) int {
-	g := s.cfg.UDP
 	k := 0
 	now := s.cfg.Now()
 	for i := range n {
 		size := int(b.recv[i].Len)
-		ctr.add(ctr.dgramsIn, 1)
-		ctr.add(ctr.bytesIn, size)
 		if size > MaxDatagram || b.recv[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
+			ctr.add(ctr.dgramsIn, 1)
+			ctr.add(ctr.bytesIn, size)
 			continue // larger than any UDP datagram should be
 		}
-		from := b.addrPort(i)
-		if reason, ok := g.sourceOK(from); !ok {
-			ctr.drop(reason)
-			continue
-		}
-		reply := h.Reply(b.in[i][:size], b.out[i][:0])
+		reply := s.answer(h, ctr, b.in[i][:size], b.out[i][:0], b.addrPort(i), now)
 		if reply == nil {
-			continue
-		}
-		if reason, ok := s.budget.charge(from.Addr(), size, len(reply), now); !ok {
-			ctr.drop(reason)
 			continue
 		}
 		if len(reply) == 0 {
