@@ -5,6 +5,7 @@ package sockittest
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -97,4 +98,48 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 		}
 		<-tick.C
 	}
+}
+
+// CannedServer listens on 127.0.0.1:0 and answers every connection, once
+// its request head (up to a blank line) has arrived, with response written
+// in pieces of at most chunk bytes (0: one write), then closes. It returns
+// the address; the server stops with the test.
+func CannedServer(t testing.TB, response []byte, chunk int) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 4096)
+			got := 0
+			for !bytes.Contains(buf[:got], []byte("\r\n\r\n")) && got < len(buf) {
+				n, err := c.Read(buf[got:])
+				if err != nil {
+					break
+				}
+				got += n
+			}
+			for b := response; len(b) > 0; {
+				n := len(b)
+				if chunk > 0 {
+					n = min(n, chunk)
+				}
+				if _, err := c.Write(b[:n]); err != nil {
+					break
+				}
+				b = b[n:]
+			}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return ln.Addr().String()
 }

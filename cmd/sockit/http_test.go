@@ -166,27 +166,7 @@ func TestHTTPExitStatuses(t *testing.T) {
 
 // rawHTTP serves one crafted response to every connection; returns a URL.
 func rawHTTP(t *testing.T, response string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			buf := make([]byte, 4096)
-			c.Read(buf)
-			c.Write([]byte(response))
-			c.Close()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); <-done })
-	return "http://" + ln.Addr().String() + "/"
+	return "http://" + sockittest.CannedServer(t, []byte(response), 0) + "/"
 }
 
 // TestPeersAgainstResponder: curl, ab (with and without -k) and wrk

@@ -13,52 +13,14 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sockit/sockit/proto/httpraw"
+	"github.com/sockit/sockit/sockittest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// rawServer answers each connection with a crafted response, written in
-// pieces of at most chunk bytes (0: one write), then closes.
+// rawServer answers each connection with a crafted response.
 func rawServer(t *testing.T, response string, chunk int) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			// Read the request head, then answer.
-			buf := make([]byte, 4096)
-			got := 0
-			for !bytes.Contains(buf[:got], []byte("\r\n\r\n")) {
-				n, err := c.Read(buf[got:])
-				if err != nil {
-					break
-				}
-				got += n
-			}
-			b := []byte(response)
-			for len(b) > 0 {
-				n := len(b)
-				if chunk > 0 {
-					n = min(n, chunk)
-				}
-				if _, err := c.Write(b[:n]); err != nil {
-					break
-				}
-				b = b[n:]
-			}
-			c.Close()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); <-done })
-	return ln.Addr().String()
+	return sockittest.CannedServer(t, []byte(response), chunk)
 }
 
 func TestFraming(t *testing.T) {
