@@ -266,14 +266,23 @@ func equalFoldASCII(b []byte, lower string) bool {
 	return true
 }
 
-// pageHeaders are the fixed header lines of the embedded page.
-var pageHeaders = func() string {
-	etag := `"` + strconv.FormatInt(pageModTime.Unix(), 16) + "-" + strconv.FormatInt(int64(len(page)), 16) + `"`
-	return "Content-Type: text/html\r\nContent-Length: " + strconv.Itoa(len(page)) + "\r\nLast-Modified: " +
-		pageModTime.Format(http1123) + "\r\nETag: " + etag + "\r\n"
-}()
+// validators returns a document's ETag (nginx's form: hex mtime-size) and
+// its Last-Modified and ETag header lines.
+func validators(mod time.Time, size int) (etag, lines string) {
+	etag = `"` + strconv.FormatInt(mod.Unix(), 16) + "-" + strconv.FormatInt(int64(size), 16) + `"`
+	return etag, "Last-Modified: " + mod.UTC().Format(http1123) + "\r\nETag: " + etag + "\r\n"
+}
 
-var pageETag = `"` + strconv.FormatInt(pageModTime.Unix(), 16) + "-" + strconv.FormatInt(int64(len(page)), 16) + `"`
+// notModified reports whether If-None-Match names etag (or is "*").
+func notModified(ifNoneMatch []byte, etag string) bool {
+	return len(ifNoneMatch) > 0 && (string(ifNoneMatch) == "*" || bytes.Contains(ifNoneMatch, []byte(etag)))
+}
+
+// The embedded page's header lines, computed once.
+var (
+	pageETag, pageValidators = validators(pageModTime, len(page))
+	pageHeaders              = "Content-Type: text/html\r\nContent-Length: " + strconv.Itoa(len(page)) + "\r\n" + pageValidators
+)
 
 func (s *session) handle(out, head []byte) ([]byte, bool) {
 	r := s.r
@@ -294,8 +303,8 @@ func (s *session) handle(out, head []byte) ([]byte, bool) {
 	}
 	// The brief's page, served from memory without allocating.
 	if r.Root == nil && (string(req.target) == "/" || string(req.target) == "/index.html") {
-		if len(req.ifNoneMatch) > 0 && (string(req.ifNoneMatch) == "*" || bytes.Contains(req.ifNoneMatch, []byte(pageETag))) {
-			return r.appendHeadNoLength(out, 304, "Not Modified", req.keepAlive, pageHeaders[bytes.Index([]byte(pageHeaders), []byte("Last-Modified")):]), !req.keepAlive
+		if notModified(req.ifNoneMatch, pageETag) {
+			return r.appendHeadNoLength(out, 304, "Not Modified", req.keepAlive, pageValidators), !req.keepAlive
 		}
 		out = r.appendHeadNoLength(out, 200, "OK", req.keepAlive, pageHeaders)
 		if isGet {
@@ -310,9 +319,8 @@ func (s *session) handle(out, head []byte) ([]byte, bool) {
 		}
 		return r.errorPage(out, status, req.keepAlive), !req.keepAlive
 	}
-	etag := `"` + strconv.FormatInt(modTime.Unix(), 16) + "-" + strconv.FormatInt(int64(len(body)), 16) + `"`
-	extra := "Last-Modified: " + modTime.UTC().Format(http1123) + "\r\nETag: " + etag + "\r\n"
-	if len(req.ifNoneMatch) > 0 && (string(req.ifNoneMatch) == "*" || bytes.Contains(req.ifNoneMatch, []byte(etag))) {
+	etag, extra := validators(modTime, len(body))
+	if notModified(req.ifNoneMatch, etag) {
 		out = r.appendHeadNoLength(out, 304, "Not Modified", req.keepAlive, extra)
 		return out, !req.keepAlive
 	}
