@@ -430,11 +430,7 @@ func (l *loop) advance(c *lconn) (bool, string) {
 			}
 			c.off += end + 4
 		case psBody:
-			k := min(int64(len(avail)), c.left)
-			c.off += int(k)
-			c.s.body += k
-			c.left -= k
-			if c.left > 0 {
+			if !c.consume(avail) {
 				return false, ""
 			}
 			return true, l.statusKind(c)
@@ -468,11 +464,7 @@ func (l *loop) advance(c *lconn) (bool, string) {
 				c.state, c.left = psChunkData, size
 			}
 		case psChunkData:
-			k := min(int64(len(avail)), c.left)
-			c.off += int(k)
-			c.s.body += k
-			c.left -= k
-			if c.left > 0 {
+			if !c.consume(avail) {
 				return false, ""
 			}
 			c.state = psChunkEnd
@@ -485,6 +477,16 @@ func (l *loop) advance(c *lconn) (bool, string) {
 			c.state = psChunkSize
 		}
 	}
+}
+
+// consume takes up to c.left body bytes from avail; it reports whether the
+// body (or chunk) is complete.
+func (c *lconn) consume(avail []byte) bool {
+	k := min(int64(len(avail)), c.left)
+	c.off += int(k)
+	c.s.body += k
+	c.left -= k
+	return c.left == 0
 }
 
 func (l *loop) statusKind(c *lconn) string {

@@ -133,12 +133,9 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 		return ""
 	case "chargen":
 		if packet {
-			c.Write(nil)
-			n, err := c.Read(w.buf)
-			s.wait = time.Since(t1)
-			s.received, s.body = int64(n), int64(n)
-			if err != nil {
-				return classify(err, FailRead)
+			n, kind := w.query(c, s, t1)
+			if kind != "" {
+				return kind
 			}
 			var ck chargen.Checker
 			if _, err := ck.Write(w.buf[:n]); err != nil {
@@ -164,12 +161,9 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 	}
 	// daytime, qotd, time: one reply, then the server closes (TCP).
 	if packet {
-		c.Write(nil)
-		n, err := c.Read(w.buf)
-		s.wait = time.Since(t1)
-		s.received, s.body = int64(n), int64(n)
-		if err != nil {
-			return classify(err, FailRead)
+		n, kind := w.query(c, s, t1)
+		if kind != "" {
+			return kind
 		}
 		return w.checkReply(w.buf[:n])
 	}
@@ -192,6 +186,18 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 	}
 	s.received, s.body = int64(total), int64(total)
 	return w.checkReply(w.buf[:total])
+}
+
+// query sends an empty datagram and reads the reply into w.buf.
+func (w *rawWorker) query(c net.Conn, s *sample, t1 time.Time) (int, string) {
+	c.Write(nil)
+	n, err := c.Read(w.buf)
+	s.wait = time.Since(t1)
+	s.received, s.body = int64(n), int64(n)
+	if err != nil {
+		return n, classify(err, FailRead)
+	}
+	return n, ""
 }
 
 // finish half-closes and waits for the server's close, so a request
