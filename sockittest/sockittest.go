@@ -62,16 +62,38 @@ func WaitLine(t testing.TB, r io.Reader, re *regexp.Regexp, timeout time.Duratio
 	return nil
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
-// peers such as ncat that cannot report the port they bind for port 0.
+// FreePort returns a port on 127.0.0.1 that was free for both TCP and UDP a
+// moment ago, for peers such as ncat and xinetd that cannot report the port
+// they bind for port 0.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln, pc := ListenTCPAndUDP(t)
 	defer ln.Close()
+	defer pc.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// ListenTCPAndUDP binds a TCP listener and a UDP socket on one port of
+// 127.0.0.1, for servers that answer on both (DNS). The port is chosen by
+// the kernel for TCP; when another test already holds that port for UDP it
+// tries again with a new one, up to 50 times.
+func ListenTCPAndUDP(t testing.TB) (net.Listener, net.PacketConn) {
+	t.Helper()
+	var lastErr error
+	for range 50 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc, err := net.ListenPacket("udp", ln.Addr().String())
+		if err == nil {
+			return ln, pc
+		}
+		ln.Close()
+		lastErr = err
+	}
+	t.Fatalf("no port free for both TCP and UDP: %v", lastErr)
+	return nil, nil
 }
 
 // RandomBytes returns n bytes from a seeded generator, so a failure repeats.
