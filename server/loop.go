@@ -38,6 +38,7 @@ type loopEngine struct {
 
 	mu        sync.RWMutex
 	listeners map[int]*listenerEntry // by file descriptor
+	packets   map[int]*packetEntry   // UDP sockets, by file descriptor
 }
 
 type listenerEntry struct {
@@ -57,8 +58,15 @@ type loop struct {
 	scratch []byte // output buffer lent to sessions
 	stop    atomic.Bool
 	force   atomic.Bool
-	paused  map[int]time.Time // listeners backed off after EMFILE
-	now     time.Time
+	done    chan struct{} // closed when run returns
+
+	// Barriers let another goroutine wait until the loop is between event
+	// batches (see quiesce).
+	barrierMu sync.Mutex
+	barriers  []chan struct{}
+	barrier   atomic.Bool
+	paused    map[int]time.Time // listeners backed off after EMFILE
+	now       time.Time
 }
 
 type econn struct {
@@ -80,7 +88,7 @@ type econn struct {
 }
 
 func newLoopEngine(s *Server) (*loopEngine, error) {
-	e := &loopEngine{s: s, listeners: map[int]*listenerEntry{}}
+	e := &loopEngine{s: s, listeners: map[int]*listenerEntry{}, packets: map[int]*packetEntry{}}
 	n := loopCount()
 	for range n {
 		epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
@@ -95,7 +103,7 @@ func newLoopEngine(s *Server) (*loopEngine, error) {
 			return nil, err
 		}
 		unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, efd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(efd)})
-		e.loops = append(e.loops, &loop{e: e, epfd: epfd, efd: efd, conns: map[int]*econn{},
+		e.loops = append(e.loops, &loop{e: e, epfd: epfd, efd: efd, conns: map[int]*econn{}, done: make(chan struct{}),
 			buf: make([]byte, 64<<10), scratch: make([]byte, 0, bufSize), paused: map[int]time.Time{}})
 	}
 	for _, l := range e.loops {
@@ -182,7 +190,35 @@ func (e *loopEngine) remove(fd int) {
 	e.mu.Unlock()
 	for _, l := range e.loops {
 		unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+		l.quiesce()
 	}
+}
+
+// quiesce returns once l has finished the event batch it was in. Whatever
+// was taken out of the engine's maps before the call is then no longer in
+// use by l, so its descriptor may be closed (and its number reused).
+func (l *loop) quiesce() {
+	ch := make(chan struct{})
+	l.barrierMu.Lock()
+	l.barriers = append(l.barriers, ch)
+	l.barrierMu.Unlock()
+	l.barrier.Store(true)
+	l.wake()
+	select {
+	case <-ch:
+	case <-l.done:
+	}
+}
+
+// releaseBarriers lets every quiesce waiting on l return.
+func (l *loop) releaseBarriers() {
+	l.barrierMu.Lock()
+	l.barrier.Store(false)
+	for _, ch := range l.barriers {
+		close(ch)
+	}
+	l.barriers = nil
+	l.barrierMu.Unlock()
 }
 
 func (e *loopEngine) listener(fd int) *listenerEntry {
@@ -217,6 +253,7 @@ func (e *loopEngine) stop() {
 func (l *loop) run() {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	defer close(l.done)
 	events := make([]unix.EpollEvent, 256)
 	lastScan := time.Now()
 	for {
@@ -240,7 +277,12 @@ func (l *loop) run() {
 			}
 			if le := l.e.listener(fd); le != nil {
 				l.accept(le)
+			} else if pe := l.e.packet(fd); pe != nil {
+				l.datagrams(pe)
 			}
+		}
+		if l.barrier.Load() {
+			l.releaseBarriers()
 		}
 		if l.force.Load() {
 			for _, c := range l.conns {

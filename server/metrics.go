@@ -55,6 +55,7 @@ const (
 	DropBudget        = "source-budget"
 	DropBudgetTable   = "budget-table-full"
 	DropUnaddressable = "unaddressable-sender"
+	DropSendBuffer    = "send-buffer-full"
 )
 
 // counters are one listener's collectors with their labels bound, so the hot

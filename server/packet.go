@@ -19,9 +19,17 @@ func (s *Server) ServePacket(pc net.PacketConn, svc Service) error {
 	ctr := s.cfg.Metrics.bind(svc.Name, pc.LocalAddr().Network())
 	var err error
 	uc, isUDP := pc.(*net.UDPConn)
+	if isUDP {
+		s.setReadBuffer(uc)
+	}
 	switch {
 	case isUDP && s.cfg.Engine != "goroutine":
-		err = s.serveUDPShared(uc, svc.Packet, ctr)
+		var eng *loopEngine
+		if eng, err = s.engine(); err == nil {
+			err = s.serveUDPLoops(eng, uc, svc.Packet, ctr)
+			break
+		}
+		fallthrough // the loops are gone (the server is stopping) or never started
 	case isUDP:
 		err = s.serveUDP(uc, svc.Packet, ctr, make([]byte, MaxDatagram), make([]byte, 0, MaxDatagram))
 	default:

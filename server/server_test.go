@@ -7,12 +7,16 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+	"github.com/sockit/sockit"
 	"go.uber.org/goleak"
 
 	"github.com/sockit/sockit/proto/chargen"
@@ -526,5 +530,54 @@ func TestEchoClientThatNeverReads(t *testing.T) {
 	t.Logf("client that never reads got %d KiB into the connection before it stalled", sent>>10)
 	if sent >= 256<<20 {
 		t.Fatalf("256 MiB accepted from a client that never reads its echo: the server is buffering without bound")
+	}
+}
+
+// TestUDPReadBuffer: UDP sockets get a deep receive queue by default (the
+// kernel caps it at net.core.rmem_max), and -1 leaves the system's.
+func TestUDPReadBuffer(t *testing.T) {
+	sysctl := func(name string) int {
+		b, err := os.ReadFile("/proc/sys/net/core/" + name)
+		if err != nil {
+			t.Skipf("no %s: %v", name, err)
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	rmemMax, rmemDefault := sysctl("rmem_max"), sysctl("rmem_default")
+	for _, tt := range []struct {
+		cfg, want int
+	}{
+		{0, 2 * min(4<<20, rmemMax)},
+		{1 << 20, 2 * min(1<<20, rmemMax)},
+		{-1, rmemDefault},
+	} {
+		srv := server.New(server.Config{Logger: quiet, UDPReadBuffer: tt.cfg})
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { defer close(done); srv.ServePacket(pc, echo.Service()) }()
+		// One echo round trip: the server has set its socket up by then.
+		c, err := net.Dial("udp", pc.LocalAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := sockit.Query{Retries: 5, Timeout: time.Second}
+		got, _, err := q.Exchange(context.Background(), c, []byte("x"), make([]byte, 16))
+		c.Close()
+		if err != nil || string(got) != "x" {
+			t.Fatalf("echo: %q, %v", got, err)
+		}
+		size, err := server.ReadBuffer(pc.(*net.UDPConn))
+		srv.Close()
+		<-done
+		if err != nil || size != tt.want {
+			t.Errorf("UDPReadBuffer %d: SO_RCVBUF %d, %v; want %d", tt.cfg, size, err, tt.want)
+		}
 	}
 }

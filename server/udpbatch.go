@@ -1,22 +1,18 @@
 package server
 
 import (
-	"context"
 	"net"
 	"net/netip"
-	"runtime"
 	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/sockit/sockit/internal/rawsys"
 )
 
 // UDP fast path: recvmmsg and sendmmsg move up to batchSize datagrams per
 // system call, addresses stay in their raw kernel form (no net.Addr, no
 // allocation per datagram), and echo-style replies are sent from the very
-// buffer they arrived in.
+// buffer they arrived in. The event loops drive it (looppacket.go).
 
 const (
 	batchSize = 32
@@ -71,101 +67,6 @@ func (b *udpBatch) addrPort(i int) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-// serveUDPBatch is serveUDP on recvmmsg/sendmmsg. It returns when the
-// socket is closed.
-func (s *Server) serveUDPBatch(uc *net.UDPConn, h PacketHandler, ctr *counters) error {
-	rc, err := uc.SyscallConn()
-	if err != nil {
-		return err
-	}
-	b := newUDPBatch()
-	var n int
-	var rerr syscall.Errno
-	recvFn := func(fd uintptr) bool {
-		b.resetRecv()
-		n, rerr = mmsg(unix.SYS_RECVMMSG, int(fd), b.recv[:])
-		return rerr != unix.EAGAIN
-	}
-	var k, sent int
-	sendFn := func(fd uintptr) bool {
-		for sent < k {
-			m, e := mmsg(unix.SYS_SENDMMSG, int(fd), b.send[sent:k])
-			if e == unix.EAGAIN {
-				return false
-			}
-			if e != 0 {
-				// The first message failed (an ICMP error pending, say):
-				// drop it and go on with the rest.
-				sent++
-				continue
-			}
-			for j := sent; j < sent+m; j++ {
-				ctr.add(ctr.bytesOut, int(b.send[j].Len))
-			}
-			ctr.add(ctr.dgramsOut, m)
-			sent += m
-		}
-		return true
-	}
-	for {
-		if err := rc.Read(recvFn); err != nil {
-			return err
-		}
-		if rerr != 0 {
-			if rerr == unix.EINTR || rerr == unix.ECONNREFUSED || rerr == unix.EHOSTUNREACH {
-				continue
-			}
-			if s.isClosing() {
-				return net.ErrClosed
-			}
-			return rerr
-		}
-		k = s.prepareReplies(b, n, h, ctr)
-		sent = 0
-		if k > 0 {
-			if err := rc.Write(sendFn); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// serveUDPShared serves uc and, when uc was opened with SO_REUSEPORT (as
-// sockit.ListenPacket does), one more socket per further core on the same
-// address, each with its own reader: the kernel spreads the sources over
-// them. It returns when all are closed.
-func (s *Server) serveUDPShared(uc *net.UDPConn, h PacketHandler, ctr *counters) error {
-	socks := []*net.UDPConn{uc}
-	lc := net.ListenConfig{Control: rawsys.ReusePort}
-	for range runtime.GOMAXPROCS(0) - 1 {
-		pc, err := lc.ListenPacket(context.Background(), "udp", uc.LocalAddr().String())
-		if err != nil {
-			break // uc has no SO_REUSEPORT: one socket it is
-		}
-		if !s.track(pc) {
-			pc.Close()
-			break
-		}
-		socks = append(socks, pc.(*net.UDPConn))
-	}
-	errs := make(chan error, len(socks))
-	for i, sock := range socks {
-		go func() {
-			if i > 0 {
-				defer s.untrack(sock)
-			}
-			errs <- s.serveUDPBatch(sock, h, ctr)
-		}()
-	}
-	var first error
-	for range socks {
-		if err := <-errs; first == nil {
-			first = err
-		}
-	}
-	return first
-}
-
 // prepareReplies runs the guards and the handler over the n datagrams in b
 // and fills b.send with the replies; it returns how many there are.
 func (s *Server) prepareReplies(b *udpBatch, n int, h PacketHandler, ctr *counters) int {
@@ -201,4 +102,45 @@ func (b *udpBatch) resetRecv() {
 		b.recv[i].Hdr.Namelen = unix.SizeofSockaddrInet6
 		b.recv[i].Hdr.Flags = 0
 	}
+}
+
+// defaultUDPReadBuffer is Config.UDPReadBuffer's zero value.
+const defaultUDPReadBuffer = 4 << 20
+
+// setReadBuffer asks for Config.UDPReadBuffer on uc and logs, at debug
+// level, what the kernel granted.
+func (s *Server) setReadBuffer(uc *net.UDPConn) {
+	want := s.cfg.UDPReadBuffer
+	if want < 0 {
+		return
+	}
+	if want == 0 {
+		want = defaultUDPReadBuffer
+	}
+	if err := uc.SetReadBuffer(want); err != nil {
+		s.cfg.Logger.Debug("udp receive buffer", "addr", uc.LocalAddr(), "err", err)
+		return
+	}
+	// Linux books twice the size asked for (the other half pays for its
+	// own overhead) and reports that.
+	if got, err := ReadBuffer(uc); err == nil && got/2 < want {
+		s.cfg.Logger.Debug("udp receive buffer capped by net.core.rmem_max", "addr", uc.LocalAddr(), "want", want, "got", got/2)
+	}
+}
+
+// ReadBuffer reports SO_RCVBUF for c as the kernel holds it: on Linux,
+// twice what was set, or net.core.rmem_default if nothing was.
+func ReadBuffer(c syscall.Conn) (int, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var gerr error
+	if err := rc.Control(func(fd uintptr) {
+		n, gerr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF)
+	}); err != nil {
+		return 0, err
+	}
+	return n, gerr
 }

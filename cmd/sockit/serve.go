@@ -122,6 +122,7 @@ SIGINT or SIGTERM stops accepting and lets open connections finish for
 	f.StringVar(&budget, "udp-budget", "on", "per-source UDP reply budget and source checks: on, or off (benchmarks only)")
 	f.IntVar(&opt.Server.UDP.BurstBytes, "udp-burst", 4096, "reply bytes a source prefix may get beyond what it sent")
 	f.IntVar(&opt.Server.UDP.RateBytes, "udp-rate", 1024, "bytes per second that refill a source prefix's burst")
+	f.IntVar(&opt.Server.UDPReadBuffer, "udp-rcvbuf", 4<<20, "kernel receive buffer of each UDP socket in bytes, capped by net.core.rmem_max (-1: system default)")
 	f.BoolVar(&opt.Server.UDP.AllowReservedPorts, "udp-allow-reserved-ports", false, "answer datagrams from source ports below 1024 and 2049")
 	f.StringVar(&quotesFile, "quotes", "", "serve the quotes in this fortune-format FILE (quotes separated by lines holding %)")
 	f.StringVar(&httpRoot, "http-root", "", "http: serve the files under DIR (\"/\" is its index.html, else the brief's page)")

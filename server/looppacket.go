@@ -1,0 +1,127 @@
+package server
+
+import (
+	"context"
+	"net"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sockit/sockit/internal/rawsys"
+)
+
+// packetEntry is a UDP socket served by one loop.
+type packetEntry struct {
+	fd   int
+	pc   net.PacketConn
+	h    PacketHandler
+	ctr  *counters
+	loop *loop
+	b    *udpBatch
+}
+
+// addPacket has loop l serve the UDP socket uc.
+func (e *loopEngine) addPacket(l *loop, uc *net.UDPConn, h PacketHandler, ctr *counters) error {
+	rc, err := uc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	fd := -1
+	rc.Control(func(f uintptr) { fd = int(f) })
+	pe := &packetEntry{fd: fd, pc: uc, h: h, ctr: ctr, loop: l, b: newUDPBatch()}
+	e.mu.Lock()
+	e.packets[fd] = pe
+	e.mu.Unlock()
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
+		e.mu.Lock()
+		delete(e.packets, fd)
+		e.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// removePacket stops serving pc; it must run before pc is closed.
+func (e *loopEngine) removePacket(pc net.PacketConn) {
+	e.mu.Lock()
+	var found *packetEntry
+	for fd, pe := range e.packets {
+		if pe.pc == pc {
+			found = pe
+			delete(e.packets, fd)
+		}
+	}
+	e.mu.Unlock()
+	if found != nil {
+		unix.EpollCtl(found.loop.epfd, unix.EPOLL_CTL_DEL, found.fd, nil)
+		found.loop.quiesce()
+	}
+}
+
+func (e *loopEngine) packet(fd int) *packetEntry {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.packets[fd]
+}
+
+// datagrams answers what waits on pe's socket, a batch at a time, until
+// a batch comes back short (the queue is then likely empty; the socket is
+// level-triggered, so anything left is reported again) or after 8 batches,
+// so one flooded socket cannot starve the loop's other work.
+func (l *loop) datagrams(pe *packetEntry) {
+	s, b := l.e.s, pe.b
+	for range 8 {
+		b.resetRecv()
+		n, e := mmsg(unix.SYS_RECVMMSG, pe.fd, b.recv[:])
+		if e != 0 {
+			return
+		}
+		k := s.prepareReplies(b, n, pe.h, pe.ctr)
+		for sent := 0; sent < k; {
+			m, e := mmsg(unix.SYS_SENDMMSG, pe.fd, b.send[sent:k])
+			if e == unix.EAGAIN {
+				pe.ctr.drop(DropSendBuffer)
+				break
+			}
+			if e != 0 {
+				sent++ // the first failed (an ICMP error pending): skip it
+				continue
+			}
+			for j := sent; j < sent+m; j++ {
+				pe.ctr.add(pe.ctr.bytesOut, int(b.send[j].Len))
+			}
+			pe.ctr.add(pe.ctr.dgramsOut, m)
+			sent += m
+		}
+		if n < batchSize {
+			return
+		}
+	}
+}
+
+// serveUDPLoops serves uc on the event loops: one SO_REUSEPORT socket per
+// loop (uc is the first), each read and answered on its loop's thread. It
+// returns once the server stops listening.
+func (s *Server) serveUDPLoops(eng *loopEngine, uc *net.UDPConn, h PacketHandler, ctr *counters) error {
+	socks := []*net.UDPConn{uc}
+	lc := net.ListenConfig{Control: rawsys.ReusePort}
+	for range len(eng.loops) - 1 {
+		pc, err := lc.ListenPacket(context.Background(), "udp", uc.LocalAddr().String())
+		if err != nil {
+			break
+		}
+		if !s.track(pc) {
+			pc.Close()
+			break
+		}
+		defer s.untrack(pc)
+		s.setReadBuffer(pc.(*net.UDPConn))
+		socks = append(socks, pc.(*net.UDPConn))
+	}
+	for i, sock := range socks {
+		if err := eng.addPacket(eng.loops[i%len(eng.loops)], sock, h, ctr); err != nil {
+			return err
+		}
+	}
+	<-s.closed
+	return ErrServerClosed
+}
