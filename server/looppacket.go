@@ -76,22 +76,7 @@ func (l *loop) datagrams(pe *packetEntry) {
 			return
 		}
 		k := s.prepareReplies(b, n, pe.h, pe.ctr)
-		for sent := 0; sent < k; {
-			m, e := mmsg(unix.SYS_SENDMMSG, pe.fd, b.send[sent:k])
-			if e == unix.EAGAIN {
-				pe.ctr.drop(DropSendBuffer)
-				break
-			}
-			if e != 0 {
-				sent++ // the first failed (an ICMP error pending): skip it
-				continue
-			}
-			for j := sent; j < sent+m; j++ {
-				pe.ctr.add(pe.ctr.bytesOut, int(b.send[j].Len))
-			}
-			pe.ctr.add(pe.ctr.dgramsOut, m)
-			sent += m
-		}
+		b.sendAll(pe.fd, b.coalesce(k), pe.ctr)
 		if n < batchSize {
 			return
 		}

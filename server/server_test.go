@@ -581,3 +581,44 @@ func TestUDPReadBuffer(t *testing.T) {
 		}
 	}
 }
+
+// TestUDPEchoBurst: a burst from one source is answered in full and in
+// order, byte for byte (runs of replies to one address leave segmented).
+func TestUDPEchoBurst(t *testing.T) {
+	srv := server.New(server.Config{Logger: quiet, UDP: server.UDPGuard{Off: true}})
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.ServePacket(pc, echo.Service()) }()
+	defer func() { srv.Close(); <-done }()
+	c, err := net.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var sent [][]byte
+	for i := range 100 {
+		size := 64
+		if i%9 == 8 {
+			size = 10 + i // a shorter or longer one now and then
+		}
+		msg := sockittest.RandomBytes(size, uint64(i))
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, msg)
+	}
+	buf := make([]byte, 2000)
+	for i, want := range sent {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("reply %d of %d: %v", i, len(sent), err)
+		}
+		if !bytes.Equal(buf[:n], want) {
+			t.Fatalf("reply %d: %d bytes, want %d bytes of request %d", i, n, len(want), i)
+		}
+	}
+}

@@ -12,12 +12,23 @@ import (
 // UDP fast path: recvmmsg and sendmmsg move up to batchSize datagrams per
 // system call, addresses stay in their raw kernel form (no net.Addr, no
 // allocation per datagram), and echo-style replies are sent from the very
-// buffer they arrived in. The event loops drive it (looppacket.go).
+// buffer they arrived in. Replies in a row to one address and of one size
+// leave as a single message with UDP generic segmentation offload
+// (UDP_SEGMENT): the kernel routes and builds the packet once and splits it
+// on the way out, or in the receiver's stack on loopback. The event loops
+// drive it (looppacket.go).
 
 const (
 	batchSize = 32
 	slotSize  = MaxDatagram + 1 // one more, to see a datagram that was cut
 	outSize   = 2048            // reply buffer per slot; a longer reply grows it
+
+	// Segmentation offload takes replies of at most gsoMaxSegment bytes
+	// (what fits an IPv6 packet on the minimum MTU, 1280, so a path MTU
+	// rarely refuses it), up to gsoMaxBytes in one message.
+	gsoMaxSegment = 1232
+	gsoMaxBytes   = 60000
+	gsoCmsgSpace  = 24 // unix.CmsgSpace(2): a cmsghdr and a uint16
 )
 
 type udpBatch struct {
@@ -28,9 +39,15 @@ type udpBatch struct {
 	addrs [batchSize]unix.RawSockaddrInet6
 	in    [batchSize][]byte
 	out   [batchSize][]byte
+	segs  [batchSize]int                // datagrams in each send message
+	cmsg  [batchSize][gsoCmsgSpace]byte // UDP_SEGMENT for a coalesced message
+	noGSO bool                          // the kernel refused a coalesced message
 }
 
 func newUDPBatch() *udpBatch {
+	if unix.CmsgSpace(2) != gsoCmsgSpace {
+		panic("server: gsoCmsgSpace is not unix.CmsgSpace(2) on this platform")
+	}
 	b := &udpBatch{}
 	for i := range batchSize {
 		b.in[i] = make([]byte, slotSize)
@@ -94,6 +111,111 @@ func (s *Server) prepareReplies(b *udpBatch, n int, h PacketHandler, ctr *counte
 		k++
 	}
 	return k
+}
+
+// coalesce turns the k replies in b.send (one datagram each, their iovecs
+// in b.siov in the same order) into messages, merging runs of replies to
+// one address where all but the last have the same size, and returns how
+// many messages there are. Order is kept, so a source sees its replies in
+// the order it asked.
+func (b *udpBatch) coalesce(k int) int {
+	m := 0
+	for i := 0; i < k; {
+		j := i + 1
+		seg := int(b.siov[i].Len)
+		if !b.noGSO && seg > 0 && seg <= gsoMaxSegment {
+			total := seg
+			for j < k && sameDest(&b.send[i].Hdr, &b.send[j].Hdr) {
+				n := int(b.siov[j].Len)
+				if n == 0 || n > seg || total+n > gsoMaxBytes {
+					break
+				}
+				total += n
+				j++
+				if n < seg {
+					break // only the last segment may be short
+				}
+			}
+		}
+		h := &b.send[m].Hdr
+		if m != i {
+			h.Name, h.Namelen = b.send[i].Hdr.Name, b.send[i].Hdr.Namelen
+		}
+		h.Iov = &b.siov[i]
+		h.SetIovlen(j - i)
+		h.Control = nil
+		h.SetControllen(0)
+		if j-i > 1 {
+			c := &b.cmsg[m]
+			hdr := (*unix.Cmsghdr)(unsafe.Pointer(&c[0]))
+			hdr.Level, hdr.Type = unix.SOL_UDP, unix.UDP_SEGMENT
+			hdr.SetLen(unix.CmsgLen(2))
+			*(*uint16)(unsafe.Pointer(&c[unix.CmsgLen(0)])) = uint16(seg)
+			h.Control = &c[0]
+			h.SetControllen(gsoCmsgSpace)
+		}
+		b.segs[m] = j - i
+		m++
+		i = j
+	}
+	return m
+}
+
+func sameDest(a, b *unix.Msghdr) bool {
+	if a.Namelen != b.Namelen {
+		return false
+	}
+	return string(unsafe.Slice(a.Name, a.Namelen)) == string(unsafe.Slice(b.Name, b.Namelen))
+}
+
+// sendAll sends the m messages of b.send on fd, counting what left. A
+// message the kernel refuses is dropped, except a coalesced one, which is
+// sent again one datagram at a time. EMSGSIZE there means the segment does
+// not fit that destination's path MTU; EIO or EINVAL, that the device or
+// kernel cannot segment at all, and b stops coalescing. A full send buffer
+// drops the rest.
+func (b *udpBatch) sendAll(fd, m int, ctr *counters) {
+	for sent := 0; sent < m; {
+		n, e := mmsg(unix.SYS_SENDMMSG, fd, b.send[sent:m])
+		if e == unix.EAGAIN {
+			for j := sent; j < m; j++ {
+				for range b.segs[j] {
+					ctr.drop(DropSendBuffer)
+				}
+			}
+			return
+		}
+		if e != 0 {
+			if b.segs[sent] > 1 {
+				if e == unix.EINVAL || e == unix.EIO {
+					b.noGSO = true
+				}
+				b.sendOneByOne(fd, &b.send[sent].Hdr, b.segs[sent], ctr)
+			}
+			sent++
+			continue
+		}
+		for j := sent; j < sent+n; j++ {
+			ctr.add(ctr.bytesOut, int(b.send[j].Len))
+			ctr.add(ctr.dgramsOut, b.segs[j])
+		}
+		sent += n
+	}
+}
+
+// sendOneByOne sends the segs datagrams of coalesced message h singly.
+func (b *udpBatch) sendOneByOne(fd int, h *unix.Msghdr, segs int, ctr *counters) {
+	iovs := unsafe.Slice(h.Iov, segs)
+	for i := range iovs {
+		one := unix.Msghdr{Name: h.Name, Namelen: h.Namelen, Iov: &iovs[i]}
+		one.SetIovlen(1)
+		n, _, e := unix.RawSyscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&one)), unix.MSG_DONTWAIT)
+		if e != 0 {
+			continue
+		}
+		ctr.add(ctr.bytesOut, int(n))
+		ctr.add(ctr.dgramsOut, 1)
+	}
 }
 
 // resetRecv readies b's headers for the next recvmmsg.
