@@ -1,17 +1,41 @@
 // Command goecho is a benchmark-only peer: the plain Go echo server, a
-// goroutine per TCP connection and a ReadFrom/WriteTo loop for UDP.
+// goroutine per TCP connection and a ReadFrom/WriteTo loop for UDP, and
+// with -qotd the same plain UDP loop answering each datagram with one of
+// sockit's embedded quotes (RFC 865), so both QOTD servers send the same
+// replies.
 package main
 
 import (
 	"flag"
 	"log"
+	"math/rand/v2"
 	"net"
+
+	"github.com/sockit/sockit/proto/qotd"
 )
 
 func main() {
 	tcp := flag.String("tcp", "127.0.0.1:9001", "TCP address")
 	udp := flag.String("udp", "127.0.0.1:9001", "UDP address")
+	qotdAddr := flag.String("qotd", "", "also serve QOTD over UDP on this address")
 	flag.Parse()
+	if *qotdAddr != "" {
+		qc, err := net.ListenPacket("udp", *qotdAddr)
+		if err != nil {
+			log.Fatal(err)
+		}
+		quotes := qotd.Default()
+		go func() {
+			buf := make([]byte, 65536)
+			for {
+				_, from, err := qc.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				qc.WriteTo([]byte(quotes[rand.IntN(len(quotes))]), from)
+			}
+		}()
+	}
 	pc, err := net.ListenPacket("udp", *udp)
 	if err != nil {
 		log.Fatal(err)
