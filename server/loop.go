@@ -128,6 +128,31 @@ func (e *loopEngine) closeAll() {
 	}
 }
 
+// registerHeld runs register with c's descriptor while holding it, so c
+// cannot be closed (and its number reused) underneath. If the server began
+// closing meanwhile, stopListening may have looked for the registration
+// before it existed: unregister then runs here, still holding the
+// descriptor, and the result is ErrServerClosed.
+func (e *loopEngine) registerHeld(c syscall.Conn, register func(fd int) error, unregister func()) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var rerr error
+	if err := rc.Control(func(f uintptr) {
+		if rerr = register(int(f)); rerr != nil {
+			return
+		}
+		if e.s.isClosing() {
+			unregister()
+			rerr = ErrServerClosed
+		}
+	}); err != nil {
+		return err
+	}
+	return rerr
+}
+
 // listenerFD returns ln's file descriptor, if it has one the engine can use.
 func listenerFD(ln net.Listener) (int, bool) {
 	var rc syscall.RawConn
@@ -560,12 +585,17 @@ func (l *loop) close(c *econn) {
 }
 
 // serveLoop serves ln on the event loops until the server closes.
-func (s *Server) serveLoop(ln net.Listener, fd int, svc Service, ctr *counters) error {
+func (s *Server) serveLoop(ln net.Listener, svc Service, ctr *counters) error {
 	e, err := s.engine()
 	if err != nil {
 		return err
 	}
-	if err := e.add(ln, fd, svc, ctr); err != nil {
+	sc, ok := ln.(syscall.Conn)
+	if !ok {
+		return errNoEngine
+	}
+	err = e.registerHeld(sc, func(fd int) error { return e.add(ln, fd, svc, ctr) }, func() { e.removeListener(ln) })
+	if err != nil {
 		if s.isClosing() {
 			return ErrServerClosed
 		}

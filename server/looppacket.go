@@ -21,23 +21,19 @@ type packetEntry struct {
 
 // addPacket has loop l serve the UDP socket uc.
 func (e *loopEngine) addPacket(l *loop, uc *net.UDPConn, h PacketHandler, ctr *counters) error {
-	rc, err := uc.SyscallConn()
-	if err != nil {
-		return err
-	}
-	fd := -1
-	rc.Control(func(f uintptr) { fd = int(f) })
-	pe := &packetEntry{fd: fd, pc: uc, h: h, ctr: ctr, loop: l, b: newUDPBatch()}
-	e.mu.Lock()
-	e.packets[fd] = pe
-	e.mu.Unlock()
-	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
+	return e.registerHeld(uc, func(fd int) error {
+		pe := &packetEntry{fd: fd, pc: uc, h: h, ctr: ctr, loop: l, b: newUDPBatch()}
 		e.mu.Lock()
-		delete(e.packets, fd)
+		e.packets[fd] = pe
 		e.mu.Unlock()
-		return err
-	}
-	return nil
+		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
+			e.mu.Lock()
+			delete(e.packets, fd)
+			e.mu.Unlock()
+			return err
+		}
+		return nil
+	}, func() { e.removePacket(uc) })
 }
 
 // removePacket stops serving pc; it must run before pc is closed.
@@ -104,6 +100,12 @@ func (s *Server) serveUDPLoops(eng *loopEngine, uc *net.UDPConn, h PacketHandler
 	}
 	for i, sock := range socks {
 		if err := eng.addPacket(eng.loops[i%len(eng.loops)], sock, h, ctr); err != nil {
+			for _, added := range socks[:i] {
+				eng.removePacket(added)
+			}
+			for _, extra := range socks[1:] {
+				extra.Close()
+			}
 			return err
 		}
 	}

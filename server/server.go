@@ -284,8 +284,8 @@ func (s *Server) ServeStream(ln net.Listener, svc Service) error {
 	defer s.untrack(ln)
 	ctr := s.cfg.Metrics.bind(svc.Name, ln.Addr().Network())
 	if s.cfg.Engine != "goroutine" {
-		if fd, ok := listenerFD(ln); ok {
-			return s.serveLoop(ln, fd, svc, ctr)
+		if _, ok := listenerFD(ln); ok {
+			return s.serveLoop(ln, svc, ctr)
 		}
 	}
 	var backoff time.Duration

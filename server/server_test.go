@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -619,6 +620,40 @@ func TestUDPEchoBurst(t *testing.T) {
 		}
 		if !bytes.Equal(buf[:n], want) {
 			t.Fatalf("reply %d: %d bytes, want %d bytes of request %d", i, n, len(want), i)
+		}
+	}
+}
+
+// TestCloseWhileStarting: a server closed while its listeners and UDP
+// sockets are still joining the event loops stops them all, every time,
+// and leaves nothing registered or running (goleak checks at the end).
+func TestCloseWhileStarting(t *testing.T) {
+	for i := range 200 {
+		srv := server.New(server.Config{Logger: quiet})
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 2)
+		go func() { done <- srv.ServePacket(pc, echo.Service()) }()
+		go func() { done <- srv.ServeStream(ln, echo.Service()) }()
+		if i%2 == 1 {
+			runtime.Gosched()
+		}
+		srv.Close()
+		for range 2 {
+			select {
+			case err := <-done:
+				if !errors.Is(err, server.ErrServerClosed) {
+					t.Fatalf("round %d: serve returned %v, want ErrServerClosed", i, err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("round %d: serve still running 10s after Close", i)
+			}
 		}
 	}
 }
