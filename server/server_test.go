@@ -22,6 +22,7 @@ import (
 
 	"github.com/sockit/sockit/proto/chargen"
 	"github.com/sockit/sockit/proto/daytime"
+	"github.com/sockit/sockit/proto/discard"
 	"github.com/sockit/sockit/proto/echo"
 	"github.com/sockit/sockit/proto/qotd"
 	"github.com/sockit/sockit/proto/timeproto"
@@ -95,13 +96,27 @@ func (c counted) Reply(in, buf []byte) []byte {
 	return c.PacketHandler.Reply(in, buf)
 }
 
-// TestUDPFloodIsNotAmplified sends 10,000 empty datagrams from one source
-// to each amplifying service: the bytes sent back stay within the budget's
-// burst plus its refill over the flood's duration, and the drops are counted.
+// TestUDPFloodIsNotAmplified sends 10,000 datagrams from one source to
+// every UDP service, empty ones to the services that answer anything with
+// more: the bytes sent back stay within the bytes received plus the
+// budget's burst and its refill over the flood's duration, and an
+// amplifying service's drops are counted.
 func TestUDPFloodIsNotAmplified(t *testing.T) {
 	const n = 10000
-	svcs := []server.Service{chargen.Service(), qotd.Service(nil), daytime.Service("", nil), timeproto.Service(nil)}
-	for _, svc := range svcs {
+	svcs := []struct {
+		svc        server.Service
+		size       int  // request bytes
+		amplifying bool // replies with more than it got
+	}{
+		{chargen.Service(), 0, true},
+		{qotd.Service(nil), 0, true},
+		{daytime.Service("", nil), 0, true},
+		{timeproto.Service(nil), 0, true},
+		{echo.Service(), 64, false},
+		{discard.Service(), 64, false},
+	}
+	for _, tc := range svcs {
+		svc := tc.svc
 		t.Run(svc.Name, func(t *testing.T) {
 			m := server.NewMetrics()
 			g := server.UDPGuard{}
@@ -136,9 +151,10 @@ func TestUDPFloodIsNotAmplified(t *testing.T) {
 				}
 			}()
 			start := time.Now()
+			req := make([]byte, tc.size)
 			for sent := 0; sent < n; sent += 100 {
 				for range 100 {
-					if _, err := c.Write(nil); err != nil {
+					if _, err := c.Write(req); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -154,19 +170,25 @@ func TestUDPFloodIsNotAmplified(t *testing.T) {
 			}
 			stop() // every charge to the budget is made by now
 			elapsed := time.Since(start)
+			in := metric(t, m, "sockit_bytes_total", map[string]string{"direction": "in"})
 			out := metric(t, m, "sockit_bytes_total", map[string]string{"direction": "out"})
-			allowed := 4096 + 1024*elapsed.Seconds()
-			t.Logf("%s: %d empty datagrams in %v: %v reply bytes sent (allowed %.0f), %v budget drops",
-				svc.Name, n, elapsed.Round(time.Millisecond), out, allowed,
+			allowed := in + 4096 + 1024*elapsed.Seconds()
+			t.Logf("%s: %d datagrams of %d bytes in %v: %v reply bytes sent for %v received (allowed %.0f), %v budget drops",
+				svc.Name, n, tc.size, elapsed.Round(time.Millisecond), out, in, allowed,
 				metric(t, m, "sockit_drops_total", map[string]string{"reason": server.DropBudget}))
+			if in != float64(n*tc.size) {
+				t.Errorf("server counted %v request bytes, sent %d", in, n*tc.size)
+			}
 			if out > allowed {
-				t.Errorf("sent %v reply bytes for 0 request bytes, budget allows %.0f", out, allowed)
+				t.Errorf("sent %v reply bytes for %v request bytes, budget allows %.0f", out, in, allowed)
 			}
-			if out == 0 {
-				t.Error("not even the first query was answered")
-			}
-			if d := metric(t, m, "sockit_drops_total", map[string]string{"reason": server.DropBudget}); d < n/2 {
-				t.Errorf("only %v drops counted", d)
+			if tc.amplifying {
+				if out == 0 {
+					t.Error("not even the first query was answered")
+				}
+				if d := metric(t, m, "sockit_drops_total", map[string]string{"reason": server.DropBudget}); d < n/2 {
+					t.Errorf("only %v drops counted", d)
+				}
 			}
 			c.Close()
 			<-readerDone
