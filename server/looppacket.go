@@ -85,8 +85,9 @@ func (l *loop) datagrams(pe *packetEntry) {
 func (s *Server) serveUDPLoops(eng *loopEngine, uc *net.UDPConn, h PacketHandler, ctr *counters) error {
 	socks := []*net.UDPConn{uc}
 	lc := net.ListenConfig{Control: rawsys.ReusePort}
+	network := sameFamily(uc)
 	for range len(eng.loops) - 1 {
-		pc, err := lc.ListenPacket(context.Background(), "udp", uc.LocalAddr().String())
+		pc, err := lc.ListenPacket(context.Background(), network, uc.LocalAddr().String())
 		if err != nil {
 			break
 		}
@@ -111,4 +112,25 @@ func (s *Server) serveUDPLoops(eng *loopEngine, uc *net.UDPConn, h PacketHandler
 	}
 	<-s.closed
 	return ErrServerClosed
+}
+
+// sameFamily is the network that opens another socket like uc: IPv4 only,
+// IPv6 only, or dual-stack (Go's "udp" on an IPv6 wildcard). Opening the
+// siblings of a udp4 wildcard socket as "udp" would answer on IPv6 too.
+func sameFamily(uc *net.UDPConn) string {
+	if a, ok := uc.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() != nil {
+		return "udp4"
+	}
+	v6only := 1
+	if rc, err := uc.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			if v, err := unix.GetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err == nil {
+				v6only = v
+			}
+		})
+	}
+	if v6only == 0 {
+		return "udp"
+	}
+	return "udp6"
 }

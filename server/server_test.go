@@ -679,3 +679,55 @@ func TestCloseWhileStarting(t *testing.T) {
 		}
 	}
 }
+
+// TestUDPSiblingSocketsKeepTheFamily: with several loops, a UDP service on
+// the IPv4 wildcard gets sibling sockets on the same port, and they too
+// are IPv4 only: nothing answers on ::1. A dual-stack socket's siblings
+// answer on both.
+func TestUDPSiblingSocketsKeepTheFamily(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // three loops, so two siblings
+	for _, tt := range []struct {
+		network, addr string
+		v6         bool
+	}{
+		{"udp4", "0.0.0.0:0", false},
+		{"udp", ":0", true},
+	} {
+		srv := server.New(server.Config{Logger: quiet})
+		pc, err := sockit.ListenPacket(context.Background(), sockit.Endpoint{Network: tt.network, Address: tt.addr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := pc.LocalAddr().(*net.UDPAddr).Port
+		done := make(chan struct{})
+		go func() { defer close(done); srv.ServePacket(pc, echo.Service()) }()
+		ask := func(to string, tries int) error {
+			c, err := net.Dial("udp", net.JoinHostPort(to, strconv.Itoa(port)))
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			q := sockit.Query{Retries: tries, Timeout: 200 * time.Millisecond}
+			_, _, err = q.Exchange(context.Background(), c, []byte("x"), make([]byte, 16))
+			return err
+		}
+		// Many source ports, so the kernel spreads them over every sibling.
+		for i := range 20 {
+			if err := ask("127.0.0.1", 10); err != nil {
+				t.Fatalf("%s %s: IPv4 query %d: %v", tt.network, tt.addr, i, err)
+			}
+		}
+		for i := range 20 {
+			err := ask("::1", 0)
+			if tt.v6 && err != nil {
+				t.Errorf("%s %s: IPv6 query %d: %v", tt.network, tt.addr, i, err)
+			}
+			if !tt.v6 && err == nil {
+				t.Errorf("%s %s: a sibling answered on ::1", tt.network, tt.addr)
+				break
+			}
+		}
+		srv.Close()
+		<-done
+	}
+}
