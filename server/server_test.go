@@ -688,7 +688,7 @@ func TestUDPSiblingSocketsKeepTheFamily(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // three loops, so two siblings
 	for _, tt := range []struct {
 		network, addr string
-		v6         bool
+		v6            bool
 	}{
 		{"udp4", "0.0.0.0:0", false},
 		{"udp", ":0", true},
