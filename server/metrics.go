@@ -1,6 +1,8 @@
 package server
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -67,6 +69,10 @@ type counters struct {
 	active              prometheus.Gauge
 	bytesIn, bytesOut   prometheus.Counter
 	dgramsIn, dgramsOut prometheus.Counter
+	// drops holds each reason's counter once it has been seen, so a flood
+	// of drops looks its labels up once (the loops share these counters,
+	// hence a sync.Map).
+	drops sync.Map // reason → prometheus.Counter
 }
 
 func (m *Metrics) bind(service, network string) *counters {
@@ -83,11 +89,18 @@ func (m *Metrics) bind(service, network string) *counters {
 	return c
 }
 
-func (c *counters) drop(reason string) {
+func (c *counters) drop(reason string) { c.dropN(reason, 1) }
+
+// dropN counts n drops for reason.
+func (c *counters) dropN(reason string, n int) {
 	if c.m == nil {
 		return
 	}
-	c.m.drops.WithLabelValues(c.service, c.network, reason).Inc()
+	ctr, ok := c.drops.Load(reason)
+	if !ok {
+		ctr, _ = c.drops.LoadOrStore(reason, c.m.drops.WithLabelValues(c.service, c.network, reason))
+	}
+	ctr.(prometheus.Counter).Add(float64(n))
 	if reason == DropMaxConns || reason == DropPerSource {
 		c.m.connections.WithLabelValues(c.service, c.network, "refused").Inc()
 	}
@@ -97,6 +110,18 @@ func (c *counters) add(ctr prometheus.Counter, n int) {
 	if ctr != nil {
 		ctr.Add(float64(n))
 	}
+}
+
+// received counts one datagram of n bytes in.
+func (c *counters) received(n int) {
+	c.add(c.dgramsIn, 1)
+	c.add(c.bytesIn, n)
+}
+
+// sent counts dgrams datagrams of n bytes in all out.
+func (c *counters) sent(dgrams, n int) {
+	c.add(c.dgramsOut, dgrams)
+	c.add(c.bytesOut, n)
 }
 
 func (c *counters) gauge(d float64) {

@@ -56,8 +56,7 @@ func (s *Server) serveUDP(uc *net.UDPConn, h PacketHandler, ctr *counters, in, o
 			continue
 		}
 		if w, err := uc.WriteToUDPAddrPort(reply, from); err == nil {
-			ctr.add(ctr.dgramsOut, 1)
-			ctr.add(ctr.bytesOut, w)
+			ctr.sent(1, w)
 		}
 	}
 }
@@ -66,8 +65,7 @@ func (s *Server) serveUDP(uc *net.UDPConn, h PacketHandler, ctr *counters, in, o
 // (source checks, then the handler, then the budget for the reply) and
 // returns the reply to send, or nil.
 func (s *Server) answer(h PacketHandler, ctr *counters, in, out []byte, from netip.AddrPort, now time.Time) []byte {
-	ctr.add(ctr.dgramsIn, 1)
-	ctr.add(ctr.bytesIn, len(in))
+	ctr.received(len(in))
 	if reason, ok := s.cfg.UDP.sourceOK(from); !ok {
 		ctr.drop(reason)
 		return nil
@@ -92,8 +90,7 @@ func (s *Server) serveUnixgram(pc net.PacketConn, h PacketHandler, ctr *counters
 			}
 			continue
 		}
-		ctr.add(ctr.dgramsIn, 1)
-		ctr.add(ctr.bytesIn, n)
+		ctr.received(n)
 		reply := h.Reply(in[:n], out[:0])
 		if reply == nil {
 			continue
@@ -103,8 +100,7 @@ func (s *Server) serveUnixgram(pc net.PacketConn, h PacketHandler, ctr *counters
 			continue
 		}
 		if w, err := pc.WriteTo(reply, from); err == nil {
-			ctr.add(ctr.dgramsOut, 1)
-			ctr.add(ctr.bytesOut, w)
+			ctr.sent(1, w)
 		}
 	}
 }

@@ -92,8 +92,7 @@ func (s *Server) prepareReplies(b *udpBatch, n int, h PacketHandler, ctr *counte
 	for i := range n {
 		size := int(b.recv[i].Len)
 		if size > MaxDatagram || b.recv[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
-			ctr.add(ctr.dgramsIn, 1)
-			ctr.add(ctr.bytesIn, size)
+			ctr.received(size)
 			continue // larger than any UDP datagram should be
 		}
 		reply := s.answer(h, ctr, b.in[i][:size], b.out[i][:0], b.addrPort(i), now)
@@ -179,9 +178,7 @@ func (b *udpBatch) sendAll(fd, m int, ctr *counters) {
 		n, e := mmsg(unix.SYS_SENDMMSG, fd, b.send[sent:m])
 		if e == unix.EAGAIN {
 			for j := sent; j < m; j++ {
-				for range b.segs[j] {
-					ctr.drop(DropSendBuffer)
-				}
+				ctr.dropN(DropSendBuffer, b.segs[j])
 			}
 			return
 		}
@@ -196,8 +193,7 @@ func (b *udpBatch) sendAll(fd, m int, ctr *counters) {
 			continue
 		}
 		for j := sent; j < sent+n; j++ {
-			ctr.add(ctr.bytesOut, int(b.send[j].Len))
-			ctr.add(ctr.dgramsOut, b.segs[j])
+			ctr.sent(b.segs[j], int(b.send[j].Len))
 		}
 		sent += n
 	}
@@ -213,8 +209,7 @@ func (b *udpBatch) sendOneByOne(fd int, h *unix.Msghdr, segs int, ctr *counters)
 		if e != 0 {
 			continue
 		}
-		ctr.add(ctr.bytesOut, int(n))
-		ctr.add(ctr.dgramsOut, 1)
+		ctr.sent(1, int(n))
 	}
 }
 
