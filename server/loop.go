@@ -54,8 +54,9 @@ type loop struct {
 	epfd    int
 	efd     int // eventfd: wakes the loop for stop and force-close
 	conns   map[int]*econn
-	buf     []byte // read buffer, shared by all connections of the loop
-	scratch []byte // output buffer lent to sessions
+	buf     []byte    // read buffer, shared by all connections of the loop
+	scratch []byte    // output buffer lent to sessions
+	batch   *udpBatch // datagram buffers, shared by the loop's UDP sockets; made on first use
 	stop    atomic.Bool
 	force   atomic.Bool
 	done    chan struct{} // closed when run returns

@@ -11,18 +11,18 @@ import (
 
 // packetEntry is a UDP socket served by one loop.
 type packetEntry struct {
-	fd   int
-	pc   net.PacketConn
-	h    PacketHandler
-	ctr  *counters
-	loop *loop
-	b    *udpBatch
+	fd    int
+	pc    net.PacketConn
+	h     PacketHandler
+	ctr   *counters
+	loop  *loop
+	noGSO bool // the kernel cannot segment this socket's replies
 }
 
 // addPacket has loop l serve the UDP socket uc.
 func (e *loopEngine) addPacket(l *loop, uc *net.UDPConn, h PacketHandler, ctr *counters) error {
 	return e.registerHeld(uc, func(fd int) error {
-		pe := &packetEntry{fd: fd, pc: uc, h: h, ctr: ctr, loop: l, b: newUDPBatch()}
+		pe := &packetEntry{fd: fd, pc: uc, h: h, ctr: ctr, loop: l}
 		e.mu.Lock()
 		e.packets[fd] = pe
 		e.mu.Unlock()
@@ -64,7 +64,10 @@ func (e *loopEngine) packet(fd int) *packetEntry {
 // level-triggered, so anything left is reported again) or after 8 batches,
 // so one flooded socket cannot starve the loop's other work.
 func (l *loop) datagrams(pe *packetEntry) {
-	s, b := l.e.s, pe.b
+	if l.batch == nil {
+		l.batch = newUDPBatch() // one per loop: its sockets take turns
+	}
+	s, b := l.e.s, l.batch
 	for range 8 {
 		b.resetRecv()
 		n, e := mmsg(unix.SYS_RECVMMSG, pe.fd, b.recv[:])
@@ -72,7 +75,9 @@ func (l *loop) datagrams(pe *packetEntry) {
 			return
 		}
 		k := s.prepareReplies(b, n, pe.h, pe.ctr)
-		b.sendAll(pe.fd, b.coalesce(k), pe.ctr)
+		if b.sendAll(pe.fd, b.coalesce(k, !pe.noGSO), pe.ctr) {
+			pe.noGSO = true
+		}
 		if n < batchSize {
 			return
 		}

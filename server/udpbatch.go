@@ -41,7 +41,6 @@ type udpBatch struct {
 	out   [batchSize][]byte
 	segs  [batchSize]int                // datagrams in each send message
 	cmsg  [batchSize][gsoCmsgSpace]byte // UDP_SEGMENT for a coalesced message
-	noGSO bool                          // the kernel refused a coalesced message
 }
 
 func newUDPBatch() *udpBatch {
@@ -113,16 +112,16 @@ func (s *Server) prepareReplies(b *udpBatch, n int, h PacketHandler, ctr *counte
 }
 
 // coalesce turns the k replies in b.send (one datagram each, their iovecs
-// in b.siov in the same order) into messages, merging runs of replies to
-// one address where all but the last have the same size, and returns how
-// many messages there are. Order is kept, so a source sees its replies in
-// the order it asked.
-func (b *udpBatch) coalesce(k int) int {
+// in b.siov in the same order) into messages and returns how many there
+// are. With gso, runs of replies to one address where all but the last have
+// the same size become one message; without, each reply is one. Order is
+// kept, so a source sees its replies in the order it asked.
+func (b *udpBatch) coalesce(k int, gso bool) int {
 	m := 0
 	for i := 0; i < k; {
 		j := i + 1
 		seg := int(b.siov[i].Len)
-		if !b.noGSO && seg > 0 && seg <= gsoMaxSegment {
+		if gso && seg > 0 && seg <= gsoMaxSegment {
 			total := seg
 			for j < k && sameDest(&b.send[i].Hdr, &b.send[j].Hdr) {
 				n := int(b.siov[j].Len)
@@ -171,21 +170,21 @@ func sameDest(a, b *unix.Msghdr) bool {
 // message the kernel refuses is dropped, except a coalesced one, which is
 // sent again one datagram at a time. EMSGSIZE there means the segment does
 // not fit that destination's path MTU; EIO or EINVAL, that the device or
-// kernel cannot segment at all, and b stops coalescing. A full send buffer
-// drops the rest.
-func (b *udpBatch) sendAll(fd, m int, ctr *counters) {
+// kernel cannot segment at all: sendAll then reports true, and the socket
+// should stop coalescing. A full send buffer drops the rest.
+func (b *udpBatch) sendAll(fd, m int, ctr *counters) (gsoRefused bool) {
 	for sent := 0; sent < m; {
 		n, e := mmsg(unix.SYS_SENDMMSG, fd, b.send[sent:m])
 		if e == unix.EAGAIN {
 			for j := sent; j < m; j++ {
 				ctr.dropN(DropSendBuffer, b.segs[j])
 			}
-			return
+			return gsoRefused
 		}
 		if e != 0 {
 			if b.segs[sent] > 1 {
 				if e == unix.EINVAL || e == unix.EIO {
-					b.noGSO = true
+					gsoRefused = true
 				}
 				b.sendOneByOne(fd, &b.send[sent].Hdr, b.segs[sent], ctr)
 			}
@@ -197,6 +196,7 @@ func (b *udpBatch) sendAll(fd, m int, ctr *counters) {
 		}
 		sent += n
 	}
+	return gsoRefused
 }
 
 // sendOneByOne sends the segs datagrams of coalesced message h singly.

@@ -111,7 +111,7 @@ func TestCoalesceKeepsEveryDatagram(t *testing.T) {
 	)
 	b := newUDPBatch()
 	k := loadBatch(t, b, replies)
-	m := b.coalesce(k)
+	m := b.coalesce(k, true)
 	if want := 7; m != want {
 		t.Errorf("coalesce made %d messages of %d replies, want %d", m, k, want)
 	}
@@ -156,7 +156,7 @@ func TestCoalesceFallsBack(t *testing.T) {
 		replies = append(replies, reply{rcv, sockittest.RandomBytes(1200, uint64(i))})
 	}
 	b := newUDPBatch()
-	if m := b.coalesce(loadBatch(t, b, replies)); m != 1 {
+	if m := b.coalesce(loadBatch(t, b, replies), true); m != 1 {
 		t.Fatalf("coalesce made %d messages, want 1", m)
 	}
 	metrics := NewMetrics()
