@@ -248,9 +248,16 @@ func (l *loop) releaseBarriers() {
 }
 
 func (e *loopEngine) listener(fd int) *listenerEntry {
+	le, _ := e.lookup(fd)
+	return le
+}
+
+// lookup finds what fd is to the engine: a listener, a UDP socket, or
+// neither (a descriptor removed since its event was reported).
+func (e *loopEngine) lookup(fd int) (*listenerEntry, *packetEntry) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.listeners[fd]
+	return e.listeners[fd], e.packets[fd]
 }
 
 func (l *loop) wake() {
@@ -301,9 +308,10 @@ func (l *loop) run() {
 				l.handle(c, ev)
 				continue
 			}
-			if le := l.e.listener(fd); le != nil {
+			switch le, pe := l.e.lookup(fd); {
+			case le != nil:
 				l.accept(le)
-			} else if pe := l.e.packet(fd); pe != nil {
+			case pe != nil:
 				l.datagrams(pe)
 			}
 		}

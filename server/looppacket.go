@@ -53,12 +53,6 @@ func (e *loopEngine) removePacket(pc net.PacketConn) {
 	}
 }
 
-func (e *loopEngine) packet(fd int) *packetEntry {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	return e.packets[fd]
-}
-
 // datagrams answers what waits on pe's socket, a batch at a time, until
 // a batch comes back short (the queue is then likely empty; the socket is
 // level-triggered, so anything left is reported again) or after 8 batches,
