@@ -72,17 +72,43 @@ func hasLabel(s *dto.Metric, k, v string) bool {
 	return false
 }
 
-// serveStream starts svc on a fresh TCP listener and returns its address.
-func serveStream(t *testing.T, srv *server.Server, svc server.Service) string {
-	t.Helper()
+// serveStream starts svc on a fresh TCP listener and returns its address;
+// the server closes when the test ends.
+func serveStream(tb testing.TB, srv *server.Server, svc server.Service) string {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); srv.ServeStream(ln, svc) }()
-	t.Cleanup(func() { srv.Close(); <-done })
+	tb.Cleanup(func() { srv.Close(); <-done })
 	return ln.Addr().String()
+}
+
+// servePacket starts svc on a fresh UDP socket and returns the socket; the
+// server closes when the test ends.
+func servePacket(tb testing.TB, srv *server.Server, svc server.Service) *net.UDPConn {
+	tb.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.ServePacket(pc, svc) }()
+	tb.Cleanup(func() { srv.Close(); <-done })
+	return pc.(*net.UDPConn)
+}
+
+// dial connects to addr; the connection closes when the test ends.
+func dial(tb testing.TB, network, addr string) net.Conn {
+	tb.Helper()
+	c, err := net.Dial(network, addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
 }
 
 // counted wraps a packet handler to signal every datagram it is handed.
@@ -203,18 +229,7 @@ func TestUDPFloodIsNotAmplified(t *testing.T) {
 // echo client is not cut off by the budget.
 func TestUDPEchoIsNotThrottled(t *testing.T) {
 	srv := server.New(server.Config{Logger: quiet})
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); srv.ServePacket(pc, echo.Service()) }()
-	defer func() { srv.Close(); <-done }()
-	c, err := net.Dial("udp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, "udp", servePacket(t, srv, echo.Service()).LocalAddr().String())
 	msg := bytes.Repeat([]byte("e"), 1400)
 	buf := make([]byte, 2000)
 	for i := range 2000 {
@@ -230,13 +245,7 @@ func TestUDPEchoIsNotThrottled(t *testing.T) {
 func TestUDPReservedSourcePortDropped(t *testing.T) {
 	m := server.NewMetrics()
 	srv := server.New(server.Config{Metrics: m, Logger: quiet})
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); srv.ServePacket(pc, echo.Service()) }()
-	defer func() { srv.Close(); <-done }()
+	pc := servePacket(t, srv, echo.Service())
 	// A peer on port 1019, as another small service would be.
 	c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1019}, pc.LocalAddr().(*net.UDPAddr))
 	if err != nil {
@@ -579,26 +588,14 @@ func TestUDPReadBuffer(t *testing.T) {
 		{-1, rmemDefault},
 	} {
 		srv := server.New(server.Config{Logger: quiet, UDPReadBuffer: tt.cfg})
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { defer close(done); srv.ServePacket(pc, echo.Service()) }()
+		pc := servePacket(t, srv, echo.Service())
 		// One echo round trip: the server has set its socket up by then.
-		c, err := net.Dial("udp", pc.LocalAddr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
 		q := sockit.Query{Retries: 5, Timeout: time.Second}
-		got, _, err := q.Exchange(context.Background(), c, []byte("x"), make([]byte, 16))
-		c.Close()
+		got, _, err := q.Exchange(context.Background(), dial(t, "udp", pc.LocalAddr().String()), []byte("x"), make([]byte, 16))
 		if err != nil || string(got) != "x" {
 			t.Fatalf("echo: %q, %v", got, err)
 		}
-		size, err := server.ReadBuffer(pc.(*net.UDPConn))
-		srv.Close()
-		<-done
+		size, err := server.ReadBuffer(pc)
 		if err != nil || size != tt.want {
 			t.Errorf("UDPReadBuffer %d: SO_RCVBUF %d, %v; want %d", tt.cfg, size, err, tt.want)
 		}
@@ -609,18 +606,7 @@ func TestUDPReadBuffer(t *testing.T) {
 // order, byte for byte (runs of replies to one address leave segmented).
 func TestUDPEchoBurst(t *testing.T) {
 	srv := server.New(server.Config{Logger: quiet, UDP: server.UDPGuard{Off: true}})
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); srv.ServePacket(pc, echo.Service()) }()
-	defer func() { srv.Close(); <-done }()
-	c, err := net.Dial("udp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, "udp", servePacket(t, srv, echo.Service()).LocalAddr().String())
 	var sent [][]byte
 	for i := range 100 {
 		size := 64
