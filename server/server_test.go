@@ -267,25 +267,13 @@ func TestIdleConnectionsDoNotDelayNewClients(t *testing.T) {
 	srv := server.New(server.Config{Logger: quiet, MaxConnsPerSource: -1})
 	addr := serveStream(t, srv, echo.Service())
 	var idle []net.Conn
-	defer func() {
-		for _, c := range idle {
-			c.Close()
-		}
-	}()
 	for range 2000 {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := dial(t, "tcp", addr)
 		idle = append(idle, c)
 	}
 	sockittest.Eventually(t, 10*time.Second, "2000 connections accepted", func() bool { return srv.Active() == 2000 })
 	start := time.Now()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, "tcp", addr)
 	c.Write([]byte("hello there"))
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	buf := make([]byte, 11)
@@ -301,19 +289,11 @@ func TestMaxConnsRefusesCleanly(t *testing.T) {
 	addr := serveStream(t, srv, echo.Service())
 	var open []net.Conn
 	for range 3 {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := dial(t, "tcp", addr)
 		open = append(open, c)
 	}
 	sockittest.Eventually(t, 5*time.Second, "3 accepted", func() bool { return srv.Active() == 3 })
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, "tcp", addr)
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, errTimeout(err)) {
 		t.Fatalf("the fourth connection was not closed: %v", err)
@@ -347,11 +327,7 @@ func errTimeout(err error) error {
 func TestIdleTimeoutCloses(t *testing.T) {
 	srv := server.New(server.Config{Logger: quiet, IdleTimeout: 100 * time.Millisecond})
 	addr := serveStream(t, srv, echo.Service())
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, "tcp", addr)
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("idle connection: %v, want EOF from the server's close", err)
@@ -363,11 +339,7 @@ func TestIdleTimeoutCloses(t *testing.T) {
 func TestSlowReaderIsClosed(t *testing.T) {
 	srv := server.New(server.Config{Logger: quiet, WriteTimeout: 200 * time.Millisecond})
 	addr := serveStream(t, srv, chargen.Service())
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	dial(t, "tcp", addr) // a client that never reads
 	sockittest.Eventually(t, 5*time.Second, "accepted", func() bool { return srv.Active() == 1 })
 	sockittest.Eventually(t, 10*time.Second, "the stalled chargen connection closed", func() bool { return srv.Active() == 0 })
 }
@@ -447,11 +419,7 @@ func TestShutdownLetsTransfersFinish(t *testing.T) {
 func TestGoroutineEngine(t *testing.T) {
 	srv := server.New(server.Config{Logger: quiet, Engine: "goroutine", IdleTimeout: 200 * time.Millisecond})
 	addr := serveStream(t, srv, echo.Service())
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, "tcp", addr)
 	msg := sockittest.RandomBytes(100000, 9)
 	go c.Write(msg)
 	got := make([]byte, len(msg))
@@ -471,25 +439,13 @@ func TestSlowloris(t *testing.T) {
 	srv := server.New(server.Config{Logger: quiet, MaxConnsPerSource: -1, IdleTimeout: time.Second})
 	addr := serveStream(t, srv, echo.Service())
 	var idle []net.Conn
-	defer func() {
-		for _, c := range idle {
-			c.Close()
-		}
-	}()
 	for range 5000 {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := dial(t, "tcp", addr)
 		c.Write([]byte("G")) // a request that never completes
 		idle = append(idle, c)
 	}
 	start := time.Now()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, "tcp", addr)
 	c.Write([]byte("ping"))
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	buf := make([]byte, 4)
@@ -517,18 +473,10 @@ func TestMaxConnsPerSourceRefuses(t *testing.T) {
 	srv := server.New(server.Config{Logger: quiet, MaxConnsPerSource: 2, Metrics: m})
 	addr := serveStream(t, srv, echo.Service())
 	for range 2 {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		dial(t, "tcp", addr)
 	}
 	sockittest.Eventually(t, 5*time.Second, "2 accepted", func() bool { return srv.Active() == 2 })
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, "tcp", addr)
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); err == nil || errTimeout(err) == err {
 		t.Fatalf("a third connection from the same address was not closed: %v", err)
@@ -544,11 +492,7 @@ func TestMaxConnsPerSourceRefuses(t *testing.T) {
 func TestEchoClientThatNeverReads(t *testing.T) {
 	srv := server.New(server.Config{Logger: quiet})
 	addr := serveStream(t, srv, echo.Service())
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, "tcp", addr)
 	c.SetWriteDeadline(time.Now().Add(2 * time.Second))
 	chunk := make([]byte, 1<<20)
 	var sent int
