@@ -20,36 +20,10 @@ func main() {
 	qotdAddr := flag.String("qotd", "", "also serve QOTD over UDP on this address")
 	flag.Parse()
 	if *qotdAddr != "" {
-		qc, err := net.ListenPacket("udp", *qotdAddr)
-		if err != nil {
-			log.Fatal(err)
-		}
 		quotes := qotd.Default()
-		go func() {
-			buf := make([]byte, 65536)
-			for {
-				_, from, err := qc.ReadFrom(buf)
-				if err != nil {
-					return
-				}
-				qc.WriteTo([]byte(quotes[rand.IntN(len(quotes))]), from)
-			}
-		}()
+		go serveUDP(*qotdAddr, func([]byte) []byte { return []byte(quotes[rand.IntN(len(quotes))]) })
 	}
-	pc, err := net.ListenPacket("udp", *udp)
-	if err != nil {
-		log.Fatal(err)
-	}
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			pc.WriteTo(buf[:n], from)
-		}
-	}()
+	go serveUDP(*udp, func(in []byte) []byte { return in })
 	ln, err := net.Listen("tcp", *tcp)
 	if err != nil {
 		log.Fatal(err)
@@ -76,5 +50,21 @@ func main() {
 				}
 			}
 		}()
+	}
+}
+
+// serveUDP is the plain loop: ReadFrom, then WriteTo the reply.
+func serveUDP(addr string, reply func(in []byte) []byte) {
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		pc.WriteTo(reply(buf[:n]), from)
 	}
 }
