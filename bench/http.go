@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -231,12 +230,8 @@ func (w *httpWorker) chunked(s *sample) error {
 		if err != nil {
 			return err
 		}
-		sz := bytes.TrimRight(line, "\r\n")
-		if i := bytes.IndexByte(sz, ';'); i >= 0 {
-			sz = sz[:i]
-		}
-		n, err := strconv.ParseInt(string(bytes.TrimSpace(sz)), 16, 64)
-		if err != nil || n < 0 {
+		n, ok := chunkSize(bytes.TrimRight(line, "\r\n"))
+		if !ok {
 			return fmt.Errorf("malformed chunk size")
 		}
 		if n == 0 {

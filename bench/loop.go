@@ -451,10 +451,7 @@ func (l *loop) advance(c *lconn) (bool, string) {
 				}
 				continue
 			}
-			if j := bytes.IndexByte(line, ';'); j >= 0 {
-				line = line[:j]
-			}
-			size, ok := parseHex(bytes.TrimSpace(line))
+			size, ok := chunkSize(line)
 			if !ok {
 				return true, FailRead
 			}
@@ -527,6 +524,15 @@ func (l *loop) parseHead(c *lconn, head []byte) error {
 		c.state, c.keepAlive = psClose, false
 	}
 	return nil
+}
+
+// chunkSize reads a chunk-size line (its line end already cut off): hex
+// digits, then perhaps ";extensions", which are ignored.
+func chunkSize(line []byte) (int64, bool) {
+	if j := bytes.IndexByte(line, ';'); j >= 0 {
+		line = line[:j]
+	}
+	return parseHex(bytes.TrimSpace(line))
 }
 
 func parseHex(b []byte) (int64, bool) {
