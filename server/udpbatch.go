@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"log/slog"
 	"net"
 	"net/netip"
 	"syscall"
@@ -237,6 +239,9 @@ func (s *Server) setReadBuffer(uc *net.UDPConn) {
 	if err := uc.SetReadBuffer(want); err != nil {
 		s.cfg.Logger.Debug("udp receive buffer", "addr", uc.LocalAddr(), "err", err)
 		return
+	}
+	if !s.cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		return // what follows only feeds a debug line
 	}
 	// Linux books twice the size asked for (the other half pays for its
 	// own overhead) and reports that.
