@@ -15,8 +15,8 @@ import (
 func (a *app) benchCommand() *cobra.Command {
 	var (
 		cfg      bench.Config
-		timeLim  int
-		timeout  int
+		timeLim  time.Duration
+		timeout  time.Duration
 		head     bool
 		postFile string
 		quiet    bool
@@ -46,7 +46,7 @@ verify). Ctrl-C prints the report of what completed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg.Target = args[0]
 			if timeLim > 0 {
-				cfg.Duration = time.Duration(timeLim) * time.Second
+				cfg.Duration = timeLim
 				if !cmd.Flags().Changed("requests") {
 					cfg.Requests = 50000 // ab: -t implies -n 50000
 				}
@@ -59,7 +59,7 @@ verify). Ctrl-C prints the report of what completed.`,
 				cfg.Loops = threads
 			}
 			if timeout > 0 {
-				cfg.Timeout = time.Duration(timeout) * time.Second
+				cfg.Timeout = timeout
 			}
 			if head {
 				cfg.Method = "HEAD"
@@ -114,18 +114,18 @@ verify). Ctrl-C prints the report of what completed.`,
 	f := cmd.Flags()
 	f.Int64VarP(&cfg.Requests, "requests", "n", 0, "requests to perform (default 1, or 50000 with -t/-d, as ab)")
 	f.IntVarP(&cfg.Concurrency, "concurrency", "c", 1, "requests at a time (connections)")
-	f.IntVarP(&timeLim, "timelimit", "t", 0, "seconds to run at most (implies -n 50000 unless set)")
-	f.DurationVarP(&cfg.Duration, "duration", "d", 0, "how long to run (e.g. 10s)")
+	durationVarP(f, &timeLim, "timelimit", "t", 0, "run at most this long (implies -n 50000 unless set)")
+	durationVarP(f, &cfg.Duration, "duration", "d", 0, "how long to run (e.g. 10s)")
 	f.BoolVarP(&cfg.KeepAlive, "keepalive", "k", false, "keep connections alive (HTTP/1.1)")
 	f.BoolVarP(&head, "head", "i", false, "HEAD requests instead of GET")
 	f.StringVarP(&cfg.Method, "method", "m", "", "request method")
 	f.StringArrayVarP(&cfg.Headers, "header", "H", nil, "extra header 'Name: value' (repeatable)")
 	f.StringVarP(&postFile, "postfile", "p", "", "send this file as the request body (POST unless -m)")
 	f.StringVarP(&cfg.ContentType, "content-type", "T", "", "Content-Type of the -p body")
-	f.IntVarP(&timeout, "timeout", "s", 30, "seconds each request may take")
+	durationVarP(f, &timeout, "timeout", "s", 30*time.Second, "time each request may take")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line")
 	f.Float64Var(&cfg.Rate, "rate", 0, "open model: this many requests per second in total")
-	f.DurationVar(&cfg.Warmup, "warmup", 0, "run this long before recording")
+	durationVar(f, &cfg.Warmup, "warmup", 0, "run this long before recording")
 	f.BoolVar(&asJSON, "json", false, "print a JSON report (with the HDR histograms, for merge)")
 	f.StringVar(&htmlFile, "html", "", "also write a self-contained HTML report to FILE")
 	f.StringVar(&cfg.UnixSocket, "unix-socket", "", "HTTP over this Unix socket")

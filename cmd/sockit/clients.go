@@ -28,7 +28,7 @@ type clientFlags struct {
 
 func (a *app) addClientFlags(cmd *cobra.Command) *clientFlags {
 	cf := &clientFlags{family: familyFlags(cmd)}
-	cmd.Flags().DurationVar(&cf.timeout, "timeout", 2*time.Second, "bound on the connect, and on each UDP attempt's wait for a reply")
+	durationVar(cmd.Flags(), &cf.timeout, "timeout", 2*time.Second, "bound on the connect, and on each UDP attempt's wait for a reply")
 	cmd.Flags().IntVar(&cf.retries, "retries", 3, "UDP: times to resend a request that got no reply")
 	return cf
 }

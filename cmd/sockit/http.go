@@ -104,8 +104,8 @@ resolved, 7 connection failed, 8 malformed response, 22 status >= 400 with
 	fl.StringVar(&f.unixSocket, "unix-socket", "", "connect to this Unix socket instead of the URL's host")
 	fl.BoolVarP(&f.follow, "location", "L", false, "follow redirects")
 	fl.IntVar(&f.maxRedirs, "max-redirs", 10, "most redirects followed with -L")
-	fl.DurationVar(&f.connectTimeout, "connect-timeout", 10*time.Second, "bound on resolving, connecting and the TLS handshake")
-	fl.DurationVarP(&f.maxTime, "max-time", "m", 0, "bound on the whole command (0: none)")
+	durationVar(fl, &f.connectTimeout, "connect-timeout", 10*time.Second, "bound on resolving, connecting and the TLS handshake")
+	durationVarP(fl, &f.maxTime, "max-time", "m", 0, "bound on the whole command (0: none)")
 	fl.BoolVarP(&f.fail, "fail", "f", false, "exit 22 when a status is 400 or more")
 	fl.Int64Var(&f.maxBytes, "max-bytes", 0, "refuse a body larger than this (0: no bound)")
 	return cmd

@@ -148,8 +148,10 @@ func TestHTTPExitStatuses(t *testing.T) {
 			c.Close()
 		}
 	}()
-	if r := sockitRun(t, "", "get", "--max-time", "300ms", "http://"+ln.Addr().String()+"/"); r.code != exitTimeout {
-		t.Errorf("silent server: exit %d %q", r.code, r.stderr)
+	for _, m := range []string{"300ms", "0.3"} { // curl's users type bare seconds
+		if r := sockitRun(t, "", "get", "-m", m, "http://"+ln.Addr().String()+"/"); r.code != exitTimeout {
+			t.Errorf("silent server, -m %s: exit %d %q", m, r.code, r.stderr)
+		}
 	}
 	// Malformed: a crafted chunked reply.
 	bad := rawHTTP(t, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")

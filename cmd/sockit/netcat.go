@@ -51,8 +51,8 @@ no reply has come for --wait.`,
 		Args: exactArgs(1),
 	}
 	family := familyFlags(cmd)
-	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "bound on the connect (0: none)")
-	cmd.Flags().DurationVar(&opt.Wait, "wait", 2*time.Second, "datagrams: quiet time to wait for replies after stdin ends")
+	durationVar(cmd.Flags(), &timeout, "timeout", 10*time.Second, "bound on the connect (0: none)")
+	durationVar(cmd.Flags(), &opt.Wait, "wait", 2*time.Second, "datagrams: quiet time to wait for replies after stdin ends")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		fam, err := family()
 		if err != nil {

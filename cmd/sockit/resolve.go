@@ -73,7 +73,7 @@ reported on stderr, the others are still printed, and the exit status is 1.`,
 	f.BoolVarP(&v4, "ipv4", "4", false, "IPv4 addresses only")
 	f.BoolVarP(&v6, "ipv6", "6", false, "IPv6 addresses only")
 	f.StringVar(&r.Server, "server", "", "ask this DNS server (HOST[:PORT]) directly instead of the system resolver")
-	f.DurationVar(&r.Timeout, "timeout", 5*time.Second, "bound on each DNS exchange with --server")
+	durationVar(f, &r.Timeout, "timeout", 5*time.Second, "bound on each DNS exchange with --server")
 	f.BoolVarP(&reverse, "reverse", "x", false, "reverse lookup: NAMEs are addresses, print their host names (PTR)")
 	f.BoolVar(&asJSON, "json", false, `print [{"name": ..., "addresses": [...]}]`)
 	f.StringVarP(&file, "file", "f", "", "read NAMEs from FILE, one a line (- for stdin)")
