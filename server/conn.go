@@ -102,7 +102,7 @@ func (s *Server) serveConn(c net.Conn, sess Session, ctr *counters) {
 		}
 		c.SetWriteDeadline(s.cfg.Now().Add(s.writeTimeout()))
 		n, err := c.Write(p)
-		ctr.add(ctr.bytesOut, n)
+		ctr.out(n)
 		return err == nil
 	}
 
@@ -142,7 +142,7 @@ func (s *Server) serveConn(c net.Conn, sess Session, ctr *counters) {
 		}
 		in, err := r.read()
 		if len(in) > 0 {
-			ctr.add(ctr.bytesIn, len(in))
+			ctr.in(len(in))
 			scratch := bufPool.Get().(*[]byte)
 			out, closeAfter := sess.Receive(in, (*scratch)[:0])
 			ok := write(out)

@@ -388,8 +388,7 @@ func (l *loop) accept(le *listenerEntry) {
 		rawsys.Close(nfd)
 		return
 	}
-	le.ctr.add(le.ctr.accepted, 1)
-	le.ctr.gauge(1)
+	le.ctr.accepted()
 	c := &econn{fd: nfd, sess: le.svc.Stream.Open(remote), ctr: le.ctr, src: src, lastRead: l.now, lastWrite: l.now, tcp: !le.uds}
 	c.streamer, _ = c.sess.(Streamer)
 	l.conns[nfd] = c
@@ -444,7 +443,7 @@ func (l *loop) send(c *econn, p []byte) bool {
 	}
 	n, err := rawsys.Write(c.fd, p)
 	if n > 0 {
-		c.ctr.add(c.ctr.bytesOut, n)
+		c.ctr.out(n)
 		c.lastWrite = l.now
 	}
 	if err != nil && err != unix.EAGAIN {
@@ -479,7 +478,7 @@ func (l *loop) flush(c *econn) bool {
 	for len(c.out) > 0 {
 		n, err := rawsys.Write(c.fd, c.out)
 		if n > 0 {
-			c.ctr.add(c.ctr.bytesOut, n)
+			c.ctr.out(n)
 			rest := copy(c.out, c.out[n:]) // keep the buffer's start for reuse
 			c.out = c.out[:rest]
 			c.lastWrite = l.now
@@ -534,7 +533,7 @@ func (l *loop) read(c *econn) {
 	}
 	c.lastRead = l.now
 	c.fullRead = n == len(l.buf)
-	c.ctr.add(c.ctr.bytesIn, n)
+	c.ctr.in(n)
 	if c.streamer != nil || !c.linger.IsZero() || c.closeAfter {
 		return // input is dropped
 	}
@@ -589,7 +588,7 @@ func (l *loop) close(c *econn) {
 	delete(l.conns, c.fd)
 	rawsys.Close(c.fd) // also leaves the epoll set
 	c.out = nil
-	c.ctr.gauge(-1)
+	c.ctr.closed()
 	l.e.s.release(c.src)
 }
 

@@ -16,7 +16,7 @@ func (s *Server) ServePacket(pc net.PacketConn, svc Service) error {
 		return ErrServerClosed
 	}
 	defer s.untrack(pc)
-	ctr := s.cfg.Metrics.bind(svc.Name, pc.LocalAddr().Network())
+	ctr := bindRecorder(s.cfg.Recorder, svc.Name, pc.LocalAddr().Network())
 	var err error
 	uc, isUDP := pc.(*net.UDPConn)
 	if isUDP {

@@ -37,8 +37,9 @@ type Config struct {
 	// one datagram in five at the socket while the server still had CPU
 	// to spare.
 	UDPReadBuffer int
-	// Metrics, if set, records connections, bytes, datagrams and drops.
-	Metrics *Metrics
+	// Recorder, if set, counts connections, bytes, datagrams and drops
+	// (server/promrecorder exports them to Prometheus).
+	Recorder Recorder
 	// Logger receives one line per listener and per unusual event; nil
 	// means slog.Default().
 	Logger *slog.Logger
@@ -282,7 +283,7 @@ func (s *Server) ServeStream(ln net.Listener, svc Service) error {
 		return ErrServerClosed
 	}
 	defer s.untrack(ln)
-	ctr := s.cfg.Metrics.bind(svc.Name, ln.Addr().Network())
+	ctr := bindRecorder(s.cfg.Recorder, svc.Name, ln.Addr().Network())
 	if s.cfg.Engine != "goroutine" {
 		if _, ok := listenerFD(ln); ok {
 			return s.serveLoop(ln, svc, ctr)
@@ -314,14 +315,13 @@ func (s *Server) ServeStream(ln net.Listener, svc Service) error {
 			c.Close()
 			continue
 		}
-		ctr.add(ctr.accepted, 1)
-		ctr.gauge(1)
+		ctr.accepted()
 		s.mu.Lock()
 		s.conns[c] = struct{}{}
 		s.mu.Unlock()
 		go func() {
 			defer func() {
-				ctr.gauge(-1)
+				ctr.closed()
 				s.mu.Lock()
 				delete(s.conns, c)
 				s.mu.Unlock()

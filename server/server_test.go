@@ -27,6 +27,7 @@ import (
 	"github.com/sockit/sockit/proto/qotd"
 	"github.com/sockit/sockit/proto/timeproto"
 	"github.com/sockit/sockit/server"
+	"github.com/sockit/sockit/server/promrecorder"
 	"github.com/sockit/sockit/sockittest"
 )
 
@@ -35,7 +36,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // metric sums the samples of a metric family whose labels include want.
-func metric(t *testing.T, m *server.Metrics, name string, want map[string]string) float64 {
+func metric(t *testing.T, m *promrecorder.Recorder, name string, want map[string]string) float64 {
 	t.Helper()
 	fams, err := m.Registry.Gather()
 	if err != nil {
@@ -144,9 +145,9 @@ func TestUDPFloodIsNotAmplified(t *testing.T) {
 	for _, tc := range svcs {
 		svc := tc.svc
 		t.Run(svc.Name, func(t *testing.T) {
-			m := server.NewMetrics()
+			m := promrecorder.New()
 			g := server.UDPGuard{}
-			srv := server.New(server.Config{Metrics: m, Logger: quiet, UDP: g})
+			srv := server.New(server.Config{Recorder: m, Logger: quiet, UDP: g})
 			pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
@@ -243,8 +244,8 @@ func TestUDPEchoIsNotThrottled(t *testing.T) {
 }
 
 func TestUDPReservedSourcePortDropped(t *testing.T) {
-	m := server.NewMetrics()
-	srv := server.New(server.Config{Metrics: m, Logger: quiet})
+	m := promrecorder.New()
+	srv := server.New(server.Config{Recorder: m, Logger: quiet})
 	pc := servePacket(t, srv, echo.Service())
 	// A peer on port 1019, as another small service would be.
 	c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1019}, pc.LocalAddr().(*net.UDPAddr))
@@ -284,8 +285,8 @@ func TestIdleConnectionsDoNotDelayNewClients(t *testing.T) {
 }
 
 func TestMaxConnsRefusesCleanly(t *testing.T) {
-	m := server.NewMetrics()
-	srv := server.New(server.Config{Logger: quiet, MaxConns: 3, Metrics: m})
+	m := promrecorder.New()
+	srv := server.New(server.Config{Logger: quiet, MaxConns: 3, Recorder: m})
 	addr := serveStream(t, srv, echo.Service())
 	var open []net.Conn
 	for range 3 {
@@ -469,8 +470,8 @@ func TestSlowloris(t *testing.T) {
 }
 
 func TestMaxConnsPerSourceRefuses(t *testing.T) {
-	m := server.NewMetrics()
-	srv := server.New(server.Config{Logger: quiet, MaxConnsPerSource: 2, Metrics: m})
+	m := promrecorder.New()
+	srv := server.New(server.Config{Logger: quiet, MaxConnsPerSource: 2, Recorder: m})
 	addr := serveStream(t, srv, echo.Service())
 	for range 2 {
 		dial(t, "tcp", addr)

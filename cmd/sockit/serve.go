@@ -10,13 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/sockit/sockit/internal/services"
 	"github.com/sockit/sockit/proto/daytime"
 	"github.com/sockit/sockit/proto/qotd"
-	"github.com/sockit/sockit/server"
+	"github.com/sockit/sockit/server/promrecorder"
 )
 
 func (a *app) serveCommand() *cobra.Command {
@@ -96,8 +95,9 @@ SIGINT or SIGTERM stops accepting and lets open connections finish for
 				}
 			}
 			if metrics != "" {
-				opt.Server.Metrics = server.NewMetrics()
-				stop, err := a.serveMetrics(metrics, opt.Server.Metrics, logger)
+				rec := promrecorder.New()
+				opt.Server.Recorder = rec
+				stop, err := a.serveMetrics(metrics, rec, logger)
 				if err != nil {
 					return err
 				}
@@ -149,13 +149,13 @@ func newLogger(a *app, format, level string) (*slog.Logger, error) {
 }
 
 // serveMetrics starts the Prometheus endpoint; the returned function stops it.
-func (a *app) serveMetrics(addr string, m *server.Metrics, logger *slog.Logger) (func(), error) {
+func (a *app) serveMetrics(addr string, m *promrecorder.Recorder, logger *slog.Logger) (func(), error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", m.Handler())
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(a.stderr, "metrics http://%s/metrics\n", ln.Addr())
 	done := make(chan struct{})

@@ -1,0 +1,47 @@
+package sockit_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestClientDeps keeps the client packages light (tailscale's deptest is the
+// model): importing sockit, resolve, netcat or a protocol must pull in
+// nothing beyond the standard library, golang.org/x/sys, golang.org/x/net,
+// github.com/miekg/dns and sockit's own light packages — not Prometheus,
+// cobra or the load generator.
+func TestClientDeps(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("go is not on the PATH: %v", err)
+	}
+	clients := []string{".", "./resolve", "./netcat", "./proto/..."}
+	out, err := exec.Command(goTool, append([]string{"list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}"}, clients...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	const self = "github.com/sockit/sockit"
+	allowed := []string{"golang.org/x/sys/", "golang.org/x/net/", "github.com/miekg/dns", self}
+	// sockit's own packages that a client must not import: they carry the
+	// heavy dependencies, or test and CLI machinery.
+	banned := []string{self + "/bench", self + "/cmd/", self + "/sockittest", self + "/internal/services", self + "/server/promrecorder"}
+	deps := strings.Fields(string(out))
+	if len(deps) == 0 {
+		t.Fatal("go list printed no packages")
+	}
+	for _, dep := range deps {
+		if hasPrefix(dep, banned) || !hasPrefix(dep, allowed) {
+			t.Errorf("a client package depends on %s (go list -deps %s)", dep, strings.Join(clients, " "))
+		}
+	}
+}
+
+func hasPrefix(path string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if path == strings.TrimSuffix(p, "/") || strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,117 @@
+// Package promrecorder exports a server.Server's counts to Prometheus. It
+// lives apart from server so that importing the server (or a protocol) does
+// not pull in Prometheus; cmd/sockit wires it in for `serve --metrics`.
+package promrecorder
+
+import (
+	"net/http"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sockit/sockit/server"
+)
+
+// Recorder holds the server's collectors on a registry of its own (no
+// global state). It implements server.Recorder.
+type Recorder struct {
+	Registry    *prometheus.Registry
+	connections *prometheus.CounterVec
+	active      *prometheus.GaugeVec
+	bytes       *prometheus.CounterVec
+	datagrams   *prometheus.CounterVec
+	drops       *prometheus.CounterVec
+}
+
+// New creates the collectors and a registry holding them and Go's process
+// and runtime collectors.
+func New() *Recorder {
+	r := &Recorder{
+		Registry: prometheus.NewRegistry(),
+		connections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sockit_connections_total",
+			Help: "Stream connections by outcome: accepted, or refused by a guard.",
+		}, []string{"service", "network", "result"}),
+		active: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sockit_connections_active",
+			Help: "Stream connections open now.",
+		}, []string{"service", "network"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sockit_bytes_total",
+			Help: "Payload bytes received (in) and sent (out).",
+		}, []string{"service", "network", "direction"}),
+		datagrams: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sockit_datagrams_total",
+			Help: "Datagrams received (in) and sent (out).",
+		}, []string{"service", "network", "direction"}),
+		drops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sockit_drops_total",
+			Help: "Datagrams and connections dropped, by reason.",
+		}, []string{"service", "network", "reason"}),
+	}
+	r.Registry.MustRegister(r.connections, r.active, r.bytes, r.datagrams, r.drops,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return r
+}
+
+// Handler serves the registry in Prometheus' text format.
+func (r *Recorder) Handler() http.Handler {
+	return promhttp.HandlerFor(r.Registry, promhttp.HandlerOpts{})
+}
+
+// Listener implements server.Recorder: the collectors with one listener's
+// labels bound, so the hot path adds to a counter without a label lookup.
+func (r *Recorder) Listener(service, network string) server.ListenerRecorder {
+	return &listener{
+		r: r, service: service, network: network,
+		accepted:  r.connections.WithLabelValues(service, network, "accepted"),
+		refused:   r.connections.WithLabelValues(service, network, "refused"),
+		active:    r.active.WithLabelValues(service, network),
+		bytesIn:   r.bytes.WithLabelValues(service, network, "in"),
+		bytesOut:  r.bytes.WithLabelValues(service, network, "out"),
+		dgramsIn:  r.datagrams.WithLabelValues(service, network, "in"),
+		dgramsOut: r.datagrams.WithLabelValues(service, network, "out"),
+	}
+}
+
+type listener struct {
+	r                   *Recorder
+	service, network    string
+	accepted, refused   prometheus.Counter
+	active              prometheus.Gauge
+	bytesIn, bytesOut   prometheus.Counter
+	dgramsIn, dgramsOut prometheus.Counter
+	// drops holds each reason's counter once it has been seen, so a flood
+	// of drops looks its labels up once (the loops share these counters,
+	// hence a sync.Map).
+	drops sync.Map // reason → prometheus.Counter
+}
+
+func (l *listener) Accepted() { l.accepted.Inc(); l.active.Inc() }
+func (l *listener) Closed()   { l.active.Dec() }
+
+func (l *listener) Received(datagrams, bytes int) {
+	if datagrams > 0 {
+		l.dgramsIn.Add(float64(datagrams))
+	}
+	l.bytesIn.Add(float64(bytes))
+}
+
+func (l *listener) Sent(datagrams, bytes int) {
+	if datagrams > 0 {
+		l.dgramsOut.Add(float64(datagrams))
+	}
+	l.bytesOut.Add(float64(bytes))
+}
+
+func (l *listener) Dropped(reason string, n int) {
+	ctr, ok := l.drops.Load(reason)
+	if !ok {
+		ctr, _ = l.drops.LoadOrStore(reason, l.r.drops.WithLabelValues(l.service, l.network, reason))
+	}
+	ctr.(prometheus.Counter).Add(float64(n))
+	if reason == server.DropMaxConns || reason == server.DropPerSource {
+		l.refused.Add(float64(n))
+	}
+}
