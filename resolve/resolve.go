@@ -1,6 +1,10 @@
 // Package resolve turns host names into addresses the way getaddrinfo does
 // (every address, IPv4 and IPv6, /etc/hosts first) — the brief's
 // gethostbyname done properly — or by asking one DNS server directly.
+//
+// Names that a reverse lookup returns carry no trailing dot, whichever path
+// answered, as getent prints them: they are host names to use, not zone
+// file entries.
 package resolve
 
 import (
@@ -26,6 +30,8 @@ type Resolver struct {
 	// default) asked directly over UDP, and over TCP when a reply comes back
 	// truncated. /etc/hosts is not read then.
 	Server string
+	// TCP asks Server over TCP only (dig's +tcp); false means UDP first.
+	TCP bool
 	// Family keeps only IPv4 (4) or IPv6 (6) addresses; 0 keeps both.
 	Family int
 	// Timeout bounds each DNS exchange with Server; zero means 5s.
@@ -36,6 +42,10 @@ type Resolver struct {
 type Error struct {
 	Name string
 	Err  error
+	// Partial is set when Lookup returned addresses alongside this error:
+	// one family's query failed (a server refusing AAAA) while the other
+	// was answered.
+	Partial bool
 }
 
 func (e *Error) Error() string { return "resolve " + e.Name + ": " + e.Err.Error() }
@@ -43,6 +53,11 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Lookup returns every address of name: IPv4 and IPv6, narrowed by Family.
 // An IP literal resolves to itself.
+//
+// With Server set, A and AAAA are separate queries. When one is answered and
+// the other fails (other than "no such name"), Lookup returns the addresses
+// it got together with an *Error whose Partial is set — getaddrinfo, host
+// and dig all show what was answered.
 func (r *Resolver) Lookup(ctx context.Context, name string) ([]netip.Addr, error) {
 	if a, err := netip.ParseAddr(name); err == nil {
 		return r.filter(name, []netip.Addr{a})
@@ -60,6 +75,9 @@ func (r *Resolver) Lookup(ctx context.Context, name string) ([]netip.Addr, error
 		}
 	} else {
 		addrs, err = r.lookupServer(ctx, name)
+		if err != nil && len(addrs) > 0 {
+			return addrs, &Error{Name: name, Err: err, Partial: true}
+		}
 	}
 	if err != nil {
 		return nil, &Error{Name: name, Err: err}
@@ -118,6 +136,9 @@ func (r *Resolver) Reverse(ctx context.Context, addr string) ([]string, error) {
 	if err == nil && len(names) == 0 {
 		err = ErrNotFound
 	}
+	for i, n := range names {
+		names[i] = strings.TrimSuffix(n, ".")
+	}
 	if err != nil {
 		return nil, &Error{Name: addr, Err: err}
 	}
@@ -132,7 +153,8 @@ func (r *Resolver) server() string {
 }
 
 // lookupServer asks Server for A and AAAA records, following CNAME chains
-// the server did not flatten (at most 8 links).
+// the server did not flatten (at most 8 links). When one type fails and the
+// other gave addresses, it returns both the addresses and the failure.
 func (r *Resolver) lookupServer(ctx context.Context, name string) ([]netip.Addr, error) {
 	var types []uint16
 	if r.Family != 6 {
@@ -142,39 +164,52 @@ func (r *Resolver) lookupServer(ctx context.Context, name string) ([]netip.Addr,
 		types = append(types, dns.TypeAAAA)
 	}
 	var addrs []netip.Addr
-	notFound := 0
+	var failed error
 	for _, t := range types {
-		target := dns.Fqdn(name)
-		for hop := 0; hop < 8; hop++ {
-			rrs, err := r.query(ctx, target, t)
-			if errors.Is(err, ErrNotFound) {
-				notFound++
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-			next, found := "", false
-			for _, rr := range rrs {
-				switch v := rr.(type) {
-				case *dns.A:
-					a, _ := netip.AddrFromSlice(v.A.To4())
-					addrs, found = append(addrs, a), true
-				case *dns.AAAA:
-					a, _ := netip.AddrFromSlice(v.AAAA.To16())
-					addrs, found = append(addrs, a), true
-				case *dns.CNAME:
-					next = v.Target
-				}
-			}
-			if found || next == "" {
-				break
-			}
-			target = next
+		got, err := r.lookupType(ctx, name, t)
+		if err != nil && !errors.Is(err, ErrNotFound) && failed == nil {
+			failed = fmt.Errorf("%s query: %w", dns.TypeToString[t], err)
 		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		addrs = append(addrs, got...)
+	}
+	if failed != nil {
+		return addrs, failed
 	}
 	if len(addrs) == 0 {
 		return nil, ErrNotFound
+	}
+	return addrs, nil
+}
+
+// lookupType asks for the records of one type, following CNAMEs.
+func (r *Resolver) lookupType(ctx context.Context, name string, t uint16) ([]netip.Addr, error) {
+	var addrs []netip.Addr
+	target := dns.Fqdn(name)
+	for hop := 0; hop < 8; hop++ {
+		rrs, err := r.query(ctx, target, t)
+		if err != nil {
+			return nil, err
+		}
+		next := ""
+		for _, rr := range rrs {
+			switch v := rr.(type) {
+			case *dns.A:
+				a, _ := netip.AddrFromSlice(v.A.To4())
+				addrs = append(addrs, a)
+			case *dns.AAAA:
+				a, _ := netip.AddrFromSlice(v.AAAA.To16())
+				addrs = append(addrs, a)
+			case *dns.CNAME:
+				next = v.Target
+			}
+		}
+		if len(addrs) > 0 || next == "" {
+			break
+		}
+		target = next
 	}
 	return addrs, nil
 }
@@ -190,8 +225,11 @@ func (r *Resolver) query(ctx context.Context, name string, qtype uint16) ([]dns.
 		timeout = 5 * time.Second
 	}
 	c := &dns.Client{Net: "udp", Timeout: timeout}
+	if r.TCP {
+		c.Net = "tcp"
+	}
 	in, _, err := c.ExchangeContext(ctx, m, r.server())
-	if err == nil && in.Truncated {
+	if err == nil && in.Truncated && c.Net == "udp" {
 		c.Net = "tcp"
 		in, _, err = c.ExchangeContext(ctx, m, r.server())
 	}

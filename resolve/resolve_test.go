@@ -38,6 +38,7 @@ func startDNS(t *testing.T) *dnsServer {
 		"alias.test. AAAA":            {"alias.test. 60 IN CNAME host.test."},
 		"flat.test. A":                {"flat.test. 60 IN CNAME host.test.", "host.test. 60 IN A 192.0.2.1"},
 		"1.2.0.192.in-addr.arpa. PTR": {"1.2.0.192.in-addr.arpa. 60 IN PTR host.test."},
+		"refused6.test. A":            {"refused6.test. 60 IN A 192.0.2.6"},
 	}
 	// big.test has more A records than fit a 512-byte UDP reply.
 	for i := 1; i <= 60; i++ {
@@ -57,7 +58,11 @@ func startDNS(t *testing.T) *dnsServer {
 				known = true
 			}
 		}
-		if !known {
+		switch {
+		case strings.EqualFold(q.Name, "refused6.test.") && q.Qtype == dns.TypeAAAA,
+			strings.EqualFold(q.Name, "refused.test."):
+			m.Rcode = dns.RcodeRefused
+		case !known:
 			m.Rcode = dns.RcodeNameError
 		}
 		for _, s := range zone[key] {
@@ -72,15 +77,7 @@ func startDNS(t *testing.T) *dnsServer {
 		}
 		w.WriteMsg(m)
 	})
-	ln, pc := sockittest.ListenTCPAndUDP(t)
-	s.addr = pc.LocalAddr().String()
-	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: ln, Handler: h}} {
-		started := make(chan struct{})
-		srv.NotifyStartedFunc = func() { close(started) }
-		go srv.ActivateAndServe()
-		<-started
-		t.Cleanup(func() { srv.Shutdown() })
-	}
+	s.addr = sockittest.ServeDNS(t, h)
 	return s
 }
 
@@ -130,6 +127,43 @@ func TestLookupServer(t *testing.T) {
 	}
 }
 
+// A server refusing AAAA must not cost the A answers: they come back with
+// an error that says which query failed and that the result is partial.
+func TestLookupPartialFamily(t *testing.T) {
+	s := startDNS(t)
+	r := &resolve.Resolver{Server: s.addr, Timeout: 2 * time.Second}
+	got, err := r.Lookup(context.Background(), "refused6.test")
+	var re *resolve.Error
+	if !errors.As(err, &re) || !re.Partial || !strings.Contains(err.Error(), "AAAA query") ||
+		!strings.Contains(err.Error(), "REFUSED") {
+		t.Errorf("error %v, want a partial *Error naming the AAAA query and REFUSED", err)
+	}
+	if !slices.Equal(got, addrs("192.0.2.6")) {
+		t.Errorf("addresses %v, want the A answer 192.0.2.6", got)
+	}
+	r.Family = 4
+	if got, err := r.Lookup(context.Background(), "refused6.test"); err != nil || len(got) != 1 {
+		t.Errorf("-4: %v, %v", got, err)
+	}
+	r.Family = 0
+	got, err = r.Lookup(context.Background(), "refused.test")
+	if err == nil || errors.As(err, &re) && re.Partial || len(got) != 0 || errors.Is(err, resolve.ErrNotFound) {
+		t.Errorf("both refused: %v, %v; want a non-partial REFUSED error and no address", got, err)
+	}
+}
+
+func TestLookupTCPOnly(t *testing.T) {
+	s := startDNS(t)
+	r := &resolve.Resolver{Server: s.addr, TCP: true, Family: 4, Timeout: 2 * time.Second}
+	got, err := r.Lookup(context.Background(), "host.test")
+	if err != nil || len(got) != 2 {
+		t.Fatalf("Lookup over TCP = %v, %v", got, err)
+	}
+	if n := s.tcpQueries.Load(); n != 1 {
+		t.Errorf("%d queries over TCP, want 1", n)
+	}
+}
+
 func TestLookupTruncatedFallsBackToTCP(t *testing.T) {
 	s := startDNS(t)
 	r := &resolve.Resolver{Server: s.addr, Family: 4, Timeout: 2 * time.Second}
@@ -149,7 +183,7 @@ func TestReverse(t *testing.T) {
 	s := startDNS(t)
 	r := &resolve.Resolver{Server: s.addr, Timeout: 2 * time.Second}
 	names, err := r.Reverse(context.Background(), "192.0.2.1")
-	if err != nil || !slices.Equal(names, []string{"host.test."}) {
+	if err != nil || !slices.Equal(names, []string{"host.test"}) {
 		t.Fatalf("Reverse = %v, %v", names, err)
 	}
 	if _, err := r.Reverse(context.Background(), "192.0.2.77"); !errors.Is(err, resolve.ErrNotFound) {

@@ -102,9 +102,10 @@ func TestResolveCommand(t *testing.T) {
 	if r.code != 0 || r.stdout != "127.0.0.1\n" {
 		t.Errorf("resolve -4 localhost: %d %q %q", r.code, r.stdout, r.stderr)
 	}
-	r = sockitRun(t, "", "resolve", "-4", "localhost", "nosuch.invalid", "127.0.0.2")
-	if r.code != 1 || r.stdout != "localhost 127.0.0.1\n127.0.0.2 127.0.0.2\n" ||
-		r.stderr != "sockit: resolve nosuch.invalid: no such host\n" {
+	// Names from /etc/hosts and literals only: no test asks the system's DNS
+	// server (the failure cases are in TestResolveServerCommand).
+	r = sockitRun(t, "", "resolve", "-4", "-H", "localhost", "127.0.0.2")
+	if r.code != 0 || r.stdout != "localhost 127.0.0.1\n127.0.0.2 127.0.0.2\n" || r.stderr != "" {
 		t.Errorf("several names: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	r = sockitRun(t, "localhost\n# a comment\n\n::1\n", "resolve", "-f", "-", "--json")

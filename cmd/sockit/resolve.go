@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sockit/sockit"
 	"github.com/sockit/sockit/resolve"
 )
 
@@ -23,19 +25,37 @@ func (a *app) resolveCommand() *cobra.Command {
 		v4, v6      bool
 		reverse     bool
 		asJSON      bool
+		withNames   bool
 		file        string
+		server      string
 		concurrency int
 	)
 	cmd := &cobra.Command{
 		Use:   "resolve [flags] NAME...",
 		Short: "Look up the addresses of host names (the brief's gethostbyname)",
-		Long: `resolve prints every address of each NAME, IPv4 and IPv6, as getaddrinfo
-does: /etc/hosts first, then DNS. With one NAME it prints one address per line;
-with several, each line is "NAME ADDR". A name that does not resolve is
-reported on stderr, the others are still printed, and the exit status is 1.`,
+		Long: `resolve prints every address of each NAME, IPv4 and IPv6, one a line.
+
+Without --server it follows getaddrinfo: /etc/hosts first, then the system's
+resolver (/etc/nsswitch.conf, /etc/resolv.conf). With --server it asks that
+DNS server directly, over UDP (TCP when a reply is truncated, or always with
+--tcp or a tcp:// server); /etc/hosts is not read then.
+
+Output: one address per line, however many NAMEs (dig +short's shape), so a
+script's parser never depends on the count; -H/--with-names prefixes each
+line with "NAME " (or use --json). With -x, NAMEs are addresses and the
+lines are host names, without a trailing dot (getent's form) on either path.
+
+A NAME with no address is reported on stderr and the others still printed.
+When one family's query fails but the other is answered (a server refusing
+AAAA), the answered addresses are printed and the failed query reported on
+stderr, as getaddrinfo, host and dig show what they got.
+
+Exit status: 0 when every NAME gave at least one answer (even if a family
+failed), 1 when some NAME gave none, 2 for a usage error.`,
 		Example: `  sockit resolve localhost
-  sockit resolve -4 localhost example.internal
+  sockit resolve -4 -H localhost example.internal
   sockit resolve --server 127.0.0.1:5353 www.example.com
+  sockit resolve --server tcp://[::1]:53 www.example.com
   sockit resolve -x 127.0.0.1
   sockit resolve -f names.txt --concurrency 32 --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -53,6 +73,34 @@ reported on stderr, the others are still printed, and the exit status is 1.`,
 			if file != "" && len(args) > 0 {
 				return usageErr("resolve: give NAMEs or -f FILE, not both")
 			}
+			if concurrency < 1 {
+				return usageErr("resolve: --concurrency %d: want at least 1", concurrency)
+			}
+			if r.Timeout <= 0 {
+				return usageErr("resolve: --timeout %v: want more than 0", r.Timeout)
+			}
+			if server != "" {
+				e, err := sockit.ParseEndpoint(server, sockit.Defaults{Network: "udp", Port: 53})
+				if err != nil || e.IsUnix() {
+					if err == nil {
+						err = fmt.Errorf("%q: a DNS server is udp:// or tcp:// HOST[:PORT]", server)
+					}
+					return usageErr("resolve: --server: %v", err)
+				}
+				r.Server = e.Address
+				if strings.HasPrefix(e.Network, "tcp") {
+					r.TCP = true
+				}
+			} else if r.TCP {
+				return usageErr("resolve: --tcp needs --server (the system resolver picks its own transport)")
+			}
+			if reverse {
+				for _, arg := range args {
+					if _, err := netip.ParseAddr(arg); err != nil {
+						return usageErr("resolve: -x %s: not an IP address", arg)
+					}
+				}
+			}
 			names := slices.Values(args)
 			if file != "" {
 				in := a.stdin
@@ -66,15 +114,17 @@ reported on stderr, the others are still printed, and the exit status is 1.`,
 				}
 				names = lines(in)
 			}
-			return a.runResolve(&r, names, len(args) == 1, reverse, asJSON, concurrency)
+			return a.runResolve(&r, names, withNames, reverse, asJSON, concurrency)
 		},
 	}
 	f := cmd.Flags()
 	f.BoolVarP(&v4, "ipv4", "4", false, "IPv4 addresses only")
 	f.BoolVarP(&v6, "ipv6", "6", false, "IPv6 addresses only")
-	f.StringVar(&r.Server, "server", "", "ask this DNS server (HOST[:PORT]) directly instead of the system resolver")
+	f.StringVar(&server, "server", "", "ask this DNS server directly instead of getaddrinfo's path: [udp://|tcp://]HOST[:PORT], port 53 by default")
+	f.BoolVar(&r.TCP, "tcp", false, "with --server, ask over TCP only (dig's +tcp)")
 	durationVar(f, &r.Timeout, "timeout", 5*time.Second, "bound on each DNS exchange with --server")
-	f.BoolVarP(&reverse, "reverse", "x", false, "reverse lookup: NAMEs are addresses, print their host names (PTR)")
+	f.BoolVarP(&reverse, "reverse", "x", false, "reverse lookup: NAMEs are IP addresses, print their host names (PTR)")
+	f.BoolVarP(&withNames, "with-names", "H", false, `print "NAME ADDR" on each line instead of ADDR alone`)
 	f.BoolVar(&asJSON, "json", false, `print [{"name": ..., "addresses": [...]}]`)
 	f.StringVarP(&file, "file", "f", "", "read NAMEs from FILE, one a line (- for stdin)")
 	f.IntVar(&concurrency, "concurrency", 16, "lookups in flight at once with -f")
@@ -103,13 +153,15 @@ type resolveJSON struct {
 	Error     string   `json:"error,omitempty"`
 }
 
-func (a *app) runResolve(r *resolve.Resolver, names iter.Seq[string], single, reverse, asJSON bool, concurrency int) error {
+func (a *app) runResolve(r *resolve.Resolver, names iter.Seq[string], withNames, reverse, asJSON bool, concurrency int) error {
 	failed := false
 	var all []resolveJSON
 	out := bufio.NewWriter(a.stdout)
 	err := r.Each(a.ctx, names, concurrency, reverse, func(res resolve.Result) error {
 		if res.Err != nil {
-			failed = true
+			if len(res.Addrs) == 0 {
+				failed = true
+			}
 			msg := res.Err.Error()
 			var re *resolve.Error
 			if !errors.As(res.Err, &re) {
@@ -129,10 +181,10 @@ func (a *app) runResolve(r *resolve.Resolver, names iter.Seq[string], single, re
 			return nil
 		}
 		for _, addr := range res.Addrs {
-			if single {
-				fmt.Fprintln(out, addr)
-			} else {
+			if withNames {
 				fmt.Fprintln(out, res.Name, addr)
+			} else {
+				fmt.Fprintln(out, addr)
 			}
 		}
 		// Stream: a long -f list shows progress line by line.

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/miekg/dns"
+
+	"github.com/sockit/sockit/sockittest"
+)
+
+// resolveDNS serves host.test (A answered, AAAA refused), ok.test (A and
+// AAAA) and a PTR for 192.0.2.1, and counts the queries that came over TCP.
+func resolveDNS(t *testing.T) (addr string, tcp *atomic.Int64) {
+	tcp = new(atomic.Int64)
+	addr = sockittest.ServeDNS(t, dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+		if w.RemoteAddr().Network() == "tcp" {
+			tcp.Add(1)
+		}
+		m := new(dns.Msg)
+		m.SetReply(req)
+		q := req.Question[0]
+		add := func(s string) {
+			rr, err := dns.NewRR(s)
+			if err != nil {
+				panic(err)
+			}
+			m.Answer = append(m.Answer, rr)
+		}
+		switch {
+		case q.Name == "host.test." && q.Qtype == dns.TypeA:
+			add("host.test. 60 IN A 192.0.2.1")
+		case q.Name == "host.test." && q.Qtype == dns.TypeAAAA:
+			m.Rcode = dns.RcodeRefused
+		case q.Name == "ok.test." && q.Qtype == dns.TypeA:
+			add("ok.test. 60 IN A 192.0.2.2")
+		case q.Name == "ok.test." && q.Qtype == dns.TypeAAAA:
+			add("ok.test. 60 IN AAAA 2001:db8::2")
+		case q.Name == "1.2.0.192.in-addr.arpa." && q.Qtype == dns.TypePTR:
+			add("1.2.0.192.in-addr.arpa. 60 IN PTR host.test.")
+		default:
+			m.Rcode = dns.RcodeNameError
+		}
+		w.WriteMsg(m)
+	}))
+	return addr, tcp
+}
+
+func TestResolveServerCommand(t *testing.T) {
+	addr, tcp := resolveDNS(t)
+
+	// A refused AAAA query keeps the A answer, says so on stderr, exit 0.
+	r := sockitRun(t, "", "resolve", "--server", addr, "host.test")
+	if r.code != 0 || r.stdout != "192.0.2.1\n" ||
+		!strings.Contains(r.stderr, "sockit: resolve host.test: AAAA query") || !strings.Contains(r.stderr, "REFUSED") {
+		t.Errorf("refused AAAA: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+
+	// The shape does not depend on how many names: ADDR alone by default,
+	// NAME ADDR with -H for one name as for several.
+	r = sockitRun(t, "", "resolve", "--server", addr, "ok.test", "ok.test")
+	if r.code != 0 || r.stdout != "192.0.2.2\n2001:db8::2\n192.0.2.2\n2001:db8::2\n" {
+		t.Errorf("two names: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = sockitRun(t, "", "resolve", "-4", "-H", "--server", addr, "ok.test")
+	if r.code != 0 || r.stdout != "ok.test 192.0.2.2\n" {
+		t.Errorf("-H one name: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+
+	// A name with no answer at all is exit 1.
+	r = sockitRun(t, "", "resolve", "--server", addr, "ok.test", "nosuch.test")
+	if r.code != 1 || r.stderr != "sockit: resolve nosuch.test: no such host\n" {
+		t.Errorf("NXDOMAIN: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+
+	// -x prints host names without the trailing dot, with or without --server.
+	r = sockitRun(t, "", "resolve", "-x", "--server", addr, "192.0.2.1")
+	if r.code != 0 || r.stdout != "host.test\n" {
+		t.Errorf("-x --server: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = sockitRun(t, "", "resolve", "-x", "127.0.0.1")
+	if r.code != 0 || strings.Contains(r.stdout, ".\n") || !strings.Contains(r.stdout, "localhost\n") {
+		t.Errorf("-x system: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+
+	// The server in endpoint notation; tcp:// and --tcp ask over TCP only.
+	r = sockitRun(t, "", "resolve", "-4", "--server", "udp://"+addr, "ok.test")
+	if r.code != 0 || r.stdout != "192.0.2.2\n" || tcp.Load() != 0 {
+		t.Errorf("udp:// server: %d %q %q (tcp queries %d)", r.code, r.stdout, r.stderr, tcp.Load())
+	}
+	r = sockitRun(t, "", "resolve", "-4", "--server", "tcp://"+addr, "ok.test")
+	if r.code != 0 || r.stdout != "192.0.2.2\n" || tcp.Load() != 1 {
+		t.Errorf("tcp:// server: %d %q %q (tcp queries %d)", r.code, r.stdout, r.stderr, tcp.Load())
+	}
+	r = sockitRun(t, "", "resolve", "-4", "--tcp", "--server", addr, "ok.test")
+	if r.code != 0 || r.stdout != "192.0.2.2\n" || tcp.Load() != 2 {
+		t.Errorf("--tcp: %d %q %q (tcp queries %d)", r.code, r.stdout, r.stderr, tcp.Load())
+	}
+}
+
+func TestResolveUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"resolve", "-x", "localhost"}, "not an IP address"},
+		{[]string{"resolve", "--concurrency", "0", "-f", "-"}, "--concurrency 0"},
+		{[]string{"resolve", "--concurrency", "-3", "x"}, "--concurrency -3"},
+		{[]string{"resolve", "--timeout", "0s", "x"}, "--timeout"},
+		{[]string{"resolve", "--server", "unix:///tmp/x", "x"}, "--server"},
+		{[]string{"resolve", "--server", "udp://127.0.0.1:99999", "x"}, "--server"},
+		{[]string{"resolve", "--tcp", "x"}, "--tcp needs --server"},
+	}
+	for _, tt := range tests {
+		r := sockitRun(t, "", tt.args...)
+		if r.code != exitUsage || !strings.HasPrefix(r.stderr, "sockit: ") || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tt.args, r.code, r.stderr, exitUsage, tt.want)
+		}
+	}
+}
