@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sockit/sockit/internal/poll"
 	"github.com/sockit/sockit/internal/rawsys"
 )
 
@@ -114,7 +115,7 @@ type lconn struct {
 type loop struct {
 	t      *loopTarget
 	cfg    *Config
-	epfd   int
+	p      *poll.Poller
 	conns  []*lconn // by file descriptor
 	st     *Result
 	issued *atomic.Int64
@@ -128,11 +129,11 @@ type loop struct {
 func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Result, issued, done, failed *atomic.Int64, start time.Time) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	p, err := poll.New()
 	if err != nil {
 		return err
 	}
-	defer unix.Close(epfd)
+	defer p.Close()
 	// A unix.Sockaddr keeps a scratch buffer that Connect writes: each loop
 	// needs its own.
 	own := *t
@@ -148,7 +149,7 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Res
 		own.sa = &c
 	}
 	t = &own
-	l := &loop{t: t, cfg: cfg, epfd: epfd, conns: make([]*lconn, 0, 1024), st: st, issued: issued, done: done, failed: failed, start: start}
+	l := &loop{t: t, cfg: cfg, p: p, conns: make([]*lconn, 0, 1024), st: st, issued: issued, done: done, failed: failed, start: start}
 	defer func() {
 		for fd, c := range l.conns {
 			if c != nil {
@@ -164,14 +165,14 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Res
 			live++
 		}
 	}
-	events := make([]unix.EpollEvent, 256)
+	events := make([]poll.Event, 256)
 	lastScan := time.Now()
 	for live > 0 {
 		if ctx.Err() != nil {
 			return nil
 		}
-		n, err := unix.EpollWait(epfd, events, 100)
-		if err != nil && err != unix.EINTR {
+		n, err := p.Wait(events, 100)
+		if err != nil {
 			return err
 		}
 		now := time.Now()
@@ -254,7 +255,7 @@ func (l *loop) connect(c *lconn) error {
 		l.conns = append(l.conns, nil)
 	}
 	l.conns[fd] = c
-	return unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLOUT | unix.EPOLLIN, Fd: int32(fd)})
+	return l.p.Add(fd, poll.Out|poll.In)
 }
 
 // send writes the request; false when the connection is unusable.
@@ -274,7 +275,7 @@ func (l *loop) flush(c *lconn) bool {
 	for c.wrote < len(l.t.request) {
 		n, err := rawsys.Write(c.fd, l.t.request[c.wrote:])
 		if err == unix.EAGAIN {
-			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLOUT | unix.EPOLLIN, Fd: int32(c.fd)})
+			l.p.Modify(c.fd, poll.Out|poll.In)
 			return true
 		}
 		if err != nil || n <= 0 {
@@ -307,7 +308,7 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 		}
 		c.connecting = false
 		c.s.connect = now.Sub(c.start)
-		unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(c.fd)})
+		l.p.Modify(c.fd, poll.In)
 		if !l.send(c) {
 			l.drop(c)
 			return l.finish(c, FailWrite, now)
@@ -320,7 +321,7 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 			return l.finish(c, FailWrite, now)
 		}
 		if c.wrote == len(l.t.request) {
-			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(c.fd)})
+			l.p.Modify(c.fd, poll.In)
 		}
 	}
 	if ev&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) == 0 {

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sockit/sockit/internal/poll"
 	"github.com/sockit/sockit/internal/rawsys"
 )
 
@@ -51,8 +52,7 @@ type listenerEntry struct {
 
 type loop struct {
 	e       *loopEngine
-	epfd    int
-	efd     int // eventfd: wakes the loop for stop and force-close
+	p       *poll.Poller // Wake ends its wait for stop, force-close and barriers
 	conns   map[int]*econn
 	buf     []byte    // read buffer, shared by all connections of the loop
 	scratch []byte    // output buffer lent to sessions
@@ -92,19 +92,12 @@ func newLoopEngine(s *Server) (*loopEngine, error) {
 	e := &loopEngine{s: s, listeners: map[int]*listenerEntry{}, packets: map[int]*packetEntry{}}
 	n := loopCount()
 	for range n {
-		epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		p, err := poll.New()
 		if err != nil {
 			e.closeAll()
 			return nil, err
 		}
-		efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
-		if err != nil {
-			unix.Close(epfd)
-			e.closeAll()
-			return nil, err
-		}
-		unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, efd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(efd)})
-		e.loops = append(e.loops, &loop{e: e, epfd: epfd, efd: efd, conns: map[int]*econn{}, done: make(chan struct{}),
+		e.loops = append(e.loops, &loop{e: e, p: p, conns: map[int]*econn{}, done: make(chan struct{}),
 			buf: make([]byte, 64<<10), scratch: make([]byte, 0, bufSize), paused: map[int]time.Time{}})
 	}
 	for _, l := range e.loops {
@@ -124,8 +117,7 @@ func loopCount() int {
 
 func (e *loopEngine) closeAll() {
 	for _, l := range e.loops {
-		unix.Close(l.epfd)
-		unix.Close(l.efd)
+		l.p.Close()
 	}
 }
 
@@ -181,13 +173,9 @@ func (e *loopEngine) add(ln net.Listener, fd int, svc Service, ctr *counters) er
 	e.listeners[fd] = &listenerEntry{fd: fd, svc: svc, ctr: ctr, ln: ln, uds: uds}
 	e.mu.Unlock()
 	for _, l := range e.loops {
-		ev := &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLEXCLUSIVE, Fd: int32(fd)}
-		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, ev); err != nil {
-			ev.Events = unix.EPOLLIN
-			if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, ev); err != nil {
-				e.remove(fd)
-				return err
-			}
+		if err := l.watchListener(fd); err != nil {
+			e.remove(fd)
+			return err
 		}
 	}
 	return nil
@@ -215,7 +203,7 @@ func (e *loopEngine) remove(fd int) {
 	delete(e.listeners, fd)
 	e.mu.Unlock()
 	for _, l := range e.loops {
-		unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+		l.p.Delete(fd)
 		l.quiesce()
 	}
 }
@@ -260,9 +248,15 @@ func (e *loopEngine) lookup(fd int) (*listenerEntry, *packetEntry) {
 	return e.listeners[fd], e.packets[fd]
 }
 
-func (l *loop) wake() {
-	var one = [8]byte{1}
-	unix.Write(l.efd, one[:])
+func (l *loop) wake() { l.p.Wake() }
+
+// watchListener has l accept on fd: exclusively (one loop woken per
+// connection) where the kernel can, else every loop is woken.
+func (l *loop) watchListener(fd int) error {
+	if err := l.p.Add(fd, poll.In|poll.Exclusive); err == nil {
+		return nil
+	}
+	return l.p.Add(fd, poll.In)
 }
 
 // forceClose makes every loop close its connections now.
@@ -287,11 +281,11 @@ func (l *loop) run() {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	defer close(l.done)
-	events := make([]unix.EpollEvent, 256)
+	events := make([]poll.Event, 256)
 	lastScan := time.Now()
 	for {
-		n, err := unix.EpollWait(l.epfd, events, 250)
-		if err != nil && err != unix.EINTR {
+		n, err := l.p.Wait(events, 250)
+		if err != nil {
 			l.e.s.cfg.Logger.Error("epoll_wait failed; loop ends", "err", err)
 			return
 		}
@@ -299,11 +293,6 @@ func (l *loop) run() {
 		for i := range n {
 			fd := int(events[i].Fd)
 			ev := events[i].Events
-			if fd == l.efd {
-				var b [8]byte
-				unix.Read(l.efd, b[:])
-				continue
-			}
 			if c := l.conns[fd]; c != nil {
 				l.handle(c, ev)
 				continue
@@ -353,7 +342,7 @@ func (l *loop) scan() {
 		if l.now.After(until) {
 			delete(l.paused, fd)
 			if l.e.listener(fd) != nil {
-				unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLEXCLUSIVE, Fd: int32(fd)})
+				l.watchListener(fd)
 			}
 		}
 	}
@@ -372,7 +361,7 @@ func (l *loop) accept(le *listenerEntry) {
 		if err == unix.EMFILE || err == unix.ENFILE || err == unix.ENOBUFS || err == unix.ENOMEM {
 			s.cfg.Logger.Warn("accept failed; pausing this listener for 100ms", "service", le.svc.Name,
 				"addr", le.ln.Addr().String(), "err", err, "hint", fdHint(err))
-			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, le.fd, nil)
+			l.p.Delete(le.fd)
 			l.paused[le.fd] = l.now.Add(100 * time.Millisecond)
 		}
 		return
@@ -392,7 +381,7 @@ func (l *loop) accept(le *listenerEntry) {
 	c := &econn{fd: nfd, sess: le.svc.Stream.Open(remote), ctr: le.ctr, src: src, lastRead: l.now, lastWrite: l.now, tcp: !le.uds}
 	c.streamer, _ = c.sess.(Streamer)
 	l.conns[nfd] = c
-	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, nfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(nfd)}); err != nil {
+	if err := l.p.Add(nfd, poll.In); err != nil {
 		l.close(c)
 		return
 	}
@@ -421,14 +410,14 @@ func (l *loop) want(c *econn, write bool) {
 		c.lastWrite = l.now // the write timeout runs from here
 	}
 	c.writing = write
-	ev := uint32(unix.EPOLLIN)
+	ev := uint32(poll.In)
 	if write {
-		ev = unix.EPOLLOUT
+		ev = poll.Out
 		if c.streamer != nil {
-			ev |= unix.EPOLLIN
+			ev |= poll.In
 		}
 	}
-	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: ev, Fd: int32(c.fd)})
+	l.p.Modify(c.fd, ev)
 }
 
 // send writes p (which may alias the loop's buffers) or keeps what the
@@ -463,12 +452,12 @@ func (l *loop) send(c *econn, p []byte) bool {
 }
 
 func (l *loop) handle(c *econn, ev uint32) {
-	if ev&unix.EPOLLOUT != 0 {
+	if ev&poll.Out != 0 {
 		if !l.flush(c) {
 			return
 		}
 	}
-	if ev&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR|unix.EPOLLRDHUP) != 0 {
+	if ev&(poll.In|poll.Hup|poll.Err|poll.RDHup) != 0 {
 		l.read(c)
 	}
 }

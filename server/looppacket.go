@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sockit/sockit/internal/poll"
 	"github.com/sockit/sockit/internal/rawsys"
 )
 
@@ -26,7 +27,7 @@ func (e *loopEngine) addPacket(l *loop, uc *net.UDPConn, h PacketHandler, ctr *c
 		e.mu.Lock()
 		e.packets[fd] = pe
 		e.mu.Unlock()
-		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
+		if err := l.p.Add(fd, poll.In); err != nil {
 			e.mu.Lock()
 			delete(e.packets, fd)
 			e.mu.Unlock()
@@ -48,7 +49,7 @@ func (e *loopEngine) removePacket(pc net.PacketConn) {
 	}
 	e.mu.Unlock()
 	if found != nil {
-		unix.EpollCtl(found.loop.epfd, unix.EPOLL_CTL_DEL, found.fd, nil)
+		found.loop.p.Delete(found.fd)
 		found.loop.quiesce()
 	}
 }
