@@ -67,6 +67,13 @@ type Config struct {
 	Loops int
 	// Progress, if set, is called about once a second with running counts.
 	Progress func(done, failed int64, elapsed time.Duration)
+	// Shard runs one exact part of the load (see Shard); zero runs all.
+	Shard Shard
+	// RunID names the run in the result, so merge can tell runs apart.
+	RunID string
+	// Record, if set, is called once per recorded request, from the
+	// workers' goroutines at once: it must be safe for concurrent use.
+	Record func(Record)
 }
 
 func (c *Config) fill() error {
@@ -115,12 +122,15 @@ type sample struct {
 	body      int64
 	keptAlive bool
 	non2xx    bool
+	status    int // HTTP status, 0 if none
 	server    string
 }
 
 // Run executes the benchmark and returns its result. Canceling ctx stops it
 // early; the result then covers what completed.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
+	hash := cfg.optionsHash()
+	idle := cfg.Shard.apply(&cfg)
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
@@ -129,6 +139,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	res := newResult(&cfg, info)
+	res.Shard, res.RunID, res.OptionsHash, res.Idle = cfg.Shard, cfg.RunID, hash, idle
+	res.Start, res.Warmup = time.Now(), cfg.Warmup
+	if idle != "" {
+		res.Concurrency, res.Rate = 0, 0
+		return res, nil
+	}
+	tl := &timeline{}
 	var (
 		issued  atomic.Int64
 		done    atomic.Int64
@@ -144,6 +161,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		defer c2()
 	}
 	start := time.Now()
+	res.Start = start
 	cpu0 := cpuTime()
 	var interval time.Duration
 	if cfg.Rate > 0 {
@@ -158,6 +176,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		workers = workers[:loops]
 		for i := range loops {
 			st := emptyResult()
+			st.tl, st.sink, st.t0 = tl, cfg.Record, start
 			workers[i] = st
 			slots := cfg.Concurrency / loops
 			if i < cfg.Concurrency%loops {
@@ -174,6 +193,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	} else {
 		for w := range cfg.Concurrency {
 			st := emptyResult()
+			st.tl, st.sink, st.t0 = tl, cfg.Record, start
 			workers[w] = st
 			wg.Add(1)
 			go func() {
@@ -250,8 +270,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		elapsed = time.Since(start)
 	}
 	for _, st := range workers {
+		st.acc.flush(tl)
 		res.absorb(st)
 	}
+	res.Seconds = tl.secs
 	res.Duration = elapsed
 	res.ClientCPU = cpuTime() - cpu0
 	res.Interrupted = ctx.Err() != nil
@@ -271,6 +293,13 @@ func (r *Result) record(s *sample, kind string, total, at time.Duration) {
 	r.Wait.RecordValue(int64(s.wait / time.Microsecond))
 	r.Processing.RecordValue(max(int64((total-s.connect)/time.Microsecond), 0))
 	sec := int(at / time.Second)
+	if r.tl != nil {
+		r.acc.add(sec, us, kind, r.tl)
+	}
+	if r.sink != nil {
+		r.sink(Record{Start: r.t0.Add(at - total), Latency: time.Duration(us) * time.Microsecond, Status: s.status,
+			Error: kind, Sent: s.sent, Received: s.received})
+	}
 	for len(r.PerSecond) <= sec {
 		r.PerSecond = append(r.PerSecond, 0)
 	}

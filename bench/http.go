@@ -153,6 +153,7 @@ func (w *httpWorker) do(ctx context.Context, s *sample) string {
 	}
 	s.wait = time.Since(t1)
 	status, keep, err := w.readResponse(s)
+	s.status = status
 	if err != nil || !keep || !w.t.cfg.KeepAlive {
 		w.close()
 	}

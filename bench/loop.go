@@ -488,6 +488,7 @@ func (c *lconn) consume(avail []byte) bool {
 }
 
 func (l *loop) statusKind(c *lconn) string {
+	c.s.status = c.status
 	if c.status < 200 || c.status > 299 {
 		c.s.non2xx = true
 		return FailStatus

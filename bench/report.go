@@ -40,6 +40,23 @@ type Result struct {
 	ClientCPU      time.Duration
 	Rate           float64
 	Interrupted    bool
+
+	// Shard is the part of a sharded run this result covers (zero: all);
+	// RunID names the run its shards share, and OptionsHash the load they
+	// were all asked for, so merge can refuse to mix runs.
+	Shard       Shard
+	RunID       string
+	OptionsHash string
+	Idle        string    // why this shard sent nothing, if it is idle
+	Start       time.Time // wall clock at the start of the run (warm-up included)
+	Warmup      time.Duration
+	Seconds     []Second // per-second series; index as PerSecond
+
+	// A worker's tally feeds the run's timeline and --csv sink.
+	tl   *timeline
+	acc  secAcc
+	sink func(Record)
+	t0   time.Time
 }
 
 // emptyResult is a Result with nothing recorded yet.
@@ -58,7 +75,10 @@ func newResult(cfg *Config, info targetInfo) *Result {
 // absorb adds o's measurements to r: histograms, counts and client CPU add
 // up, and so does concurrency (runs side by side); the longest duration and
 // lag are kept; descriptions come from the first that has them.
-func (r *Result) absorb(o *Result) {
+func (r *Result) absorb(o *Result) { r.absorbAt(o, 0) }
+
+// absorbAt is absorb with o's per-second series shifted by off seconds.
+func (r *Result) absorbAt(o *Result, off int) {
 	if r.Target == "" {
 		r.Target, r.Host, r.Port, r.Path, r.HTTP = o.Target, o.Host, o.Port, o.Path, o.HTTP
 	}
@@ -86,10 +106,13 @@ func (r *Result) absorb(o *Result) {
 		r.Failures[k] += v
 	}
 	for i, n := range o.PerSecond {
-		for len(r.PerSecond) <= i {
+		for len(r.PerSecond) <= i+off {
 			r.PerSecond = append(r.PerSecond, 0)
 		}
-		r.PerSecond[i] += n
+		r.PerSecond[i+off] += n
+	}
+	for i, s := range o.Seconds {
+		r.Seconds = addSecond(r.Seconds, i+off, s)
 	}
 }
 
@@ -186,6 +209,15 @@ func (r *Result) WriteText(w io.Writer) error {
 	for _, warn := range r.Warnings() {
 		p("sockit: warning: %s\n", warn)
 	}
+	if r.Idle != "" {
+		p("sockit: %s\n", r.Idle)
+	}
+	switch {
+	case r.Shard.Count > 0:
+		p("sockit: shard %s of run %q (load %s)\n", r.Shard, r.RunID, r.OptionsHash)
+	case r.RunID != "":
+		p("sockit: run %q (load %s)\n", r.RunID, r.OptionsHash)
+	}
 	if r.Interrupted {
 		p("sockit: interrupted: the report covers the %d requests that completed\n", r.Requests)
 	}
@@ -231,6 +263,26 @@ type JSON struct {
 	DocLength     int64            `json:"doc_length"`
 	KeepAlive     int64            `json:"keep_alive"`
 	BodyBytes     int64            `json:"body_bytes"`
+	Shard         *ShardJSON       `json:"shard,omitempty"`
+	RunID         string           `json:"run_id,omitempty"`
+	OptionsHash   string           `json:"options_hash,omitempty"`
+	Idle          string           `json:"idle,omitempty"`
+	Start         *time.Time       `json:"start,omitempty"`
+	WarmupS       float64          `json:"warmup_s,omitempty"`
+	Seconds       []SecondJSON     `json:"seconds,omitempty"`
+}
+
+// ShardJSON is Shard in a report: index is 1-based.
+type ShardJSON struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
+}
+
+// SecondJSON is one Second: its latency histogram in HDR V2 encoding.
+type SecondJSON struct {
+	Failures  map[string]int64 `json:"failures,omitempty"`
+	MaxUs     int64            `json:"max_us"`
+	Histogram string           `json:"histogram,omitempty"`
 }
 
 // LatencyMs summarises the latency histogram.
@@ -268,7 +320,35 @@ func (r *Result) ToJSON() JSON {
 		Histogram: encodeHist(h), ConnectHist: encodeHist(r.Connect), WaitHist: encodeHist(r.Wait), ProcHist: encodeHist(r.Processing),
 		Server: r.ServerSoftware, Host: r.Host, Port: r.Port, Path: r.Path, HTTP: r.HTTP,
 		DocLength: r.DocLength, KeepAlive: r.KeepAlive, BodyBytes: r.BodyBytes,
+		RunID: r.RunID, OptionsHash: r.OptionsHash, Idle: r.Idle, WarmupS: r.Warmup.Seconds(),
+		Shard: r.shardJSON(), Start: r.startJSON(), Seconds: r.secondsJSON(),
 	}
+}
+
+func (r *Result) shardJSON() *ShardJSON {
+	if r.Shard.Count == 0 {
+		return nil
+	}
+	return &ShardJSON{r.Shard.Index, r.Shard.Count}
+}
+
+func (r *Result) startJSON() *time.Time {
+	if r.Start.IsZero() {
+		return nil
+	}
+	t := r.Start.UTC()
+	return &t
+}
+
+func (r *Result) secondsJSON() []SecondJSON {
+	out := make([]SecondJSON, len(r.Seconds))
+	for i, s := range r.Seconds {
+		out[i] = SecondJSON{Failures: s.Failures, MaxUs: s.MaxUs}
+		if s.Latency != nil && s.Latency.TotalCount() > 0 {
+			out[i].Histogram = encodeHist(s.Latency)
+		}
+	}
+	return out
 }
 
 // WriteJSON writes the --json report.
@@ -303,6 +383,31 @@ func FromJSON(data []byte) (*Result, error) {
 	}{{&r.Latency, j.Histogram}, {&r.Connect, j.ConnectHist}, {&r.Wait, j.WaitHist}, {&r.Processing, j.ProcHist}} {
 		if *h.dst, err = decodeHist(h.src); err != nil {
 			return nil, err
+		}
+	}
+	r.RunID, r.OptionsHash, r.Idle = j.RunID, j.OptionsHash, j.Idle
+	if j.Shard != nil {
+		if j.Shard.Count < 1 || j.Shard.Index < 1 || j.Shard.Index > j.Shard.Count {
+			return nil, fmt.Errorf("report's shard %d/%d is impossible", j.Shard.Index, j.Shard.Count)
+		}
+		r.Shard = Shard{j.Shard.Index, j.Shard.Count}
+	}
+	if j.Start != nil {
+		r.Start = *j.Start
+	}
+	if math.IsNaN(j.WarmupS) || j.WarmupS < 0 || j.WarmupS > 1e9 || len(j.Seconds) > 1e7 {
+		return nil, errors.New("report has an impossible warm-up or series")
+	}
+	r.Warmup = time.Duration(j.WarmupS * float64(time.Second))
+	r.Seconds = make([]Second, len(j.Seconds))
+	for i, s := range j.Seconds {
+		r.Seconds[i] = Second{Failures: s.Failures, MaxUs: s.MaxUs, Latency: newSecondHist()}
+		if s.Histogram != "" {
+			h, err := decodeHist(s.Histogram)
+			if err != nil {
+				return nil, fmt.Errorf("second %d: %w", i, err)
+			}
+			r.Seconds[i].Latency = h
 		}
 	}
 	if r.Latency.TotalCount() != r.Requests {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strings"
@@ -23,6 +24,9 @@ func (a *app) benchCommand() *cobra.Command {
 		asJSON   bool
 		htmlFile string
 		threads  int
+		shard    string
+		marked   bool
+		csvFile  string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench [flags] TARGET",
@@ -43,7 +47,7 @@ verify). Ctrl-C prints the report of what completed.`,
   sockit bench --proto qotd -c 8 -n 1000 udp://127.0.0.1:8017
   sockit bench -k --rate 20000 -d 30s --json http://127.0.0.1:8080/ > a.json`,
 		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			cfg.Target = args[0]
 			if timeLim > 0 {
 				cfg.Duration = timeLim
@@ -80,6 +84,37 @@ verify). Ctrl-C prints the report of what completed.`,
 			if cfg.Concurrency > 15000 {
 				return usageErr("bench: -c %d is more connections than this process may open (open files are capped)", cfg.Concurrency)
 			}
+			if shard != "" {
+				sh, err := bench.ParseShard(shard)
+				if err != nil {
+					return usageErr("bench: --shard: %v", err)
+				}
+				cfg.Shard = sh
+			} else if sh, ok, err := bench.ShardFromEnv(os.Getenv); err != nil {
+				return usageErr("bench: %v", err)
+			} else if ok {
+				cfg.Shard = sh
+			}
+			if cfg.RunID == "" {
+				cfg.RunID = os.Getenv("SOCKIT_RUN_ID")
+			}
+			if csvFile != "" {
+				f, err := os.Create(csvFile)
+				if err != nil {
+					return usageErr("bench: --csv: %v", err)
+				}
+				defer f.Close()
+				cw := bench.NewCSVWriter(f)
+				cfg.Record = cw.Record
+				defer func() {
+					if ferr := cw.Flush(); ferr != nil && err == nil {
+						err = fmt.Errorf("bench: --csv: %w", ferr)
+					}
+				}()
+			}
+			if marked {
+				asJSON = true
+			}
 			if !quiet && isTerminal(os.Stderr) && !asJSON {
 				cfg.Progress = func(done, failed int64, el time.Duration) {
 					fmt.Fprintf(a.stderr, "\r%d requests, %.0f/s, %d failed ", done, float64(done)/el.Seconds(), failed)
@@ -92,18 +127,16 @@ verify). Ctrl-C prints the report of what completed.`,
 			if cfg.Progress != nil {
 				fmt.Fprintln(a.stderr)
 			}
+			if res.Idle != "" {
+				fmt.Fprintf(a.stderr, "sockit: %s\n", res.Idle)
+			}
 			if htmlFile != "" {
-				f, err := os.Create(htmlFile)
-				if err != nil {
+				if err := writeFile(htmlFile, res.WriteHTML); err != nil {
 					return err
 				}
-				if err := res.WriteHTML(f); err != nil {
-					f.Close()
-					return err
-				}
-				if err := f.Close(); err != nil {
-					return err
-				}
+			}
+			if marked {
+				return res.WriteJSONMarked(a.stdout)
 			}
 			if asJSON {
 				return res.WriteJSON(a.stdout)
@@ -112,6 +145,10 @@ verify). Ctrl-C prints the report of what completed.`,
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&shard, "shard", "", "run shard I of N (I/N, 1-based) of the load; default from JOB_COMPLETION_INDEX (0-based) and SOCKIT_SHARDS")
+	f.StringVar(&cfg.RunID, "run-id", "", "name of the run, for merge (default $SOCKIT_RUN_ID)")
+	f.BoolVar(&marked, "json-markers", false, "print the JSON report between marker lines, for merge to find in a log (kubectl logs)")
+	f.StringVar(&csvFile, "csv", "", "write one CSV row per request to FILE (start, latency, status, error, bytes)")
 	f.Int64VarP(&cfg.Requests, "requests", "n", 0, "requests to perform (default 1, or 50000 with -t/-d, as ab)")
 	f.IntVarP(&cfg.Concurrency, "concurrency", "c", 1, "requests at a time (connections)")
 	durationVarP(f, &timeLim, "timelimit", "t", 0, "run at most this long (implies -n 50000 unless set)")
@@ -139,10 +176,20 @@ verify). Ctrl-C prints the report of what completed.`,
 }
 
 func (a *app) benchMergeCommand() *cobra.Command {
-	var asJSON bool
+	var (
+		asJSON   bool
+		htmlFile string
+	)
 	cmd := &cobra.Command{
-		Use:   "merge [--json] REPORT.json...",
-		Short: "Combine --json reports of simultaneous runs into one report",
+		Use:   "merge [--json] [--html FILE] REPORT...",
+		Short: "Combine the --json reports of one run's shards (or of simultaneous runs) into one report",
+		Long: `merge adds up --json reports exactly: counts, HDR histograms (percentiles come
+from the merged histogram, never averaged) and per-second series. The reports of a
+sharded run (--shard, or an Indexed Job) must all be there, once each, with the same
+run id and load; merge names the reports that disagree. A REPORT may also be a log
+holding reports between --json-markers lines, or - for stdin, so
+  kubectl logs -l job-name=sockit-bench --tail=-1 --prefix | sockit bench merge -
+merges a Kubernetes Job's pods.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageErr("bench merge: no report given")
@@ -150,19 +197,19 @@ func (a *app) benchMergeCommand() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var rs []*bench.Result
-			for _, p := range args {
-				b, err := os.ReadFile(p)
-				if err != nil {
-					return usageErr("bench merge: %v", err)
-				}
-				r, err := bench.FromJSON(b)
-				if err != nil {
-					return usageErr("bench merge %s: %v", p, err)
-				}
-				rs = append(rs, r)
+			rs, err := a.readReports("bench merge", args)
+			if err != nil {
+				return err
 			}
-			m := bench.Merge(rs...)
+			m, err := bench.MergeRun(rs)
+			if err != nil {
+				return usageErr("bench merge: %v", err)
+			}
+			if htmlFile != "" {
+				if err := writeFile(htmlFile, m.WriteHTML); err != nil {
+					return err
+				}
+			}
 			if asJSON {
 				return m.WriteJSON(a.stdout)
 			}
@@ -170,5 +217,49 @@ func (a *app) benchMergeCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the merged report as JSON")
+	cmd.Flags().StringVar(&htmlFile, "html", "", "also write the merged HTML report to FILE")
 	return cmd
+}
+
+// readReports reads the reports in files (- is stdin): JSON reports, or
+// logs holding reports between markers.
+func (a *app) readReports(cmdName string, files []string) ([]bench.Named, error) {
+	var rs []bench.Named
+	for _, p := range files {
+		var (
+			b   []byte
+			err error
+		)
+		if p == "-" {
+			b, err = io.ReadAll(a.stdin)
+			p = "stdin"
+		} else {
+			b, err = os.ReadFile(p)
+		}
+		if err != nil {
+			return nil, usageErr("%s: %v", cmdName, err)
+		}
+		got, err := bench.ReadReports(p, b)
+		if err != nil {
+			return nil, usageErr("%s: %v", cmdName, err)
+		}
+		if len(got) == 0 {
+			return nil, usageErr("%s: %s holds no report", cmdName, p)
+		}
+		rs = append(rs, got...)
+	}
+	return rs, nil
+}
+
+// writeFile creates path and writes it with write.
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
