@@ -1,37 +1,45 @@
 package bench
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/sockit/sockit"
-	"github.com/sockit/sockit/proto/chargen"
+	"github.com/sockit/sockit/proto"
+	_ "github.com/sockit/sockit/proto/all" // the protocols --proto names
 )
 
-// rawTarget loads a small-service endpoint.
+// rawTarget loads a registered protocol's endpoint (package proto).
 type rawTarget struct {
 	cfg     *Config
 	e       sockit.Endpoint
 	d       sockit.Dialer
+	bench   proto.Bench
 	oneShot bool // the server closes after each reply (daytime, qotd, time)
 }
 
 func newRawTarget(cfg *Config, e sockit.Endpoint) (*rawTarget, error) {
-	switch cfg.Proto {
-	case "echo", "discard", "chargen":
-	case "daytime", "qotd", "time":
-	default:
-		return nil, fmt.Errorf("--proto %q: want echo, discard, chargen, daytime, qotd or time", cfg.Proto)
+	p, ok := proto.Lookup(cfg.Proto)
+	if !ok || p.Bench == nil {
+		return nil, fmt.Errorf("--proto %q: want %s", cfg.Proto, orList(proto.Names(func(p proto.Protocol) bool { return p.Bench != nil })))
 	}
-	if cfg.Proto == "discard" && e.IsPacket() {
-		return nil, fmt.Errorf("--proto discard over %s: the server never replies, so nothing can be timed", e.Network)
+	if p.Bench.Mode == proto.BenchSink && e.IsPacket() {
+		return nil, fmt.Errorf("--proto %s over %s: the server never replies, so nothing can be timed", cfg.Proto, e.Network)
 	}
-	r := &rawTarget{cfg: cfg, e: e, oneShot: cfg.Proto == "daytime" || cfg.Proto == "qotd" || cfg.Proto == "time"}
-	return r, nil
+	return &rawTarget{cfg: cfg, e: e, bench: *p.Bench, oneShot: p.Bench.Mode == proto.BenchOneShot}, nil
+}
+
+// orList writes names as "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 type rawWorker struct {
@@ -84,8 +92,8 @@ func (w *rawWorker) do(ctx context.Context, s *sample) string {
 
 func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) string {
 	cfg := w.t.cfg
-	switch cfg.Proto {
-	case "echo":
+	switch w.t.bench.Mode {
+	case proto.BenchEcho:
 		n, err := c.Write(w.payload)
 		s.sent = int64(n)
 		if err != nil {
@@ -98,10 +106,7 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 			if err != nil {
 				return classify(err, FailRead)
 			}
-			if !bytes.Equal(w.buf[:n], w.payload) {
-				return FailVerify
-			}
-			return ""
+			return w.check(w.buf[:n])
 		}
 		got := w.buf[:len(w.payload)]
 		n, err = io.ReadFull(c, got)
@@ -113,14 +118,14 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 			}
 			return classify(err, FailRead)
 		}
-		if !bytes.Equal(got, w.payload) {
-			return FailVerify
+		if kind := w.check(got); kind != "" {
+			return kind
 		}
 		if !cfg.KeepAlive {
 			return w.finish(c)
 		}
 		return ""
-	case "discard":
+	case proto.BenchSink:
 		n, err := c.Write(w.payload)
 		s.sent = int64(n)
 		s.wait = time.Since(t1)
@@ -131,17 +136,13 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 			return w.finish(c)
 		}
 		return ""
-	case "chargen":
+	case proto.BenchSource:
 		if packet {
 			n, kind := w.query(c, s, t1)
 			if kind != "" {
 				return kind
 			}
-			var ck chargen.Checker
-			if _, err := ck.Write(w.buf[:n]); err != nil {
-				return FailVerify
-			}
-			return ""
+			return w.check(w.buf[:n])
 		}
 		got := w.buf[:cfg.Size]
 		n, err := io.ReadFull(c, got)
@@ -150,22 +151,19 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 		if err != nil {
 			return classify(err, FailRead)
 		}
-		var ck chargen.Checker
-		if _, err := ck.Write(got); err != nil {
-			return FailVerify
-		}
-		// A chargen connection cannot be resumed mid-pattern by another
-		// request's checker, so each request uses its own connection.
+		// A source cannot be resumed mid-stream by another request's
+		// check (chargen's pattern), so each request uses its own
+		// connection.
 		w.close()
-		return ""
+		return w.check(got)
 	}
-	// daytime, qotd, time: one reply, then the server closes (TCP).
+	// BenchOneShot: one reply, then the server closes (TCP).
 	if packet {
 		n, kind := w.query(c, s, t1)
 		if kind != "" {
 			return kind
 		}
-		return w.checkReply(w.buf[:n])
+		return w.check(w.buf[:n])
 	}
 	var total int
 	for {
@@ -185,7 +183,7 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 		}
 	}
 	s.received, s.body = int64(total), int64(total)
-	return w.checkReply(w.buf[:total])
+	return w.check(w.buf[:total])
 }
 
 // query sends an empty datagram and reads the reply into w.buf.
@@ -212,20 +210,16 @@ func (w *rawWorker) finish(c net.Conn) string {
 	return ""
 }
 
-func (w *rawWorker) checkReply(b []byte) string {
-	switch w.t.cfg.Proto {
-	case "time":
-		if len(b) != 4 {
+// check runs the protocol's verifier on a reply to w.payload.
+func (w *rawWorker) check(reply []byte) string {
+	if w.t.bench.Check == nil {
+		return ""
+	}
+	if err := w.t.bench.Check(w.payload, reply); err != nil {
+		if errors.Is(err, proto.ErrLength) {
 			return FailLength
 		}
-	case "qotd":
-		if len(b) == 0 || len(b) >= 512 {
-			return FailLength
-		}
-	case "daytime":
-		if len(b) == 0 {
-			return FailLength
-		}
+		return FailVerify
 	}
 	return ""
 }

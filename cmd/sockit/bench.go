@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sockit/sockit/bench"
+	"github.com/sockit/sockit/proto"
 )
 
 func (a *app) benchCommand() *cobra.Command {
@@ -167,7 +168,7 @@ verify). Ctrl-C prints the report of what completed.`,
 	f.StringVar(&htmlFile, "html", "", "also write a self-contained HTML report to FILE")
 	f.StringVar(&cfg.UnixSocket, "unix-socket", "", "HTTP over this Unix socket")
 	f.BoolVar(&cfg.Insecure, "insecure", false, "https: do not verify the certificate")
-	f.StringVar(&cfg.Proto, "proto", "echo", "raw targets: echo, discard, chargen, daytime, qotd or time")
+	f.StringVar(&cfg.Proto, "proto", "echo", "raw targets: "+strings.Join(proto.Names(func(p proto.Protocol) bool { return p.Bench != nil }), ", "))
 	f.IntVar(&cfg.Size, "size", 64, "raw targets: bytes per request (echo, discard, chargen)")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the echo payloads")
 	f.IntVar(&threads, "threads", 1, "OS threads running the workers (as wrk -t); 0 keeps Go's default, one per core")

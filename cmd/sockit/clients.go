@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sockit/sockit"
-	"github.com/sockit/sockit/internal/services"
+	"github.com/sockit/sockit/proto"
 	"github.com/sockit/sockit/proto/chargen"
 	"github.com/sockit/sockit/proto/daytime"
 	"github.com/sockit/sockit/proto/discard"
@@ -36,7 +36,7 @@ func (a *app) addClientFlags(cmd *cobra.Command) *clientFlags {
 // setup parses the endpoint argument (empty: sockit serve's local default)
 // and builds the dialer and UDP query policy, which says so when it resends.
 func (a *app) setup(cf *clientFlags, name, arg string) (sockit.Endpoint, *sockit.Dialer, *sockit.Query, error) {
-	info, _ := services.Lookup(name)
+	info, _ := proto.Lookup(name)
 	network := "tcp"
 	if info.UDPFirst {
 		network = "udp"

@@ -1,6 +1,5 @@
-// Package services names the small services, knows their ports, and starts
-// a set of them on a server.Server — what `sockit serve` and `sockit demo`
-// share.
+// Package services starts a set of the registered protocols (package proto)
+// on a server.Server — what `sockit serve` and `sockit demo` share.
 package services
 
 import (
@@ -9,66 +8,18 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/sockit/sockit"
-	"github.com/sockit/sockit/proto/chargen"
-	"github.com/sockit/sockit/proto/daytime"
-	"github.com/sockit/sockit/proto/discard"
-	"github.com/sockit/sockit/proto/echo"
-	"github.com/sockit/sockit/proto/httpraw"
-	"github.com/sockit/sockit/proto/qotd"
-	"github.com/sockit/sockit/proto/timeproto"
+	"github.com/sockit/sockit/proto"
+	_ "github.com/sockit/sockit/proto/all" // the services sockit serves
 	"github.com/sockit/sockit/server"
 )
 
-// Info is what a command needs to know of a service.
-type Info struct {
-	Name string
-	// WellKnown is the IANA port (a bare host on a client uses it).
-	WellKnown int
-	// Local is `sockit serve`'s default port on 127.0.0.1 (a client with no
-	// endpoint uses it), above 1024 so no privileges are needed.
-	Local int
-	// UDPFirst marks services whose client speaks UDP by default (qotd, as
-	// the brief's client does).
-	UDPFirst bool
-	// StreamOnly marks services with no datagram side (http).
-	StreamOnly bool
-}
-
-// All lists the services in the order `sockit serve` starts them.
-var All = []Info{
-	{Name: "echo", WellKnown: echo.Port, Local: 8001},
-	{Name: "discard", WellKnown: discard.Port, Local: 8009},
-	{Name: "daytime", WellKnown: daytime.Port, Local: 8013},
-	{Name: "qotd", WellKnown: qotd.Port, Local: 8017, UDPFirst: true},
-	{Name: "chargen", WellKnown: chargen.Port, Local: 8019},
-	{Name: "time", WellKnown: timeproto.Port, Local: 8037},
-	{Name: "http", WellKnown: 80, Local: 8080, StreamOnly: true},
-}
-
-// Lookup returns the Info of a service name.
-func Lookup(name string) (Info, bool) {
-	i := slices.IndexFunc(All, func(in Info) bool { return in.Name == name })
-	if i < 0 {
-		return Info{}, false
-	}
-	return All[i], true
-}
-
 // Names returns the service names, for messages.
-func Names() string {
-	var n []string
-	for _, in := range All {
-		n = append(n, in.Name)
-	}
-	return strings.Join(n, ", ")
-}
+func Names() string { return strings.Join(proto.Names(nil), ", ") }
 
 // Spec is one service on one endpoint.
 type Spec struct {
@@ -83,7 +34,7 @@ func ParseSpec(s string) (Spec, error) {
 	if !ok {
 		return Spec{}, fmt.Errorf("%w: %q is not SERVICE=ENDPOINT", sockit.ErrBadEndpoint, s)
 	}
-	in, known := Lookup(name)
+	in, known := proto.Lookup(name)
 	if !known {
 		return Spec{}, fmt.Errorf("%w: unknown service %q in %q (known: %s)", sockit.ErrBadEndpoint, name, s, Names())
 	}
@@ -101,7 +52,7 @@ func ParseSpec(s string) (Spec, error) {
 // port (port 0 for each when anyPort is set, as the demo and tests want).
 func Defaults(anyPort bool) []Spec {
 	var specs []Spec
-	for _, in := range All {
+	for _, in := range proto.All() {
 		port := in.Local
 		if anyPort {
 			port = 0
@@ -118,34 +69,11 @@ func Defaults(anyPort bool) []Spec {
 
 // Options configure the services and the server running them.
 type Options struct {
-	Quotes        []string         // nil: the embedded collection
-	HTTPRoot      *os.Root         // nil: only the brief's page
-	DaytimeFormat string           // "": nist
-	Now           func() time.Time // nil: time.Now
-	Server        server.Config
+	proto.Options
+	Server server.Config
 	// Announce is told of each bound listener, in Spec order, before any
 	// is served.
 	Announce func(service string, network string, addr net.Addr)
-}
-
-func (o *Options) service(name string) server.Service {
-	switch name {
-	case "echo":
-		return echo.Service()
-	case "discard":
-		return discard.Service()
-	case "daytime":
-		return daytime.Service(o.DaytimeFormat, o.Now)
-	case "qotd":
-		return qotd.Service(o.Quotes)
-	case "chargen":
-		return chargen.Service()
-	case "time":
-		return timeproto.Service(o.Now)
-	case "http":
-		return httpraw.Service(&httpraw.Responder{Root: o.HTTPRoot, Now: o.Now})
-	}
-	panic("services: unknown service " + name)
 }
 
 // Running is a started set of services.
@@ -166,6 +94,7 @@ func Start(ctx context.Context, specs []Spec, opt Options) (*Running, error) {
 		pc net.PacketConn
 	}
 	var all []bound
+	var protos []proto.Protocol
 	closeAll := func() {
 		for _, b := range all {
 			if b.ln != nil {
@@ -181,7 +110,12 @@ func Start(ctx context.Context, specs []Spec, opt Options) (*Running, error) {
 		r.log = slog.Default()
 	}
 	for _, sp := range specs {
-		if in, _ := Lookup(sp.Service); in.StreamOnly && sp.Endpoint.IsPacket() {
+		in, known := proto.Lookup(sp.Service)
+		if !known {
+			closeAll()
+			return nil, fmt.Errorf("unknown service %q (known: %s)", sp.Service, Names())
+		}
+		if in.StreamOnly && sp.Endpoint.IsPacket() {
 			closeAll()
 			return nil, fmt.Errorf("%s has no datagram side (%s)", sp.Service, sp.Endpoint)
 		}
@@ -197,6 +131,7 @@ func Start(ctx context.Context, specs []Spec, opt Options) (*Running, error) {
 			return nil, fmt.Errorf("%s: %w", sp.Service, err)
 		}
 		all = append(all, b)
+		protos = append(protos, in)
 		if b.pc != nil {
 			r.Addrs = append(r.Addrs, b.pc.LocalAddr())
 		} else {
@@ -209,7 +144,7 @@ func Start(ctx context.Context, specs []Spec, opt Options) (*Running, error) {
 		}
 	}
 	for i, sp := range specs {
-		svc := opt.service(sp.Service)
+		svc := protos[i].Service(opt.Options)
 		b := all[i]
 		r.wg.Add(1)
 		go func() {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sockit/sockit"
 	"github.com/sockit/sockit/internal/services"
+	"github.com/sockit/sockit/proto"
 	"github.com/sockit/sockit/proto/chargen"
 	"github.com/sockit/sockit/proto/daytime"
 	"github.com/sockit/sockit/proto/discard"
@@ -41,7 +42,7 @@ func startAll(t *testing.T) (*services.Running, []services.Spec) {
 	t.Helper()
 	dir := t.TempDir()
 	var specs []services.Spec
-	for _, in := range services.All {
+	for _, in := range proto.All() {
 		if in.Name == "http" {
 			continue // its own tests are in proto/httpraw
 		}
@@ -57,8 +58,8 @@ func startAll(t *testing.T) (*services.Running, []services.Spec) {
 		}
 	}
 	run, err := services.Start(context.Background(), specs, services.Options{
-		Now:    func() time.Time { return fixed },
-		Server: server.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		Options: proto.Options{Now: func() time.Time { return fixed }},
+		Server:  server.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
 	})
 	if err != nil {
 		t.Fatal(err)
