@@ -139,7 +139,7 @@ func (c *Client) Do(ctx context.Context, req *Request, body, raw io.Writer, maxB
 	return ex, err
 }
 
-var errStale = errors.New("kept-alive connection closed by the server")
+var errStale = errors.New("httpraw: kept-alive connection closed by the server")
 
 func idempotent(m string) bool {
 	switch m {
@@ -177,7 +177,7 @@ func (c *Client) do(ctx context.Context, req *Request, body, raw io.Writer, maxB
 		return ex, c.ctxErr(ctx, err)
 	}
 	c.rd.Raw = raw
-	if _, err := c.rd.br.Peek(1); err != nil {
+	if err := c.rd.fill(); err != nil {
 		c.Close()
 		if ex.Timings.Reused && (err == io.EOF || errors.Is(err, net.ErrClosed) || isReset(err)) {
 			return ex, errStale

@@ -1,49 +1,41 @@
 // Package httpraw is HTTP/1.1 written by hand over a socket, as the brief
-// does it, but correct: a request writer, a response reader that frames
-// bodies by RFC 9112 §6.3, a keep-alive client with per-phase timings, and
-// the small responder that stands in for the brief's web server.
+// does it, but correct: a request writer, a response reader, a keep-alive
+// client with per-phase timings, and the small responder that stands in for
+// the brief's web server.
 //
-// The response reader frames a message body in RFC 9112 §6.3 order:
-//
-//  1. a response to HEAD, and any 1xx, 204 or 304 response, has no body,
-//     whatever its headers say;
-//  2. Transfer-Encoding and Content-Length together are refused (request
-//     smuggling, §6.3 rule 3);
-//  3. Transfer-Encoding ending in chunked is read chunk by chunk, chunk
-//     extensions ignored, trailers kept; any other Transfer-Encoding is read
-//     until the connection closes;
-//  4. a valid Content-Length (one value, or a list of identical ones) is
-//     read exactly; any other Content-Length is an error;
-//  5. otherwise the body runs until the connection closes.
-//
-// Interim 1xx responses before the final one are read and kept. Lines may
-// end in a bare LF. Every malformed input is a *MalformedError naming the
-// fault and the byte offset where it was found.
+// Every HTTP message sockit reads, response or request, is framed by one
+// Framer (framer.go): an incremental, allocation-free state machine that
+// the client's Reader, both bench engines and the responder share. Its doc
+// gives the framing rules (RFC 9112 §6.3) and the handling of bare LF and
+// bare CR (§2.2). Interim 1xx responses before the final one are read and
+// kept. Every malformed input is a *MalformedError naming the fault and the
+// byte offset where it was found.
 package httpraw
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
+	"math"
 	"strings"
 )
 
 // DefaultMaxHeaderBytes bounds a response's header section, as curl does.
 const DefaultMaxHeaderBytes = 64 << 10
 
-// MalformedError reports a response that breaks HTTP/1.1's grammar.
+// MalformedError reports a message that breaks HTTP/1.1's grammar.
 type MalformedError struct {
 	Offset int64 // bytes of the connection's input read before the fault
 	Msg    string
+	// Status is the status a server answers the fault with: 400, or 431
+	// for a header section over its bounds.
+	Status int
 }
 
 func (e *MalformedError) Error() string { return fmt.Sprintf("%s at byte %d", e.Msg, e.Offset) }
 
 // ErrBodyTooLarge is returned when a body exceeds the caller's limit.
-var ErrBodyTooLarge = errors.New("body larger than --max-bytes")
+var ErrBodyTooLarge = errors.New("httpraw: body larger than the limit")
 
 // Field is one header line, name and value as received.
 type Field struct{ Name, Value string }
@@ -76,16 +68,6 @@ func (h Header) Values(name string) []string {
 	return out
 }
 
-// has reports whether the comma list of name contains token.
-func (h Header) has(name, token string) bool {
-	for _, v := range h.Values(name) {
-		if strings.EqualFold(v, token) {
-			return true
-		}
-	}
-	return false
-}
-
 // Response is one final response, with the interim ones that came first.
 type Response struct {
 	Proto   string // "HTTP/1.1"
@@ -105,359 +87,229 @@ type Response struct {
 	KeepAlive bool
 }
 
+// Decoder runs a Framer over a blocking reader through a buffer it owns:
+// what the client's Reader and the goroutine bench engine read with. It
+// allocates only to grow its buffer for a line longer than it.
+type Decoder struct {
+	Framer Framer
+	// Raw, if set, receives every byte read from the connection, exactly
+	// as it arrived.
+	Raw  io.Writer
+	rd   io.Reader
+	buf  []byte
+	r, w int
+	last []byte // the bytes the last Next consumed
+	err  error  // a read error other than io.EOF
+	eof  bool
+}
+
+// NewDecoder returns a Decoder reading rd through a buffer of size bytes.
+func NewDecoder(rd io.Reader, size int) *Decoder {
+	return &Decoder{rd: rd, buf: make([]byte, max(size, 64))}
+}
+
+// Reset makes d read a new connection, its framer reset too.
+func (d *Decoder) Reset(rd io.Reader) {
+	d.rd, d.r, d.w, d.last, d.err, d.eof = rd, 0, 0, nil, nil, false
+	d.Framer.Reset()
+}
+
+// Next reads until the framer reports an event, and returns it. A Failed
+// is either the framer's or a read error: Err says which.
+func (d *Decoder) Next() Event {
+	for {
+		ev, n := d.Framer.Next(d.buf[d.r:d.w])
+		d.last = d.buf[d.r : d.r+n]
+		d.r += n
+		if ev != NeedMore {
+			return ev
+		}
+		if err := d.fill(); err != nil {
+			if err == io.EOF {
+				return d.Framer.EOF()
+			}
+			return Failed
+		}
+	}
+}
+
+// Consumed is the bytes the last Next consumed (valid until the next call).
+func (d *Decoder) Consumed() []byte { return d.last }
+
+// Err is the error behind the last Failed event.
+func (d *Decoder) Err() error {
+	if d.err != nil {
+		return d.err
+	}
+	return d.Framer.Err()
+}
+
+// EOF reports whether the connection has ended.
+func (d *Decoder) EOF() bool { return d.eof }
+
+// Buffered is the bytes received and not yet consumed.
+func (d *Decoder) Buffered() int { return d.w - d.r }
+
+// Fill waits until at least one byte is buffered (a response's first byte).
+func (d *Decoder) Fill() error {
+	if d.r < d.w {
+		return nil
+	}
+	return d.fill()
+}
+
+// fill reads at least one more byte into the buffer.
+func (d *Decoder) fill() error {
+	if d.err != nil {
+		return d.err
+	}
+	if d.r == d.w {
+		d.r, d.w = 0, 0
+	} else if d.w == len(d.buf) {
+		if d.r > 0 {
+			copy(d.buf, d.buf[d.r:d.w])
+			d.w -= d.r
+			d.r = 0
+		} else {
+			// One line longer than the buffer; the framer's bounds end
+			// the growth.
+			d.buf = append(d.buf, make([]byte, len(d.buf))...)
+		}
+	}
+	for range 100 {
+		n, err := d.rd.Read(d.buf[d.w:])
+		if n > 0 {
+			if d.Raw != nil {
+				d.Raw.Write(d.buf[d.w : d.w+n])
+			}
+			d.w += n
+			return nil
+		}
+		if err == io.EOF {
+			d.eof = true
+			return err
+		}
+		if err != nil {
+			d.err = err
+			return err
+		}
+	}
+	d.err = io.ErrNoProgress
+	return d.err
+}
+
 // Reader reads responses from a connection, counting every byte consumed
 // so errors can say where they are.
 type Reader struct {
-	br  *bufio.Reader
-	off int64
+	d Decoder
 	// MaxHeaderBytes bounds each header section; zero means
 	// DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
-	// Raw, if set, receives every byte consumed, exactly as it arrived.
+	// Raw, if set, receives every byte read, exactly as it arrived.
 	Raw io.Writer
 }
 
 // NewReader returns a Reader on r.
-func NewReader(r io.Reader) *Reader { return &Reader{br: bufio.NewReaderSize(r, 32<<10)} }
+func NewReader(r io.Reader) *Reader { return &Reader{d: *NewDecoder(r, 32<<10)} }
 
 // Offset returns the bytes consumed so far.
-func (r *Reader) Offset() int64 { return r.off }
+func (r *Reader) Offset() int64 { return r.d.Framer.Offset() }
 
-func (r *Reader) bad(format string, a ...any) error {
-	return r.badAt(r.off, format, a...)
+// fill waits for the first byte of a response.
+func (r *Reader) fill() error {
+	r.d.Raw = r.Raw
+	return r.d.Fill()
 }
 
-// badAt reports a fault found in the line that began at off.
-func (r *Reader) badAt(off int64, format string, a ...any) error {
-	return &MalformedError{Offset: off, Msg: fmt.Sprintf(format, a...)}
-}
-
-func (r *Reader) consumed(p []byte) {
-	r.off += int64(len(p))
-	if r.Raw != nil {
-		r.Raw.Write(p)
+func (r *Reader) err() error {
+	if r.d.eof && r.d.Framer.Idle() {
+		return io.EOF
 	}
-}
-
-// line reads one line (LF or CRLF ended) of at most *budget bytes, which it
-// decrements; it returns the line without its end.
-func (r *Reader) line(budget *int, what string) ([]byte, error) {
-	var full []byte
-	for {
-		frag, err := r.br.ReadSlice('\n')
-		if len(full)+len(frag) > *budget {
-			return nil, r.bad("%s longer than %d bytes", what, r.maxHeader())
-		}
-		if err == bufio.ErrBufferFull {
-			full = append(full, frag...)
-			r.consumed(frag)
-			continue
-		}
-		r.consumed(frag)
-		if err != nil {
-			if err == io.EOF {
-				if len(full)+len(frag) == 0 {
-					return nil, io.EOF
-				}
-				return nil, r.bad("connection closed in the middle of the %s", what)
-			}
-			return nil, err
-		}
-		if full != nil {
-			frag = append(full, frag...)
-		}
-		*budget -= len(frag)
-		frag = frag[:len(frag)-1]
-		return bytes.TrimSuffix(frag, []byte("\r")), nil
-	}
-}
-
-func (r *Reader) maxHeader() int {
-	if r.MaxHeaderBytes > 0 {
-		return r.MaxHeaderBytes
-	}
-	return DefaultMaxHeaderBytes
+	return r.d.Err()
 }
 
 // ReadResponse reads the next response to a request with method, through
 // its header section; the body is read with Body. io.EOF means the
 // connection closed cleanly before a response began.
 func (r *Reader) ReadResponse(method string) (*Response, error) {
-	var interim []*Response
-	var head bytes.Buffer
+	d, f := &r.d, &r.d.Framer
+	d.Raw = r.Raw
+	f.MaxHeaderBytes, f.AnswersHEAD = r.MaxHeaderBytes, method == "HEAD"
+	var (
+		interim []*Response
+		head    []byte
+		mark    int // where the current response's head begins in head
+		resp    *Response
+	)
 	for {
-		resp, err := r.readHead(&head)
-		if err != nil {
-			if err == io.EOF && len(interim) > 0 {
-				return nil, r.bad("connection closed after an interim response")
+		switch d.Next() {
+		case StartLine:
+			major, minor := f.Version()
+			resp = &Response{Proto: fmt.Sprintf("HTTP/%d.%d", major, minor), Status: f.Status(), Reason: string(f.Reason())}
+			mark = len(head)
+			head = append(head, d.Consumed()...)
+		case FieldLine:
+			head = append(head, d.Consumed()...)
+			if f.Continued() {
+				last := &resp.Header[len(resp.Header)-1]
+				last.Value = strings.TrimSpace(last.Value + " " + string(f.Value()))
+				break
 			}
-			return nil, err
-		}
-		if resp.Status >= 100 && resp.Status < 200 && resp.Status != 101 {
-			interim = append(interim, resp)
-			continue
-		}
-		resp.Interim = interim
-		resp.Head = head.Bytes()
-		if err := r.frame(resp, method); err != nil {
-			return nil, err
-		}
-		return resp, nil
-	}
-}
-
-// readHead reads one status line and header section.
-func (r *Reader) readHead(raw *bytes.Buffer) (*Response, error) {
-	budget := r.maxHeader()
-	tee := r.Raw
-	r.Raw = io.MultiWriter(raw, nonNil(tee))
-	defer func() { r.Raw = tee }()
-	start := r.off
-	status, err := r.line(&budget, "status line")
-	if err != nil {
-		return nil, err
-	}
-	resp := &Response{}
-	if err := r.parseStatus(resp, string(status), start); err != nil {
-		return nil, err
-	}
-	for {
-		start = r.off
-		l, err := r.line(&budget, "header section")
-		if err == io.EOF {
-			return nil, r.bad("connection closed in the middle of the header section")
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(l) == 0 {
+			resp.Header = append(resp.Header, Field{string(f.Name()), string(f.Value())})
+		case HeadEnd:
+			head = append(head, d.Consumed()...)
+			if f.Interim() {
+				resp.Head = head[mark:len(head):len(head)]
+				interim = append(interim, resp)
+				break
+			}
+			resp.Interim, resp.Head = interim, head
+			resp.Framing, resp.KeepAlive = f.Framing().String(), f.KeepAlive()
 			return resp, nil
-		}
-		if l[0] == ' ' || l[0] == '\t' {
-			// obs-fold (RFC 9112 §5.2): a client may replace it with a space.
-			if len(resp.Header) == 0 {
-				return nil, r.bad("header section starts with a continuation line")
-			}
-			last := &resp.Header[len(resp.Header)-1]
-			last.Value = strings.TrimSpace(last.Value + " " + strings.TrimSpace(string(l)))
-			continue
-		}
-		name, value, ok := bytes.Cut(l, []byte(":"))
-		if !ok || len(name) == 0 || !isToken(name) {
-			return nil, r.badAt(start, "malformed header line %q", truncate(l))
-		}
-		resp.Header = append(resp.Header, Field{string(name), string(bytes.Trim(value, " \t"))})
-	}
-}
-
-type discardWriter struct{}
-
-func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
-
-func nonNil(w io.Writer) io.Writer {
-	if w == nil {
-		return discardWriter{}
-	}
-	return w
-}
-
-func (r *Reader) parseStatus(resp *Response, l string, start int64) error {
-	proto, rest, _ := strings.Cut(l, " ")
-	if len(proto) != 8 || !strings.HasPrefix(proto, "HTTP/") || proto[5] < '0' || proto[5] > '9' || proto[6] != '.' || proto[7] < '0' || proto[7] > '9' {
-		return r.badAt(start, "malformed status line %q", truncate([]byte(l)))
-	}
-	code, reason, _ := strings.Cut(rest, " ")
-	n, err := strconv.Atoi(code)
-	if len(code) != 3 || err != nil || n < 100 {
-		return r.badAt(start+9, "malformed status code %q", truncate([]byte(code)))
-	}
-	resp.Proto, resp.Status, resp.Reason = proto, n, reason
-	return nil
-}
-
-func isToken(b []byte) bool {
-	for _, c := range b {
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
+		case MessageEnd:
+			// The end of an interim response: the final one follows.
+		case Failed:
+			return nil, r.err()
 		}
 	}
-	return true
-}
-
-func truncate(b []byte) string {
-	if len(b) > 40 {
-		return string(b[:40]) + "…"
-	}
-	return string(b)
-}
-
-// frame decides how the body is delimited (the package doc's rules).
-func (r *Reader) frame(resp *Response, method string) error {
-	keep := resp.Proto == "HTTP/1.1" && !resp.Header.has("Connection", "close") ||
-		resp.Proto == "HTTP/1.0" && resp.Header.has("Connection", "keep-alive")
-	resp.KeepAlive = keep
-	switch {
-	case method == "HEAD" || resp.Status/100 == 1 || resp.Status == 204 || resp.Status == 304:
-		resp.Framing = "none"
-		return nil
-	}
-	te := resp.Header.Values("Transfer-Encoding")
-	_, hasCL := resp.Header.Get("Content-Length")
-	if len(te) > 0 {
-		if hasCL {
-			return r.bad("response has both Transfer-Encoding and Content-Length (request smuggling)")
-		}
-		if strings.EqualFold(te[len(te)-1], "chunked") {
-			resp.Framing = "chunked"
-			return nil
-		}
-		resp.Framing, resp.KeepAlive = "close", false
-		return nil
-	}
-	if hasCL {
-		if _, err := r.contentLength(resp.Header); err != nil {
-			return err
-		}
-		resp.Framing = "content-length"
-		return nil
-	}
-	resp.Framing, resp.KeepAlive = "close", false
-	return nil
-}
-
-func (r *Reader) contentLength(h Header) (int64, error) {
-	n := int64(-1)
-	for _, v := range h.Values("Content-Length") {
-		if v == "" || len(v) > 18 || strings.Trim(v, "0123456789") != "" {
-			return 0, r.bad("invalid Content-Length %q", truncate([]byte(v)))
-		}
-		m, _ := strconv.ParseInt(v, 10, 64)
-		if n >= 0 && m != n {
-			return 0, r.bad("conflicting Content-Length values %d and %d", n, m)
-		}
-		n = m
-	}
-	if n < 0 {
-		return 0, r.bad("empty Content-Length")
-	}
-	return n, nil
 }
 
 // Body copies resp's decoded body to w, at most max bytes (max <= 0: no
 // bound), and returns the bytes written. Trailers of a chunked body are
 // stored in resp.Trailer.
 func (r *Reader) Body(resp *Response, w io.Writer, max int64) (int64, error) {
+	d, f := &r.d, &r.d.Framer
+	d.Raw = r.Raw
 	if max <= 0 {
-		max = 1<<63 - 1
+		max = math.MaxInt64
 	}
-	switch resp.Framing {
-	case "none":
-		return 0, nil
-	case "content-length":
-		n, _ := r.contentLength(resp.Header)
-		if n > max {
-			return 0, ErrBodyTooLarge
-		}
-		got, err := r.copyN(w, n)
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return got, r.bad("connection closed after %d of %d body bytes", got, n)
-		}
-		return got, err
-	case "chunked":
-		return r.chunked(resp, w, max)
+	if resp.Framing == "content-length" && f.ContentLength() > max {
+		return 0, ErrBodyTooLarge
 	}
-	// Close-delimited.
-	got, err := r.copyN(w, max)
-	if err == io.EOF {
-		return got, nil
-	}
-	if err == nil {
-		// max reached: is there more?
-		if _, perr := r.br.Peek(1); perr == nil {
-			return got, ErrBodyTooLarge
-		}
-	}
-	return got, err
-}
-
-// copyN copies exactly n bytes, or until EOF (returned as io.EOF).
-func (r *Reader) copyN(w io.Writer, n int64) (int64, error) {
 	var got int64
-	for got < n {
-		buf, err := r.br.Peek(min(r.br.Buffered(), int(min(n-got, 1<<30))))
-		if len(buf) == 0 {
-			if _, err = r.br.Peek(1); err != nil {
+	for {
+		switch d.Next() {
+		case BodyData:
+			data := f.Data()
+			if int64(len(data)) > max-got {
+				return got, ErrBodyTooLarge
+			}
+			n, err := w.Write(data)
+			got += int64(n)
+			if err != nil {
 				return got, err
 			}
-			continue
-		}
-		if _, werr := w.Write(buf); werr != nil {
-			return got, werr
-		}
-		r.consumed(buf)
-		r.br.Discard(len(buf))
-		got += int64(len(buf))
-		if err != nil {
-			return got, err
-		}
-	}
-	return got, nil
-}
-
-func (r *Reader) chunked(resp *Response, w io.Writer, max int64) (int64, error) {
-	var total int64
-	for {
-		budget := 4096
-		start := r.off
-		l, err := r.line(&budget, "chunk size line")
-		if err == io.EOF {
-			return total, r.bad("connection closed before the last chunk")
-		}
-		if err != nil {
-			return total, err
-		}
-		sizeStr, _, _ := bytes.Cut(l, []byte(";"))
-		sizeStr = bytes.TrimRight(sizeStr, " \t")
-		if len(sizeStr) == 0 || len(sizeStr) > 15 || len(bytes.Trim(sizeStr, "0123456789abcdefABCDEF")) > 0 {
-			return total, r.badAt(start, "malformed chunk size %q", truncate(sizeStr))
-		}
-		size, _ := strconv.ParseInt(string(sizeStr), 16, 64)
-		if size == 0 {
-			break
-		}
-		if total+size > max {
-			return total, ErrBodyTooLarge
-		}
-		got, err := r.copyN(w, size)
-		total += got
-		if err != nil {
-			if err == io.EOF {
-				return total, r.bad("connection closed inside a chunk")
+		case FieldLine:
+			if f.Continued() && len(resp.Trailer) > 0 {
+				last := &resp.Trailer[len(resp.Trailer)-1]
+				last.Value = strings.TrimSpace(last.Value + " " + string(f.Value()))
+				break
 			}
-			return total, err
+			resp.Trailer = append(resp.Trailer, Field{string(f.Name()), string(f.Value())})
+		case MessageEnd:
+			return got, nil
+		case Failed:
+			return got, r.err()
 		}
-		budget = 2
-		end, err := r.line(&budget, "chunk end")
-		if err != nil || len(end) != 0 {
-			return total, r.bad("chunk data not followed by CRLF")
-		}
-	}
-	budget := r.maxHeader()
-	for {
-		l, err := r.line(&budget, "trailer section")
-		if err == io.EOF {
-			return total, r.bad("connection closed in the trailer section")
-		}
-		if err != nil {
-			return total, err
-		}
-		if len(l) == 0 {
-			return total, nil
-		}
-		name, value, ok := bytes.Cut(l, []byte(":"))
-		if !ok || !isToken(name) || len(name) == 0 {
-			return total, r.bad("malformed trailer line %q", truncate(l))
-		}
-		resp.Trailer = append(resp.Trailer, Field{string(name), string(bytes.Trim(value, " \t"))})
 	}
 }

@@ -178,8 +178,8 @@ func FuzzReadResponse(f *testing.F) {
 		if n > int64(len(in)) {
 			t.Fatalf("body of %d bytes from %d bytes of input", n, len(in))
 		}
-		if !bytes.Equal(raw.Bytes(), in[:r.Offset()]) {
-			t.Fatalf("raw copy differs from the input consumed")
+		if !bytes.HasPrefix(in, raw.Bytes()) || r.Offset() > int64(raw.Len()) {
+			t.Fatalf("raw copy differs from the input read, or less was read than consumed")
 		}
 	})
 }
