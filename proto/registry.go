@@ -39,6 +39,8 @@ type Protocol struct {
 	// Service returns the server side, configured by opt. Its Name is the
 	// protocol's.
 	Service func(opt Options) server.Service
+	// Client is the command-line client, `sockit NAME`; nil for none.
+	Client *Client
 	// Bench is how `sockit bench --proto NAME` loads the protocol; nil
 	// when bench cannot.
 	Bench *Bench

@@ -132,17 +132,12 @@ udp://, udp4://, udp6://, unix:///path, unix://@abstract or unixgram:///path.`,
 		a.listenCommand(),
 		a.demoCommand(),
 		a.serveCommand(),
-		a.echoCommand(),
-		a.discardCommand(),
-		a.chargenCommand(),
-		a.qotdCommand(),
-		a.daytimeCommand(),
-		a.timeCommand(),
 		a.benchCommand(),
 		a.headCommand(),
 		a.getCommand(),
 		a.versionCommand(),
 	)
+	root.AddCommand(a.clientCommands()...)
 	return root
 }
 

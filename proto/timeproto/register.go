@@ -11,6 +11,7 @@ func init() {
 	proto.Register(proto.Protocol{
 		Name: "time", WellKnown: Port, Local: 8037,
 		Service: func(opt proto.Options) server.Service { return Service(opt.Now) },
+		Client:  client,
 		Bench: &proto.Bench{Mode: proto.BenchOneShot, Check: func(_, reply []byte) error {
 			if len(reply) != 4 {
 				return fmt.Errorf("%w: %d bytes, want 4", proto.ErrLength, len(reply))

@@ -1,0 +1,27 @@
+package discard
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sockit/sockit/proto"
+)
+
+var client = &proto.Client{
+	Short: "Send stdin to a discard service (RFC 863) and report the bytes sent",
+	Example: `  sockit discard localhost:8009 < /var/log/syslog
+  head -c 100M /dev/zero | sockit discard`,
+	Command: func(proto.FlagSet) func(context.Context, *proto.Call) error { return runClient },
+}
+
+func runClient(ctx context.Context, c *proto.Call) error {
+	start := time.Now()
+	n, err := Send(ctx, c.Dialer, c.Endpoint, c.Stdin)
+	if err != nil {
+		return err
+	}
+	el := time.Since(start)
+	fmt.Fprintf(c.Stdout, "discard: sent %d bytes to %s in %v (%s)\n", n, c.Endpoint, el.Round(time.Microsecond), proto.Rate(n, el))
+	return nil
+}

@@ -1,0 +1,41 @@
+package echo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/sockit/sockit/proto"
+)
+
+var client = &proto.Client{
+	Args:  "[MESSAGE...]",
+	Short: "Send a message to an echo service (RFC 862) and check what comes back",
+	Long: `echo sends MESSAGE (or stdin when there is none) to the echo service and prints
+what comes back; the exit status is 1 if it differs from what was sent. A bare
+host uses port 7; no ENDPOINT uses sockit serve's 127.0.0.1:8001.`,
+	Example: `  sockit echo localhost:8001 hello there     # the brief's echo client
+  sockit echo udp://127.0.0.1:8001 ping
+  sockit echo unix:///tmp/echo.sock < file.bin`,
+	MaxArgs: -1,
+	Command: func(proto.FlagSet) func(context.Context, *proto.Call) error { return runClient },
+}
+
+func runClient(ctx context.Context, c *proto.Call) error {
+	var msg []byte
+	var err error
+	if len(c.Args) > 0 {
+		msg = []byte(strings.Join(c.Args, " "))
+	} else if msg, err = io.ReadAll(c.Stdin); err != nil {
+		return err
+	}
+	got, err := Exchange(ctx, c.Dialer, c.Endpoint, msg, c.Query)
+	if _, werr := c.Stdout.Write(got); werr != nil && err == nil {
+		err = werr
+	}
+	if len(c.Args) > 0 && len(got) > 0 {
+		fmt.Fprintln(c.Stdout)
+	}
+	return err
+}

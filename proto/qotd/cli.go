@@ -1,0 +1,27 @@
+package qotd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sockit/sockit/proto"
+)
+
+var client = &proto.Client{
+	Short: "Get a quote from a QOTD service (RFC 865), over UDP as the brief does",
+	Example: `  sockit qotd                          # sockit serve's udp://127.0.0.1:8017
+  sockit qotd djxmmx.net               # the brief's server, port 17 (needs the internet)
+  sockit qotd tcp://127.0.0.1:8017`,
+	Command: func(proto.FlagSet) func(context.Context, *proto.Call) error { return runClient },
+}
+
+func runClient(ctx context.Context, c *proto.Call) error {
+	quote, _, err := Get(ctx, c.Dialer, c.Endpoint, c.Query)
+	if len(quote) > 0 {
+		c.Stdout.Write(quote)
+		if quote[len(quote)-1] != '\n' {
+			fmt.Fprintln(c.Stdout)
+		}
+	}
+	return err
+}
