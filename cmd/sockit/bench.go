@@ -172,7 +172,7 @@ verify). Ctrl-C prints the report of what completed.`,
 	f.IntVar(&cfg.Size, "size", 64, "raw targets: bytes per request (echo, discard, chargen)")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the echo payloads")
 	f.IntVar(&threads, "threads", 1, "OS threads running the workers (as wrk -t); 0 keeps Go's default, one per core")
-	cmd.AddCommand(a.benchMergeCommand())
+	cmd.AddCommand(a.benchMergeCommand(), a.benchReportCommand())
 	return cmd
 }
 
@@ -263,4 +263,35 @@ func writeFile(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return f.Close()
+}
+
+func (a *app) benchReportCommand() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "report -o FILE.html REPORT...",
+		Short: "Write one HTML page overlaying the --json reports of several runs (before/after)",
+		Long: `report renders --json reports (or logs holding them between --json-markers
+lines, or - for stdin) as one self-contained HTML page: a summary table, latency
+over time, requests per second, the percentile curve and the errors, each run
+in its own colour. It opens offline: no script, style or font is fetched.`,
+		Example: `  sockit bench report before.json after.json -o cmp.html`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErr("bench report: no report given")
+			}
+			if out == "" {
+				return usageErr("bench report: -o FILE is required")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rs, err := a.readReports("bench report", args)
+			if err != nil {
+				return err
+			}
+			return writeFile(out, func(w io.Writer) error { return bench.WriteHTMLReport(w, rs) })
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "the HTML file to write")
+	return cmd
 }
