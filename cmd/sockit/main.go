@@ -135,6 +135,8 @@ udp://, udp4://, udp6://, unix:///path, unix://@abstract or unixgram:///path.`,
 		a.benchCommand(),
 		a.headCommand(),
 		a.getCommand(),
+		a.packetCommand(),
+		a.interfacesCommand(),
 		a.versionCommand(),
 	)
 	root.AddCommand(a.clientCommands()...)

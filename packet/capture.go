@@ -1,0 +1,278 @@
+package packet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrPermission is wrapped when the kernel refuses a packet socket: opening
+// one takes root or CAP_NET_RAW.
+var ErrPermission = errors.New("packet sockets need root or the CAP_NET_RAW capability")
+
+// Errno names a system error as the C headers do: "EPERM (operation not
+// permitted)". Messages about families the kernel refuses show it.
+func Errno(err error) string {
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		if name := unix.ErrnoName(e); name != "" {
+			return fmt.Sprintf("%s (%s)", name, e.Error())
+		}
+	}
+	return err.Error()
+}
+
+// socketError explains a failed socket(AF_PACKET).
+func socketError(err error) error {
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		return fmt.Errorf("%w: socket(AF_PACKET) failed with %s", ErrPermission, Errno(err))
+	}
+	return fmt.Errorf("socket(AF_PACKET): %s", Errno(err))
+}
+
+// Options shape a capture's ring. The zero value works.
+type Options struct {
+	// BlockSize is the size of one ring block; zero means 1 MiB. It must be
+	// a multiple of the page size and hold the largest frame.
+	BlockSize int
+	// Blocks is how many blocks the ring has; zero means 16 (16 MiB).
+	Blocks int
+	// Timeout is how long the kernel fills a block before handing it over
+	// part full; zero means 10 ms (what a person watching waits at most).
+	Timeout time.Duration
+}
+
+// Stats are the kernel's counts for a capture (PACKET_STATISTICS).
+type Stats struct {
+	// Received counts frames that passed the filter, dropped ones included,
+	// as tcpdump's "received by filter".
+	Received uint64
+	// Dropped counts frames the ring had no room for.
+	Dropped uint64
+}
+
+// Capture reads frames from one interface through a TPACKET_V3 ring: the
+// kernel writes frames into memory both sides share, and a read walks them
+// without a system call per frame.
+type Capture struct {
+	fd     int
+	wake   int // eventfd that ends a wait in Next
+	ring   []byte
+	bs     int
+	blocks int
+
+	cur     int    // block being read
+	left    int    // frames left in it
+	off     int    // offset of the next frame in it
+	held    bool   // cur belongs to us until we return it
+	scratch []byte // for frames whose VLAN tag the kernel took off
+	stop    func() bool
+	closed  atomic.Bool
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+// LinkTypeOf reports whether an interface carries Ethernet headers (real
+// Ethernet, veth, bridges, and loopback, whose headers are zero).
+func LinkTypeOf(iface string) (int, error) {
+	b, err := os.ReadFile("/sys/class/net/" + iface + "/type")
+	if err != nil {
+		return 0, fmt.Errorf("interface %q: %w", iface, err)
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+// Open starts capturing on iface. Only frames the filter accepts (nil:
+// all) are copied into the ring. The capture ends when ctx does; the
+// caller closes it.
+func Open(ctx context.Context, iface string, f *Filter, opt Options) (*Capture, error) {
+	ifi, err := net.InterfaceByName(iface)
+	if err != nil {
+		return nil, fmt.Errorf("interface %q: %w", iface, err)
+	}
+	link, err := LinkTypeOf(iface)
+	if err == nil && link != unix.ARPHRD_ETHER && link != unix.ARPHRD_LOOPBACK {
+		return nil, fmt.Errorf("interface %s: link type %d is not Ethernet (sockit decodes and filters Ethernet frames)", iface, link)
+	}
+	if opt.BlockSize == 0 {
+		opt.BlockSize = 1 << 20
+	}
+	if opt.Blocks == 0 {
+		opt.Blocks = 16
+	}
+	if opt.Timeout == 0 {
+		opt.Timeout = 10 * time.Millisecond
+	}
+	// Protocol 0: no frame arrives before the filter and the ring are in
+	// place and bind names the protocol.
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, socketError(err)
+	}
+	c := &Capture{fd: fd, wake: -1, bs: opt.BlockSize, blocks: opt.Blocks}
+	fail := func(what string, err error) (*Capture, error) {
+		c.release()
+		return nil, fmt.Errorf("%s: %s", what, Errno(err))
+	}
+	if f != nil {
+		raw := f.Raw()
+		prog := unix.SockFprog{Len: uint16(len(raw)), Filter: (*unix.SockFilter)(unsafe.Pointer(&raw[0]))}
+		if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &prog); err != nil {
+			return fail("SO_ATTACH_FILTER", err)
+		}
+	}
+	if link == unix.ARPHRD_LOOPBACK {
+		// On loopback every frame leaves and comes back; like tcpdump,
+		// show it once, as it arrives.
+		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil {
+			return fail("PACKET_IGNORE_OUTGOING", err)
+		}
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
+		return fail("PACKET_VERSION TPACKET_V3", err)
+	}
+	const frameSize = 2048 // V3 packs frames of any size; this only sizes the request
+	req := unix.TpacketReq3{
+		Block_size:     uint32(opt.BlockSize),
+		Block_nr:       uint32(opt.Blocks),
+		Frame_size:     frameSize,
+		Frame_nr:       uint32(opt.BlockSize / frameSize * opt.Blocks),
+		Retire_blk_tov: uint32(max(1, opt.Timeout.Milliseconds())),
+	}
+	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+		return fail("PACKET_RX_RING", err)
+	}
+	c.ring, err = unix.Mmap(fd, 0, opt.BlockSize*opt.Blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return fail("mmap of the ring", err)
+	}
+	if c.wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		return fail("eventfd", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}); err != nil {
+		return fail("bind to "+iface, err)
+	}
+	c.stop = context.AfterFunc(ctx, c.interrupt)
+	return c, nil
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// interrupt ends a wait in Next.
+func (c *Capture) interrupt() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed.Load() {
+		var one = [8]byte{1}
+		_, _ = unix.Write(c.wake, one[:])
+	}
+}
+
+// blockStatus is the first word of a block's TPACKET_V3 header.
+func (c *Capture) blockStatus(b int) *uint32 {
+	return (*uint32)(unsafe.Pointer(&c.ring[b*c.bs+8]))
+}
+
+// Next returns the next frame. Its Data is valid until the next call; copy
+// it to keep it. Next returns context.Canceled (or the context's error)
+// once the capture's context ends.
+func (c *Capture) Next(ctx context.Context) (Frame, error) {
+	for c.left == 0 {
+		if c.held {
+			// Hand the block back to the kernel and move on.
+			atomic.StoreUint32(c.blockStatus(c.cur), unix.TP_STATUS_KERNEL)
+			c.held = false
+			c.cur = (c.cur + 1) % c.blocks
+		}
+		if err := ctx.Err(); err != nil {
+			return Frame{}, err
+		}
+		if atomic.LoadUint32(c.blockStatus(c.cur))&unix.TP_STATUS_USER == 0 {
+			fds := []unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN | unix.POLLERR}, {Fd: int32(c.wake), Events: unix.POLLIN}}
+			if _, err := unix.Poll(fds, -1); err != nil && err != unix.EINTR {
+				return Frame{}, fmt.Errorf("poll: %w", err)
+			}
+			continue
+		}
+		base := c.cur * c.bs
+		c.held = true
+		c.left = int(*(*uint32)(unsafe.Pointer(&c.ring[base+12])))
+		c.off = base + int(*(*uint32)(unsafe.Pointer(&c.ring[base+16])))
+	}
+	h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&c.ring[c.off]))
+	data := c.ring[c.off+int(h.Mac) : c.off+int(h.Mac)+int(h.Snaplen)]
+	length := int(h.Len)
+	if h.Status&unix.TP_STATUS_VLAN_VALID != 0 && len(data) >= 12 {
+		// The kernel took the VLAN tag off; put it back where it was on
+		// the wire, as libpcap does.
+		tpid := uint16(0x8100)
+		if h.Status&unix.TP_STATUS_VLAN_TPID_VALID != 0 {
+			tpid = h.Hv1.Vlan_tpid
+		}
+		tci := uint16(h.Hv1.Vlan_tci)
+		c.scratch = append(append(append(c.scratch[:0], data[:12]...), byte(tpid>>8), byte(tpid), byte(tci>>8), byte(tci)), data[12:]...)
+		data = c.scratch
+		length += 4
+	}
+	fr := Frame{Time: time.Unix(int64(h.Sec), int64(h.Nsec)), Length: length, Data: data}
+	c.left--
+	if c.left > 0 {
+		c.off += int(h.Next_offset)
+	}
+	return fr, nil
+}
+
+// Stats returns the kernel's counts since the capture opened.
+func (c *Capture) Stats() (Stats, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, err := unix.GetsockoptTpacketStatsV3(c.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
+	if err != nil {
+		return c.stats, fmt.Errorf("PACKET_STATISTICS: %w", err)
+	}
+	// The kernel resets its counters on every read; keep the sums.
+	c.stats.Received += uint64(st.Packets)
+	c.stats.Dropped += uint64(st.Drops)
+	return c.stats, nil
+}
+
+// Close releases the socket and the ring. Call it once Next has returned.
+func (c *Capture) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed.Swap(true) {
+		return nil
+	}
+	if c.stop != nil {
+		c.stop()
+	}
+	c.release()
+	return nil
+}
+
+func (c *Capture) release() {
+	if c.ring != nil {
+		_ = unix.Munmap(c.ring)
+		c.ring = nil
+	}
+	if c.wake >= 0 {
+		unix.Close(c.wake)
+	}
+	unix.Close(c.fd)
+}
+
+// Buffered is how many frames the block being read still holds: zero means
+// the next Next may wait.
+func (c *Capture) Buffered() int { return c.left }
