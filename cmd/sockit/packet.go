@@ -12,8 +12,8 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/spf13/cobra"
 
-	"github.com/sockit/sockit/internal/services"
 	"github.com/sockit/sockit/packet"
+	"github.com/sockit/sockit/proto"
 )
 
 func (a *app) packetCommand() *cobra.Command {
@@ -39,7 +39,7 @@ compiled to classic BPF and run in the kernel.`,
 // its name, for the decoder.
 func servicePorts() map[uint16]string {
 	m := map[uint16]string{}
-	for _, in := range services.All {
+	for _, in := range proto.All() {
 		if in.Name == "http" {
 			continue // HTTP is recognised by its first line, on any port
 		}
