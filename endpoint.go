@@ -45,7 +45,7 @@ type Defaults struct {
 
 // ErrBadEndpoint is wrapped by every error ParseEndpoint returns, so callers
 // can tell a usage error from a network failure with errors.Is.
-var ErrBadEndpoint = errors.New("bad endpoint")
+var ErrBadEndpoint = errors.New("sockit: bad endpoint")
 
 // EndpointError reports why an endpoint string was refused.
 type EndpointError struct {

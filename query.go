@@ -23,7 +23,7 @@ type Query struct {
 }
 
 // ErrNoReply is wrapped by the error of a query whose every attempt timed out.
-var ErrNoReply = errors.New("no reply")
+var ErrNoReply = errors.New("sockit: no reply")
 
 // Exchange sends req on c and returns the first reply, read into buf, and
 // how many attempts it took.
@@ -61,7 +61,7 @@ func (q *Query) Exchange(ctx context.Context, c net.Conn, req, buf []byte) ([]by
 
 // ErrTooLong is wrapped by ReadAll's error when the peer sends more than
 // the limit.
-var ErrTooLong = errors.New("reply too long")
+var ErrTooLong = errors.New("sockit: reply too long")
 
 // ReadAll reads r to EOF, refusing more than limit bytes — for replies of
 // bounded size (daytime, qotd, time) from a peer that may not be honest.

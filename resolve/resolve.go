@@ -21,7 +21,7 @@ import (
 
 // ErrNotFound is wrapped by the error for a name or address that has no
 // records ("no such host").
-var ErrNotFound = errors.New("no such host")
+var ErrNotFound = errors.New("resolve: no such host")
 
 // Resolver looks names up. Its zero value uses the system's rules: the Go
 // resolver reading /etc/hosts, /etc/nsswitch.conf and /etc/resolv.conf.
@@ -48,7 +48,12 @@ type Error struct {
 	Partial bool
 }
 
-func (e *Error) Error() string { return "resolve " + e.Name + ": " + e.Err.Error() }
+// Error reads "resolve NAME: why"; a sentinel's own "resolve: " is not
+// repeated.
+func (e *Error) Error() string {
+	return "resolve " + e.Name + ": " + strings.TrimPrefix(e.Err.Error(), "resolve: ")
+}
+
 func (e *Error) Unwrap() error { return e.Err }
 
 // Lookup returns every address of name: IPv4 and IPv6, narrowed by Family.

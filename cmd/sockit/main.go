@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -85,7 +86,8 @@ func (a *app) exitCode(err error) int {
 	if errors.As(err, &q) {
 		return int(q)
 	}
-	fmt.Fprintf(a.stderr, "sockit: %v\n", err)
+	// A sentinel of package sockit already says "sockit: ".
+	fmt.Fprintf(a.stderr, "sockit: %s\n", strings.TrimPrefix(err.Error(), "sockit: "))
 	var ee *exitError
 	switch {
 	case errors.As(err, &ee):

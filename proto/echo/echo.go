@@ -43,7 +43,7 @@ func Service() server.Service {
 }
 
 // ErrMismatch is wrapped by the error of an echo that came back different.
-var ErrMismatch = errors.New("echo differs from what was sent")
+var ErrMismatch = errors.New("echo: reply differs from what was sent")
 
 // Exchange sends msg to the echo service at e and returns what came back,
 // with an error wrapping ErrMismatch if it differs. Over a stream the
