@@ -17,6 +17,7 @@ import (
 	"github.com/sockit/sockit/proto/echo"
 	"github.com/sockit/sockit/proto/httpraw"
 	"github.com/sockit/sockit/server"
+	"github.com/sockit/sockit/sockittest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -26,25 +27,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 func serve(t *testing.T, svc server.Service, network string) string {
 	t.Helper()
 	srv := server.New(server.Config{Logger: quiet, UDP: server.UDPGuard{Off: true}, MaxConnsPerSource: -1})
-	done := make(chan struct{})
-	var addr string
-	if network == "udp" {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr = pc.LocalAddr().String()
-		go func() { defer close(done); srv.ServePacket(pc, svc) }()
-	} else {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr = ln.Addr().String()
-		go func() { defer close(done); srv.ServeStream(ln, svc) }()
-	}
-	t.Cleanup(func() { srv.Close(); <-done })
-	return addr
+	return sockittest.Serve(t, srv, network, svc).String()
 }
 
 func run(t *testing.T, cfg bench.Config) *bench.Result {
@@ -271,16 +254,10 @@ func (d dying) Receive(in, buf []byte) ([]byte, bool) {
 // run still ends with exactly -n requests, the rest classified failures.
 func TestServerKilledMidRun(t *testing.T) {
 	srv := server.New(server.Config{Logger: quiet})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var n int64
 	d := dying{n: &n, mu: &sync.Mutex{}, kill: func() { srv.Close() }}
-	done := make(chan struct{})
-	go func() { defer close(done); srv.ServeStream(ln, server.Service{Name: "dying", Stream: d}) }()
-	defer func() { srv.Close(); <-done }()
-	r := run(t, bench.Config{Target: "tcp://" + ln.Addr().String(), Requests: 20000, Concurrency: 4, KeepAlive: true})
+	addr := sockittest.Serve(t, srv, "tcp", server.Service{Name: "dying", Stream: d})
+	r := run(t, bench.Config{Target: "tcp://" + addr.String(), Requests: 20000, Concurrency: 4, KeepAlive: true})
 	var out bytes.Buffer
 	r.WriteText(&out)
 	if r.Requests != 20000 || r.Failed() == 0 || r.Failed() > 20000-1990 {

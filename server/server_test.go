@@ -77,14 +77,7 @@ func hasLabel(s *dto.Metric, k, v string) bool {
 // the server closes when the test ends.
 func serveStream(tb testing.TB, srv *server.Server, svc server.Service) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); srv.ServeStream(ln, svc) }()
-	tb.Cleanup(func() { srv.Close(); <-done })
-	return ln.Addr().String()
+	return sockittest.Serve(tb, srv, "tcp", svc).String()
 }
 
 // servePacket starts svc on a fresh UDP socket and returns the socket; the
@@ -95,9 +88,7 @@ func servePacket(tb testing.TB, srv *server.Server, svc server.Service) *net.UDP
 	if err != nil {
 		tb.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { defer close(done); srv.ServePacket(pc, svc) }()
-	tb.Cleanup(func() { srv.Close(); <-done })
+	sockittest.ServeSocket(tb, srv, pc, svc)
 	return pc.(*net.UDPConn)
 }
 

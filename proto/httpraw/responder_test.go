@@ -14,20 +14,14 @@ import (
 
 	"github.com/sockit/sockit/proto/httpraw"
 	"github.com/sockit/sockit/server"
+	"github.com/sockit/sockit/sockittest"
 )
 
 // serveHTTP runs the responder on 127.0.0.1:0 and returns its address.
 func serveHTTP(t *testing.T, r *httpraw.Responder) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv := server.New(server.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	done := make(chan struct{})
-	go func() { defer close(done); srv.ServeStream(ln, httpraw.Service(r)) }()
-	t.Cleanup(func() { srv.Close(); <-done })
-	return ln.Addr().String()
+	return sockittest.Serve(t, srv, "tcp", httpraw.Service(r)).String()
 }
 
 // exchange writes raw request bytes and reads n responses with the
