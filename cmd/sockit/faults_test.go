@@ -37,7 +37,13 @@ func newTestHost(t *testing.T) *testHost {
 	var b [3]byte
 	rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
-	h := &testHost{name: "sockit-" + id, hostIface: "sk" + id + "a", hostAddr: "198.18.0.1", peerAddr: "198.18.0.2"}
+	// A /30 of its own in 198.18.0.0/15 (RFC 2544's benchmarking range):
+	// the host side lives in the root namespace, where another test run
+	// may hold a link of its own at the same time.
+	second, fourth := 18+int(b[0]&1), int(b[2]&^3)
+	h := &testHost{name: "sockit-" + id, hostIface: "sk" + id + "a",
+		hostAddr: fmt.Sprintf("198.%d.%d.%d", second, b[1], fourth+1),
+		peerAddr: fmt.Sprintf("198.%d.%d.%d", second, b[1], fourth+2)}
 	run := func(args ...string) error {
 		out, err := exec.Command(ip, args...).CombinedOutput()
 		if err != nil {
