@@ -28,6 +28,7 @@ func (a *app) benchCommand() *cobra.Command {
 		shard    string
 		marked   bool
 		csvFile  string
+		omFile   string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench [flags] TARGET",
@@ -136,6 +137,11 @@ verify). Ctrl-C prints the report of what completed.`,
 					return err
 				}
 			}
+			if omFile != "" {
+				if err := writeFile(omFile, res.WriteOpenMetrics); err != nil {
+					return err
+				}
+			}
 			if marked {
 				return res.WriteJSONMarked(a.stdout)
 			}
@@ -149,6 +155,7 @@ verify). Ctrl-C prints the report of what completed.`,
 	f.StringVar(&shard, "shard", "", "run shard I of N (I/N, 1-based) of the load; default from JOB_COMPLETION_INDEX (0-based) and SOCKIT_SHARDS")
 	f.StringVar(&cfg.RunID, "run-id", "", "name of the run, for merge (default $SOCKIT_RUN_ID)")
 	f.BoolVar(&marked, "json-markers", false, "print the JSON report between marker lines, for merge to find in a log (kubectl logs)")
+	f.StringVar(&omFile, "openmetrics", "", "also write an OpenMetrics text summary to FILE")
 	f.StringVar(&csvFile, "csv", "", "write one CSV row per request to FILE (start, latency, status, error, bytes)")
 	f.Int64VarP(&cfg.Requests, "requests", "n", 0, "requests to perform (default 1, or 50000 with -t/-d, as ab)")
 	f.IntVarP(&cfg.Concurrency, "concurrency", "c", 1, "requests at a time (connections)")
@@ -172,7 +179,7 @@ verify). Ctrl-C prints the report of what completed.`,
 	f.IntVar(&cfg.Size, "size", 64, "raw targets: bytes per request (echo, discard, chargen)")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the echo payloads")
 	f.IntVar(&threads, "threads", 1, "OS threads running the workers (as wrk -t); 0 keeps Go's default, one per core")
-	cmd.AddCommand(a.benchMergeCommand(), a.benchReportCommand())
+	cmd.AddCommand(a.benchMergeCommand(), a.benchReportCommand(), a.benchCompareCommand())
 	return cmd
 }
 
@@ -294,4 +301,34 @@ in its own colour. It opens offline: no script, style or font is fetched.`,
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the HTML file to write")
 	return cmd
+}
+
+func (a *app) benchCompareCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "compare A.json B.json",
+		Short: "Compare two runs metric by metric, noting differences within the reports' own noise",
+		Long: `compare prints each metric of two --json reports (or logs holding one report
+each between --json-markers lines) with its delta and relative change, and notes
+"within noise" where the two runs' 95% intervals overlap: for percentiles, the
+order-statistics interval read off each HDR histogram, widened by the batch means
+of the per-second series; for the mean and the rate, their standard errors; for
+failures, a two-proportion test. That is the noise one report shows: repeated
+runs can differ more.`,
+		Example: `  sockit bench compare before.json after.json`,
+		Args:    exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var rs []bench.Named
+			for _, p := range args {
+				got, err := a.readReports("bench compare", []string{p})
+				if err != nil {
+					return err
+				}
+				if len(got) != 1 {
+					return usageErr("bench compare: %s holds %d reports; merge them first", p, len(got))
+				}
+				rs = append(rs, got[0])
+			}
+			return bench.WriteCompare(a.stdout, rs[0].Name, rs[1].Name, rs[0].Result, rs[1].Result)
+		},
+	}
 }
