@@ -21,14 +21,11 @@ import (
 
 func (a *app) resolveCommand() *cobra.Command {
 	var (
-		r           resolve.Resolver
-		v4, v6      bool
-		reverse     bool
-		asJSON      bool
-		withNames   bool
-		file        string
-		server      string
-		concurrency int
+		r      resolve.Resolver
+		v4, v6 bool
+		o      resolveOpts
+		file   string
+		server string
 	)
 	cmd := &cobra.Command{
 		Use:   "resolve [flags] NAME...",
@@ -36,9 +33,20 @@ func (a *app) resolveCommand() *cobra.Command {
 		Long: `resolve prints every address of each NAME, IPv4 and IPv6, one a line.
 
 Without --server it follows getaddrinfo: /etc/hosts first, then the system's
-resolver (/etc/nsswitch.conf, /etc/resolv.conf). With --server it asks that
-DNS server directly, over UDP (TCP when a reply is truncated, or always with
---tcp or a tcp:// server); /etc/hosts is not read then.
+resolver (/etc/nsswitch.conf, /etc/resolv.conf), --concurrency lookups at a
+time. With --server it asks that DNS server directly, over UDP (TCP when a
+reply is truncated, or always with --tcp or a tcp:// server); /etc/hosts is
+not read then.
+
+With --server over UDP, names (and -f lists of any length) go through a bulk
+engine built for rate: a few sockets, --concurrency queries in flight
+(default 256 there), batched system calls, each query sent again up to
+--retries times when no answer came within --timeout, --rate to stay polite
+to the server. Every name is printed or reported with the server's answer
+(NXDOMAIN as "no such host", SERVFAIL, REFUSED, ...) or a timeout. Output
+keeps input order through a bounded reorder buffer (a name waiting on a
+retry holds the ones after it back); --unordered prints each name when it
+is done instead. Memory stays flat however long the list.
 
 Output: one address per line, however many NAMEs (dig +short's shape), so a
 script's parser never depends on the count; -H/--with-names prefixes each
@@ -57,7 +65,8 @@ failed), 1 when some NAME gave none, 2 for a usage error.`,
   sockit resolve --server 127.0.0.1:5353 www.example.com
   sockit resolve --server tcp://[::1]:53 www.example.com
   sockit resolve -x 127.0.0.1
-  sockit resolve -f names.txt --concurrency 32 --json`,
+  sockit resolve -f names.txt --concurrency 32 --json
+  sockit resolve -4 -H --server 127.0.0.1:5353 -f names.txt --rate 5000`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if v4 && v6 {
 				return usageErr("resolve: -4 and -6 exclude each other")
@@ -73,8 +82,8 @@ failed), 1 when some NAME gave none, 2 for a usage error.`,
 			if file != "" && len(args) > 0 {
 				return usageErr("resolve: give NAMEs or -f FILE, not both")
 			}
-			if concurrency < 1 {
-				return usageErr("resolve: --concurrency %d: want at least 1", concurrency)
+			if o.concurrency < 1 {
+				return usageErr("resolve: --concurrency %d: want at least 1", o.concurrency)
 			}
 			if r.Timeout <= 0 {
 				return usageErr("resolve: --timeout %v: want more than 0", r.Timeout)
@@ -94,7 +103,7 @@ failed), 1 when some NAME gave none, 2 for a usage error.`,
 			} else if r.TCP {
 				return usageErr("resolve: --tcp needs --server (the system resolver picks its own transport)")
 			}
-			if reverse {
+			if o.reverse {
 				for _, arg := range args {
 					if _, err := netip.ParseAddr(arg); err != nil {
 						return usageErr("resolve: -x %s: not an IP address", arg)
@@ -114,7 +123,20 @@ failed), 1 when some NAME gave none, 2 for a usage error.`,
 				}
 				names = lines(in)
 			}
-			return a.runResolve(&r, names, withNames, reverse, asJSON, concurrency)
+			o.bulk = r.Server != "" && !r.TCP
+			if o.bulk && !cmd.Flags().Changed("concurrency") {
+				o.concurrency = bulkWindow
+			}
+			if o.Rate < 0 {
+				return usageErr("resolve: --rate %v: want 0 (no cap) or more", o.Rate)
+			}
+			if o.Retries < 0 {
+				return usageErr("resolve: --retries %d: want 0 or more", o.Retries)
+			}
+			if o.Retries == 0 {
+				o.Retries = -1 // BulkOptions: negative is none, zero the default
+			}
+			return a.runResolve(&r, names, o)
 		},
 	}
 	f := cmd.Flags()
@@ -123,11 +145,14 @@ failed), 1 when some NAME gave none, 2 for a usage error.`,
 	f.StringVar(&server, "server", "", "ask this DNS server directly instead of getaddrinfo's path: [udp://|tcp://]HOST[:PORT], port 53 by default")
 	f.BoolVar(&r.TCP, "tcp", false, "with --server, ask over TCP only (dig's +tcp)")
 	durationVar(f, &r.Timeout, "timeout", 5*time.Second, "bound on each DNS exchange with --server")
-	f.BoolVarP(&reverse, "reverse", "x", false, "reverse lookup: NAMEs are IP addresses, print their host names (PTR)")
-	f.BoolVarP(&withNames, "with-names", "H", false, `print "NAME ADDR" on each line instead of ADDR alone`)
-	f.BoolVar(&asJSON, "json", false, `print [{"name": ..., "addresses": [...]}]`)
+	f.BoolVarP(&o.reverse, "reverse", "x", false, "reverse lookup: NAMEs are IP addresses, print their host names (PTR)")
+	f.BoolVarP(&o.withNames, "with-names", "H", false, `print "NAME ADDR" on each line instead of ADDR alone`)
+	f.BoolVar(&o.asJSON, "json", false, `print [{"name": ..., "addresses": [...]}]`)
 	f.StringVarP(&file, "file", "f", "", "read NAMEs from FILE, one a line (- for stdin)")
-	f.IntVar(&concurrency, "concurrency", 16, "lookups in flight at once with -f")
+	f.IntVar(&o.concurrency, "concurrency", 16, fmt.Sprintf("lookups in flight at once; queries in flight with --server over UDP (default %d there)", bulkWindow))
+	f.IntVar(&o.Retries, "retries", 2, "with --server over UDP, send a query this many more times when no answer came within --timeout (dig's +retry)")
+	f.Float64Var(&o.Rate, "rate", 0, "with --server over UDP, send at most this many queries per second, retries included (0: as fast as the server answers)")
+	f.BoolVar(&o.Unordered, "unordered", false, "with --server over UDP, print each name as soon as it is answered instead of in input order")
 	return cmd
 }
 
@@ -147,17 +172,32 @@ func lines(r io.Reader) iter.Seq[string] {
 	}
 }
 
+// bulkWindow is --concurrency's default on the bulk path: enough queries in
+// flight to keep a local server busy, few enough that its socket buffer
+// does not overflow.
+const bulkWindow = 256
+
 type resolveJSON struct {
 	Name      string   `json:"name"`
 	Addresses []string `json:"addresses"`
 	Error     string   `json:"error,omitempty"`
 }
 
-func (a *app) runResolve(r *resolve.Resolver, names iter.Seq[string], withNames, reverse, asJSON bool, concurrency int) error {
+// resolveOpts are the ways a batch of names is looked up and printed.
+type resolveOpts struct {
+	withNames, reverse, asJSON bool
+	concurrency                int
+	// bulk: --server over UDP, through resolve's bulk engine.
+	bulk bool
+	resolve.BulkOptions
+}
+
+func (a *app) runResolve(r *resolve.Resolver, names iter.Seq[string], o resolveOpts) error {
 	failed := false
-	var all []resolveJSON
-	out := bufio.NewWriter(a.stdout)
-	err := r.Each(a.ctx, names, concurrency, reverse, func(res resolve.Result) error {
+	out := bufio.NewWriterSize(a.stdout, 64<<10)
+	count := 0
+	lastFlush := time.Now()
+	emit := func(res resolve.Result) error {
 		if res.Err != nil {
 			if len(res.Addrs) == 0 {
 				failed = true
@@ -169,7 +209,9 @@ func (a *app) runResolve(r *resolve.Resolver, names iter.Seq[string], withNames,
 			}
 			fmt.Fprintf(a.stderr, "sockit: %s\n", msg)
 		}
-		if asJSON {
+		if o.asJSON {
+			// Streamed, element by element, in the layout of an indented
+			// json.Encoder: memory stays flat however long the list.
 			j := resolveJSON{Name: res.Name, Addresses: res.Addrs}
 			if j.Addresses == nil {
 				j.Addresses = []string{}
@@ -177,30 +219,56 @@ func (a *app) runResolve(r *resolve.Resolver, names iter.Seq[string], withNames,
 			if res.Err != nil {
 				j.Error = res.Err.Error()
 			}
-			all = append(all, j)
-			return nil
-		}
-		for _, addr := range res.Addrs {
-			if withNames {
-				fmt.Fprintln(out, res.Name, addr)
+			b, err := json.MarshalIndent(j, "  ", "  ")
+			if err != nil {
+				return err
+			}
+			if count == 0 {
+				out.WriteString("[\n  ")
 			} else {
-				fmt.Fprintln(out, addr)
+				out.WriteString(",\n  ")
+			}
+			out.Write(b)
+		} else {
+			for _, addr := range res.Addrs {
+				if o.withNames {
+					out.WriteString(res.Name)
+					out.WriteByte(' ')
+				}
+				out.WriteString(addr)
+				out.WriteByte('\n')
 			}
 		}
-		// Stream: a long -f list shows progress line by line.
-		return out.Flush()
-	})
+		count++
+		// Stream: a long -f list shows progress as it goes — every result
+		// on the one-at-a-time path, at least every 20 ms on the bulk one,
+		// where a write per name would cost more than its query.
+		if !o.bulk {
+			return out.Flush()
+		}
+		if now := time.Now(); now.Sub(lastFlush) >= 20*time.Millisecond {
+			lastFlush = now
+			return out.Flush()
+		}
+		return nil
+	}
+	var err error
+	if o.bulk {
+		o.BulkOptions.Window = o.concurrency
+		o.BulkOptions.Reverse = o.reverse
+		err = r.Bulk(a.ctx, names, o.BulkOptions, emit)
+	} else {
+		err = r.Each(a.ctx, names, o.concurrency, o.reverse, emit)
+	}
 	if err != nil {
+		out.Flush()
 		return err
 	}
-	if asJSON {
-		if all == nil {
-			all = []resolveJSON{}
-		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(all); err != nil {
-			return err
+	if o.asJSON {
+		if count == 0 {
+			out.WriteString("[]\n")
+		} else {
+			out.WriteString("\n]\n")
 		}
 	}
 	if err := out.Flush(); err != nil {

@@ -119,3 +119,33 @@ func TestResolveUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveBulkCommand runs -f through the bulk path (--server over UDP):
+// input order, -H, stdin, and the errors of a name reported on stderr.
+func TestResolveBulkCommand(t *testing.T) {
+	addr, _ := resolveDNS(t)
+	var in strings.Builder
+	var want strings.Builder
+	for range 300 {
+		in.WriteString("ok.test\nnosuch.test\nhost.test\n")
+		want.WriteString("ok.test 192.0.2.2\nok.test 2001:db8::2\nhost.test 192.0.2.1\n")
+	}
+	r := sockitRun(t, in.String(), "resolve", "-H", "--server", addr, "-f", "-", "--concurrency", "50", "--rate", "100000")
+	if r.code != 1 || r.stdout != want.String() {
+		t.Errorf("exit %d, stdout %d bytes, want %d in order", r.code, len(r.stdout), want.Len())
+	}
+	if n := strings.Count(r.stderr, "sockit: resolve nosuch.test: no such host\n"); n != 300 ||
+		strings.Count(r.stderr, "sockit: resolve host.test: AAAA query: server "+addr+" answered REFUSED\n") != 300 {
+		t.Errorf("stderr: %d NXDOMAIN lines; %q...", n, r.stderr[:min(len(r.stderr), 300)])
+	}
+	r = sockitRun(t, "ok.test\nok.test\n", "resolve", "-4", "--unordered", "--json", "--server", addr, "-f", "-")
+	if r.code != 0 || r.stdout != "[\n  {\n    \"name\": \"ok.test\",\n    \"addresses\": [\n      \"192.0.2.2\"\n    ]\n  },\n  {\n    \"name\": \"ok.test\",\n    \"addresses\": [\n      \"192.0.2.2\"\n    ]\n  }\n]\n" {
+		t.Errorf("--json: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	for _, args := range [][]string{{"--rate", "-1"}, {"--retries", "-1"}} {
+		r = sockitRun(t, "", append([]string{"resolve", "--server", addr, "ok.test"}, args...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, args[0]) {
+			t.Errorf("%v: %d %q", args, r.code, r.stderr)
+		}
+	}
+}

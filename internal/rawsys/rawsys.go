@@ -78,3 +78,26 @@ func ReusePort(_, _ string, c syscall.RawConn) error {
 	}
 	return serr
 }
+
+// SendMmsg sends up to len(hdrs) datagrams in one call without blocking
+// (MSG_DONTWAIT) and returns how many left.
+func SendMmsg(fd int, hdrs []unix.Mmsghdr) (int, error) {
+	return mmsg(unix.SYS_SENDMMSG, fd, hdrs)
+}
+
+// RecvMmsg receives up to len(hdrs) datagrams in one call without blocking
+// (MSG_DONTWAIT); each header's Len is set to its datagram's size.
+func RecvMmsg(fd int, hdrs []unix.Mmsghdr) (int, error) {
+	return mmsg(unix.SYS_RECVMMSG, fd, hdrs)
+}
+
+func mmsg(trap uintptr, fd int, hdrs []unix.Mmsghdr) (int, error) {
+	if len(hdrs) == 0 {
+		return 0, nil
+	}
+	n, _, e := unix.RawSyscall6(trap, uintptr(fd), uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), unix.MSG_DONTWAIT, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
