@@ -24,6 +24,9 @@ type Dialer struct {
 // Dial connects to e. A unixgram socket is bound to a fresh abstract
 // address first, so the peer has somewhere to send its replies.
 func (d *Dialer) Dial(ctx context.Context, e Endpoint) (net.Conn, error) {
+	if isFamily(e.Network) {
+		return dialFamily(ctx, e, d.Timeout)
+	}
 	e = e.WithFamily(d.Family)
 	nd := net.Dialer{Timeout: d.Timeout}
 	if e.Network == "unixgram" {
@@ -49,6 +52,9 @@ func Listen(ctx context.Context, e Endpoint) (net.Listener, error) {
 	if e.Network == "unix" {
 		removeStaleSocket(e)
 	}
+	if isFamily(e.Network) {
+		return listenFamily(e)
+	}
 	var lc net.ListenConfig
 	return lc.Listen(ctx, e.Network, e.Address)
 }
@@ -61,6 +67,10 @@ func ListenPacket(ctx context.Context, e Endpoint) (net.PacketConn, error) {
 	}
 	if e.Network == "unixgram" {
 		removeStaleSocket(e)
+	}
+	if e.Network == "ipx" {
+		_, _, err := familySocket("listen", e)
+		return nil, err
 	}
 	var lc net.ListenConfig
 	if !e.IsUnix() {

@@ -12,6 +12,8 @@
 //	unix:///path/sock       a Unix stream socket in the file system
 //	unix://@name            a Linux abstract Unix socket
 //	unixgram:///path/sock   a Unix datagram socket (also unixgram://@name)
+//	rfcomm://AA:BB:CC:DD:EE:FF/CHANNEL, l2cap://ADDR/PSM   Bluetooth
+//	ipx://NETWORK:NODE:SOCKET   IPX (parses; Linux removed it in 4.18)
 //
 // Endpoints round-trip: ParseEndpoint(e.String()) gives back e.
 package sockit
@@ -28,7 +30,8 @@ import (
 // form package net takes for it ("host:port" for IP networks, a path or
 // "@name" for Unix ones).
 type Endpoint struct {
-	// Network is one of tcp, tcp4, tcp6, udp, udp4, udp6, unix, unixgram.
+	// Network is one of tcp, tcp4, tcp6, udp, udp4, udp6, unix, unixgram,
+	// rfcomm, l2cap, ipx.
 	Network string
 	// Address is "host:port" for IP networks and a path or "@abstract" for
 	// Unix networks.
@@ -71,7 +74,7 @@ func (e Endpoint) IsUnix() bool { return e.Network == "unix" || e.Network == "un
 
 // IsPacket reports whether the endpoint carries datagrams (udp*, unixgram).
 func (e Endpoint) IsPacket() bool {
-	return strings.HasPrefix(e.Network, "udp") || e.Network == "unixgram"
+	return strings.HasPrefix(e.Network, "udp") || e.Network == "unixgram" || e.Network == "ipx"
 }
 
 // String formats the endpoint in the notation ParseEndpoint reads.
@@ -87,7 +90,7 @@ func (e Endpoint) String() string {
 
 // Host returns the host part of an IP endpoint ("" for Unix endpoints).
 func (e Endpoint) Host() string {
-	if e.IsUnix() {
+	if e.IsUnix() || isFamily(e.Network) {
 		return ""
 	}
 	h, _, _ := net.SplitHostPort(e.Address)
@@ -96,7 +99,7 @@ func (e Endpoint) Host() string {
 
 // Port returns the port of an IP endpoint (0 for Unix endpoints).
 func (e Endpoint) Port() int {
-	if e.IsUnix() {
+	if e.IsUnix() || isFamily(e.Network) {
 		return 0
 	}
 	_, p, _ := net.SplitHostPort(e.Address)
@@ -107,7 +110,7 @@ func (e Endpoint) Port() int {
 // WithFamily narrows an IP endpoint to IPv4 (family 4) or IPv6 (family 6);
 // family 0 and Unix endpoints are returned unchanged.
 func (e Endpoint) WithFamily(family int) Endpoint {
-	if e.IsUnix() || family == 0 {
+	if e.IsUnix() || isFamily(e.Network) || family == 0 {
 		return e
 	}
 	base := strings.TrimRight(e.Network, "46")
@@ -133,8 +136,15 @@ func ParseEndpoint(s string, def Defaults) (Endpoint, error) {
 	}
 	if i := strings.Index(s, "://"); i >= 0 {
 		network, rest = strings.ToLower(s[:i]), s[i+3:]
+		if isFamily(network) {
+			e, err := parseFamily(network, rest)
+			if err != nil {
+				return bad(err.Error())
+			}
+			return e, nil
+		}
 		if !networks[network] {
-			return bad(fmt.Sprintf("unknown scheme %q (want tcp, tcp4, tcp6, udp, udp4, udp6, unix or unixgram)", s[:i]))
+			return bad(fmt.Sprintf("unknown scheme %q (want tcp, tcp4, tcp6, udp, udp4, udp6, unix, unixgram, rfcomm, l2cap or ipx)", s[:i]))
 		}
 	} else if !networks[network] {
 		return bad(fmt.Sprintf("unknown default network %q", network))

@@ -102,7 +102,8 @@ func TestParseEndpointErrors(t *testing.T) {
 
 func FuzzParseEndpoint(f *testing.F) {
 	for _, s := range []string{"localhost:8001", "[::1]:0", "tcp6://[fe80::1%eth0]:1", "unix:///a", "unix://@x",
-		"unixgram://./r", "udp://h", "::1", ":0", "a:b:c", "tcp://:0", "unix://.h"} {
+		"unixgram://./r", "udp://h", "::1", ":0", "a:b:c", "tcp://:0", "unix://.h",
+		"rfcomm://AA:BB:CC:DD:EE:FF/3", "l2cap://00:1a:7d:da:71:13/4097", "ipx://00000001:0000c0a80001:0451"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -10,35 +10,24 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockit/sockit"
 )
 
 // ErrPermission is wrapped when the kernel refuses a packet socket: opening
 // one takes root or CAP_NET_RAW.
 var ErrPermission = errors.New("packet sockets need root or the CAP_NET_RAW capability")
 
-// Errno names a system error as the C headers do: "EPERM (operation not
-// permitted)". Messages about families the kernel refuses show it.
-func Errno(err error) string {
-	var e syscall.Errno
-	if errors.As(err, &e) {
-		if name := unix.ErrnoName(e); name != "" {
-			return fmt.Sprintf("%s (%s)", name, e.Error())
-		}
-	}
-	return err.Error()
-}
-
 // socketError explains a failed socket(AF_PACKET).
 func socketError(err error) error {
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-		return fmt.Errorf("%w: socket(AF_PACKET) failed with %s", ErrPermission, Errno(err))
+		return fmt.Errorf("%w: socket(AF_PACKET) failed with %s", ErrPermission, sockit.ErrnoString(err))
 	}
-	return fmt.Errorf("socket(AF_PACKET): %s", Errno(err))
+	return fmt.Errorf("socket(AF_PACKET): %s", sockit.ErrnoString(err))
 }
 
 // Options shape a capture's ring. The zero value works.
@@ -124,7 +113,7 @@ func Open(ctx context.Context, iface string, f *Filter, opt Options) (*Capture, 
 	c := &Capture{fd: fd, wake: -1, bs: opt.BlockSize, blocks: opt.Blocks}
 	fail := func(what string, err error) (*Capture, error) {
 		c.release()
-		return nil, fmt.Errorf("%s: %s", what, Errno(err))
+		return nil, fmt.Errorf("%s: %s", what, sockit.ErrnoString(err))
 	}
 	if f != nil {
 		raw := f.Raw()

@@ -294,3 +294,25 @@ func TestInterfacesJSON(t *testing.T) {
 	}
 	t.Errorf("no lo in %s", res.stdout)
 }
+
+// The families this kernel lacks: a plain message with the errno, exit 1.
+func TestFamiliesTheKernelLacksCLI(t *testing.T) {
+	for _, tt := range []struct {
+		args  []string
+		words string
+	}{
+		{[]string{"connect", "rfcomm://AA:BB:CC:DD:EE:FF/3"}, "dial rfcomm AA:BB:CC:DD:EE:FF/3: this kernel has no Bluetooth support (socket(AF_BLUETOOTH) failed with EAFNOSUPPORT"},
+		{[]string{"listen", "l2cap://00:00:00:00:00:00/4097"}, "listen l2cap 00:00:00:00:00:00/4097: this kernel has no Bluetooth support"},
+		{[]string{"serve", "echo=rfcomm://00:00:00:00:00:00/1"}, "listen rfcomm 00:00:00:00:00:00/1: this kernel has no Bluetooth support"},
+		{[]string{"connect", "ipx://00000001:0000c0a80001:0451"}, "Linux removed IPX in 4.18 (2018); this kernel cannot open it (socket(AF_IPX) failed with EAFNOSUPPORT"},
+	} {
+		res := sockitRun(t, "", tt.args...)
+		if strings.Contains(res.stderr, "failed with") && !strings.Contains(res.stderr, "EAFNOSUPPORT") {
+			t.Logf("%v: this kernel has the family: %s", tt.args, res.stderr)
+			continue
+		}
+		if res.code != 1 || !strings.Contains(res.stderr, tt.words) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", tt.args, res.code, res.stderr, tt.words)
+		}
+	}
+}

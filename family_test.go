@@ -1,0 +1,133 @@
+package sockit_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sockit/sockit"
+)
+
+func TestParseFamilyEndpoints(t *testing.T) {
+	for in, want := range map[string]sockit.Endpoint{
+		"rfcomm://AA:BB:CC:DD:EE:FF/3":     {Network: "rfcomm", Address: "AA:BB:CC:DD:EE:FF/3"},
+		"RFCOMM://aa:bb:cc:dd:ee:ff/30":    {Network: "rfcomm", Address: "AA:BB:CC:DD:EE:FF/30"},
+		"l2cap://00:1a:7d:da:71:13/4097":   {Network: "l2cap", Address: "00:1A:7D:DA:71:13/4097"},
+		"l2cap://00:1A:7D:DA:71:13/1":      {Network: "l2cap", Address: "00:1A:7D:DA:71:13/1"},
+		"ipx://00000001:0000C0A80001:0451": {Network: "ipx", Address: "00000001:0000c0a80001:0451"},
+		"ipx://ffffffff:ffffffffffff:ffff": {Network: "ipx", Address: "ffffffff:ffffffffffff:ffff"},
+	} {
+		e, err := sockit.ParseEndpoint(in, sockit.Defaults{})
+		if err != nil || e != want {
+			t.Errorf("ParseEndpoint(%q) = %+v, %v; want %+v", in, e, err, want)
+			continue
+		}
+		again, err := sockit.ParseEndpoint(e.String(), sockit.Defaults{})
+		if err != nil || again != e {
+			t.Errorf("%q round trip: %q -> %+v, %v", in, e.String(), again, err)
+		}
+		if e.Host() != "" || e.Port() != 0 || e.WithFamily(4) != e {
+			t.Errorf("%q: Host %q Port %d WithFamily %+v", in, e.Host(), e.Port(), e.WithFamily(4))
+		}
+		if e.IsPacket() != (e.Network == "ipx") {
+			t.Errorf("%q: IsPacket %v", in, e.IsPacket())
+		}
+	}
+	for in, want := range map[string]string{
+		"rfcomm://AA:BB:CC:DD:EE:FF":        "want rfcomm://AA:BB:CC:DD:EE:FF/CHANNEL",
+		"rfcomm://AA:BB:CC:DD:EE/3":         "not a Bluetooth address",
+		"rfcomm://AA-BB-CC-DD-EE-FF/3":      "not a Bluetooth address",
+		"rfcomm://AA:BB:CC:DD:EE:FF/0":      "channel 0 is not from 1 to 30",
+		"rfcomm://AA:BB:CC:DD:EE:FF/31":     "channel 31",
+		"rfcomm://AA:BB:CC:DD:EE:FF/x":      `"x" is not a number`,
+		"l2cap://AA:BB:CC:DD:EE:FF/2":       "PSM 2 is not valid",
+		"l2cap://AA:BB:CC:DD:EE:FF/257":     "PSM 257 is not valid",
+		"l2cap://AA:BB:CC:DD:EE:FF/70000":   "not a number",
+		"ipx://1:2:3":                       "NETWORK:NODE:SOCKET",
+		"ipx://0000000g:0000c0a80001:0451":  "hex digits",
+		"ipx://00000001:0000c0a80001:0451:": "NETWORK:NODE:SOCKET",
+		"bluetooth://AA:BB:CC:DD:EE:FF/3":   "rfcomm, l2cap or ipx",
+	} {
+		_, err := sockit.ParseEndpoint(in, sockit.Defaults{})
+		if err == nil || !errors.Is(err, sockit.ErrBadEndpoint) || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseEndpoint(%q) = %v, want a bad endpoint error with %q", in, err, want)
+		}
+	}
+}
+
+func TestFamilySockaddrs(t *testing.T) {
+	e, _ := sockit.ParseEndpoint("rfcomm://AA:BB:CC:DD:EE:FF/3", sockit.Defaults{})
+	sa, domain, typ, proto, err := e.Sockaddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// bdaddr_t holds the address least significant byte first.
+	if r, ok := sa.(*unix.SockaddrRFCOMM); !ok || r.Addr != [6]byte{0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa} || r.Channel != 3 ||
+		domain != unix.AF_BLUETOOTH || typ != unix.SOCK_STREAM || proto != unix.BTPROTO_RFCOMM {
+		t.Errorf("rfcomm: %#v %d %d %d", sa, domain, typ, proto)
+	}
+	e, _ = sockit.ParseEndpoint("l2cap://00:1A:7D:DA:71:13/4097", sockit.Defaults{})
+	sa, domain, typ, proto, err = e.Sockaddr()
+	if l, ok := sa.(*unix.SockaddrL2); err != nil || !ok || l.Addr != [6]byte{0x13, 0x71, 0xda, 0x7d, 0x1a, 0x00} || l.PSM != 4097 ||
+		domain != unix.AF_BLUETOOTH || typ != unix.SOCK_SEQPACKET || proto != unix.BTPROTO_L2CAP {
+		t.Errorf("l2cap: %#v %d %d %d %v", sa, domain, typ, proto, err)
+	}
+	a := sockit.IPXAddr{Network: 1, Node: [6]byte{0, 0, 0xc0, 0xa8, 0, 1}, Socket: 0x451}
+	want := binary.NativeEndian.AppendUint16(nil, unix.AF_IPX)
+	want = append(want, 0x04, 0x51, 0, 0, 0, 1, 0, 0, 0xc0, 0xa8, 0, 1, 0, 0)
+	if got := a.Marshal(); !bytes.Equal(got, want) {
+		t.Errorf("sockaddr_ipx = % x, want % x", got, want)
+	}
+}
+
+// On a kernel without the family, dialing and listening fail with its
+// errno, explained. (Where the kernel has Bluetooth, the test skips: it
+// cannot know whether an adapter is there.)
+func TestFamiliesTheKernelLacks(t *testing.T) {
+	for _, tt := range []struct {
+		endpoint, family string
+		domain           int
+		words            string
+	}{
+		{"rfcomm://AA:BB:CC:DD:EE:FF/3", "AF_BLUETOOTH", unix.AF_BLUETOOTH, "this kernel has no Bluetooth support"},
+		{"l2cap://AA:BB:CC:DD:EE:FF/4097", "AF_BLUETOOTH", unix.AF_BLUETOOTH, "this kernel has no Bluetooth support"},
+		{"ipx://00000001:0000c0a80001:0451", "AF_IPX", unix.AF_IPX, "Linux removed IPX in 4.18 (2018); this kernel cannot open it"},
+	} {
+		if fd, err := unix.Socket(tt.domain, unix.SOCK_DGRAM, 0); err == nil || !errors.Is(err, unix.EAFNOSUPPORT) {
+			if err == nil {
+				unix.Close(fd)
+			}
+			t.Logf("%s: this kernel has %s (socket: %v); skipped", tt.endpoint, tt.family, err)
+			continue
+		}
+		e, err := sockit.ParseEndpoint(tt.endpoint, sockit.Defaults{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var errs []error
+		_, err = (&sockit.Dialer{}).Dial(context.Background(), e)
+		errs = append(errs, err)
+		if e.IsPacket() {
+			_, err = sockit.ListenPacket(context.Background(), e)
+		} else {
+			_, err = sockit.Listen(context.Background(), e)
+		}
+		errs = append(errs, err)
+		for _, err := range errs {
+			var fe *sockit.FamilyUnavailableError
+			if !errors.As(err, &fe) || !errors.Is(err, unix.EAFNOSUPPORT) {
+				t.Errorf("%s: %v, want a FamilyUnavailableError wrapping EAFNOSUPPORT", tt.endpoint, err)
+				continue
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.words) || !strings.Contains(msg, "socket("+tt.family+") failed with EAFNOSUPPORT: address family not supported by protocol") {
+				t.Errorf("%s: message %q", tt.endpoint, msg)
+			}
+		}
+	}
+}
