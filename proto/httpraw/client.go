@@ -77,12 +77,17 @@ type (
 	ResolveError struct{ Err error }
 	// ConnectError: no connection could be made.
 	ConnectError struct{ Err error }
+	// TLSError: the TLS handshake failed; Err holds an x509 or
+	// tls.CertificateVerificationError when the peer was not trusted.
+	TLSError struct{ Err error }
 )
 
 func (e *ResolveError) Error() string { return e.Err.Error() }
 func (e *ResolveError) Unwrap() error { return e.Err }
 func (e *ConnectError) Error() string { return e.Err.Error() }
 func (e *ConnectError) Unwrap() error { return e.Err }
+func (e *TLSError) Error() string     { return e.Err.Error() }
+func (e *TLSError) Unwrap() error     { return e.Err }
 
 // Client sends requests over one connection at a time, kept alive between
 // requests to the same origin where the server allows it.
@@ -103,6 +108,19 @@ type Client struct {
 	// OnHead, if set, is called with each response once its head is read,
 	// before its body.
 	OnHead func(*Response)
+	// OnSend, if set, is called before each request is written, with the
+	// peer's address and whether the connection was kept from before.
+	OnSend func(req *Request, addr net.Addr, reused bool)
+	// OnDone, if set, is called with each exchange (each redirect
+	// followed, too) once its body is read.
+	OnDone func(*Exchange)
+	// CheckRedirect, if set, makes Do follow redirects under this policy
+	// (FollowRedirects is curl -L's); nil returns them as they are.
+	CheckRedirect CheckRedirect
+	// Resolve maps "host:port" to the address to connect to instead of
+	// resolving host, as curl's --resolve (the URL still gives Host and
+	// the TLS server name).
+	Resolve map[string]string
 
 	conn net.Conn
 	rd   *Reader
@@ -121,7 +139,13 @@ func (c *Client) Close() error {
 
 // Exchange is one request and its response.
 type Exchange struct {
+	// Request is the request answered: after redirects, the last one.
+	Request  *Request
 	Response *Response
+	// Redirects is how many redirects were followed to get here.
+	Redirects int
+	// Addr is the peer's address.
+	Addr     net.Addr
 	Timings  Timings
 	BodySize int64
 }
@@ -130,13 +154,17 @@ type Exchange struct {
 // to body (at most maxBody bytes; <= 0 means no bound), and every byte as
 // received to raw if raw is not nil. Canceling ctx, or its deadline,
 // closes the connection and ends the exchange.
+// With CheckRedirect set, redirects are followed and a followed
+// redirect's body is read but not written to body.
 func (c *Client) Do(ctx context.Context, req *Request, body, raw io.Writer, maxBody int64) (*Exchange, error) {
-	ex, err := c.do(ctx, req, body, raw, maxBody)
-	if err != nil && errors.Is(err, errStale) && idempotent(req.Method) {
-		// The server closed a kept-alive connection just as we reused it.
-		ex, err = c.do(ctx, req, body, raw, maxBody)
-	}
-	return ex, err
+	return c.follow(func(req *Request, body func(*Response) io.Writer) (*Exchange, error) {
+		ex, err := c.do(ctx, req, body, raw, maxBody)
+		if err != nil && errors.Is(err, errStale) && idempotent(req.Method) {
+			// The server closed a kept-alive connection just as we reused it.
+			ex, err = c.do(ctx, req, body, raw, maxBody)
+		}
+		return ex, err
+	}, req, body)
 }
 
 var errStale = errors.New("httpraw: kept-alive connection closed by the server")
@@ -151,9 +179,9 @@ func idempotent(m string) bool {
 
 func originKey(u *url.URL) string { return u.Scheme + "://" + u.Host }
 
-func (c *Client) do(ctx context.Context, req *Request, body, raw io.Writer, maxBody int64) (*Exchange, error) {
+func (c *Client) do(ctx context.Context, req *Request, pick func(*Response) io.Writer, raw io.Writer, maxBody int64) (*Exchange, error) {
 	start := time.Now()
-	ex := &Exchange{}
+	ex := &Exchange{Request: req}
 	if c.conn != nil && c.key != originKey(req.URL) {
 		c.Close()
 	}
@@ -165,6 +193,10 @@ func (c *Client) do(ctx context.Context, req *Request, body, raw io.Writer, maxB
 		ex.Timings.Reused = true
 	}
 	conn := c.conn
+	ex.Addr = conn.RemoteAddr()
+	if c.OnSend != nil {
+		c.OnSend(req, ex.Addr, ex.Timings.Reused)
+	}
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
 	defer stop()
 
@@ -197,12 +229,16 @@ func (c *Client) do(ctx context.Context, req *Request, body, raw io.Writer, maxB
 	if c.OnHead != nil {
 		c.OnHead(resp)
 	}
+	body := pick(resp)
 	if body == nil {
 		body = io.Discard
 	}
 	ex.BodySize, err = c.rd.Body(resp, body, maxBody)
 	c.rd.Raw = nil
 	ex.Timings.Total = time.Since(start)
+	if c.OnDone != nil {
+		c.OnDone(ex)
+	}
 	if err != nil || !resp.KeepAlive {
 		c.Close()
 	}
@@ -248,7 +284,7 @@ func (c *Client) dial(ctx context.Context, u *url.URL, t *Timings) error {
 		conn = cn
 	} else {
 		t0 := time.Now()
-		addrs, err := c.resolve(ctx, host)
+		addrs, err := c.resolve(ctx, host, port)
 		t.Resolve = time.Since(t0)
 		if err != nil {
 			return &ResolveError{c.ctxErr(ctx, err)}
@@ -283,7 +319,7 @@ func (c *Client) dial(ctx context.Context, u *url.URL, t *Timings) error {
 		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
-			return &ConnectError{c.ctxErr(ctx, fmt.Errorf("TLS handshake with %s: %w", host, err))}
+			return &TLSError{c.ctxErr(ctx, fmt.Errorf("TLS handshake with %s: %w", host, err))}
 		}
 		t.TLS = time.Since(t2)
 		conn = tc
@@ -294,7 +330,10 @@ func (c *Client) dial(ctx context.Context, u *url.URL, t *Timings) error {
 	return nil
 }
 
-func (c *Client) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
+func (c *Client) resolve(ctx context.Context, host, port string) ([]netip.Addr, error) {
+	if r, ok := c.Resolve[net.JoinHostPort(host, port)]; ok {
+		host = strings.Trim(r, "[]")
+	}
 	if a, err := netip.ParseAddr(host); err == nil {
 		return []netip.Addr{a}, nil
 	}
@@ -325,7 +364,7 @@ func ParseURL(s string) (*url.URL, error) {
 		return nil, err
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("unsupported scheme %q (want http or https)", u.Scheme)
+		return nil, fmt.Errorf("%w %q (want http or https)", ErrUnsupportedScheme, u.Scheme)
 	}
 	if u.Host == "" {
 		return nil, fmt.Errorf("no host in %q", s)
