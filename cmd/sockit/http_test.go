@@ -109,7 +109,7 @@ func TestHeadGetMatchCurlAgainstNginx(t *testing.T) {
 		})
 	}
 	// TLS verification is on by default.
-	if r := sockitRun(t, "", "get", tlsBase+"/"); r.code != exitConnect || !strings.Contains(r.stderr, "certificate") {
+	if r := sockitRun(t, "", "get", tlsBase+"/"); r.code != exitPeerCert || !strings.Contains(r.stderr, "certificate") {
 		t.Errorf("untrusted certificate: exit %d %q", r.code, r.stderr)
 	}
 	if r := sockitRun(t, "", "get", "-k", tlsBase+"/"); r.code != 0 {
@@ -159,9 +159,21 @@ func TestHTTPExitStatuses(t *testing.T) {
 	if r.code != exitMalformed || !strings.Contains(r.stderr, `malformed chunk size "zz" at byte 47`) {
 		t.Errorf("malformed: exit %d %q", r.code, r.stderr)
 	}
-	for _, args := range [][]string{{"get"}, {"get", "ftp://x/"}, {"get", "-H", "nocolon", "http://x/"}, {"get", "http://x:99999/"}} {
-		if r := sockitRun(t, "", args...); r.code != exitUsage {
-			t.Errorf("%v: exit %d %q", args, r.code, r.stderr)
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"get"}, exitUsage},
+		{[]string{"get", "-H", "nocolon", "http://x/"}, exitUsage},
+		{[]string{"get", "ftp://x/"}, exitFailure}, // curl: 1, unsupported protocol
+		{[]string{"get", "http://x:99999/"}, exitURLMalformed},
+		{[]string{"get", "http://[::1/"}, exitURLMalformed},
+		{[]string{"get", "http:///nohost"}, exitURLMalformed},
+		{[]string{"get", "--cacert", "/nonexistent/ca.pem", "https://x/"}, exitCACert},
+		{[]string{"get", "-o", "/nonexistent/dir/f", rawHTTP(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")}, exitWrite},
+	} {
+		if r := sockitRun(t, "", tc.args...); r.code != tc.code {
+			t.Errorf("%v: exit %d, want %d: %q", tc.args, r.code, tc.code, r.stderr)
 		}
 	}
 }
