@@ -4,12 +4,116 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
+
+// goEngine, Config.Engine "goroutine", gives every stream connection its
+// own goroutine and every datagram socket one reader goroutine: Go's
+// netpoller does the waiting. It serves any net.Listener and
+// net.PacketConn, which is why the loop engine hands it what it cannot
+// take (listeners without a file descriptor, unixgram sockets).
+//
+// Shutdown reaches a connection's goroutine through a read deadline in
+// the past (as miekg/dns does): the blocked read returns, the goroutine
+// sees the engine draining, and closes the connection if it is idle or
+// tells its session (Idler.Drain) otherwise. Sessions stay on their one
+// goroutine throughout.
+type goEngine struct {
+	s        *Server
+	draining atomic.Bool
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func newGoEngine(s *Server) *goEngine {
+	return &goEngine{s: s, conns: make(map[net.Conn]struct{})}
+}
+
+// serveStream accepts until the listener closes. Accept errors such as
+// running out of file descriptors are logged and retried with backoff;
+// others are returned.
+func (e *goEngine) serveStream(ln net.Listener, svc Service, ctr *counters) error {
+	s := e.s
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return ErrServerClosed
+			}
+			if isTemporaryAccept(err) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.cfg.Logger.Warn("accept failed; retrying", "service", svc.Name, "addr", ln.Addr().String(),
+					"err", err, "hint", fdHint(err), "retry_in", backoff)
+				t := time.NewTimer(backoff)
+				<-t.C
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		src := remoteIP(c.RemoteAddr())
+		if reason, ok := s.admit(src); !ok {
+			if reason != "" {
+				ctr.drop(reason)
+			}
+			c.Close()
+			continue
+		}
+		ctr.accepted()
+		e.mu.Lock()
+		e.conns[c] = struct{}{}
+		e.mu.Unlock()
+		go func() {
+			defer func() {
+				ctr.closed()
+				e.mu.Lock()
+				delete(e.conns, c)
+				e.mu.Unlock()
+				s.release(src)
+			}()
+			e.serveConn(c, svc.Stream.Open(c.RemoteAddr()), ctr)
+		}()
+	}
+}
+
+func (e *goEngine) servePacket(pc net.PacketConn, svc Service, ctr *counters) error {
+	return e.s.servePacketConn(pc, svc.Packet, ctr)
+}
+
+// unwatch has nothing to do: closing a listener ends its Accept.
+func (e *goEngine) unwatch(io.Closer) {}
+
+// aLongTimeAgo is a read deadline that has passed: it wakes a blocked read.
+var aLongTimeAgo = time.Unix(1, 0)
+
+func (e *goEngine) drain() {
+	e.draining.Store(true) // before the deadlines: see serveConn
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for c := range e.conns {
+		c.SetReadDeadline(aLongTimeAgo)
+	}
+}
+
+func (e *goEngine) closeConns() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for c := range e.conns {
+		c.Close()
+	}
+}
+
+// stop has nothing to end: every goroutine of the engine belongs to a
+// connection or a Serve call, and the server waited for them.
+func (e *goEngine) stop() {}
 
 // bufSize is the read and generate buffer a busy connection borrows.
 const bufSize = 16 << 10
@@ -93,8 +197,10 @@ func (r *reader) done() {
 	}
 }
 
-// serveConn drives one session over c until either side is done.
-func (s *Server) serveConn(c net.Conn, sess Session, ctr *counters) {
+// serveConn drives one session over c until either side is done, or the
+// server drains and the session is idle.
+func (e *goEngine) serveConn(c net.Conn, sess Session, ctr *counters) {
+	s := e.s
 	defer c.Close()
 	write := func(p []byte) bool {
 		if len(p) == 0 {
@@ -113,7 +219,7 @@ func (s *Server) serveConn(c net.Conn, sess Session, ctr *counters) {
 		// Generate while the peer takes it; TCP flow control paces us, the
 		// write timeout ends a peer that stopped reading. Input is dropped
 		// by the kernel-side close.
-		go drain(c)
+		go discardInput(c)
 		for write(st.Stream((*scratch)[:0])) {
 		}
 		bufPool.Put(scratch)
@@ -131,6 +237,8 @@ func (s *Server) serveConn(c net.Conn, sess Session, ctr *counters) {
 	r := newReader(c)
 	idle := s.idleTimeout()
 	var deadlineSet time.Time
+	lastRead := s.cfg.Now()
+	drained := false // this connection has seen the engine draining
 	for {
 		if idle > 0 {
 			// Moving the deadline costs a timer update; do it only when a
@@ -140,8 +248,25 @@ func (s *Server) serveConn(c net.Conn, sess Session, ctr *counters) {
 				deadlineSet = now
 			}
 		}
+		// Checked after the deadline is set: drain stores the flag before
+		// it moves the deadline into the past, so either this sees the
+		// flag or the read below is woken.
+		if !drained && e.draining.Load() {
+			drained = true
+			if idleNow(sess, c) {
+				return
+			}
+			tellDrain(sess)
+		}
 		in, err := r.read()
 		if len(in) > 0 {
+			if !drained && e.draining.Load() {
+				// Read after shutdown began: the session knows before it
+				// answers (HTTP: with Connection: close).
+				drained = true
+				tellDrain(sess)
+			}
+			lastRead = s.cfg.Now()
 			ctr.in(len(in))
 			scratch := bufPool.Get().(*[]byte)
 			out, closeAfter := sess.Receive(in, (*scratch)[:0])
@@ -155,8 +280,21 @@ func (s *Server) serveConn(c net.Conn, sess Session, ctr *counters) {
 				lingerClose(c)
 				return
 			}
+			if drained && idleNow(sess, c) {
+				return // the last exchange is complete
+			}
 		}
 		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) && e.draining.Load() &&
+				(idle <= 0 || s.cfg.Now().Sub(lastRead) < idle) {
+				// Woken by drain, not by the idle timeout: read on under
+				// the connection's own deadline.
+				deadlineSet = time.Time{}
+				if idle <= 0 {
+					c.SetReadDeadline(time.Time{})
+				}
+				continue
+			}
 			if errors.Is(err, io.EOF) {
 				// The peer half-closed: everything it sent is answered.
 				if cw, ok := c.(interface{ CloseWrite() error }); ok {
@@ -166,6 +304,20 @@ func (s *Server) serveConn(c net.Conn, sess Session, ctr *counters) {
 			return
 		}
 	}
+}
+
+// tellDrain tells sess, if it can listen, that its exchange is the last.
+func tellDrain(sess Session) {
+	if d, ok := sess.(Idler); ok {
+		d.Drain()
+	}
+}
+
+// idleNow reports whether closing c now cuts no exchange short: its session
+// says it is between exchanges and no input waits to be read.
+func idleNow(sess Session, c net.Conn) bool {
+	id, ok := sess.(Idler)
+	return ok && id.Idle() && pendingInput(c) <= 0
 }
 
 // lingerClose ends a connection whose reply is complete. Closing a socket
@@ -190,12 +342,17 @@ func lingerClose(c net.Conn) {
 	}
 }
 
-// drain reads and drops input until the connection closes (chargen, whose
-// RFC says received data is thrown away).
-func drain(c net.Conn) {
+// discardInput reads and drops input until the connection closes
+// (chargen, whose RFC says received data is thrown away). A read deadline
+// set by drain does not end it: chargen is never idle.
+func discardInput(c net.Conn) {
 	var b [512]byte
 	for {
 		if _, err := c.Read(b[:]); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				c.SetReadDeadline(time.Time{})
+				continue
+			}
 			return
 		}
 	}

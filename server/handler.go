@@ -5,16 +5,48 @@
 //
 // # Engines
 //
-// TCP and unix stream listeners run on event loops (loop.go): one epoll
-// loop per core but one, each accepting for itself, with no goroutine and
-// no net.Conn per connection — about 0.4 KiB per idle connection. Listeners
-// without a file descriptor, or Config.Engine "goroutine", get one goroutine
-// per connection instead; even there an idle connection holds no read
-// buffer (it waits through its RawConn and borrows a pooled buffer only
-// once readable). Protocols see only bytes in and bytes out, never the
-// connection, so the engines share them unchanged.
+// The Server owns listeners, guards, counters and the shutdown order; an
+// engine (the unexported interface in engine.go) owns the connections and
+// whatever runs them. Config.Engine picks one by name (Engines lists them):
 //
-// UDP sockets run on the same event loops, one socket per loop sharing the
+//   - "loop", the default (loop.go): TCP and unix stream listeners run on
+//     event loops over internal/poll, Config.Loops of them (GOMAXPROCS
+//     minus one by default), each accepting for itself, with no goroutine
+//     and no net.Conn per connection — about 0.4 KiB per idle connection.
+//     Listeners and sockets opened elsewhere (net.FileListener,
+//     net.FilePacketConn over inherited descriptors, as socket activation
+//     passes them) join the loops the same way. What has no descriptor, and
+//     unixgram, goes to the goroutine engine inside it.
+//   - "goroutine" (goroutine.go): one goroutine per connection and per
+//     datagram socket, kept for comparison. Even there an idle connection
+//     holds no read buffer (it waits through its RawConn and borrows a
+//     pooled buffer only once readable).
+//
+// Protocols see only bytes in and bytes out, never the connection, so the
+// engines share them unchanged, and the tests run over every engine. A new
+// engine (batched syscalls, io_uring) is one new file implementing engine
+// and a row in the engines table.
+//
+// # Shutdown
+//
+// Shutdown follows net/http and nginx: (1) stop accepting and receiving:
+// listeners leave the loops, then close; (2) close every idle connection at
+// once — a connection is idle when its Session implements Idler and says
+// so, none of its output is pending and no input waits (an HTTP keep-alive
+// connection between requests); (3) tell every other Idler session that
+// its exchange in progress is the last (Idler.Drain: HTTP answers with
+// Connection: close), also for bytes read after shutdown began, and close
+// each connection as soon as it turns idle; (4) wait for the rest — streams
+// such as echo, discard and chargen are never idle, so they carry on until
+// their peer closes — until the context ends; (5) then close what is left.
+// The loop engine acts on the shutdown on its loop threads; the goroutine
+// engine wakes every blocked read with a deadline in the past (as
+// miekg/dns does), so sessions are never called from two goroutines. Close
+// is steps 1 and 5 at once.
+//
+// # Datagrams
+//
+// On the loop engine UDP sockets run on the same event loops, one socket per loop sharing the
 // port (SO_REUSEPORT), each read and answered on its loop's thread in
 // batches of 32 (recvmmsg/sendmmsg), with no goroutine, net.Addr or
 // allocation per datagram. Runs of replies to one address leave as one
@@ -63,6 +95,28 @@ type Streamer interface {
 	Session
 	// Stream appends the next piece of output to buf.
 	Stream(buf []byte) []byte
+}
+
+// Idler is a Session that can tell when it is between exchanges, so that
+// Shutdown closes its connection at once instead of granting it the grace
+// period: an HTTP keep-alive connection between requests is idle, one with
+// a request half received or a response being written is not. A Session
+// without these methods is never idle (echo, discard and chargen are
+// streams: any moment may be mid-transfer), and gets the grace.
+//
+// The runtime calls both from the session's own goroutine or loop, like
+// Receive. It also checks its own side: a connection is idle only when the
+// session says so, all output has been written and no input waits.
+type Idler interface {
+	Session
+	// Idle reports whether the session is between exchanges: every request
+	// received has been answered in full and none is partly received.
+	Idle() bool
+	// Drain is called once, when the server begins shutting down and the
+	// connection is not idle: the exchange in progress should be the last
+	// (HTTP answers it with Connection: close, then closes). The runtime
+	// closes the connection as soon as Idle reports true.
+	Drain()
 }
 
 // PacketHandler answers datagrams. It is called concurrently.

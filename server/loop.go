@@ -1,7 +1,7 @@
 package server
 
 import (
-	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"runtime"
@@ -34,6 +34,7 @@ import (
 // loopEngine is the set of loops of one Server.
 type loopEngine struct {
 	s     *Server
+	g     *goEngine // serves what the loops cannot: listeners without a descriptor, unixgram
 	loops []*loop
 	wg    sync.WaitGroup
 
@@ -51,15 +52,17 @@ type listenerEntry struct {
 }
 
 type loop struct {
-	e       *loopEngine
-	p       *poll.Poller // Wake ends its wait for stop, force-close and barriers
-	conns   map[int]*econn
-	buf     []byte    // read buffer, shared by all connections of the loop
-	scratch []byte    // output buffer lent to sessions
-	batch   *udpBatch // datagram buffers, shared by the loop's UDP sockets; made on first use
-	stop    atomic.Bool
-	force   atomic.Bool
-	done    chan struct{} // closed when run returns
+	e        *loopEngine
+	p        *poll.Poller // Wake ends its wait for stop, force-close and barriers
+	conns    map[int]*econn
+	buf      []byte    // read buffer, shared by all connections of the loop
+	scratch  []byte    // output buffer lent to sessions
+	batch    *udpBatch // datagram buffers, shared by the loop's UDP sockets; made on first use
+	stop     atomic.Bool
+	force    atomic.Bool
+	drainReq atomic.Bool   // Shutdown began: see drainConn
+	draining bool          // the loop has acted on drainReq
+	done     chan struct{} // closed when run returns
 
 	// Barriers let another goroutine wait until the loop is between event
 	// batches (see quiesce).
@@ -85,13 +88,13 @@ type econn struct {
 	writing    bool // registered for EPOLLOUT
 	fullRead   bool // the last read filled the buffer: more input may wait
 	replies    int  // replies sent, to set TCP_NODELAY once a conversation starts
+	drained    bool // the session has been told of the shutdown (tellDrain)
 	tcp        bool
 }
 
 func newLoopEngine(s *Server) (*loopEngine, error) {
-	e := &loopEngine{s: s, listeners: map[int]*listenerEntry{}, packets: map[int]*packetEntry{}}
-	n := loopCount()
-	for range n {
+	e := &loopEngine{s: s, g: newGoEngine(s), listeners: map[int]*listenerEntry{}, packets: map[int]*packetEntry{}}
+	for range s.loops() {
 		p, err := poll.New()
 		if err != nil {
 			e.closeAll()
@@ -107,11 +110,11 @@ func newLoopEngine(s *Server) (*loopEngine, error) {
 	return e, nil
 }
 
-// loopCount is one loop per core but one: a loop blocked in epoll_wait
-// then always leaves an idle P, so Go's sysmon never hands the loop's P off
-// (a futex wake and a sleep per wait), and the rest of the process (UDP,
-// metrics, timers) keeps a P of its own.
-func loopCount() int {
+// loops is the number of event loops (see Config.Loops).
+func (s *Server) loops() int {
+	if s.cfg.Loops > 0 {
+		return s.cfg.Loops
+	}
 	return max(runtime.GOMAXPROCS(0)-1, 1)
 }
 
@@ -259,24 +262,6 @@ func (l *loop) watchListener(fd int) error {
 	return l.p.Add(fd, poll.In)
 }
 
-// forceClose makes every loop close its connections now.
-func (e *loopEngine) forceClose() {
-	for _, l := range e.loops {
-		l.force.Store(true)
-		l.wake()
-	}
-}
-
-// stop ends the loops (after their connections are gone) and waits.
-func (e *loopEngine) stop() {
-	for _, l := range e.loops {
-		l.stop.Store(true)
-		l.wake()
-	}
-	e.wg.Wait()
-	e.closeAll()
-}
-
 func (l *loop) run() {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -295,6 +280,9 @@ func (l *loop) run() {
 			ev := events[i].Events
 			if c := l.conns[fd]; c != nil {
 				l.handle(c, ev)
+				if l.draining && l.conns[fd] == c && l.idle(c) {
+					l.close(c) // its last exchange is complete
+				}
 				continue
 			}
 			switch le, pe := l.e.lookup(fd); {
@@ -306,6 +294,12 @@ func (l *loop) run() {
 		}
 		if l.barrier.Load() {
 			l.releaseBarriers()
+		}
+		if !l.draining && l.drainReq.Load() {
+			l.draining = true
+			for _, c := range l.conns {
+				l.drainConn(c)
+			}
 		}
 		if l.force.Load() {
 			for _, c := range l.conns {
@@ -526,6 +520,13 @@ func (l *loop) read(c *econn) {
 	if c.streamer != nil || !c.linger.IsZero() || c.closeAfter {
 		return // input is dropped
 	}
+	if !c.drained && l.drainReq.Load() {
+		// Read after shutdown began: the session knows before it answers
+		// (HTTP: with Connection: close), even if this loop has not yet
+		// gone through its connections.
+		c.drained = true
+		tellDrain(c.sess)
+	}
 	out, closeAfter := c.sess.Receive(l.buf[:n], l.scratch[:0])
 	if c.replies++; c.replies == 2 && c.tcp && len(out) > 0 {
 		// A conversation: small replies must not wait for ACKs (Nagle).
@@ -581,41 +582,93 @@ func (l *loop) close(c *econn) {
 	l.e.s.release(c.src)
 }
 
-// serveLoop serves ln on the event loops until the server closes.
-func (s *Server) serveLoop(ln net.Listener, svc Service, ctr *counters) error {
-	e, err := s.engine()
-	if err != nil {
-		return err
-	}
+// serveStream serves ln on the event loops until the server closes, or on
+// the goroutine engine when ln has no descriptor the loops can use.
+func (e *loopEngine) serveStream(ln net.Listener, svc Service, ctr *counters) error {
 	sc, ok := ln.(syscall.Conn)
-	if !ok {
-		return errNoEngine
+	if _, hasFD := listenerFD(ln); !ok || !hasFD {
+		return e.g.serveStream(ln, svc, ctr)
 	}
-	err = e.registerHeld(sc, func(fd int) error { return e.add(ln, fd, svc, ctr) }, func() { e.removeListener(ln) })
+	err := e.registerHeld(sc, func(fd int) error { return e.add(ln, fd, svc, ctr) }, func() { e.removeListener(ln) })
 	if err != nil {
-		if s.isClosing() {
+		if e.s.isClosing() {
 			return ErrServerClosed
 		}
 		return err
 	}
-	<-s.closed // stopListening removes ln from the loops, then closes it
+	<-e.s.closed // stopListening removes ln from the loops, then closes it
 	return ErrServerClosed
 }
 
-var errNoEngine = errors.New("server: no event loop")
-
-// engine starts the loops on first use.
-func (s *Server) engine() (*loopEngine, error) {
-	s.engineOnce.Do(func() {
-		e, err := newLoopEngine(s)
-		s.mu.Lock()
-		s.loopEng, s.engineErr = e, err
-		s.mu.Unlock()
-	})
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.loopEng == nil && s.engineErr == nil {
-		return nil, errNoEngine
+// servePacket serves a UDP socket on the loops; unixgram sockets get a
+// goroutine each.
+func (e *loopEngine) servePacket(pc net.PacketConn, svc Service, ctr *counters) error {
+	if uc, ok := pc.(*net.UDPConn); ok {
+		return e.s.serveUDPLoops(e, uc, svc.Packet, ctr)
 	}
-	return s.loopEng, s.engineErr
+	return e.g.servePacket(pc, svc, ctr)
+}
+
+func (e *loopEngine) unwatch(c io.Closer) {
+	switch c := c.(type) {
+	case net.Listener:
+		e.removeListener(c)
+	case net.PacketConn:
+		e.removePacket(c)
+	}
+}
+
+// drain has every loop close its idle connections and tell the others.
+func (e *loopEngine) drain() {
+	for _, l := range e.loops {
+		l.drainReq.Store(true)
+		l.wake()
+	}
+	e.g.drain()
+}
+
+// closeConns makes every loop close its connections now.
+func (e *loopEngine) closeConns() {
+	for _, l := range e.loops {
+		l.force.Store(true)
+		l.wake()
+	}
+	e.g.closeConns()
+}
+
+// stop ends the loops (after their connections are gone) and waits.
+func (e *loopEngine) stop() {
+	for _, l := range e.loops {
+		l.stop.Store(true)
+		l.wake()
+	}
+	e.wg.Wait()
+	e.closeAll()
+	e.g.stop()
+}
+
+// drainConn closes c if it is idle, else tells its session that this
+// exchange is its last.
+func (l *loop) drainConn(c *econn) {
+	if l.idle(c) {
+		l.close(c)
+		return
+	}
+	if !c.drained {
+		c.drained = true
+		tellDrain(c.sess)
+	}
+}
+
+// idle reports whether closing c now cuts no exchange short: its session
+// says it is between exchanges, all its output is written and no input
+// waits (a request that arrived while shutdown began is read and answered,
+// with Connection: close).
+func (l *loop) idle(c *econn) bool {
+	id, ok := c.sess.(Idler)
+	if !ok || len(c.out) > 0 || c.closeAfter || !c.linger.IsZero() || !id.Idle() {
+		return false
+	}
+	v, err := unix.IoctlGetInt(c.fd, unix.SIOCINQ)
+	return err == nil && v == 0
 }

@@ -9,36 +9,38 @@ import (
 
 // ServePacket answers datagrams on pc for svc until Shutdown or Close, then
 // returns ErrServerClosed. UDP datagrams pass the UDPGuard; unixgram ones
-// come from this host and are answered when the sender has an address.
+// come from this host and are answered when the sender has an address. On
+// the "loop" engine a UDP socket (from net.ListenPacket or an inherited
+// descriptor through net.FilePacketConn) joins the event loops.
 func (s *Server) ServePacket(pc net.PacketConn, svc Service) error {
 	if !s.track(pc) {
 		pc.Close()
 		return ErrServerClosed
 	}
 	defer s.untrack(pc)
-	ctr := bindRecorder(s.cfg.Recorder, svc.Name, pc.LocalAddr().Network())
-	var err error
-	uc, isUDP := pc.(*net.UDPConn)
-	if isUDP {
+	eng, err := s.engine()
+	if err != nil {
+		pc.Close()
+		return err
+	}
+	if uc, ok := pc.(*net.UDPConn); ok {
 		s.setReadBuffer(uc)
 	}
-	switch {
-	case isUDP && s.cfg.Engine != "goroutine":
-		var eng *loopEngine
-		if eng, err = s.engine(); err == nil {
-			err = s.serveUDPLoops(eng, uc, svc.Packet, ctr)
-			break
-		}
-		fallthrough // the loops are gone (the server is stopping) or never started
-	case isUDP:
-		err = s.serveUDP(uc, svc.Packet, ctr, make([]byte, MaxDatagram), make([]byte, 0, MaxDatagram))
-	default:
-		err = s.serveUnixgram(pc, svc.Packet, ctr, make([]byte, MaxDatagram), make([]byte, 0, MaxDatagram))
-	}
+	err = eng.servePacket(pc, svc, bindRecorder(s.cfg.Recorder, svc.Name, pc.LocalAddr().Network()))
 	if s.isClosing() {
 		return ErrServerClosed
 	}
 	return err
+}
+
+// servePacketConn is the goroutine engine's datagram loop over pc, in the
+// calling goroutine (the loop engine's too, for what the loops do not take).
+func (s *Server) servePacketConn(pc net.PacketConn, h PacketHandler, ctr *counters) error {
+	in, out := make([]byte, MaxDatagram), make([]byte, 0, MaxDatagram)
+	if uc, ok := pc.(*net.UDPConn); ok {
+		return s.serveUDP(uc, h, ctr, in, out)
+	}
+	return s.serveUnixgram(pc, h, ctr, in, out)
 }
 
 func (s *Server) serveUDP(uc *net.UDPConn, h PacketHandler, ctr *counters, in, out []byte) error {

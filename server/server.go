@@ -45,11 +45,20 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now. Tests inject one.
 	Now func() time.Time
-	// Engine chooses how stream connections are served: "" (the default)
-	// runs TCP and unix listeners on the event loops, "goroutine" gives
-	// every connection its own goroutine (kept for comparison, and used for
-	// listeners without a file descriptor).
+	// Engine chooses what runs the connections (see Engines): "" or "loop"
+	// (the default) serves TCP and unix listeners and UDP sockets on event
+	// loops, and the rest (listeners without a file descriptor, unixgram)
+	// as "goroutine" does; "goroutine" gives every stream connection and
+	// every datagram socket its own goroutine (kept for comparison). An
+	// unknown name makes the Serve methods fail.
 	Engine string
+	// Loops is the number of event-loop threads of the "loop" engine; zero
+	// (or negative) means GOMAXPROCS minus one, and at least one. A loop blocked in
+	// epoll_wait then always leaves an idle P, so Go's sysmon never hands
+	// the loop's P off (a futex wake and a sleep per wait), and the rest of
+	// the process (metrics, timers, unixgram) keeps a P of its own. More
+	// loops than that pay the hand-off.
+	Loops int
 }
 
 // ErrServerClosed is returned by the Serve methods after Shutdown or Close.
@@ -63,14 +72,13 @@ type Server struct {
 	mu        sync.Mutex
 	closing   bool
 	listeners map[io.Closer]struct{}
-	conns     map[net.Conn]struct{}
 	perSource map[netip.Addr]int
 	active    int
 	wg        sync.WaitGroup // one per Serve call and per connection
 	closed    chan struct{}  // closed when the server starts closing
 
 	engineOnce sync.Once
-	loopEng    *loopEngine
+	eng        engine // nil until the first Serve call, and after stopEngine
 	engineErr  error
 }
 
@@ -86,7 +94,6 @@ func New(cfg Config) *Server {
 		cfg:       cfg,
 		budget:    newBudget(cfg.UDP),
 		listeners: make(map[io.Closer]struct{}),
-		conns:     make(map[net.Conn]struct{}),
 		perSource: make(map[netip.Addr]int),
 		closed:    make(chan struct{}),
 	}
@@ -158,24 +165,30 @@ func (s *Server) stopListening() {
 	for l := range s.listeners {
 		ls = append(ls, l)
 	}
-	eng := s.loopEng
+	eng := s.eng
 	s.mu.Unlock()
 	for _, l := range ls {
-		if ln, ok := l.(net.Listener); ok && eng != nil {
-			eng.removeListener(ln)
-		}
-		if pc, ok := l.(net.PacketConn); ok && eng != nil {
-			eng.removePacket(pc)
+		if eng != nil {
+			eng.unwatch(l)
 		}
 		l.Close()
 	}
 }
 
-// Shutdown stops accepting and receiving, then waits for open stream
-// connections to finish until ctx ends, when it closes them. It returns
-// ctx's error if it had to force them.
+// Shutdown stops the server gracefully, as net/http's Shutdown and nginx's
+// graceful stop do: it stops accepting and receiving, closes at once every
+// stream connection that is idle (its session says so through Idler, no
+// output is pending and no input waits: an HTTP keep-alive connection
+// between requests), tells the others to make their exchange in progress
+// the last (Idler.Drain: HTTP answers with Connection: close), and waits
+// for them to end. Streams that are never idle (echo, discard, chargen)
+// carry on until their peer closes. When ctx ends first, Shutdown closes
+// what is left and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopListening()
+	if eng := s.currentEngine(); eng != nil {
+		eng.drain()
+	}
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()
@@ -196,8 +209,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) stopEngine() {
 	s.engineOnce.Do(func() {}) // no engine may start after this
 	s.mu.Lock()
-	eng := s.loopEng
-	s.loopEng = nil
+	eng := s.eng
+	s.eng = nil
 	s.mu.Unlock()
 	if eng != nil {
 		eng.stop()
@@ -214,14 +227,8 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) closeConns() {
-	s.mu.Lock()
-	for c := range s.conns {
-		c.Close()
-	}
-	eng := s.loopEng
-	s.mu.Unlock()
-	if eng != nil {
-		eng.forceClose()
+	if eng := s.currentEngine(); eng != nil {
+		eng.closeConns()
 	}
 }
 
@@ -274,62 +281,23 @@ func remoteIP(a net.Addr) netip.Addr {
 	return netip.Addr{}
 }
 
-// ServeStream accepts connections on ln for svc until Shutdown or Close,
-// then returns ErrServerClosed. Accept errors such as running out of file
-// descriptors are logged and retried with backoff; others are returned.
+// ServeStream serves svc's connections on ln until Shutdown or Close, then
+// returns ErrServerClosed. Any listener works: on the "loop" engine, TCP
+// and unix listeners with a file descriptor (from net.Listen, or
+// net.FileListener over an inherited one) join the event loops, and others
+// are served by a goroutine per connection.
 func (s *Server) ServeStream(ln net.Listener, svc Service) error {
 	if !s.track(ln) {
 		ln.Close()
 		return ErrServerClosed
 	}
 	defer s.untrack(ln)
-	ctr := bindRecorder(s.cfg.Recorder, svc.Name, ln.Addr().Network())
-	if s.cfg.Engine != "goroutine" {
-		if _, ok := listenerFD(ln); ok {
-			return s.serveLoop(ln, svc, ctr)
-		}
+	eng, err := s.engine()
+	if err != nil {
+		ln.Close()
+		return err
 	}
-	var backoff time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if s.isClosing() {
-				return ErrServerClosed
-			}
-			if isTemporaryAccept(err) {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.cfg.Logger.Warn("accept failed; retrying", "service", svc.Name, "addr", ln.Addr().String(),
-					"err", err, "hint", fdHint(err), "retry_in", backoff)
-				t := time.NewTimer(backoff)
-				<-t.C
-				continue
-			}
-			return err
-		}
-		backoff = 0
-		src := remoteIP(c.RemoteAddr())
-		if reason, ok := s.admit(src); !ok {
-			if reason != "" {
-				ctr.drop(reason)
-			}
-			c.Close()
-			continue
-		}
-		ctr.accepted()
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		go func() {
-			defer func() {
-				ctr.closed()
-				s.mu.Lock()
-				delete(s.conns, c)
-				s.mu.Unlock()
-				s.release(src)
-			}()
-			s.serveConn(c, svc.Stream.Open(c.RemoteAddr()), ctr)
-		}()
-	}
+	return eng.serveStream(ln, svc, bindRecorder(s.cfg.Recorder, svc.Name, ln.Addr().Network()))
 }
 
 func isTemporaryAccept(err error) bool {

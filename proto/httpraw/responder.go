@@ -81,12 +81,24 @@ const http1123 = "Mon, 02 Jan 2006 15:04:05 GMT"
 func (r *Responder) Open(net.Addr) server.Session { return &session{r: r} }
 
 type session struct {
-	r       *Responder
-	pending []byte // a request begun but not yet complete
-	skip    int64  // request body bytes still to discard
+	r        *Responder
+	pending  []byte // a request begun but not yet complete
+	skip     int64  // request body bytes still to discard
+	draining bool   // the server is shutting down: the next response is the last
 }
 
 func (s *session) Greet(buf []byte) ([]byte, bool) { return nil, false }
+
+var _ server.Idler = (*session)(nil)
+
+// Idle implements server.Idler: between requests (every one answered, none
+// begun), a keep-alive connection can be closed on shutdown at once.
+func (s *session) Idle() bool { return len(s.pending) == 0 && s.skip == 0 }
+
+// Drain implements server.Idler: the request in progress is answered with
+// Connection: close, and the connection ends there (as net/http does once
+// Shutdown has begun).
+func (s *session) Drain() { s.draining = true }
 
 // Receive answers every complete request in the bytes so far.
 func (s *session) Receive(in, out []byte) ([]byte, bool) {
@@ -289,6 +301,9 @@ func (s *session) handle(out, head []byte) ([]byte, bool) {
 	req, status := r.parse(head)
 	if status != 0 {
 		return r.errorPage(out, status, false), true
+	}
+	if s.draining {
+		req.keepAlive = false
 	}
 	if req.chunked {
 		// Request bodies are not for a GET/HEAD server; without decoding
