@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/sockit/sockit/internal/services"
 	"github.com/sockit/sockit/proto/daytime"
 	"github.com/sockit/sockit/proto/qotd"
+	"github.com/sockit/sockit/server"
 	"github.com/sockit/sockit/server/promrecorder"
 )
 
@@ -43,8 +45,14 @@ UDP services are not amplifiers: datagrams from source ports below 1024 and
 prefix (/24, /56) gets no more reply bytes than it sent plus a small burst
 (--udp-burst) refilled at --udp-rate. Every drop is counted by reason.
 
-SIGINT or SIGTERM stops accepting and lets open connections finish for
---grace; a second signal ends at once.`,
+SIGINT or SIGTERM stops accepting, closes idle connections at once (an HTTP
+keep-alive connection between requests), answers a request in progress with
+Connection: close, and lets streams in flight (echo, discard, chargen) finish
+for --grace before closing them; a second signal ends at once.
+
+--engine picks what runs the connections: loop (the default: epoll event
+loops, --loops threads) or goroutine (one goroutine per connection, for
+comparison).`,
 		Example: `  sockit serve
   sockit serve echo=tcp://127.0.0.1:8001 echo=udp://127.0.0.1:8001 qotd=unixgram:///tmp/qotd.sock
   sockit serve --metrics 127.0.0.1:9100 --log-format json daytime=tcp6://[::1]:0`,
@@ -54,6 +62,9 @@ SIGINT or SIGTERM stops accepting and lets open connections finish for
 				return err
 			}
 			opt.Server.Logger = logger
+			if !slices.Contains(server.Engines(), opt.Server.Engine) {
+				return usageErr("serve: --engine is %s, not %q", strings.Join(server.Engines(), " or "), opt.Server.Engine)
+			}
 			switch budget {
 			case "on":
 			case "off":
@@ -118,7 +129,9 @@ SIGINT or SIGTERM stops accepting and lets open connections finish for
 	f.IntVar(&opt.Server.MaxConnsPerSource, "max-conns-per-source", 256, "most stream connections from one IP address (-1: no bound)")
 	durationVar(f, &opt.Server.IdleTimeout, "idle-timeout", 5*time.Minute, "close a connection silent this long (-1s: never)")
 	durationVar(f, &opt.Server.WriteTimeout, "write-timeout", 30*time.Second, "close a connection whose peer takes no bytes this long")
-	durationVar(f, &grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, time open connections get to finish")
+	durationVar(f, &grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, time connections in flight get to finish (idle ones close at once)")
+	f.StringVar(&opt.Server.Engine, "engine", server.Engines()[0], "what runs the connections: "+strings.Join(server.Engines(), " or "))
+	f.IntVar(&opt.Server.Loops, "loops", 0, "event-loop threads of the loop engine (0: one per CPU but one, at least one)")
 	f.StringVar(&budget, "udp-budget", "on", "per-source UDP reply budget and source checks: on, or off (benchmarks only)")
 	f.IntVar(&opt.Server.UDP.BurstBytes, "udp-burst", 4096, "reply bytes a source prefix may get beyond what it sent")
 	f.IntVar(&opt.Server.UDP.RateBytes, "udp-rate", 1024, "bytes per second that refill a source prefix's burst")

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,7 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockit/sockit/proto/httpraw"
 	"github.com/sockit/sockit/proto/qotd"
+	"github.com/sockit/sockit/server"
 	"github.com/sockit/sockit/sockittest"
 )
 
@@ -255,5 +258,74 @@ func TestSIGTERMDuringTransfers(t *testing.T) {
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("sockit serve after SIGTERM: %v, want exit 0", err)
+	}
+}
+
+// TestSIGTERMClosesIdleKeepAlive runs this test binary as sockit, holds 100
+// keep-alive HTTP connections idle between requests, one 8 MiB response in
+// flight to a client that has stopped reading, and one request half sent,
+// then sends SIGTERM with a grace of five minutes: the idle connections
+// see EOF at once (while the large response is still unread), the half
+// request is answered with Connection: close, the large response arrives
+// whole, and the process exits 0 right after it, long before the grace.
+// Over every engine.
+func TestSIGTERMClosesIdleKeepAlive(t *testing.T) {
+	dir := t.TempDir()
+	big := sockittest.RandomBytes(8<<20, 7)
+	if err := os.WriteFile(filepath.Join(dir, "big.bin"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, engine := range server.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			metrics := "127.0.0.1:" + strconv.Itoa(sockittest.FreePort(t))
+			cmd := exec.Command(os.Args[0], "serve", "http=tcp://127.0.0.1:0", "--http-root", dir, "--grace", "5m",
+				"--engine", engine, "--metrics", metrics)
+			cmd.Env = append(os.Environ(), "SOCKIT_BE_MAIN=1")
+			stderr, _ := cmd.StderrPipe()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			m := sockittest.WaitLine(t, stderr, regexp.MustCompile(`^listening http tcp (\S+)$`), 10*time.Second)
+			scene := sockittest.NewShutdownScene(t, m[1], 100, "/big.bin")
+			// Every connection accepted (the half one too), so that none is
+			// still in the listen queue when the listener closes.
+			sockittest.Eventually(t, 10*time.Second, "102 connections open", func() bool {
+				resp, err := http.Get("http://" + metrics + "/metrics")
+				if err != nil {
+					return false
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				return strings.Contains(string(body), `sockit_connections_active{network="tcp",service="http"} 102`)
+			})
+			exited := make(chan error, 1)
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			go func() { exited <- cmd.Wait() }()
+			if err := scene.IdleClosed(10 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-exited:
+				t.Fatalf("sockit serve exited (%v) with a response in flight", err)
+			default:
+			}
+			if err := scene.FinishHalf(httpraw.Page()); err != nil {
+				t.Fatal(err)
+			}
+			if err := scene.ReadLarge(big); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-exited:
+				if err != nil {
+					t.Errorf("sockit serve after SIGTERM: %v, want exit 0", err)
+				}
+			case <-time.After(time.Minute):
+				t.Fatal("sockit serve still running a minute after its last response (grace 5m)")
+			}
+		})
 	}
 }
