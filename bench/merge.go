@@ -180,6 +180,7 @@ func MergeRun(rs []Named) (*Result, error) {
 				if e := r.Start.Add(r.Warmup + r.Duration); e.After(end) {
 					end = e
 				}
+				out.StartSkew = max(out.StartSkew, r.Start.Sub(t0))
 			}
 		}
 		out.absorbAt(r.Result, off)

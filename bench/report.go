@@ -51,6 +51,8 @@ type Result struct {
 	Start       time.Time // wall clock at the start of the run (warm-up included)
 	Warmup      time.Duration
 	Seconds     []Second // per-second series; index as PerSecond
+	// StartSkew is how far apart a merged run's shards started.
+	StartSkew time.Duration
 
 	// A worker's tally feeds the run's timeline and --csv sink.
 	tl   *timeline
@@ -230,6 +232,9 @@ func (r *Result) Warnings() []string {
 	if r.Rate > 0 && r.MaxLag > 10*time.Millisecond {
 		out = append(out, fmt.Sprintf("requests started up to %v behind schedule: the generator could not keep --rate %.0f (latency includes the lag)", r.MaxLag.Round(time.Millisecond), r.Rate))
 	}
+	if r.StartSkew > time.Second {
+		out = append(out, fmt.Sprintf("the shards started up to %v apart: the duration spans from the first start to the last end, so the rate is below what the shards held together", r.StartSkew.Round(time.Millisecond)))
+	}
 	if r.Duration > 0 && r.ClientCPU.Seconds() > 0.9*r.Duration.Seconds()*float64(numCPU()) {
 		out = append(out, "the generator used nearly all CPU: it may be the bottleneck, not the server")
 	}
@@ -270,6 +275,7 @@ type JSON struct {
 	Start         *time.Time       `json:"start,omitempty"`
 	WarmupS       float64          `json:"warmup_s,omitempty"`
 	Seconds       []SecondJSON     `json:"seconds,omitempty"`
+	StartSkewS    float64          `json:"start_skew_s,omitempty"`
 }
 
 // ShardJSON is Shard in a report: index is 1-based.
@@ -321,7 +327,7 @@ func (r *Result) ToJSON() JSON {
 		Server: r.ServerSoftware, Host: r.Host, Port: r.Port, Path: r.Path, HTTP: r.HTTP,
 		DocLength: r.DocLength, KeepAlive: r.KeepAlive, BodyBytes: r.BodyBytes,
 		RunID: r.RunID, OptionsHash: r.OptionsHash, Idle: r.Idle, WarmupS: r.Warmup.Seconds(),
-		Shard: r.shardJSON(), Start: r.startJSON(), Seconds: r.secondsJSON(),
+		Shard: r.shardJSON(), Start: r.startJSON(), Seconds: r.secondsJSON(), StartSkewS: r.StartSkew.Seconds(),
 	}
 }
 
@@ -399,6 +405,9 @@ func FromJSON(data []byte) (*Result, error) {
 		return nil, errors.New("report has an impossible warm-up or series")
 	}
 	r.Warmup = time.Duration(j.WarmupS * float64(time.Second))
+	if !math.IsNaN(j.StartSkewS) && j.StartSkewS > 0 && j.StartSkewS < 1e9 {
+		r.StartSkew = time.Duration(j.StartSkewS * float64(time.Second))
+	}
 	r.Seconds = make([]Second, len(j.Seconds))
 	for i, s := range j.Seconds {
 		r.Seconds[i] = Second{Failures: s.Failures, MaxUs: s.MaxUs, Latency: newSecondHist()}

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -97,5 +98,33 @@ func TestReadReportsFromKubectlLogs(t *testing.T) {
 	}
 	if _, err := ReadReports("cut", []byte(strings.Join(la[:3], "\n"))); err == nil || !strings.Contains(err.Error(), "never ends") {
 		t.Errorf("truncated log: %v", err)
+	}
+}
+
+// TestMergeRunAlignsShards: shards that started 3 s apart merge into one
+// series, each shard's seconds at their place in wall time, the duration
+// spanning both, and the skew is warned about.
+func TestMergeRunAlignsShards(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	shard := func(i int, start time.Time) *Result {
+		r := synthetic(200, 2, uint64(i), func(*rand.Rand) time.Duration { return time.Millisecond })
+		r.Shard, r.RunID, r.OptionsHash, r.Start = Shard{i, 2}, "r", "h", start
+		return r
+	}
+	m, err := MergeRun([]Named{{"a", shard(1, t0)}, {"b", shard(2, t0.Add(3*time.Second))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Requests != 400 || len(m.PerSecond) != 5 || m.PerSecond[2] != 0 || m.PerSecond[3] != 100 || m.Seconds[4].Latency.TotalCount() != 100 {
+		t.Errorf("merged series %v", m.PerSecond)
+	}
+	if m.Duration != 5*time.Second || m.StartSkew != 3*time.Second || len(m.Warnings()) == 0 || !strings.Contains(m.Warnings()[0], "3s apart") {
+		t.Errorf("duration %v, skew %v, warnings %q", m.Duration, m.StartSkew, m.Warnings())
+	}
+	if _, err := MergeRun([]Named{{"a", shard(1, t0)}, {"x", func() *Result { r := shard(2, t0); r.OptionsHash = "other"; return r }()}}); err == nil || !strings.Contains(err.Error(), "a and x were asked for different loads") {
+		t.Errorf("different loads: %v", err)
+	}
+	if _, err := MergeRun([]Named{{"a", shard(1, t0)}, {"y", func() *Result { r := shard(2, t0); r.RunID = "s"; return r }()}}); err == nil || !strings.Contains(err.Error(), `a is run "r" but y is run "s"`) {
+		t.Errorf("different runs: %v", err)
 	}
 }
