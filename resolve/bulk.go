@@ -27,9 +27,12 @@ import (
 //   - one goroutine owns a few connected, non-blocking UDP sockets (the
 //     kernel drops datagrams from any other address) and a fixed table of
 //     in-flight queries, Window of them at most;
-//   - queries leave in batches with sendmmsg and answers arrive in batches
+//   - queries leave in batches with sendmmsg, those of one size as one
+//     message with UDP segmentation offload, and answers arrive in batches
 //     with recvmmsg; the goroutine sleeps in ppoll only when there is
-//     nothing to send or read;
+//     nothing to send or read. Measured against NSD on loopback, the
+//     kernel's per-datagram work is four fifths of the client's CPU time;
+//     segmentation offload cut the client's system time by about a fifth;
 //   - each socket has its own 16-bit ID space; an ID is drawn at random
 //     among the free ones and an answer must match it and the question
 //     (name compared case-insensitively, type and class exactly);
@@ -96,6 +99,8 @@ func (e *RcodeError) Error() string {
 }
 
 const (
+	// bulkSockets spreads the queries over source ports, which servers
+	// with SO_REUSEPORT workers hash on; one engine goroutine serves them.
 	bulkSockets = 4
 	sendBatch   = 64
 	recvBatch   = 64
@@ -156,12 +161,12 @@ type bulkEngine struct {
 	qtypes  []uint16
 	start   time.Time
 
-	fds   [bulkSockets]int
+	fds   []int
 	evmu  sync.Mutex // guards evfd between wake and close
 	evfd  int
-	byID  [bulkSockets][]int32
-	sendq [bulkSockets][]int32
-	stuck [bulkSockets]bool // the last send found the buffer full
+	byID  [][]int32
+	sendq [][]int32
+	stuck []bool // the last send found the buffer full
 
 	slots     []bulkSlot
 	freeSlots []int32
@@ -185,6 +190,9 @@ type bulkEngine struct {
 	tcpWait   []int32
 	wg        sync.WaitGroup
 
+	gso   bool // UDP_SEGMENT until the kernel refuses it
+	segs  [sendBatch]int
+	cmsg  [sendBatch][rawsys.UDPSegmentSpace]byte
 	shdr  [sendBatch]unix.Mmsghdr
 	siov  [sendBatch]unix.Iovec
 	sent  [sendBatch]int32
@@ -234,10 +242,14 @@ func newBulkEngine(ctx context.Context, r *Resolver, opt BulkOptions, emit func(
 	}
 	opt.Window = min(opt.Window, 65535)
 	e := &bulkEngine{r: r, opt: opt, emit: emit, server: r.server(), timeout: r.Timeout, start: time.Now(),
-		first: -1, last: -1, evfd: -1, tcpDone: make(chan tcpReply, tcpWorkers), tcpCtx: ctx}
+		first: -1, last: -1, evfd: -1, gso: true, tcpDone: make(chan tcpReply, tcpWorkers), tcpCtx: ctx}
+	e.fds = make([]int, bulkSockets)
 	for i := range e.fds {
 		e.fds[i] = -1
 	}
+	e.byID = make([][]int32, len(e.fds))
+	e.sendq = make([][]int32, len(e.fds))
+	e.stuck = make([]bool, len(e.fds))
 	if e.timeout <= 0 {
 		e.timeout = 5 * time.Second
 	}
@@ -462,7 +474,7 @@ func (e *bulkEngine) startEntry(ei int32) error {
 	for _, t := range e.qtypes {
 		si := e.freeSlots[len(e.freeSlots)-1]
 		sl := &e.slots[si]
-		k := int(si) % bulkSockets
+		k := int(si) % len(e.fds)
 		*sl = bulkSlot{state: slotActive, entry: ei, qtype: t, prev: -1, next: -1, id: e.freeID(k)}
 		if err := sl.pack(qname); err != nil {
 			// Every query of the entry asks for the same name: the
@@ -522,7 +534,7 @@ func (e *bulkEngine) queue(si int32) {
 		return
 	}
 	sl.queued = true
-	k := int(si) % bulkSockets
+	k := int(si) % len(e.fds)
 	e.sendq[k] = append(e.sendq[k], si)
 }
 
@@ -603,8 +615,6 @@ func (e *bulkEngine) send(now int64) error {
 				if !sl.queued || sl.state != slotActive {
 					continue
 				}
-				e.siov[n].Base = &sl.pkt[0]
-				e.siov[n].SetLen(sl.plen)
 				e.sent[n] = q[j]
 				n++
 			}
@@ -612,7 +622,7 @@ func (e *bulkEngine) send(now int64) error {
 				i = j
 				continue
 			}
-			m, err := rawsys.SendMmsg(fd, e.shdr[:n])
+			m, err := e.sendBatch(fd, n)
 			if err == unix.EAGAIN || err == unix.ENOBUFS {
 				e.stuck[k], m = true, 0
 			} else if err != nil {
@@ -638,6 +648,58 @@ func (e *bulkEngine) send(now int64) error {
 		e.sendq[k] = q[:copy(q, q[i:])]
 	}
 	return nil
+}
+
+// sendBatch sends the queries of e.sent[:n] and returns how many left, the
+// first ones. Queries of one size go as one message with UDP segmentation
+// offload (UDP_SEGMENT): the kernel builds and routes one packet and splits
+// it, instead of doing that work per query. A kernel that refuses it
+// (EINVAL, EIO) gets one message per query from then on.
+func (e *bulkEngine) sendBatch(fd, n int) (int, error) {
+	if e.gso {
+		// Equal sizes next to each other: longer runs, fewer messages.
+		slices.SortStableFunc(e.sent[:n], func(a, b int32) int {
+			return cmp.Compare(e.slots[b].plen, e.slots[a].plen)
+		})
+	}
+	for i, si := range e.sent[:n] {
+		sl := &e.slots[si]
+		e.siov[i].Base = &sl.pkt[0]
+		e.siov[i].SetLen(sl.plen)
+	}
+	msgs := 0
+	for i := 0; i < n; msgs++ {
+		seg, j := int(e.siov[i].Len), i+1
+		for e.gso && j < n {
+			l := int(e.siov[j].Len)
+			if l > seg {
+				break
+			}
+			j++
+			if l < seg {
+				break // only the last segment may be short
+			}
+		}
+		h := &e.shdr[msgs].Hdr
+		h.Iov = &e.siov[i]
+		h.SetIovlen(j - i)
+		rawsys.SetUDPSegment(h, &e.cmsg[msgs], seg, j-i)
+		e.segs[msgs] = j - i
+		i = j
+	}
+	m, err := rawsys.SendMmsg(fd, e.shdr[:msgs])
+	if (err == unix.EINVAL || err == unix.EIO) && e.gso && e.segs[0] > 1 {
+		e.gso = false
+		return e.sendBatch(fd, n)
+	}
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, s := range e.segs[:m] {
+		sent += s
+	}
+	return sent, nil
 }
 
 func (e *bulkEngine) netError(err error) error {
@@ -846,7 +908,7 @@ func equalFoldASCII(a, b []byte) bool {
 func (e *bulkEngine) finish(si int32, err error) error {
 	sl := &e.slots[si]
 	e.unlink(si)
-	k := int(si) % bulkSockets
+	k := int(si) % len(e.fds)
 	e.byID[k][sl.id] = -1
 	ent := &e.entries[sl.entry]
 	if err != nil && !errors.Is(err, ErrNotFound) && ent.failed == nil {

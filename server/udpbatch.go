@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockit/sockit/internal/rawsys"
 )
 
 // UDP fast path: recvmmsg and sendmmsg move up to batchSize datagrams per
@@ -143,17 +145,7 @@ func (b *udpBatch) coalesce(k int, gso bool) int {
 		}
 		h.Iov = &b.siov[i]
 		h.SetIovlen(j - i)
-		h.Control = nil
-		h.SetControllen(0)
-		if j-i > 1 {
-			c := &b.cmsg[m]
-			hdr := (*unix.Cmsghdr)(unsafe.Pointer(&c[0]))
-			hdr.Level, hdr.Type = unix.SOL_UDP, unix.UDP_SEGMENT
-			hdr.SetLen(unix.CmsgLen(2))
-			*(*uint16)(unsafe.Pointer(&c[unix.CmsgLen(0)])) = uint16(seg)
-			h.Control = &c[0]
-			h.SetControllen(gsoCmsgSpace)
-		}
+		rawsys.SetUDPSegment(h, &b.cmsg[m], seg, j-i)
 		b.segs[m] = j - i
 		m++
 		i = j

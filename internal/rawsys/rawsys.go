@@ -101,3 +101,25 @@ func mmsg(trap uintptr, fd int, hdrs []unix.Mmsghdr) (int, error) {
 	}
 	return int(n), nil
 }
+
+// UDPSegmentSpace is the room of a control message holding a UDP_SEGMENT
+// size: unix.CmsgSpace(2) on 64-bit Linux.
+const UDPSegmentSpace = 24
+
+// SetUDPSegment makes the message h, its iovecs n datagrams of seg bytes
+// (the last one may be shorter), leave as one packet the kernel cuts into
+// them (UDP segmentation offload), its control message written into c.
+// With n < 2 it clears h's control: one datagram, sent whole.
+func SetUDPSegment(h *unix.Msghdr, c *[UDPSegmentSpace]byte, seg, n int) {
+	if n < 2 {
+		h.Control = nil
+		h.SetControllen(0)
+		return
+	}
+	ch := (*unix.Cmsghdr)(unsafe.Pointer(&c[0]))
+	ch.Level, ch.Type = unix.SOL_UDP, unix.UDP_SEGMENT
+	ch.SetLen(unix.CmsgLen(2))
+	*(*uint16)(unsafe.Pointer(&c[unix.CmsgLen(0)])) = uint16(seg)
+	h.Control = &c[0]
+	h.SetControllen(UDPSegmentSpace)
+}
