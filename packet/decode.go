@@ -39,6 +39,8 @@ type Summary struct {
 	// http...) and AppInfo is its one-liner ("echo 11 B", "GET /").
 	App     string `json:"app,omitempty"`
 	AppInfo string `json:"app_info,omitempty"`
+
+	transport bool // a TCP or UDP header was decoded
 }
 
 // Decoder turns frames into Summaries, reusing its layers between frames
@@ -86,7 +88,8 @@ func (d *Decoder) Decode(f Frame) Summary {
 				s.Net = "802.3"
 			}
 		case layers.LayerTypeDot1Q:
-			s.VLAN = append(s.VLAN, d.dot1q.VLANIdentifier)
+			// The parser reuses one Dot1Q layer for stacked tags; the ids
+			// are read from the frame below.
 			s.Net = fmt.Sprintf("0x%04x", uint16(d.dot1q.Type))
 		case layers.LayerTypeIPv4:
 			s.Net, s.Src, s.Dst = "IPv4", d.ip4.SrcIP.String(), d.ip4.DstIP.String()
@@ -109,7 +112,9 @@ func (d *Decoder) Decode(f Frame) Summary {
 			}
 			s.Info += fmt.Sprintf(" win %d", t.Window)
 			app = t.Payload
+			s.transport = true
 		case layers.LayerTypeUDP:
+			s.transport = true
 			s.SPort, s.DPort = int(d.udp.SrcPort), int(d.udp.DstPort)
 			app = d.udp.Payload
 		case layers.LayerTypeICMPv4:
@@ -133,11 +138,26 @@ func (d *Decoder) Decode(f Frame) Summary {
 			}
 		}
 	}
+	s.VLAN = vlanIDs(f.Data)
 	s.Payload = len(app)
-	if s.Proto == "TCP" || s.Proto == "UDP" {
+	if s.transport {
 		s.App, s.AppInfo = d.application(s, app)
 	}
 	return s
+}
+
+// vlanIDs lists the frame's VLAN tags, outermost first.
+func vlanIDs(b []byte) []uint16 {
+	var ids []uint16
+	for off := 12; off+4 <= len(b); off += 4 {
+		switch binary.BigEndian.Uint16(b[off:]) {
+		case 0x8100, 0x88a8, 0x9100:
+			ids = append(ids, binary.BigEndian.Uint16(b[off+2:])&0x0fff)
+		default:
+			return ids
+		}
+	}
+	return ids
 }
 
 func protoName(p layers.IPProtocol) string {
@@ -269,7 +289,7 @@ func (s Summary) Line() string {
 	if s.Info != "" {
 		b.WriteString(" " + s.Info)
 	}
-	if s.Proto == "TCP" || s.Proto == "UDP" {
+	if s.transport {
 		fmt.Fprintf(&b, " len %d", s.Payload)
 	}
 	if s.AppInfo != "" {

@@ -169,7 +169,17 @@ func (a *app) runDemo() error {
 			fmt.Fprintln(a.stdout, "ok")
 		}
 	}
-	fmt.Fprintf(a.stdout, "\n%d of %d steps ok\n", len(steps)-failed, len(steps))
+	total := len(steps)
+	if ran, err := a.demoPacketStep(total+1, ep("echo", "tcp")); ran {
+		total++
+		if err != nil {
+			failed++
+			fmt.Fprintf(a.stdout, "FAILED: %v\n", err)
+		} else {
+			fmt.Fprintln(a.stdout, "ok")
+		}
+	}
+	fmt.Fprintf(a.stdout, "\n%d of %d steps ok\n", total-failed, total)
 	if failed > 0 {
 		return quietExit(exitFailure)
 	}

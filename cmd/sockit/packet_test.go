@@ -316,3 +316,29 @@ func TestFamiliesTheKernelLacksCLI(t *testing.T) {
 		}
 	}
 }
+
+// The demo's packet step: as root it prints its own echo exchange,
+// decoded; without CAP_NET_RAW it says why it skips and the demo passes.
+func TestDemoPacketStep(t *testing.T) {
+	sockittest.RequireRoot(t)
+	r := sockitRun(t, "", "demo")
+	i := strings.Index(r.stdout, "Packets: the echo exchange")
+	if i < 0 {
+		t.Fatalf("no packet step:\n%s", r.stdout)
+	}
+	step := r.stdout[i:]
+	tally := regexp.MustCompile(`\nok\n\n(\d+) of (\d+) steps ok`).FindStringSubmatch(step)
+	if r.code != 0 || !regexp.MustCompile(`(?m)TCP \[P\.\] .* len 8: echo 8 B "captured"$`).MatchString(step) ||
+		!regexp.MustCompile(`(?m)TCP \[P\.\] .* len 8: echo reply 8 B "captured"$`).MatchString(step) ||
+		tally == nil || tally[1] != tally[2] {
+		t.Errorf("demo: exit %d\n%s", r.code, r.stdout)
+	}
+	setpriv := sockittest.RequireTool(t, "setpriv")
+	cmd := exec.Command(setpriv, "--bounding-set", "-net_raw", "--inh-caps", "-net_raw", os.Args[0], "demo")
+	cmd.Env = append(os.Environ(), "SOCKIT_BE_MAIN=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "skipped: packet sockets need root or the CAP_NET_RAW capability: socket(AF_PACKET) failed with EPERM") ||
+		strings.Contains(string(out), "FAILED") {
+		t.Errorf("demo without CAP_NET_RAW: %v\n%s", err, out)
+	}
+}

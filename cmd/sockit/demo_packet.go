@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sockit/sockit"
+	"github.com/sockit/sockit/packet"
+)
+
+// demoPacketStep captures the demo's own echo exchange on lo and prints
+// the decoded frames. It needs CAP_NET_RAW; without it the step says why
+// it skips (ran is false).
+func (a *app) demoPacketStep(n int, echoEndpoint string) (ran bool, err error) {
+	e, err := sockit.ParseEndpoint(echoEndpoint, sockit.Defaults{})
+	if err != nil {
+		return true, err
+	}
+	expr := "tcp port " + strconv.Itoa(e.Port())
+	fmt.Fprintf(a.stdout, "\n== %d. Packets: the echo exchange as it crossed lo ==\n# (tcpdump -i lo %s, beside the echo client)\n$ sockit packet capture -i lo %s\n", n, expr, expr)
+	f, err := packet.Compile(expr)
+	if err != nil {
+		return true, err
+	}
+	ctx, cancel := context.WithCancel(a.ctx)
+	defer cancel()
+	c, err := packet.Open(ctx, "lo", f, packet.Options{Blocks: 4, Timeout: time.Millisecond})
+	if errors.Is(err, packet.ErrPermission) {
+		fmt.Fprintf(a.stdout, "skipped: %v\n", err)
+		return false, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	defer c.Close()
+
+	// The reader owns the capture until the exchange is over: an echo
+	// request and its reply, both FINs and the last ACK.
+	lines := make(chan packet.Summary)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ports := servicePorts()
+		ports[uint16(e.Port())] = "echo" // the demo's echo port is the kernel's choice
+		dec := packet.NewDecoder(ports)
+		for {
+			fr, err := c.Next(ctx)
+			if err != nil {
+				return
+			}
+			select {
+			case lines <- dec.Decode(fr):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var out, errb bytes.Buffer
+	if code := run1(a, []string{"echo", echoEndpoint, "captured"}, "", &out, &errb); code != 0 {
+		cancel()
+		<-done
+		return true, fmt.Errorf("echo: exit status %d: %s", code, errb.String())
+	}
+	var req, reply, fins int
+	timeout := time.After(5 * time.Second)
+	for finished := false; !finished; {
+		select {
+		case s := <-lines:
+			fmt.Fprintln(a.stdout, s.Line())
+			switch {
+			case strings.HasPrefix(s.AppInfo, "echo reply"):
+				reply++
+			case strings.HasPrefix(s.AppInfo, "echo "):
+				req++
+			}
+			if strings.Contains(s.Info, "F") && strings.HasPrefix(s.Info, "[") {
+				fins++
+			} else if fins == 2 && s.Info != "" && strings.HasPrefix(s.Info, "[.]") {
+				finished = true
+			}
+		case <-timeout:
+			finished = true
+		}
+	}
+	cancel()
+	<-done
+	return true, expect(req == 1 && reply == 1 && fins == 2, fmt.Sprintf("want the echo request, its reply and two FINs; saw %d, %d, %d", req, reply, fins))
+}
