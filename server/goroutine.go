@@ -333,10 +333,15 @@ func lingerClose(c net.Conn) {
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
-	c.SetReadDeadline(time.Now().Add(time.Second))
+	end := time.Now().Add(time.Second)
+	c.SetReadDeadline(end)
 	var b [512]byte
 	for {
 		if _, err := c.Read(b[:]); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) && time.Now().Before(end) {
+				c.SetReadDeadline(end) // moved by drain: the linger keeps its second
+				continue
+			}
 			return
 		}
 	}
