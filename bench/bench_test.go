@@ -221,13 +221,27 @@ func TestHTMLIsSelfContained(t *testing.T) {
 func FuzzFromJSON(f *testing.F) {
 	f.Add([]byte(`{"requests":0,"histogram":""}`))
 	f.Add([]byte(`{"requests":1,"duration_s":-1}`))
+	f.Add([]byte(`{"requests":0,"shard":{"index":2,"count":3},"run_id":"r","seconds":[{"max_us":5,"failures":{"read":1}},{}],"warmup_s":1.5,"duration_s":0.2}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := bench.FromJSON(b)
 		if err != nil {
 			return
 		}
+		// What renders a report read from a file (the HTML page, at a few
+		// milliseconds an input, would slow the fuzzing a hundredfold).
 		var out bytes.Buffer
 		bench.Merge(r, r).WriteText(&out)
+		r.WriteOpenMetrics(&out)
+		bench.WriteCompare(&out, "a", "b", r, r)
+		bench.MergeRun([]bench.Named{{Name: "a", Result: r}})
+	})
+}
+
+func FuzzReadReports(f *testing.F) {
+	f.Add([]byte(bench.MarkerBegin + "\n{\"requests\":0}\n" + bench.MarkerEnd + "\n"))
+	f.Add([]byte("[pod/a] " + bench.MarkerBegin + "\n[pod/b] x\n[pod/a] {}\n[pod/a] " + bench.MarkerEnd + "\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		bench.ReadReports("in", b)
 	})
 }
 
