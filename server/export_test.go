@@ -21,3 +21,11 @@ func OnLoops(s *Server, l any) bool {
 	}
 	return false
 }
+
+// LoopCount returns the number of event loops s runs (0 on other engines).
+func LoopCount(s *Server) int {
+	if e, ok := s.currentEngine().(*loopEngine); ok {
+		return len(e.loops)
+	}
+	return 0
+}

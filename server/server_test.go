@@ -611,7 +611,7 @@ func TestCloseWhileStarting(t *testing.T) {
 	})
 }
 
-// TestUDPSiblingSocketsKeepTheFamily: with several loops, a UDP service on
+// TestUDPSiblingSocketsKeepTheFamily: with several loops (Config.Loops), a UDP service on
 // the IPv4 wildcard gets sibling sockets on the same port, and they too
 // are IPv4 only: nothing answers on ::1. A dual-stack socket's siblings
 // answer on both.
@@ -622,7 +622,6 @@ func TestUDPSiblingSocketsKeepTheFamily(t *testing.T) {
 		} else {
 			c.Close()
 		}
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // three loops, so two siblings
 		for _, tt := range []struct {
 			network, addr string
 			v6            bool
@@ -630,7 +629,7 @@ func TestUDPSiblingSocketsKeepTheFamily(t *testing.T) {
 			{"udp4", "0.0.0.0:0", false},
 			{"udp", ":0", true},
 		} {
-			srv := server.New(server.Config{Engine: engine, Logger: quiet})
+			srv := server.New(server.Config{Engine: engine, Logger: quiet, Loops: 3}) // three loops, so two siblings
 			pc, err := sockit.ListenPacket(context.Background(), sockit.Endpoint{Network: tt.network, Address: tt.addr})
 			if err != nil {
 				t.Fatal(err)

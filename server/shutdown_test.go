@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -181,4 +182,26 @@ func TestInheritedDescriptors(t *testing.T) {
 			t.Errorf("engine %s: served on the event loops: %v", engine, onLoops)
 		}
 	})
+}
+
+// TestLoopsConfig: Config.Loops sets the number of event loops; zero means
+// GOMAXPROCS minus one, at least one.
+func TestLoopsConfig(t *testing.T) {
+	for _, tt := range []struct{ loops, want int }{
+		{3, 3},
+		{1, 1},
+		{0, max(runtime.GOMAXPROCS(0)-1, 1)},
+		{-1, max(runtime.GOMAXPROCS(0)-1, 1)},
+	} {
+		srv := server.New(server.Config{Logger: quiet, Loops: tt.loops})
+		c := dial(t, "tcp", serveStream(t, srv, echo.Service()))
+		c.Write([]byte("x"))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+			t.Fatal(err)
+		}
+		if got := server.LoopCount(srv); got != tt.want {
+			t.Errorf("Loops %d: %d loops, want %d", tt.loops, got, tt.want)
+		}
+	}
 }
