@@ -38,7 +38,7 @@ var fixed = time.Date(2036, 2, 7, 6, 28, 20, 0, time.UTC)
 
 // startAll serves every service on every family: tcp and udp on 127.0.0.1
 // port 0, unix and unixgram on fresh paths.
-func startAll(t *testing.T) (*services.Running, []services.Spec) {
+func startAll(t *testing.T, engine string) (*services.Running, []services.Spec) {
 	t.Helper()
 	dir := t.TempDir()
 	var specs []services.Spec
@@ -59,7 +59,7 @@ func startAll(t *testing.T) (*services.Running, []services.Spec) {
 	}
 	run, err := services.Start(context.Background(), specs, services.Options{
 		Options: proto.Options{Now: func() time.Time { return fixed }},
-		Server:  server.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		Server:  server.Config{Engine: engine, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -68,8 +68,16 @@ func startAll(t *testing.T) (*services.Running, []services.Spec) {
 	return run, specs
 }
 
+// TestConformance runs every service over tcp, udp, unix and unixgram, on
+// every engine of the server.
 func TestConformance(t *testing.T) {
-	run, specs := startAll(t)
+	for _, engine := range server.Engines() {
+		t.Run(engine, func(t *testing.T) { conformance(t, engine) })
+	}
+}
+
+func conformance(t *testing.T, engine string) {
+	run, specs := startAll(t, engine)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	d := &sockit.Dialer{Timeout: 5 * time.Second}

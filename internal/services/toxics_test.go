@@ -40,7 +40,7 @@ func faultProxy(t *testing.T, upstream string, toxics ...string) string {
 }
 
 func echoUpstream(t *testing.T) string {
-	run, specs := startAll(t)
+	run, specs := startAll(t, "")
 	e, _ := run.Endpoint(specs, "echo", "tcp")
 	return e.Address
 }
@@ -80,7 +80,7 @@ func TestEchoThroughSlicedDelayedPath(t *testing.T) {
 // TestQOTDThroughSlowClose: the path holds the server's close back for
 // 300 ms; the client still gets the whole quote.
 func TestQOTDThroughSlowClose(t *testing.T) {
-	run, specs := startAll(t)
+	run, specs := startAll(t, "")
 	e, _ := run.Endpoint(specs, "qotd", "tcp")
 	addr := faultProxy(t, e.Address, `{"name":"slow","type":"slow_close","stream":"downstream","attributes":{"delay":300}}`)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
