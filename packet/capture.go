@@ -67,6 +67,8 @@ type Capture struct {
 	held    bool   // cur belongs to us until we return it
 	scratch []byte // for frames whose VLAN tag the kernel took off
 	stop    func() bool
+	tov     time.Duration // the kernel's block timeout
+	drainTo time.Time     // once the context ends: when the last block is in
 	closed  atomic.Bool
 
 	mu    sync.Mutex
@@ -110,7 +112,7 @@ func Open(ctx context.Context, iface string, f *Filter, opt Options) (*Capture, 
 	if err != nil {
 		return nil, socketError(err)
 	}
-	c := &Capture{fd: fd, wake: -1, bs: opt.BlockSize, blocks: opt.Blocks}
+	c := &Capture{fd: fd, wake: -1, bs: opt.BlockSize, blocks: opt.Blocks, tov: time.Duration(max(1, opt.Timeout.Milliseconds())) * time.Millisecond}
 	fail := func(what string, err error) (*Capture, error) {
 		c.release()
 		return nil, fmt.Errorf("%s: %s", what, sockit.ErrnoString(err))
@@ -185,12 +187,25 @@ func (c *Capture) Next(ctx context.Context) (Frame, error) {
 			c.held = false
 			c.cur = (c.cur + 1) % c.blocks
 		}
+		ready := atomic.LoadUint32(c.blockStatus(c.cur))&unix.TP_STATUS_USER != 0
+		wait := -1
+		fds := []unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN | unix.POLLERR}, {Fd: int32(c.wake), Events: unix.POLLIN}}
 		if err := ctx.Err(); err != nil {
-			return Frame{}, err
+			// Frames already taken sit in a block the kernel hands over
+			// only when its timer fires: wait that long (twice, to be sure)
+			// for it, as ^C should not lose what was captured.
+			if c.drainTo.IsZero() {
+				c.drainTo = time.Now().Add(2*c.tov + time.Millisecond)
+			}
+			left := time.Until(c.drainTo)
+			if left <= 0 {
+				return Frame{}, err
+			}
+			wait = int(left.Milliseconds()) + 1
+			fds = fds[:1]
 		}
-		if atomic.LoadUint32(c.blockStatus(c.cur))&unix.TP_STATUS_USER == 0 {
-			fds := []unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN | unix.POLLERR}, {Fd: int32(c.wake), Events: unix.POLLIN}}
-			if _, err := unix.Poll(fds, -1); err != nil && err != unix.EINTR {
+		if !ready {
+			if _, err := unix.Poll(fds, wait); err != nil && err != unix.EINTR {
 				return Frame{}, fmt.Errorf("poll: %w", err)
 			}
 			continue
