@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/miekg/dns"
 	"golang.org/x/sys/unix"
@@ -43,7 +44,9 @@ import (
 //   - queries are packed in place in the table's slots and answers walked
 //     in the receive buffers: no allocation per query on the path of an
 //     address answer (miekg/dns packs the question names and unpacks the
-//     rare CNAME and PTR targets);
+//     rare CNAME and PTR targets); the Result handed to emit costs its
+//     Addrs slice and strings — two allocations for a name with one
+//     address (BenchmarkBulk);
 //   - names are pulled from the input only when a slot is free, and with
 //     ordered output a finished name waits in a reorder buffer of bounded
 //     size until all before it are done: memory does not grow with the
@@ -201,6 +204,7 @@ type bulkEngine struct {
 	rbuf  []byte
 	pfds  []unix.PollFd
 	evbuf [8]byte
+	fqdn  []byte // the name being packed, with its root dot
 }
 
 // Bulk resolves names by asking Server directly over UDP, many at once
@@ -460,7 +464,7 @@ func (e *bulkEngine) startEntry(ei int32) error {
 			return e.complete(ei)
 		}
 		qname, _ = dns.ReverseAddr(a.String())
-	} else if a, err := netip.ParseAddr(qname); err == nil {
+	} else if a, err := parseLiteral(qname); err == nil {
 		if !(e.r.Family == 4 && !a.Is4() || e.r.Family == 6 && a.Is4()) {
 			ent.addrs = append(ent.addrs, a)
 		}
@@ -470,7 +474,12 @@ func (e *bulkEngine) startEntry(ei int32) error {
 		ent.failed = errors.New("not a valid domain name")
 		return e.complete(ei)
 	}
-	qname = dns.Fqdn(qname)
+	if !dns.IsFqdn(qname) {
+		// The name with its root dot, in a buffer the engine reuses (the
+		// question is packed from it at once): no string per name.
+		e.fqdn = append(append(e.fqdn[:0], qname...), '.')
+		qname = unsafe.String(&e.fqdn[0], len(e.fqdn))
+	}
 	for _, t := range e.qtypes {
 		si := e.freeSlots[len(e.freeSlots)-1]
 		sl := &e.slots[si]
@@ -490,6 +499,17 @@ func (e *bulkEngine) startEntry(ei int32) error {
 	}
 	return nil
 }
+
+// parseLiteral is netip.ParseAddr for strings that may be an address: a
+// host name is told apart without the cost of ParseAddr's error.
+func parseLiteral(s string) (netip.Addr, error) {
+	if s == "" || !strings.Contains(s, ":") && (s[0] < '0' || s[0] > '9' || !strings.ContainsRune("0123456789", rune(s[len(s)-1]))) {
+		return netip.Addr{}, errNotLiteral
+	}
+	return netip.ParseAddr(s)
+}
+
+var errNotLiteral = errors.New("not an IP address")
 
 // freeID draws an ID that no query in flight on socket k uses.
 func (e *bulkEngine) freeID(k int) uint16 {
