@@ -62,8 +62,14 @@ type Config struct {
 	Proto       string // raw targets: echo (default), discard, chargen, daytime, qotd, time
 	Size        int    // raw payload bytes; zero means 64
 	Seed        uint64
-	// Loops is the number of event-loop threads for plain HTTP and TCP
-	// echo targets; zero means one per GOMAXPROCS.
+	// Engine runs the load: EngineGoroutine (a goroutine per connection,
+	// on Go's netpoller) or EngineLoop (epoll event loops, as wrk); ""
+	// picks the loops where they can run the options given (see
+	// DefaultEngine), the goroutines otherwise. Options the chosen engine
+	// cannot run are an error naming it, never a silent switch.
+	Engine string
+	// Loops is the number of event-loop threads of EngineLoop; zero means
+	// one per GOMAXPROCS.
 	Loops int
 	// Progress, if set, is called about once a second with running counts.
 	Progress func(done, failed int64, elapsed time.Duration)
@@ -103,6 +109,43 @@ func (c *Config) fill() error {
 		c.Method = "GET"
 	}
 	return nil
+}
+
+// The engines.
+const (
+	EngineGoroutine = "goroutine"
+	EngineLoop      = "loop"
+)
+
+// DefaultEngine is why "" picks what it picks, for the help text.
+const DefaultEngine = "the loop engine wherever it can run the options given (plain HTTP, " +
+	"TCP or Unix echo), since it needs less client CPU per request; the goroutine engine " +
+	"otherwise (https, datagrams, the other raw protocols, --rate)"
+
+// chooseEngine settles cfg.Engine and returns the loops' target when the
+// loop engine runs.
+func chooseEngine(cfg *Config, newWorker func(int) worker) (*loopTarget, error) {
+	lt, why := loopTargetFor(cfg, newWorker)
+	if why == "" && cfg.Rate > 0 {
+		why = "--rate (the open model)"
+	}
+	switch cfg.Engine {
+	case "":
+		if why != "" {
+			cfg.Engine = EngineGoroutine
+			return nil, nil
+		}
+		cfg.Engine = EngineLoop
+		return lt, nil
+	case EngineLoop:
+		if why != "" {
+			return nil, fmt.Errorf("--engine loop cannot run %s; use --engine goroutine", why)
+		}
+		return lt, nil
+	case EngineGoroutine:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("--engine %q: want goroutine or loop", cfg.Engine)
 }
 
 // worker is one connection's loop.
@@ -167,7 +210,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Rate > 0 {
 		interval = time.Duration(float64(time.Second) / cfg.Rate)
 	}
-	if lt, ok := loopEligible(&cfg, info, newWorker); ok {
+	lt, err := chooseEngine(&cfg, newWorker)
+	if err != nil {
+		return nil, err
+	}
+	res.Engine = cfg.Engine
+	if lt != nil {
 		loops := cfg.Loops
 		if loops <= 0 {
 			loops = runtime.GOMAXPROCS(0)

@@ -1,17 +1,16 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/sockit/sockit/proto/httpraw"
 )
 
 // httpTarget holds what every HTTP worker shares: the request bytes, written
@@ -77,7 +76,7 @@ type httpWorker struct {
 	deadline time.Time // when the connection's deadline was last moved
 	server   bool      // the Server header was captured already
 	conn     net.Conn
-	br       *bufio.Reader
+	dec      *httpraw.Decoder
 	d        net.Dialer
 }
 
@@ -105,10 +104,11 @@ func (w *httpWorker) dial(ctx context.Context) error {
 		c = tc
 	}
 	w.conn = c
-	if w.br == nil {
-		w.br = bufio.NewReaderSize(c, 16<<10)
+	if w.dec == nil {
+		w.dec = httpraw.NewDecoder(c, 16<<10)
+		w.dec.Framer.AnswersHEAD = w.t.head
 	} else {
-		w.br.Reset(c)
+		w.dec.Reset(c)
 	}
 	return nil
 }
@@ -144,169 +144,65 @@ func (w *httpWorker) do(ctx context.Context, s *sample) string {
 		}
 		return classify(err, FailWrite)
 	}
-	if _, err := w.br.Peek(1); err != nil {
+	if err := w.dec.Fill(); err != nil {
 		w.close()
-		if reused && err == io.EOF {
+		if reused && w.dec.EOF() {
 			return w.do(ctx, s)
 		}
 		return classify(err, FailRead)
 	}
 	s.wait = time.Since(t1)
-	status, keep, err := w.readResponse(s)
-	s.status = status
-	if err != nil || !keep || !w.t.cfg.KeepAlive {
+	kind := w.readResponse(s)
+	if kind != "" || !w.dec.Framer.KeepAlive() || !w.t.cfg.KeepAlive {
 		w.close()
 	}
-	if err != nil {
-		if errors.Is(err, errLength) {
-			return FailLength
+	return kind
+}
+
+// readResponse reads one response through the shared framer, without
+// allocating: the status, the Server field once, the body counted and
+// dropped. It returns the failure kind, "" for a 2xx.
+func (w *httpWorker) readResponse(s *sample) string {
+	f := &w.dec.Framer
+	off := f.Offset()
+	defer func() { s.received += f.Offset() - off }()
+	for {
+		switch w.dec.Next() {
+		case httpraw.FieldLine:
+			if !w.server && equalFold(f.Name(), "server") {
+				s.server, w.server = string(f.Value()), true
+			}
+		case httpraw.BodyData:
+			s.body += int64(len(f.Data()))
+		case httpraw.MessageEnd:
+			if f.Interim() {
+				continue
+			}
+			return statusKind(s, f.Status())
+		case httpraw.Failed:
+			s.status = f.Status()
+			return failKind(w.dec.Err(), w.dec.EOF(), f)
 		}
-		return classify(err, FailRead)
 	}
+}
+
+// failKind classifies a response that failed: cut short inside its body
+// (length), a timeout, or anything else (read).
+func failKind(err error, eof bool, f *httpraw.Framer) string {
+	if eof && f.InBody() {
+		return FailLength
+	}
+	return classify(err, FailRead)
+}
+
+// statusKind records the status of a complete response and classifies it.
+func statusKind(s *sample, status int) string {
+	s.status = status
 	if status < 200 || status > 299 {
 		s.non2xx = true
 		return FailStatus
 	}
 	return ""
-}
-
-var errLength = errors.New("body shorter than announced")
-
-// readResponse reads one response without allocating: status, the few
-// headers that frame the body, and the body, counted and dropped.
-func (w *httpWorker) readResponse(s *sample) (status int, keep bool, err error) {
-	br := w.br
-	line, err := br.ReadSlice('\n')
-	s.received += int64(len(line))
-	if err != nil {
-		return 0, false, err
-	}
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
-		return 0, false, fmt.Errorf("malformed status line")
-	}
-	status = int(line[9]-'0')*100 + int(line[10]-'0')*10 + int(line[11]-'0')
-	h := framing{cl: -1, keep: line[7] == '1'}
-	for {
-		line, err = br.ReadSlice('\n')
-		s.received += int64(len(line))
-		if err != nil {
-			return status, false, err
-		}
-		if l := bytes.TrimRight(line, "\r\n"); len(l) == 0 {
-			break
-		} else if v := h.field(l, !w.server); v != nil {
-			s.server, w.server = string(v), true
-		}
-	}
-	cl, chunked, keep := h.cl, h.chunked, h.keep
-	if w.t.head || status/100 == 1 || status == 204 || status == 304 {
-		return status, keep, nil
-	}
-	switch {
-	case chunked:
-		err = w.chunked(s)
-	case cl >= 0:
-		var n int
-		n, err = br.Discard(int(cl))
-		s.received += int64(n)
-		s.body += int64(n)
-		if err == io.EOF {
-			err = errLength
-		}
-	default:
-		var n int64
-		n, err = io.Copy(io.Discard, br)
-		s.received += n
-		s.body += n
-		keep = false
-	}
-	return status, keep, err
-}
-
-func (w *httpWorker) chunked(s *sample) error {
-	br := w.br
-	for {
-		line, err := br.ReadSlice('\n')
-		s.received += int64(len(line))
-		if err != nil {
-			return err
-		}
-		n, ok := chunkSize(bytes.TrimRight(line, "\r\n"))
-		if !ok {
-			return fmt.Errorf("malformed chunk size")
-		}
-		if n == 0 {
-			// Trailers, then the blank line.
-			for {
-				line, err := br.ReadSlice('\n')
-				s.received += int64(len(line))
-				if err != nil {
-					return err
-				}
-				if len(bytes.TrimRight(line, "\r\n")) == 0 {
-					return nil
-				}
-			}
-		}
-		d, err := br.Discard(int(n))
-		s.received += int64(d)
-		s.body += int64(d)
-		if err != nil {
-			return errLength
-		}
-		line, err = br.ReadSlice('\n')
-		s.received += int64(len(line))
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// framing is what a response head says about its body and connection.
-type framing struct {
-	cl      int64 // Content-Length, -1 when absent or invalid
-	chunked bool
-	keep    bool
-}
-
-// field applies one header line; it returns the Server value when wantServer
-// is set and the line is Server (nil otherwise), so the caller copies it once.
-func (f *framing) field(line []byte, wantServer bool) []byte {
-	colon := bytes.IndexByte(line, ':')
-	if colon < 0 {
-		return nil
-	}
-	name, val := line[:colon], bytes.TrimSpace(line[colon+1:])
-	switch {
-	case equalFold(name, "content-length"):
-		f.cl = parseDigits(val)
-	case equalFold(name, "transfer-encoding"):
-		f.chunked = containsFold(val, "chunked")
-	case equalFold(name, "connection"):
-		if containsFold(val, "close") {
-			f.keep = false
-		} else if containsFold(val, "keep-alive") {
-			f.keep = true
-		}
-	case wantServer && equalFold(name, "server"):
-		return val
-	}
-	return nil
-}
-
-// parseDigits reads a non-negative decimal, or returns -1.
-func parseDigits(b []byte) int64 {
-	if len(b) == 0 || len(b) > 18 {
-		return -1
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n
 }
 
 func equalFold(b []byte, lower string) bool {
@@ -323,15 +219,4 @@ func equalFold(b []byte, lower string) bool {
 		}
 	}
 	return true
-}
-
-// containsFold reports whether b contains lower, ignoring ASCII case,
-// without allocating.
-func containsFold(b []byte, lower string) bool {
-	for i := 0; i+len(lower) <= len(b); i++ {
-		if equalFold(b[i:i+len(lower)], lower) {
-			return true
-		}
-	}
-	return false
 }

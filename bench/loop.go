@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"errors"
 	"net"
 	"runtime"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/sockit/sockit/internal/poll"
 	"github.com/sockit/sockit/internal/rawsys"
+	"github.com/sockit/sockit/proto/httpraw"
 )
 
 // The event-loop engine drives plain-HTTP and TCP/unix echo benchmarks the
@@ -20,8 +20,8 @@ import (
 // the connections, with non-blocking sockets and one read per readiness
 // event. It spends no goroutine park, no netpoller round trip and no
 // speculative read per response, which is where the goroutine engine loses
-// to wrk in client CPU. Open-model runs (--rate), TLS and the other raw
-// protocols use the goroutine engine.
+// to wrk in client CPU. It does not speak TLS, datagrams or the raw
+// protocols other than echo: those need --engine goroutine.
 
 // loopTarget is what the loop engine needs to know of a target.
 type loopTarget struct {
@@ -33,32 +33,33 @@ type loopTarget struct {
 	keep    bool
 }
 
-// loopEligible reports whether cfg can run on the event loops, and how.
-func loopEligible(cfg *Config, info targetInfo, newWorker func(int) worker) (*loopTarget, bool) {
-	if cfg.Rate > 0 || cfg.Warmup > 0 {
-		return nil, false
-	}
+// loopTargetFor says how cfg runs on the event loops, or why it cannot:
+// the reason names what the loops do not speak.
+func loopTargetFor(cfg *Config, newWorker func(int) worker) (*loopTarget, string) {
 	switch w := newWorker(0).(type) {
 	case *httpWorker:
 		if w.t.tls != nil {
-			return nil, false
+			return nil, "https (TLS)"
 		}
 		sa, fam, ok := sockaddr(w.t.network, w.t.addr)
 		if !ok {
-			return nil, false
+			return nil, "a target address that does not resolve"
 		}
-		return &loopTarget{sa: sa, family: fam, request: w.t.req, http: true, head: w.t.head, keep: cfg.KeepAlive}, true
+		return &loopTarget{sa: sa, family: fam, request: w.t.req, http: true, head: w.t.head, keep: cfg.KeepAlive}, ""
 	case *rawWorker:
-		if cfg.Proto != "echo" || w.t.e.IsPacket() {
-			return nil, false
+		if w.t.e.IsPacket() {
+			return nil, w.t.e.Network + " (datagrams)"
+		}
+		if cfg.Proto != "echo" {
+			return nil, "--proto " + cfg.Proto + " (only echo)"
 		}
 		sa, fam, ok := sockaddr(w.t.e.Network, w.t.e.Address)
 		if !ok {
-			return nil, false
+			return nil, "a target address that does not resolve"
 		}
-		return &loopTarget{sa: sa, family: fam, request: w.payload, keep: cfg.KeepAlive}, true
+		return &loopTarget{sa: sa, family: fam, request: w.payload, keep: cfg.KeepAlive}, ""
 	}
-	return nil, false
+	return nil, "this target"
 }
 
 // sockaddr resolves once, before the run; names are resolved here, not per
@@ -81,28 +82,14 @@ func sockaddr(network, addr string) (unix.Sockaddr, int, bool) {
 	return sa, unix.AF_INET6, true
 }
 
-// Response parse states.
-const (
-	psHead = iota
-	psBody
-	psChunkSize
-	psChunkData
-	psChunkEnd
-	psTrailer
-	psClose
-	psEcho
-)
-
 type lconn struct {
-	fd         int
+	fd         int // -1 when the slot has no connection
 	connecting bool
 	wrote      int // request bytes written
 	buf        []byte
 	n, off     int
-	state      int
-	left       int64
-	status     int
-	keepAlive  bool
+	f          httpraw.Framer // HTTP: the shared framer
+	left       int64          // echo: bytes still to come back
 	reused     bool
 	gotByte    bool
 	start      time.Time // request start (connect start for a new connection)
@@ -160,7 +147,8 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Res
 	live := 0
 	l.now = time.Now()
 	for range slots {
-		c := &lconn{buf: make([]byte, 64<<10)}
+		c := &lconn{fd: -1, buf: make([]byte, 64<<10)} // fd -1: none (0 is a valid descriptor)
+		c.f.AnswersHEAD = t.head
 		if l.next(c) {
 			live++
 		}
@@ -218,7 +206,7 @@ func (l *loop) next(c *lconn) bool {
 		c.active = true
 		c.start = l.now // the time of this batch of events: one clock read per batch
 		c.deadline = c.start.Add(l.cfg.Timeout)
-		if c.fd > 0 {
+		if c.fd >= 0 {
 			c.reused = true
 			c.s.keptAlive = true
 			if l.send(c) {
@@ -250,7 +238,8 @@ func (l *loop) connect(c *lconn) error {
 		return err
 	}
 	c.fd, c.connecting = fd, true
-	c.n, c.off, c.state, c.wrote, c.gotByte = 0, 0, psHead, 0, false
+	c.n, c.off, c.wrote, c.gotByte = 0, 0, 0, false
+	c.f.Reset()
 	for len(l.conns) <= fd {
 		l.conns = append(l.conns, nil)
 	}
@@ -262,9 +251,7 @@ func (l *loop) connect(c *lconn) error {
 func (l *loop) send(c *lconn) bool {
 	c.sent = l.now
 	c.gotByte = false
-	c.state = psHead
 	if !l.t.http {
-		c.state = psEcho
 		c.left = int64(len(l.t.request))
 	}
 	c.wrote = 0
@@ -288,10 +275,10 @@ func (l *loop) flush(c *lconn) bool {
 }
 
 func (l *loop) drop(c *lconn) {
-	if c.fd > 0 {
+	if c.fd >= 0 {
 		l.conns[c.fd] = nil
 		rawsys.Close(c.fd) // also leaves the epoll set
-		c.fd = 0
+		c.fd = -1
 	}
 	c.n, c.off = 0, 0
 }
@@ -327,8 +314,13 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 	if ev&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) == 0 {
 		return true
 	}
+	if c.n == len(c.buf) && c.off > 0 {
+		// A line begun at the end of the buffer: move it to the front.
+		c.n = copy(c.buf, c.buf[c.off:c.n])
+		c.off = 0
+	}
 	if c.n == len(c.buf) {
-		// A head larger than the buffer: grow, bounded.
+		// A line longer than the buffer: grow; the framer bounds lines.
 		if len(c.buf) >= 1<<20 {
 			l.drop(c)
 			return l.finish(c, FailRead, now)
@@ -341,11 +333,12 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 	}
 	if n <= 0 {
 		eof := err == nil
-		if eof && c.state == psClose {
+		if eof && l.t.http && c.f.EOF() == httpraw.MessageEnd {
+			// A body read until the connection closed.
 			l.drop(c)
-			return l.finish(c, l.statusKind(c), now)
+			return l.finish(c, statusKind(&c.s, c.f.Status()), now)
 		}
-		if eof && c.reused && !c.gotByte && c.state == psHead {
+		if eof && c.reused && !c.gotByte {
 			// The server closed an idle kept-alive connection: retry.
 			l.drop(c)
 			if err := l.connect(c); err != nil {
@@ -355,7 +348,7 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 			return true
 		}
 		l.drop(c)
-		if eof && (c.state == psBody || c.state == psEcho) {
+		if eof && (!l.t.http || c.f.InBody()) {
 			return l.finish(c, FailLength, now)
 		}
 		return l.finish(c, FailRead, now)
@@ -377,7 +370,7 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 	copy(c.buf, c.buf[c.off:c.n])
 	c.n -= c.off
 	c.off = 0
-	if kind != "" || !c.keepAlive || !l.t.keep {
+	if kind != "" || l.t.http && !c.f.KeepAlive() || !l.t.keep {
 		l.drop(c)
 	}
 	return l.finish(c, kind, now)
@@ -386,7 +379,7 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 // finish records the request on c and starts the next; false when the slot
 // has no more requests.
 func (l *loop) finish(c *lconn, kind string, now time.Time) bool {
-	if kind != "" && c.fd > 0 {
+	if kind != "" && c.fd >= 0 {
 		l.drop(c)
 	}
 	l.record(c, kind, now)
@@ -395,6 +388,9 @@ func (l *loop) finish(c *lconn, kind string, now time.Time) bool {
 
 func (l *loop) record(c *lconn, kind string, now time.Time) {
 	c.active = false
+	if l.cfg.Warmup > 0 && c.start.Sub(l.start) < l.cfg.Warmup {
+		return // started in the warm-up: not recorded, as on the goroutine engine
+	}
 	l.st.record(&c.s, kind, now.Sub(c.start), now.Sub(l.start))
 	l.done.Add(1)
 	if kind != "" {
@@ -402,157 +398,41 @@ func (l *loop) record(c *lconn, kind string, now time.Time) {
 	}
 }
 
-var errMalformed = errors.New("malformed response")
-
-// advance parses what has arrived; it reports a complete response and its
-// failure kind ("" for a 2xx).
+// advance reads what has arrived; it reports a complete response (or echo)
+// and its failure kind ("" for success).
 func (l *loop) advance(c *lconn) (bool, string) {
-	for {
+	if !l.t.http {
 		avail := c.buf[c.off:c.n]
-		switch c.state {
-		case psEcho:
-			k := min(int64(len(avail)), c.left)
-			want := l.t.request[int64(len(l.t.request))-c.left:]
-			if !bytes.Equal(avail[:k], want[:k]) {
-				return true, FailVerify
-			}
-			c.off += int(k)
-			c.s.body += k
-			c.left -= k
-			c.keepAlive = true
-			return c.left == 0, ""
-		case psHead:
-			end := bytes.Index(avail, []byte("\r\n\r\n"))
-			if end < 0 {
-				return false, ""
-			}
-			if err := l.parseHead(c, avail[:end+2]); err != nil {
-				return true, FailRead
-			}
-			c.off += end + 4
-		case psBody:
-			if !c.consume(avail) {
-				return false, ""
-			}
-			return true, l.statusKind(c)
-		case psClose:
-			c.s.body += int64(len(avail))
-			c.off = c.n
+		k := min(int64(len(avail)), c.left)
+		want := l.t.request[int64(len(l.t.request))-c.left:]
+		if !bytes.Equal(avail[:k], want[:k]) {
+			return true, FailVerify
+		}
+		c.off += int(k)
+		c.s.body += k
+		c.left -= k
+		return c.left == 0, ""
+	}
+	f := &c.f
+	for {
+		ev, n := f.Next(c.buf[c.off:c.n])
+		c.off += n
+		switch ev {
+		case httpraw.NeedMore:
 			return false, ""
-		case psChunkSize, psTrailer:
-			i := bytes.IndexByte(avail, '\n')
-			if i < 0 {
-				return false, ""
+		case httpraw.FieldLine:
+			if !l.server && equalFold(f.Name(), "server") {
+				c.s.server, l.server = string(f.Value()), true
 			}
-			line := bytes.TrimRight(avail[:i], "\r")
-			c.off += i + 1
-			if c.state == psTrailer {
-				if len(line) == 0 {
-					return true, l.statusKind(c)
-				}
-				continue
+		case httpraw.BodyData:
+			c.s.body += int64(len(f.Data()))
+		case httpraw.MessageEnd:
+			if !f.Interim() {
+				return true, statusKind(&c.s, f.Status())
 			}
-			size, ok := chunkSize(line)
-			if !ok {
-				return true, FailRead
-			}
-			if size == 0 {
-				c.state = psTrailer
-			} else {
-				c.state, c.left = psChunkData, size
-			}
-		case psChunkData:
-			if !c.consume(avail) {
-				return false, ""
-			}
-			c.state = psChunkEnd
-		case psChunkEnd:
-			i := bytes.IndexByte(avail, '\n')
-			if i < 0 {
-				return false, ""
-			}
-			c.off += i + 1
-			c.state = psChunkSize
+		case httpraw.Failed:
+			c.s.status = f.Status()
+			return true, FailRead
 		}
 	}
-}
-
-// consume takes up to c.left body bytes from avail; it reports whether the
-// body (or chunk) is complete.
-func (c *lconn) consume(avail []byte) bool {
-	k := min(int64(len(avail)), c.left)
-	c.off += int(k)
-	c.s.body += k
-	c.left -= k
-	return c.left == 0
-}
-
-func (l *loop) statusKind(c *lconn) string {
-	c.s.status = c.status
-	if c.status < 200 || c.status > 299 {
-		c.s.non2xx = true
-		return FailStatus
-	}
-	return ""
-}
-
-func (l *loop) parseHead(c *lconn, head []byte) error {
-	nl := bytes.IndexByte(head, '\n')
-	if nl < 12 || !bytes.HasPrefix(head, []byte("HTTP/1.")) {
-		return errMalformed
-	}
-	c.status = int(head[9]-'0')*100 + int(head[10]-'0')*10 + int(head[11]-'0')
-	h := framing{cl: -1, keep: head[7] == '1'}
-	for rest := head[nl+1:]; len(rest) > 0; {
-		i := bytes.IndexByte(rest, '\n')
-		if i < 0 {
-			break
-		}
-		if v := h.field(bytes.TrimRight(rest[:i], "\r"), !l.server); v != nil {
-			c.s.server, l.server = string(v), true
-		}
-		rest = rest[i+1:]
-	}
-	c.keepAlive = h.keep
-	cl, chunked := h.cl, h.chunked
-	switch {
-	case l.t.head || c.status/100 == 1 || c.status == 204 || c.status == 304:
-		c.state, c.left = psBody, 0
-	case chunked:
-		c.state = psChunkSize
-	case cl >= 0:
-		c.state, c.left = psBody, cl
-	default:
-		c.state, c.keepAlive = psClose, false
-	}
-	return nil
-}
-
-// chunkSize reads a chunk-size line (its line end already cut off): hex
-// digits, then perhaps ";extensions", which are ignored.
-func chunkSize(line []byte) (int64, bool) {
-	if j := bytes.IndexByte(line, ';'); j >= 0 {
-		line = line[:j]
-	}
-	return parseHex(bytes.TrimSpace(line))
-}
-
-func parseHex(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 15 {
-		return 0, false
-	}
-	var n int64
-	for _, ch := range b {
-		switch {
-		case '0' <= ch && ch <= '9':
-			n = n<<4 | int64(ch-'0')
-		case 'a' <= ch && ch <= 'f':
-			n = n<<4 | int64(ch-'a'+10)
-		case 'A' <= ch && ch <= 'F':
-			n = n<<4 | int64(ch-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return n, true
 }

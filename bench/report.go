@@ -40,6 +40,7 @@ type Result struct {
 	ClientCPU      time.Duration
 	Rate           float64
 	Interrupted    bool
+	Engine         string // the engine that ran the load (goroutine or loop)
 
 	// Shard is the part of a sharded run this result covers (zero: all);
 	// RunID names the run its shards share, and OptionsHash the load they
@@ -83,6 +84,12 @@ func (r *Result) absorb(o *Result) { r.absorbAt(o, 0) }
 func (r *Result) absorbAt(o *Result, off int) {
 	if r.Target == "" {
 		r.Target, r.Host, r.Port, r.Path, r.HTTP = o.Target, o.Host, o.Port, o.Path, o.HTTP
+	}
+	switch {
+	case r.Engine == "":
+		r.Engine = o.Engine
+	case o.Engine != "" && o.Engine != r.Engine && r.Engine != "mixed":
+		r.Engine = "mixed"
 	}
 	if r.ServerSoftware == "" {
 		r.ServerSoftware = o.ServerSoftware
@@ -140,6 +147,9 @@ func ms(us int64) float64 { return float64(us) / 1000 }
 // WriteText writes ab's report layout, then sockit's own lines.
 func (r *Result) WriteText(w io.Writer) error {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	if r.Engine != "" {
+		p("Engine:                 %s\n", r.Engine)
+	}
 	if r.HTTP {
 		p("Server Software:        %s\n", r.ServerSoftware)
 	}
@@ -245,6 +255,7 @@ func (r *Result) Warnings() []string {
 // so reports from several machines merge exactly.
 type JSON struct {
 	Target        string           `json:"target"`
+	Engine        string           `json:"engine,omitempty"`
 	Requests      int64            `json:"requests"`
 	Failures      map[string]int64 `json:"failures"`
 	Non2xx        int64            `json:"non_2xx"`
@@ -316,7 +327,7 @@ func encodeHist(h *hdr.Histogram) string {
 func (r *Result) ToJSON() JSON {
 	h := r.Latency
 	return JSON{
-		Target: r.Target, Requests: r.Requests, Failures: r.Failures, Non2xx: r.Non2xx,
+		Target: r.Target, Engine: r.Engine, Requests: r.Requests, Failures: r.Failures, Non2xx: r.Non2xx,
 		Concurrency: r.Concurrency, DurationS: r.Duration.Seconds(), RPS: r.RPS(),
 		BytesSent: r.BytesSent, BytesReceived: r.BytesReceived,
 		LatencyMs: LatencyMs{ms(h.Min()), h.Mean() / 1000, h.StdDev() / 1000, ms(h.ValueAtQuantile(50)),
@@ -370,7 +381,7 @@ func FromJSON(data []byte) (*Result, error) {
 	if err := json.Unmarshal(data, &j); err != nil {
 		return nil, fmt.Errorf("not a sockit bench JSON report: %w", err)
 	}
-	r := &Result{Target: j.Target, Requests: j.Requests, Failures: j.Failures, Non2xx: j.Non2xx,
+	r := &Result{Target: j.Target, Engine: j.Engine, Requests: j.Requests, Failures: j.Failures, Non2xx: j.Non2xx,
 		Concurrency: j.Concurrency, BytesSent: j.BytesSent, BytesReceived: j.BytesReceived,
 		ClientCPU: time.Duration(j.ClientCPUS * float64(time.Second)), PerSecond: j.PerSecond,
 		ServerSoftware: j.Server, Host: j.Host, Port: j.Port, Path: j.Path, HTTP: j.HTTP,

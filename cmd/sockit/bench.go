@@ -178,6 +178,7 @@ verify). Ctrl-C prints the report of what completed.`,
 	f.StringVar(&cfg.Proto, "proto", "echo", "raw targets: "+strings.Join(proto.Names(func(p proto.Protocol) bool { return p.Bench != nil }), ", "))
 	f.IntVar(&cfg.Size, "size", 64, "raw targets: bytes per request (echo, discard, chargen)")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the echo payloads")
+	f.StringVar(&cfg.Engine, "engine", "", "goroutine or loop (default: "+bench.DefaultEngine+"); the report's Engine line names the one that ran")
 	f.IntVar(&threads, "threads", 1, "OS threads running the workers (as wrk -t); 0 keeps Go's default, one per core")
 	cmd.AddCommand(a.benchMergeCommand(), a.benchReportCommand(), a.benchCompareCommand())
 	return cmd

@@ -196,6 +196,16 @@ func (f *Framer) ContentLength() int64 { return f.contentLength }
 // after this one (HeadEnd onwards).
 func (f *Framer) KeepAlive() bool { return f.keep }
 
+// InBody reports that the framer is inside a message body that has a
+// length or chunks: a connection closing now cut the body short.
+func (f *Framer) InBody() bool {
+	switch f.state {
+	case stLength, stChunkSize, stChunkData, stChunkEnd, stTrailer:
+		return true
+	}
+	return false
+}
+
 // Interim reports a 1xx response that the final response follows.
 func (f *Framer) Interim() bool { return f.status >= 100 && f.status < 200 && f.status != 101 }
 

@@ -81,10 +81,14 @@ const http1123 = "Mon, 02 Jan 2006 15:04:05 GMT"
 func (r *Responder) Open(net.Addr) server.Session { return &session{r: r} }
 
 type session struct {
-	r        *Responder
-	pending  []byte // a request begun but not yet complete
-	skip     int64  // request body bytes still to discard
-	draining bool   // the server is shutting down: the next response is the last
+	r       *Responder
+	f       Framer
+	pending []byte // bytes received that the framer has not consumed yet
+	// The request being read: its start line and the fields the responder
+	// uses, copied out of the input (their capacity is reused).
+	method, target, ifNoneMatch []byte
+	host                        int  // Host fields seen
+	draining                    bool // the server is shutting down: the next response is the last
 }
 
 func (s *session) Greet(buf []byte) ([]byte, bool) { return nil, false }
@@ -93,50 +97,63 @@ var _ server.Idler = (*session)(nil)
 
 // Idle implements server.Idler: between requests (every one answered, none
 // begun), a keep-alive connection can be closed on shutdown at once.
-func (s *session) Idle() bool { return len(s.pending) == 0 && s.skip == 0 }
+func (s *session) Idle() bool { return len(s.pending) == 0 && s.f.Idle() }
 
 // Drain implements server.Idler: the request in progress is answered with
 // Connection: close, and the connection ends there (as net/http does once
 // Shutdown has begun).
 func (s *session) Drain() { s.draining = true }
 
-// Receive answers every complete request in the bytes so far.
+// Receive answers every complete request in the bytes so far. Requests are
+// framed by the package's Framer in request mode; a request body (only a
+// Content-Length one: a GET/HEAD server decodes no chunks) is read and
+// dropped.
 func (s *session) Receive(in, out []byte) ([]byte, bool) {
+	if s.f.MaxHeaderBytes == 0 {
+		s.f = Framer{Request: true, MaxHeaderBytes: s.r.maxRequest(), MaxFields: s.r.maxHeaders()}
+	}
 	data := in
 	if len(s.pending) > 0 {
 		s.pending = append(s.pending, in...)
 		data = s.pending
 	}
 	for {
-		if s.skip > 0 {
-			n := min(s.skip, int64(len(data)))
-			data, s.skip = data[n:], s.skip-n
-		}
-		// RFC 9112 §2.2: ignore empty lines before a request line.
-		for len(data) > 0 && (data[0] == '\r' || data[0] == '\n') {
-			data = data[1:]
-		}
-		if len(data) == 0 {
-			s.pending = nil
-			return out, false
-		}
-		end := headerEnd(data)
-		if end < 0 {
-			if len(data) > s.r.maxRequest() {
-				return s.r.errorPage(out, 431, false), true
+		ev, n := s.f.Next(data)
+		data = data[n:]
+		switch ev {
+		case NeedMore:
+			if len(data) == 0 {
+				s.pending = nil
+			} else {
+				s.pending = append(s.pending[:0:0], data...)
 			}
-			s.pending = append(s.pending[:0:0], data...)
 			return out, false
-		}
-		if end > s.r.maxRequest() {
-			return s.r.errorPage(out, 431, false), true
-		}
-		var closeAfter bool
-		out, closeAfter = s.handle(out, data[:end])
-		data = data[end:]
-		if closeAfter {
+		case StartLine:
+			s.method = append(s.method[:0], s.f.Method()...)
+			s.target = append(s.target[:0], s.f.Target()...)
+			s.ifNoneMatch, s.host = s.ifNoneMatch[:0], 0
+		case FieldLine:
+			switch name := s.f.Name(); {
+			case equalFoldASCII(name, "host"):
+				s.host++
+			case equalFoldASCII(name, "if-none-match"):
+				s.ifNoneMatch = append(s.ifNoneMatch[:0], s.f.Value()...)
+			}
+		case HeadEnd:
+			var closeAfter bool
+			out, closeAfter = s.handle(out)
+			if closeAfter {
+				s.pending = nil
+				return out, true
+			}
+		case Failed:
+			status := 400
+			var me *MalformedError
+			if errors.As(s.f.Err(), &me) && me.Status != 0 {
+				status = me.Status
+			}
 			s.pending = nil
-			return out, true
+			return s.r.errorPage(out, status, false), true
 		}
 	}
 }
@@ -148,119 +165,11 @@ func (r *Responder) maxRequest() int {
 	return 8 << 10
 }
 
-// headerEnd returns the offset just past the blank line ending a header
-// section (CRLF CRLF, or bare LFs), or -1.
-func headerEnd(b []byte) int {
-	i := 0
-	for {
-		j := bytes.IndexByte(b[i:], '\n')
-		if j < 0 {
-			return -1
-		}
-		i += j + 1
-		if i < len(b) && b[i] == '\n' {
-			return i + 1
-		}
-		if i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n' {
-			return i + 2
-		}
+func (r *Responder) maxHeaders() int {
+	if r.MaxHeaders > 0 {
+		return r.MaxHeaders
 	}
-}
-
-type request struct {
-	method, target []byte // valid while the head is
-	minor          int    // HTTP/1.minor
-	keepAlive      bool
-	host           bool
-	ifNoneMatch    []byte
-	contentLength  int64
-	chunked        bool
-}
-
-// parse reads a request head without allocating; a non-zero status means a
-// malformed one.
-func (r *Responder) parse(head []byte) (req request, status int) {
-	nl := bytes.IndexByte(head, '\n')
-	if nl < 0 {
-		return req, 400
-	}
-	rl := bytes.TrimSuffix(head[:nl], []byte("\r"))
-	sp1 := bytes.IndexByte(rl, ' ')
-	sp2 := bytes.LastIndexByte(rl, ' ')
-	if sp1 <= 0 || sp2 <= sp1+1 {
-		return req, 400
-	}
-	method, target, proto := rl[:sp1], rl[sp1+1:sp2], rl[sp2+1:]
-	if !isToken(method) || len(proto) != 8 || !bytes.HasPrefix(proto, []byte("HTTP/1.")) || proto[7] < '0' || proto[7] > '9' ||
-		bytes.IndexByte(target, ' ') >= 0 {
-		return req, 400
-	}
-	req.method, req.target, req.minor = method, target, int(proto[7]-'0')
-	req.keepAlive = req.minor >= 1
-	maxH := r.MaxHeaders
-	if maxH <= 0 {
-		maxH = 100
-	}
-	headers := 0
-	for rest := head[nl+1:]; len(rest) > 0; {
-		i := bytes.IndexByte(rest, '\n')
-		if i < 0 {
-			i = len(rest)
-		}
-		l := bytes.TrimSuffix(rest[:i], []byte("\r"))
-		rest = rest[min(i+1, len(rest)):]
-		if len(l) == 0 {
-			break
-		}
-		if headers++; headers > maxH {
-			return req, 431
-		}
-		colon := bytes.IndexByte(l, ':')
-		if colon <= 0 || !isToken(l[:colon]) {
-			return req, 400
-		}
-		name, v := l[:colon], bytes.Trim(l[colon+1:], " \t")
-		switch {
-		case equalFoldASCII(name, "host"):
-			if req.host {
-				return req, 400 // RFC 9112 §3.2: more than one Host
-			}
-			req.host = true
-		case equalFoldASCII(name, "connection"):
-			for len(v) > 0 {
-				tok := v
-				if j := bytes.IndexByte(v, ','); j >= 0 {
-					tok, v = v[:j], v[j+1:]
-				} else {
-					v = nil
-				}
-				tok = bytes.TrimSpace(tok)
-				switch {
-				case equalFoldASCII(tok, "close"):
-					req.keepAlive = false
-				case equalFoldASCII(tok, "keep-alive"):
-					req.keepAlive = true
-				}
-			}
-		case equalFoldASCII(name, "content-length"):
-			n, err := strconv.ParseInt(string(v), 10, 64)
-			if err != nil || n < 0 || (req.contentLength > 0 && n != req.contentLength) {
-				return req, 400
-			}
-			req.contentLength = n
-		case equalFoldASCII(name, "transfer-encoding"):
-			req.chunked = true
-		case equalFoldASCII(name, "if-none-match"):
-			req.ifNoneMatch = v
-		}
-	}
-	if req.minor >= 1 && !req.host {
-		return req, 400
-	}
-	if req.chunked && req.contentLength > 0 {
-		return req, 400
-	}
-	return req, 0
+	return 100
 }
 
 func equalFoldASCII(b []byte, lower string) bool {
@@ -296,21 +205,26 @@ var (
 	pageHeaders              = "Content-Type: text/html\r\nContent-Length: " + strconv.Itoa(len(page)) + "\r\n" + pageValidators
 )
 
-func (s *session) handle(out, head []byte) ([]byte, bool) {
+// request is what handle needs of a request.
+type request struct {
+	method, target []byte
+	keepAlive      bool
+	ifNoneMatch    []byte
+}
+
+// handle answers the request whose header section just ended.
+func (s *session) handle(out []byte) ([]byte, bool) {
 	r := s.r
-	req, status := r.parse(head)
-	if status != 0 {
-		return r.errorPage(out, status, false), true
+	_, minor := s.f.Version()
+	if s.host > 1 || minor >= 1 && s.host == 0 {
+		return r.errorPage(out, 400, false), true // RFC 9112 §3.2: exactly one Host
 	}
-	if s.draining {
-		req.keepAlive = false
-	}
-	if req.chunked {
-		// Request bodies are not for a GET/HEAD server; without decoding
-		// the chunks the connection cannot be framed, so it ends here.
+	if s.f.Framing() == FramingChunked {
+		// Request bodies are not for a GET/HEAD server; it decodes no
+		// chunks, so it answers 501 and ends the connection.
 		return r.errorPage(out, 501, false), true
 	}
-	s.skip = req.contentLength
+	req := request{method: s.method, target: s.target, keepAlive: s.f.KeepAlive() && !s.draining, ifNoneMatch: s.ifNoneMatch}
 	isGet, isHead := string(req.method) == "GET", string(req.method) == "HEAD"
 	if !isGet && !isHead {
 		out = r.appendHead(out, 405, "Method Not Allowed", "text/plain; charset=utf-8", 19, req.keepAlive, "Allow: GET, HEAD\r\n")
