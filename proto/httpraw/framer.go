@@ -678,9 +678,17 @@ func trimOWS(b []byte) []byte {
 	return b
 }
 
+// tchar marks the bytes of a token (RFC 9110 §5.6.2).
+var tchar = func() (t [256]bool) {
+	for c := '!'; c <= '~'; c++ {
+		t[c] = !strings.ContainsRune(`"(),/:;<=>?@[\]{}`, c)
+	}
+	return t
+}()
+
 func isToken(b []byte) bool {
 	for _, c := range b {
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+		if !tchar[c] {
 			return false
 		}
 	}

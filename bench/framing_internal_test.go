@@ -1,0 +1,55 @@
+package bench
+
+import (
+	"testing"
+
+	"github.com/sockit/sockit/proto/httpraw"
+)
+
+// keepAliveResponse is a response as the responder sends it for -k.
+var keepAliveResponse = []byte("HTTP/1.1 200 OK\r\nServer: sockit\r\nDate: Mon, 02 Jan 2006 15:04:05 GMT\r\n" +
+	"Content-Type: text/html\r\nContent-Length: 16\r\nConnection: keep-alive\r\n\r\n<p>0123456789</p")
+
+// endless serves the same response again and again.
+type endless struct {
+	b   []byte
+	off int
+}
+
+func (e *endless) Read(p []byte) (int, error) {
+	n := copy(p, e.b[e.off:])
+	e.off = (e.off + n) % len(e.b)
+	return n, nil
+}
+
+// BenchmarkGoroutineEngineResponse is the goroutine engine's read of one
+// kept-alive response through the shared framer: 0 allocs/op.
+func BenchmarkGoroutineEngineResponse(b *testing.B) {
+	w := &httpWorker{t: &httpTarget{}, server: true}
+	w.dec = httpraw.NewDecoder(&endless{b: keepAliveResponse}, 16<<10)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(keepAliveResponse)))
+	for b.Loop() {
+		var s sample
+		if kind := w.readResponse(&s); kind != "" || s.body != 16 {
+			b.Fatalf("kind %q, body %d", kind, s.body)
+		}
+	}
+}
+
+// BenchmarkLoopEngineResponse is the loop engine's read of one kept-alive
+// response from its buffer through the shared framer: 0 allocs/op.
+func BenchmarkLoopEngineResponse(b *testing.B) {
+	l := &loop{t: &loopTarget{http: true}, server: true}
+	c := &lconn{fd: -1, buf: make([]byte, 64<<10)}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(keepAliveResponse)))
+	for b.Loop() {
+		c.n = copy(c.buf, keepAliveResponse)
+		c.off = 0
+		c.s = sample{}
+		if done, kind := l.advance(c); !done || kind != "" || c.s.body != 16 {
+			b.Fatalf("done %v kind %q body %d", done, kind, c.s.body)
+		}
+	}
+}
