@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +83,37 @@ func BenchmarkRecord(b *testing.B) {
 	for i := range b.N {
 		// 100k requests per second of run time.
 		r.record(s, "", time.Duration(500+i%1000)*time.Microsecond, time.Duration(i)*10*time.Microsecond)
+	}
+}
+
+// TestWriteSeries: a long run is shown in at most 60 windows whose counts
+// add up to the run's, and a run that ends a sliver into its last second
+// shows that second as partial, without a rate.
+func TestWriteSeries(t *testing.T) {
+	r := synthetic(15000, 150, 1, func(*rand.Rand) time.Duration { return time.Millisecond })
+	r.Duration = 150*time.Second + 50*time.Millisecond
+	r.PerSecond = append(r.PerSecond, 7)
+	var b strings.Builder
+	if err := r.WriteSeries(&b); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	var sum int64
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		n, err := strconv.ParseInt(f[1], 10, 64)
+		if strings.Contains(l, "(partial)") {
+			n, err = strconv.ParseInt(f[2], 10, 64)
+			if f[3] != "-" {
+				t.Errorf("a sliver of a second shows a rate: %q", l)
+			}
+		}
+		if err != nil {
+			t.Fatalf("row %q: %v", l, err)
+		}
+		sum += n
+	}
+	if len(lines)-1 > 60 || sum != 15007 || !strings.HasPrefix(strings.TrimSpace(lines[1]), "1-3 ") {
+		t.Errorf("%d rows adding up to %d:\n%s", len(lines)-1, sum, b.String())
 	}
 }

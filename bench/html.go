@@ -306,6 +306,19 @@ func covered(r *Result, i int) float64 {
 	return 1
 }
 
+// minCovered is the least part of a second whose rate is shown: a run
+// that ends a few milliseconds into a second has no meaningful rate there.
+const minCovered = 0.2
+
+// rateOf is second i's rate for the charts; ok is false for a sliver.
+func rateOf(r *Result, i int, n int64) (float64, bool) {
+	f := covered(r, i)
+	if f < minCovered {
+		return float64(n), false
+	}
+	return float64(n) / f, true
+}
+
 // latencyTimeSVG draws each second's p50, p90, p99 and max.
 func latencyTimeSVG(runs []Named) string {
 	quantiles := []struct {
@@ -382,7 +395,9 @@ func throughputSVG(runs []Named) string {
 	var peak, xs float64 = 1, 1
 	for _, r := range runs {
 		for i, n := range r.PerSecond {
-			peak = math.Max(peak, float64(n)/covered(r.Result, i))
+			if v, ok := rateOf(r.Result, i, n); ok {
+				peak = math.Max(peak, v)
+			}
 		}
 		xs = math.Max(xs, math.Max(float64(len(r.PerSecond)), math.Ceil(span(r.Result))))
 	}
@@ -413,12 +428,15 @@ func throughputSVG(runs []Named) string {
 				if count == 0 {
 					return
 				}
-				top := p.Y(float64(count) / f)
-				hgt := p.Y(0) - top
+				v, _ := rateOf(r, i, count)
+				hgt := math.Min(p.Y(0)-p.Y(v), base-p.t) // a sliver's count, never past the top
 				fill := color
 				title := fmt.Sprintf("second %d: %d %s", i+1, count, kind)
 				if partial {
-					title = fmt.Sprintf("second %d (partial: the run covered %.2f s of it): %d %s, %.0f/s", i+1, f, count, kind, float64(count)/f)
+					title = fmt.Sprintf("second %d (partial: the run covered %.2f s of it): %d %s", i+1, f, count, kind)
+					if f >= minCovered {
+						title += fmt.Sprintf(", %.0f/s", float64(count)/f)
+					}
 				}
 				fmt.Fprintf(&p.b, `<rect class="bar" data-series="%s" data-second="%d" data-kind="%s" data-n="%d" data-partial="%t" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"`,
 					series, i, kind, count, partial, x, base-hgt, w, hgt, fill)
@@ -444,50 +462,54 @@ func throughputSVG(runs []Named) string {
 	}
 	li := 0
 	for ri, r := range runs {
-		var d strings.Builder
-		var total int64
-		for i, n := range r.PerSecond {
-			f := covered(r.Result, i)
-			cmd := "L"
-			if i == 0 {
-				cmd = "M"
-			}
-			fmt.Fprintf(&d, "%s%.1f,%.1f ", cmd, p.X(float64(i)+f/2), p.Y(float64(n)/f))
-			total += n
-		}
+		d, points, total := p.ratePath(r.Result, func(i int) int64 { return r.PerSecond[i] })
 		series := fmt.Sprintf("r%d", ri)
 		fmt.Fprintf(&p.b, `<path class="series" data-series="%s" data-run="%d" data-points="%d" data-n="%d" fill="none" stroke="%s" stroke-width="2" d="%s"/>`,
-			series, ri, len(r.PerSecond), total, runColor(ri), strings.TrimSpace(d.String()))
+			series, ri, points, total, runColor(ri), d)
 		p.legend(li, series, runColor(ri), "", shortName(r.Name, 18))
 		li++
 		if r.Failed() == 0 {
 			continue
 		}
 		// Its failures, all kinds together, dashed.
-		d.Reset()
-		var failed int64
-		for i := range r.PerSecond {
+		d, points, failed := p.ratePath(r.Result, func(i int) int64 {
 			var n int64
 			if i < len(r.Seconds) {
 				for _, v := range r.Seconds[i].Failures {
 					n += v
 				}
 			}
-			cmd := "L"
-			if i == 0 {
-				cmd = "M"
-			}
-			f := covered(r.Result, i)
-			fmt.Fprintf(&d, "%s%.1f,%.1f ", cmd, p.X(float64(i)+f/2), p.Y(float64(n)/f))
-			failed += n
-		}
+			return n
+		})
 		series += "-fail"
 		fmt.Fprintf(&p.b, `<path class="series" data-series="%s" data-run="%d" data-points="%d" data-n="%d" fill="none" stroke="%s" stroke-width="1.5" stroke-dasharray="5,3" d="%s"/>`,
-			series, ri, len(r.PerSecond), failed, runColor(ri), strings.TrimSpace(d.String()))
+			series, ri, points, failed, runColor(ri), d)
 		p.legend(li, series, runColor(ri), "5,3", shortName(r.Name, 12)+" failed")
 		li++
 	}
 	return p.String()
+}
+
+// ratePath is the path of count(i) per second over r's seconds, a point
+// in the middle of the part of each second the run covered; a sliver of a
+// last second has no rate and no point. total adds up every second.
+func (p *plot) ratePath(r *Result, count func(i int) int64) (d string, points int, total int64) {
+	var b strings.Builder
+	for i := range r.PerSecond {
+		n := count(i)
+		total += n
+		v, ok := rateOf(r, i, n)
+		if !ok {
+			continue
+		}
+		cmd := "L"
+		if points == 0 {
+			cmd = "M"
+		}
+		fmt.Fprintf(&b, "%s%.1f,%.1f ", cmd, p.X(float64(i)+covered(r, i)/2), p.Y(v))
+		points++
+	}
+	return strings.TrimSpace(b.String()), points, total
 }
 
 // percentileSVG plots latency against percentile, the x axis in "nines"

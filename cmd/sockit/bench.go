@@ -222,7 +222,11 @@ merges a Kubernetes Job's pods.`,
 			if asJSON {
 				return m.WriteJSON(a.stdout)
 			}
-			return m.WriteText(a.stdout)
+			if err := m.WriteText(a.stdout); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "\nPer second (shards aligned on their start times)\n")
+			return m.WriteSeries(a.stdout)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the merged report as JSON")
