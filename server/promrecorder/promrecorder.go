@@ -5,6 +5,7 @@ package promrecorder
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,17 +63,24 @@ func (r *Recorder) Handler() http.Handler {
 
 // Listener implements server.Recorder: the collectors with one listener's
 // labels bound, so the hot path adds to a counter without a label lookup.
+// A stream listener gets connection series and no datagram ones, a
+// datagram socket (udp, unixgram) the reverse, so no series is zero by
+// construction.
 func (r *Recorder) Listener(service, network string) server.ListenerRecorder {
-	return &listener{
+	l := &listener{
 		r: r, service: service, network: network,
-		accepted:  r.connections.WithLabelValues(service, network, "accepted"),
-		refused:   r.connections.WithLabelValues(service, network, "refused"),
-		active:    r.active.WithLabelValues(service, network),
-		bytesIn:   r.bytes.WithLabelValues(service, network, "in"),
-		bytesOut:  r.bytes.WithLabelValues(service, network, "out"),
-		dgramsIn:  r.datagrams.WithLabelValues(service, network, "in"),
-		dgramsOut: r.datagrams.WithLabelValues(service, network, "out"),
+		bytesIn:  r.bytes.WithLabelValues(service, network, "in"),
+		bytesOut: r.bytes.WithLabelValues(service, network, "out"),
 	}
+	if strings.HasPrefix(network, "udp") || network == "unixgram" {
+		l.dgramsIn = r.datagrams.WithLabelValues(service, network, "in")
+		l.dgramsOut = r.datagrams.WithLabelValues(service, network, "out")
+	} else {
+		l.accepted = r.connections.WithLabelValues(service, network, "accepted")
+		l.refused = r.connections.WithLabelValues(service, network, "refused")
+		l.active = r.active.WithLabelValues(service, network)
+	}
+	return l
 }
 
 type listener struct {
@@ -88,21 +96,50 @@ type listener struct {
 	drops sync.Map // reason → prometheus.Counter
 }
 
-func (l *listener) Accepted() { l.accepted.Inc(); l.active.Inc() }
-func (l *listener) Closed()   { l.active.Dec() }
+// The nil checks below only matter for a family Listener did not expect
+// (a stream socket of a network it took for datagrams, or the reverse):
+// the series is then looked up per call instead of bound once.
+
+func (l *listener) Accepted() {
+	l.connCounter(l.accepted, "accepted").Inc()
+	l.activeGauge().Inc()
+}
+
+func (l *listener) Closed() { l.activeGauge().Dec() }
 
 func (l *listener) Received(datagrams, bytes int) {
 	if datagrams > 0 {
-		l.dgramsIn.Add(float64(datagrams))
+		l.dgramCounter(l.dgramsIn, "in").Add(float64(datagrams))
 	}
 	l.bytesIn.Add(float64(bytes))
 }
 
 func (l *listener) Sent(datagrams, bytes int) {
 	if datagrams > 0 {
-		l.dgramsOut.Add(float64(datagrams))
+		l.dgramCounter(l.dgramsOut, "out").Add(float64(datagrams))
 	}
 	l.bytesOut.Add(float64(bytes))
+}
+
+func (l *listener) connCounter(c prometheus.Counter, result string) prometheus.Counter {
+	if c == nil {
+		c = l.r.connections.WithLabelValues(l.service, l.network, result)
+	}
+	return c
+}
+
+func (l *listener) dgramCounter(c prometheus.Counter, direction string) prometheus.Counter {
+	if c == nil {
+		c = l.r.datagrams.WithLabelValues(l.service, l.network, direction)
+	}
+	return c
+}
+
+func (l *listener) activeGauge() prometheus.Gauge {
+	if l.active == nil {
+		return l.r.active.WithLabelValues(l.service, l.network)
+	}
+	return l.active
 }
 
 func (l *listener) Dropped(reason string, n int) {
@@ -112,6 +149,6 @@ func (l *listener) Dropped(reason string, n int) {
 	}
 	ctr.(prometheus.Counter).Add(float64(n))
 	if reason == server.DropMaxConns || reason == server.DropPerSource {
-		l.refused.Add(float64(n))
+		l.connCounter(l.refused, "refused").Add(float64(n))
 	}
 }

@@ -1,0 +1,85 @@
+package promrecorder_test
+
+import (
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/sockit/sockit/server"
+	"github.com/sockit/sockit/server/promrecorder"
+)
+
+// scrape returns the sockit_ lines of the registry's exposition.
+func scrape(t *testing.T, r *promrecorder.Recorder) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	r.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(rec.Result().Body)
+	var lines []string
+	for _, l := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(l, "sockit_") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// TestSeriesByFamily: a stream listener has connection series and no
+// datagram ones, a datagram socket the reverse; each event lands in its
+// series, and a refusal by a connection guard counts as a drop and as a
+// refused connection.
+func TestSeriesByFamily(t *testing.T) {
+	r := promrecorder.New()
+	tcp := r.Listener("echo", "tcp")
+	udp := r.Listener("qotd", "udp")
+	tcp.Accepted()
+	tcp.Accepted()
+	tcp.Closed()
+	tcp.Received(0, 11)
+	tcp.Sent(0, 11)
+	tcp.Dropped(server.DropMaxConns, 1)
+	udp.Received(3, 0)
+	udp.Sent(3, 240)
+	udp.Dropped(server.DropBudget, 2)
+	got := scrape(t, r)
+	for _, want := range []string{
+		`sockit_bytes_total{direction="in",network="tcp",service="echo"} 11`,
+		`sockit_bytes_total{direction="out",network="udp",service="qotd"} 240`,
+		`sockit_connections_active{network="tcp",service="echo"} 1`,
+		`sockit_connections_total{network="tcp",result="accepted",service="echo"} 2`,
+		`sockit_connections_total{network="tcp",result="refused",service="echo"} 1`,
+		`sockit_datagrams_total{direction="in",network="udp",service="qotd"} 3`,
+		`sockit_drops_total{network="tcp",reason="max-conns",service="echo"} 1`,
+		`sockit_drops_total{network="udp",reason="source-budget",service="qotd"} 2`,
+	} {
+		if !strings.Contains(got, want+"\n") {
+			t.Errorf("missing %s in\n%s", want, got)
+		}
+	}
+	for _, bad := range []string{`sockit_datagrams_total{direction="in",network="tcp"`, `sockit_connections_total{network="udp"`, `sockit_connections_active{network="udp"`} {
+		if strings.Contains(got, bad) {
+			t.Errorf("series %s… should not exist:\n%s", bad, got)
+		}
+	}
+}
+
+// TestUnexpectedFamily: a family Listener took for datagrams that accepts
+// connections after all still counts them (no nil counter).
+func TestUnexpectedFamily(t *testing.T) {
+	r := promrecorder.New()
+	l := r.Listener("echo", "udp")
+	l.Accepted()
+	l.Dropped(server.DropPerSource, 1)
+	l.Closed()
+	got := scrape(t, r)
+	for _, want := range []string{
+		`sockit_connections_total{network="udp",result="accepted",service="echo"} 1`,
+		`sockit_connections_total{network="udp",result="refused",service="echo"} 1`,
+		`sockit_connections_active{network="udp",service="echo"} 0`,
+	} {
+		if !strings.Contains(got, want+"\n") {
+			t.Errorf("missing %s in\n%s", want, got)
+		}
+	}
+}
