@@ -724,7 +724,7 @@ func (e *bulkEngine) sendBatch(fd, n int) (int, error) {
 
 func (e *bulkEngine) netError(err error) error {
 	addr, _ := netip.ParseAddrPort(e.server)
-	return &net.OpError{Op: "read", Net: "udp", Addr: net.UDPAddrFromAddrPort(addr), Err: err}
+	return &net.OpError{Op: "query", Net: "udp", Addr: net.UDPAddrFromAddrPort(addr), Err: err}
 }
 
 // poll sleeps until an answer arrives, a deadline passes, the rate lets

@@ -226,6 +226,29 @@ func TestBulkUnordered(t *testing.T) {
 	}
 }
 
+// TestBulkIPv6Server asks a server on [::1], over AF_INET6 sockets.
+func TestBulkIPv6Server(t *testing.T) {
+	pc, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { answerLoop(pc); close(done) }()
+	defer func() { pc.Close(); <-done }()
+	r := &resolve.Resolver{Server: pc.LocalAddr().String(), Family: 4, Timeout: time.Second}
+	var got []resolve.Result
+	err = r.Bulk(context.Background(), bulkNames(100), resolve.BulkOptions{},
+		func(res resolve.Result) error { got = append(got, res); return nil })
+	if err != nil || len(got) != 100 {
+		t.Fatalf("%d results, %v", len(got), err)
+	}
+	for _, res := range got {
+		if res.Err != nil || !slices.Equal(res.Addrs, []string{"192.0.2.1"}) {
+			t.Errorf("%+v", res)
+		}
+	}
+}
+
 func TestBulkTimeoutAfterRetries(t *testing.T) {
 	// A server that never answers.
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -377,7 +400,7 @@ func TestBulkRefused(t *testing.T) {
 	r := &resolve.Resolver{Server: fmt.Sprintf("127.0.0.1:%d", port), Family: 4, Timeout: 5 * time.Second}
 	start := time.Now()
 	err := r.Bulk(context.Background(), bulkNames(10), resolve.BulkOptions{}, func(resolve.Result) error { return nil })
-	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+	if err == nil || !strings.Contains(err.Error(), "query udp 127.0.0.1:") || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("no server: %v, want connection refused", err)
 	}
 	if el := time.Since(start); el > 4*time.Second {

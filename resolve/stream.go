@@ -16,7 +16,9 @@ type Result struct {
 // with the results in input order, as soon as each one and all before it are
 // done. With reverse set, names are addresses looked up by PTR. It returns
 // when the input is exhausted and every result emitted, or the context ends,
-// or emit returns an error (which it returns).
+// or emit returns an error (which it returns). It spends a goroutine per
+// lookup in flight, which suits the system resolver; for many names asked
+// of one Server, Bulk is the faster way.
 func (r *Resolver) Each(ctx context.Context, names iter.Seq[string], concurrency int, reverse bool, emit func(Result) error) error {
 	if concurrency < 1 {
 		concurrency = 1

@@ -144,7 +144,7 @@ failed), 1 when some NAME gave none, 2 for a usage error.`,
 	f.BoolVarP(&v6, "ipv6", "6", false, "IPv6 addresses only")
 	f.StringVar(&server, "server", "", "ask this DNS server directly instead of getaddrinfo's path: [udp://|tcp://]HOST[:PORT], port 53 by default")
 	f.BoolVar(&r.TCP, "tcp", false, "with --server, ask over TCP only (dig's +tcp)")
-	durationVar(f, &r.Timeout, "timeout", 5*time.Second, "bound on each DNS exchange with --server")
+	durationVar(f, &r.Timeout, "timeout", 5*time.Second, "with --server, how long to wait for the answer to each query (each try)")
 	f.BoolVarP(&o.reverse, "reverse", "x", false, "reverse lookup: NAMEs are IP addresses, print their host names (PTR)")
 	f.BoolVarP(&o.withNames, "with-names", "H", false, `print "NAME ADDR" on each line instead of ADDR alone`)
 	f.BoolVar(&o.asJSON, "json", false, `print [{"name": ..., "addresses": [...]}]`)
