@@ -93,3 +93,49 @@ func FuzzBulkAnswer(f *testing.F) {
 		}
 	})
 }
+
+// TestBulkIgnoresForeignAnswers: an answer with the right ID but another
+// question (name, type or class), or a query instead of an answer, is not
+// taken: the query stays in flight, as a resolver must treat a spoofing
+// attempt or a stray reply.
+func TestBulkIgnoresForeignAnswers(t *testing.T) {
+	answer := func(name string, qtype, class uint16, edit func(*dns.Msg)) []byte {
+		m := new(dns.Msg)
+		m.Id = 42
+		m.Response = true
+		m.Question = []dns.Question{{Name: name, Qtype: qtype, Qclass: class}}
+		m.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(203, 0, 113, 9)}}
+		if edit != nil {
+			edit(m)
+		}
+		b, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tt := range []struct {
+		what string
+		msg  []byte
+	}{
+		{"another name", answer("b.test.", dns.TypeA, dns.ClassINET, nil)},
+		{"another type", answer("a.test.", dns.TypeAAAA, dns.ClassINET, nil)},
+		{"another class", answer("a.test.", dns.TypeA, dns.ClassCHAOS, nil)},
+		{"a query", answer("a.test.", dns.TypeA, dns.ClassINET, func(m *dns.Msg) { m.Response = false })},
+		{"two questions", answer("a.test.", dns.TypeA, dns.ClassINET, func(m *dns.Msg) { m.Question = append(m.Question, m.Question[0]) })},
+	} {
+		e := fuzzEngine(42)
+		if err := e.answer(0, tt.msg); err != nil {
+			t.Fatal(err)
+		}
+		if e.entries[0].done || e.slots[0].state != slotActive || len(e.entries[0].addrs) != 0 {
+			t.Errorf("%s: taken (%+v)", tt.what, e.entries[0])
+		}
+	}
+	// The same answer with the question as asked, in other letter case, is.
+	e := fuzzEngine(42)
+	if err := e.answer(0, answer("A.Test.", dns.TypeA, dns.ClassINET, nil)); err != nil || !e.entries[0].done ||
+		len(e.entries[0].addrs) != 1 {
+		t.Errorf("the matching answer was not taken: %+v", e.entries[0])
+	}
+}
