@@ -33,8 +33,7 @@ var UserAgent = "sockit"
 // Write writes the request in HTTP/1.1 wire form.
 func (req *Request) Write(w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	target := req.URL.RequestURI()
-	fmt.Fprintf(bw, "%s %s HTTP/1.1\r\n", req.Method, target)
+	fmt.Fprintf(bw, "%s %s HTTP/1.1\r\n", req.Method, escapeTarget(req.URL.RequestURI()))
 	defaults := []Field{{"Host", req.URL.Host}, {"User-Agent", UserAgent}, {"Accept", "*/*"}}
 	for _, d := range defaults {
 		if !overridden(req.Header, d.Name) {
@@ -369,10 +368,38 @@ func ParseURL(s string) (*url.URL, error) {
 	if u.Host == "" {
 		return nil, fmt.Errorf("no host in %q", s)
 	}
+	u.RawQuery = escapeTarget(u.RawQuery)
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
 			return nil, fmt.Errorf("port %q is not a number from 1 to 65535", p)
 		}
 	}
 	return u, nil
+}
+
+// escapeTarget percent-encodes the bytes a request target may not hold
+// (RFC 3986 §3.3-3.4, RFC 9112 §3.2): controls, SP, non-ASCII and
+// "<>\^`{|}. Go's url keeps a query as typed, so 'q=a b&x=é' would put a
+// space (a second request-line delimiter) and raw UTF-8 on the wire; curl
+// sends them encoded. Existing %XX escapes are kept.
+func escapeTarget(t string) string {
+	const hex = "0123456789ABCDEF"
+	var b []byte
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if c > ' ' && c < 0x7f && !strings.ContainsRune(`"<>\^`+"`"+`{|}`, rune(c)) {
+			if b != nil {
+				b = append(b, c)
+			}
+			continue
+		}
+		if b == nil {
+			b = append(make([]byte, 0, len(t)+16), t[:i]...)
+		}
+		b = append(b, '%', hex[c>>4], hex[c&15])
+	}
+	if b == nil {
+		return t
+	}
+	return string(b)
 }
