@@ -119,16 +119,15 @@ const (
 
 // DefaultEngine is why "" picks what it picks, for the help text.
 const DefaultEngine = "the loop engine wherever it can run the options given (plain HTTP, " +
-	"TCP or Unix echo), since it needs less client CPU per request; the goroutine engine " +
-	"otherwise (https, datagrams, the other raw protocols, --rate)"
+	"TCP or Unix echo; closed or --rate), since it needs less client CPU per request " +
+	"(measured against sockit serve with -k -c 50: about 100k against 73k requests per " +
+	"CPU-second closed, 82-93k against 50-56k at --rate 20000); the goroutine engine " +
+	"otherwise (https, datagrams, the other raw protocols)"
 
 // chooseEngine settles cfg.Engine and returns the loops' target when the
 // loop engine runs.
 func chooseEngine(cfg *Config, newWorker func(int) worker) (*loopTarget, error) {
 	lt, why := loopTargetFor(cfg, newWorker)
-	if why == "" && cfg.Rate > 0 {
-		why = "--rate (the open model)"
-	}
 	switch cfg.Engine {
 	case "":
 		if why != "" {

@@ -156,10 +156,20 @@ func (s *stall) Receive(in, buf []byte) ([]byte, bool) {
 // server are measured from their scheduled time, so the tail shows the
 // stall; the closed model's latency would not.
 func TestOpenModelSeesStall(t *testing.T) {
+	for _, engine := range []string{bench.EngineGoroutine, bench.EngineLoop} {
+		t.Run(engine, func(t *testing.T) { openModelSeesStall(t, engine) })
+	}
+}
+
+func openModelSeesStall(t *testing.T, engine string) {
 	addr := serve(t, server.Service{Name: "stall", Stream: &stall{start: time.Now()}}, "tcp")
-	r := run(t, bench.Config{Target: "tcp://" + addr, Requests: 400, Concurrency: 1, KeepAlive: true, Rate: 1000})
-	if r.Failed() != 0 {
-		t.Fatalf("failures %v", r.Failures)
+	r := run(t, bench.Config{Target: "tcp://" + addr, Requests: 400, Concurrency: 1, KeepAlive: true, Rate: 1000, Engine: engine})
+	if r.Failed() != 0 || r.Requests != 400 || r.Engine != engine {
+		t.Fatalf("%s: %d requests, failures %v", r.Engine, r.Requests, r.Failures)
+	}
+	// The schedule holds: 400 requests at 1000/s cannot end before 399 ms.
+	if r.Duration < 399*time.Millisecond {
+		t.Errorf("400 requests at --rate 1000 took only %v", r.Duration)
 	}
 	p99 := r.Latency.ValueAtQuantile(99)
 	if p99 < 40000 {

@@ -20,8 +20,10 @@ import (
 // the connections, with non-blocking sockets and one read per readiness
 // event. It spends no goroutine park, no netpoller round trip and no
 // speculative read per response, which is where the goroutine engine loses
-// to wrk in client CPU. It does not speak TLS, datagrams or the raw
-// protocols other than echo: those need --engine goroutine.
+// to wrk in client CPU. At a --rate a slot whose next request is not yet
+// due is parked, and epoll_wait sleeps until the first due one. It does
+// not speak TLS, datagrams or the raw protocols other than echo: those need
+// --engine goroutine.
 
 // loopTarget is what the loop engine needs to know of a target.
 type loopTarget struct {
@@ -92,7 +94,8 @@ type lconn struct {
 	left       int64          // echo: bytes still to come back
 	reused     bool
 	gotByte    bool
-	start      time.Time // request start (connect start for a new connection)
+	start      time.Time // request start (or scheduled time at a --rate)
+	connStart  time.Time
 	sent       time.Time
 	deadline   time.Time
 	s          sample
@@ -111,6 +114,10 @@ type loop struct {
 	start  time.Time
 	now    time.Time
 	server bool
+	// At a --rate: the time between requests, and the slots waiting for
+	// their next request's scheduled time (spare is the other buffer).
+	interval      time.Duration
+	parked, spare []*lconn
 }
 
 func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Result, issued, done, failed *atomic.Int64, start time.Time) error {
@@ -137,6 +144,9 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Res
 	}
 	t = &own
 	l := &loop{t: t, cfg: cfg, p: p, conns: make([]*lconn, 0, 1024), st: st, issued: issued, done: done, failed: failed, start: start}
+	if cfg.Rate > 0 {
+		l.interval = time.Duration(float64(time.Second) / cfg.Rate)
+	}
 	defer func() {
 		for fd, c := range l.conns {
 			if c != nil {
@@ -159,7 +169,16 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Res
 		if ctx.Err() != nil {
 			return nil
 		}
-		n, err := p.Wait(events, 100)
+		waitMs := 100
+		if l.interval > 0 {
+			l.now = time.Now()
+			finished, d := l.unpark(l.now)
+			if live -= finished; live == 0 {
+				break
+			}
+			waitMs = int((d + time.Millisecond - 1) / time.Millisecond)
+		}
+		n, err := p.Wait(events, waitMs)
 		if err != nil {
 			return err
 		}
@@ -196,32 +215,75 @@ func (l *loop) conn(fd int) *lconn {
 }
 
 // next starts the next request on slot c; false when the run is over for it.
+// At a --rate a request not yet due parks the slot until it is.
 func (l *loop) next(c *lconn) bool {
 	for {
-		if l.issued.Add(1) > l.cfg.Requests {
+		i := l.issued.Add(1)
+		if i > l.cfg.Requests {
 			l.drop(c)
 			return false
 		}
 		c.s = sample{}
-		c.active = true
 		c.start = l.now // the time of this batch of events: one clock read per batch
-		c.deadline = c.start.Add(l.cfg.Timeout)
-		if c.fd >= 0 {
-			c.reused = true
-			c.s.keptAlive = true
-			if l.send(c) {
+		if l.interval > 0 {
+			// Open model: latency runs from the request's scheduled time.
+			due := l.start.Add(time.Duration(i-1) * l.interval)
+			if due.After(l.now) {
+				c.start, c.active = due, false
+				l.parked = append(l.parked, c)
 				return true
 			}
-			// The kept-alive connection is gone: one retry on a new one.
-			l.drop(c)
+			if lag := l.now.Sub(due); lag > l.st.MaxLag {
+				l.st.MaxLag = lag
+			}
+			c.start = due
 		}
-		c.reused = false
-		if err := l.connect(c); err != nil {
-			l.record(c, FailConnect, l.now)
+		if l.begin(c) {
+			return true
+		}
+	}
+}
+
+// begin sends c's request, on its kept-alive connection or a new one; false
+// when that failed at once (the failure is recorded).
+func (l *loop) begin(c *lconn) bool {
+	c.active = true
+	c.deadline = l.now.Add(l.cfg.Timeout)
+	if c.fd >= 0 {
+		c.reused = true
+		c.s.keptAlive = true
+		if l.send(c) {
+			return true
+		}
+		// The kept-alive connection is gone: one retry on a new one.
+		l.drop(c)
+	}
+	c.reused = false
+	if err := l.connect(c); err != nil {
+		l.record(c, FailConnect, l.now)
+		return false
+	}
+	return true
+}
+
+// unpark begins the parked requests now due; it returns how many slots
+// finished (their run is over), and how long until the next is due.
+func (l *loop) unpark(now time.Time) (finished int, wait time.Duration) {
+	wait = 100 * time.Millisecond
+	ready := l.parked
+	l.parked, l.spare = l.spare[:0], nil
+	for _, c := range ready {
+		if d := c.start.Sub(now); d > 0 {
+			l.parked = append(l.parked, c)
+			wait = min(wait, d)
 			continue
 		}
-		return true
+		if !l.begin(c) && !l.next(c) {
+			finished++
+		}
 	}
+	l.spare = ready[:0]
+	return finished, wait
 }
 
 func (l *loop) connect(c *lconn) error {
@@ -237,7 +299,7 @@ func (l *loop) connect(c *lconn) error {
 		unix.Close(fd)
 		return err
 	}
-	c.fd, c.connecting = fd, true
+	c.fd, c.connecting, c.connStart = fd, true, l.now
 	c.n, c.off, c.wrote, c.gotByte = 0, 0, 0, false
 	c.f.Reset()
 	for len(l.conns) <= fd {
@@ -285,6 +347,13 @@ func (l *loop) drop(c *lconn) {
 
 // event handles readiness of c; false when its slot has finished.
 func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
+	if !c.active {
+		// The idle kept-alive connection of a slot parked until its next
+		// request is due: the server closed it (or sent bytes unasked).
+		// Drop it; the request connects anew when due.
+		l.drop(c)
+		return true
+	}
 	if c.connecting {
 		if ev&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
 			return true
@@ -294,7 +363,7 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 			return l.finish(c, FailConnect, now)
 		}
 		c.connecting = false
-		c.s.connect = now.Sub(c.start)
+		c.s.connect = now.Sub(c.connStart)
 		l.p.Modify(c.fd, poll.In)
 		if !l.send(c) {
 			l.drop(c)
