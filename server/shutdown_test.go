@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -93,29 +94,58 @@ func TestShutdownClosesIdleFinishesInFlight(t *testing.T) {
 }
 
 // TestShutdownForcesAtDeadline: an echo stream is never idle, so it keeps
-// the grace period; when the context ends, Shutdown closes it, returns the
-// context's error, and the peer sees its connection end.
+// the grace period (the wake-up that shutdown sends a blocked read does not
+// end it, with or without an idle timeout); when the context ends,
+// Shutdown closes it, returns the context's error, and the peer sees its
+// connection end.
 func TestShutdownForcesAtDeadline(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
-		srv := server.New(server.Config{Logger: quiet, Engine: engine})
-		c := dial(t, "tcp", serveStream(t, srv, echo.Service()))
-		c.Write([]byte("ping"))
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if _, err := io.ReadFull(c, make([]byte, 4)); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		defer cancel()
-		if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("Shutdown with an echo stream open: %v, want the context's deadline", err)
-		}
-		if n, err := c.Read(make([]byte, 1)); err == nil || errTimeout(err) == err {
-			t.Fatalf("the stream after the forced close: %d bytes, %v; want it closed", n, err)
-		}
-		if n := srv.Active(); n != 0 {
-			t.Errorf("%d connections open after Shutdown", n)
+		for _, idle := range []time.Duration{0, -1} {
+			shutdownForcesAtDeadline(t, engine, idle)
 		}
 	})
+}
+
+func shutdownForcesAtDeadline(t *testing.T, engine string, idle time.Duration) {
+	srv := server.New(server.Config{Logger: quiet, Engine: engine, IdleTimeout: idle})
+	c := dial(t, "tcp", serveStream(t, srv, echo.Service()))
+	echoes := func(msg string) error {
+		c.Write([]byte(msg))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(c, got); err != nil || string(got) != msg {
+			return fmt.Errorf("echo of %q: %q, %v", msg, got, err)
+		}
+		return nil
+	}
+	if err := echoes("ping"); err != nil {
+		t.Fatal(err)
+	}
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		shut <- srv.Shutdown(ctx)
+	}()
+	sockittest.Eventually(t, 10*time.Second, "listener closed", func() bool {
+		c, err := net.Dial("tcp", c.RemoteAddr().String())
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	if err := echoes("still there"); err != nil {
+		t.Fatalf("idle timeout %v: the stream during the grace: %v", idle, err)
+	}
+	if err := <-shut; !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("idle timeout %v: Shutdown with an echo stream open: %v, want the context's deadline", idle, err)
+	}
+	if n, err := c.Read(make([]byte, 1)); err == nil || errTimeout(err) == err {
+		t.Fatalf("the stream after the forced close: %d bytes, %v; want it closed", n, err)
+	}
+	if n := srv.Active(); n != 0 {
+		t.Errorf("%d connections open after Shutdown", n)
+	}
 }
 
 // TestUnknownEngine: a misspelt engine is an error naming the known ones,
