@@ -145,7 +145,15 @@ udp://, udp4://, udp6://, unix:///path, unix://@abstract or unixgram:///path.`,
 	return root
 }
 
+// buildVersion is stamped by the release build (-ldflags "-X
+// main.buildVersion=v1.2.3", as deploy/container/build does); empty means
+// the version comes from the module's build info.
+var buildVersion string
+
 func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}

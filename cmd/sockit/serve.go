@@ -3,12 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -105,10 +107,11 @@ comparison).`,
 					specs = append(specs, sp)
 				}
 			}
+			var ready atomic.Bool
 			if metrics != "" {
 				rec := promrecorder.New()
 				opt.Server.Recorder = rec
-				stop, err := a.serveMetrics(metrics, rec, logger)
+				stop, err := a.serveMetrics(metrics, rec, &ready, logger)
 				if err != nil {
 					return err
 				}
@@ -121,7 +124,8 @@ comparison).`,
 			if err != nil {
 				return err
 			}
-			return run.Wait(a.ctx, grace)
+			ready.Store(true)
+			return run.Wait(a.ctx, grace, func() { ready.Store(false) })
 		},
 	}
 	f := cmd.Flags()
@@ -140,7 +144,7 @@ comparison).`,
 	f.StringVar(&quotesFile, "quotes", "", "serve the quotes in this fortune-format FILE (quotes separated by lines holding %)")
 	f.StringVar(&httpRoot, "http-root", "", "http: serve the files under DIR (\"/\" is its index.html, else the brief's page)")
 	f.StringVar(&opt.DaytimeFormat, "daytime-format", "nist", "daytime line format: nist, rfc822 or ctime")
-	f.StringVar(&metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics")
+	f.StringVar(&metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics, and probes at /healthz and /readyz")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
@@ -161,14 +165,27 @@ func newLogger(a *app, format, level string) (*slog.Logger, error) {
 	return nil, usageErr("--log-format is text or json, not %q", format)
 }
 
-// serveMetrics starts the Prometheus endpoint; the returned function stops it.
-func (a *app) serveMetrics(addr string, m *promrecorder.Recorder, logger *slog.Logger) (func(), error) {
+// serveMetrics starts the Prometheus endpoint and the probes beside it:
+// /healthz answers 200 while the process serves, /readyz 200 only while
+// ready is set (not before the listeners are up, nor while draining), 503
+// otherwise. The returned function stops it.
+func (a *app) serveMetrics(addr string, m *promrecorder.Recorder, ready *atomic.Bool, logger *slog.Logger) (func(), error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(a.stderr, "metrics http://%s/metrics\n", ln.Addr())
 	done := make(chan struct{})

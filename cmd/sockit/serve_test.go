@@ -38,6 +38,7 @@ func startServe(t *testing.T, args ...string) (addrs map[string]string, stop fun
 	}()
 	addrs = map[string]string{}
 	re := regexp.MustCompile(`^listening (\S+) (\S+) (\S+)$`)
+	reMetrics := regexp.MustCompile(`^metrics http://(\S+)/metrics$`)
 	lines := make(chan string)
 	go func() {
 		defer close(lines)
@@ -66,7 +67,7 @@ func startServe(t *testing.T, args ...string) (addrs map[string]string, stop fun
 		}
 	}
 	timeout := time.After(10 * time.Second)
-	for len(addrs) < want {
+	for got := 0; got < want; {
 		select {
 		case l, ok := <-lines:
 			if !ok {
@@ -74,6 +75,10 @@ func startServe(t *testing.T, args ...string) (addrs map[string]string, stop fun
 			}
 			if m := re.FindStringSubmatch(l); m != nil {
 				addrs[m[1]+" "+m[2]] = m[3]
+				got++
+			}
+			if m := reMetrics.FindStringSubmatch(l); m != nil {
+				addrs["metrics"] = m[1]
 			}
 		case <-timeout:
 			t.Fatal("serve did not announce its listeners")
@@ -152,6 +157,47 @@ func TestServeMetrics(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// TestServeHealthProbes checks /healthz and /readyz beside /metrics:
+// both 200 while serving; once shutdown begins, readiness turns 503 while
+// liveness stays 200, for as long as a connection keeps the server draining.
+func TestServeHealthProbes(t *testing.T) {
+	addrs, stop := startServe(t, "--metrics", "127.0.0.1:0", "--grace", "30s", "echo=tcp://127.0.0.1:0")
+	status := func(path string) int {
+		resp, err := http.Get("http://" + addrs["metrics"] + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if h, r := status("/healthz"), status("/readyz"); h != 200 || r != 200 {
+		t.Fatalf("serving: healthz %d, readyz %d; want 200, 200", h, r)
+	}
+	c, err := net.Dial("tcp", addrs["echo tcp"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("x"))
+	if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	exit := make(chan int, 1)
+	go func() { exit <- stop() }()
+	sockittest.Eventually(t, 10*time.Second, "readyz 503 while draining", func() bool { return status("/readyz") == 503 })
+	if h := status("/healthz"); h != 200 {
+		t.Errorf("draining: healthz %d, want 200", h)
+	}
+	// The held connection still works, then its close ends the drain.
+	c.Write([]byte("y"))
+	if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+		t.Errorf("the held connection while draining: %v", err)
+	}
+	c.Close()
+	if code := <-exit; code != 0 {
+		t.Errorf("serve exit %d", code)
 	}
 }
 

@@ -177,11 +177,15 @@ func (r *Running) Endpoint(specs []Spec, service, network string) (sockit.Endpoi
 
 // Wait serves until ctx ends or a listener fails, then shuts down: no new
 // connections, and open ones get grace to finish before they are closed.
-func (r *Running) Wait(ctx context.Context, grace time.Duration) error {
+// draining, if set, is called when the shutdown begins.
+func (r *Running) Wait(ctx context.Context, grace time.Duration, draining func()) error {
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-r.errs:
+	}
+	if draining != nil {
+		draining()
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
