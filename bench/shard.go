@@ -108,20 +108,21 @@ func (s Shard) apply(cfg *Config) (idle string) {
 
 // optionsHash identifies the load a run was asked for (before sharding), so
 // merge can refuse shards of different loads. It covers everything that
-// shapes the traffic, not the run id or this shard's index.
+// shapes the traffic (the engine asked for included, not the threads a
+// machine gives it), not the run id or this shard's index.
 func (c *Config) optionsHash() string {
 	body := sha256.Sum256(c.Body)
 	b, _ := json.Marshal(struct {
-		Target, Method, ContentType, UnixSocket, Proto string
-		Headers                                        []string
-		Body                                           string
-		Requests                                       int64
-		Concurrency, Size, Shards                      int
-		Duration, Timeout, Warmup                      int64
-		KeepAlive, Insecure                            bool
-		Rate                                           float64
-		Seed                                           uint64
-	}{c.Target, c.Method, c.ContentType, c.UnixSocket, c.Proto, c.Headers, hex.EncodeToString(body[:]),
+		Target, Method, ContentType, UnixSocket, Proto, Engine string
+		Headers                                                []string
+		Body                                                   string
+		Requests                                               int64
+		Concurrency, Size, Shards                              int
+		Duration, Timeout, Warmup                              int64
+		KeepAlive, Insecure                                    bool
+		Rate                                                   float64
+		Seed                                                   uint64
+	}{c.Target, c.Method, c.ContentType, c.UnixSocket, c.Proto, c.Engine, c.Headers, hex.EncodeToString(body[:]),
 		c.Requests, c.Concurrency, c.Size, c.Shard.Count, int64(c.Duration), int64(c.Timeout), int64(c.Warmup),
 		c.KeepAlive, c.Insecure, c.Rate, c.Seed})
 	sum := sha256.Sum256(b)

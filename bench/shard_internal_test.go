@@ -128,3 +128,31 @@ func TestMergeRunAlignsShards(t *testing.T) {
 		t.Errorf("different runs: %v", err)
 	}
 }
+
+// TestOptionsHash: shards of one load share the hash, whatever their index
+// or run id; another load does not.
+func TestOptionsHash(t *testing.T) {
+	base := Config{Target: "http://127.0.0.1:1/", Requests: 1000, Concurrency: 8, Shard: Shard{1, 3}, RunID: "a"}
+	h := base.optionsHash()
+	same := base
+	same.Shard, same.RunID, same.Loops = Shard{3, 3}, "b", 4
+	if same.optionsHash() != h {
+		t.Errorf("index, run id or threads changed the hash")
+	}
+	for _, change := range []func(*Config){
+		func(c *Config) { c.Requests++ },
+		func(c *Config) { c.Concurrency++ },
+		func(c *Config) { c.Rate = 10 },
+		func(c *Config) { c.Shard.Count = 4 },
+		func(c *Config) { c.Engine = EngineLoop },
+		func(c *Config) { c.Body = []byte("x") },
+		func(c *Config) { c.Headers = []string{"A: b"} },
+		func(c *Config) { c.KeepAlive = true },
+	} {
+		c := base
+		change(&c)
+		if c.optionsHash() == h {
+			t.Errorf("%+v has the same hash as %+v", c, base)
+		}
+	}
+}
