@@ -35,7 +35,9 @@ error_log stderr warn;
 pid %[1]s/nginx.pid;
 events { worker_connections 1024; }
 http {
-	access_log off;
+	access_log %[1]s/access.log;
+	gzip on;
+	gzip_min_length 1;
 	client_body_temp_path %[1]s/body; proxy_temp_path %[1]s/proxy; fastcgi_temp_path %[1]s/fcgi;
 	uwsgi_temp_path %[1]s/uwsgi; scgi_temp_path %[1]s/scgi;
 	types { text/html html; application/octet-stream bin; }
@@ -47,6 +49,11 @@ http {
 		ssl_certificate_key %[6]s;
 		root %[7]s;
 		location = /moved { return 301 /index.html; }
+		location = /echo {
+			default_type text/plain;
+			return 200 "$request_method ua=$http_user_agent auth=$http_authorization ct=$content_type accept=$http_accept len=$content_length host=$http_host\n";
+		}
+		location = /busy { add_header Retry-After 0 always; return 503; }
 	}
 }
 `, dir, plain, tlsPort, sock, cert, key, www)
@@ -71,6 +78,10 @@ http {
 
 var dateLine = regexp.MustCompile(`(?m)^Date: .*\r\n`)
 
+// writeOutVars are curl's -w variables whose values do not depend on timing.
+const writeOutVars = `%{http_code} %{response_code} %{size_download} %{num_redirects} %{url_effective} %{url} %{content_type} ` +
+	`%{remote_ip} %{remote_port} %{method} %{scheme} %{http_version} %{exitcode} 100%% \t|\n`
+
 // TestHeadGetMatchCurlAgainstNginx compares sockit's output with curl -si
 // byte for byte (Date lines aside) against the same nginx.
 func TestHeadGetMatchCurlAgainstNginx(t *testing.T) {
@@ -78,6 +89,8 @@ func TestHeadGetMatchCurlAgainstNginx(t *testing.T) {
 	plain, tlsPort, sock, cert := startNginx(t)
 	base := "http://127.0.0.1:" + strconv.Itoa(plain)
 	tlsBase := "https://localhost:" + strconv.Itoa(tlsPort)
+	form := filepath.Join(t.TempDir(), "form")
+	os.WriteFile(form, []byte("a=1\r\nb=2\n"), 0o644)
 	cases := []struct {
 		name   string
 		sockit []string
@@ -91,6 +104,17 @@ func TestHeadGetMatchCurlAgainstNginx(t *testing.T) {
 		{"redirect followed", []string{"get", "-L", base + "/moved"}, []string{"-siL", base + "/moved"}},
 		{"HTTPS", []string{"get", "--cacert", cert, tlsBase + "/"}, []string{"-si", "--cacert", cert, tlsBase + "/"}},
 		{"unix socket", []string{"get", "--unix-socket", sock, "http://localhost/"}, []string{"-si", "--unix-socket", sock, "http://localhost/"}},
+		{"unix endpoint", []string{"get", "--unix-socket", "unix://" + sock, "http://localhost/"}, []string{"-si", "--unix-socket", sock, "http://localhost/"}},
+		{"-I", []string{"get", "-I", base + "/"}, []string{"-sI", base + "/"}},
+		{"gzip", []string{"get", "--compressed", base + "/index.html"}, []string{"-si", "--compressed", base + "/index.html"}},
+		{"--resolve", []string{"get", "-A", "t", "--resolve", "nginx.test:" + strconv.Itoa(plain) + ":127.0.0.1", "-o", "-", "http://nginx.test:" + strconv.Itoa(plain) + "/echo"},
+			[]string{"-s", "-A", "t", "--resolve", "nginx.test:" + strconv.Itoa(plain) + ":127.0.0.1", "http://nginx.test:" + strconv.Itoa(plain) + "/echo"}},
+		{"-A -u", []string{"get", "-o", "-", "-A", "agent/1", "-u", "al:pw", base + "/echo"}, []string{"-s", "-A", "agent/1", "-u", "al:pw", base + "/echo"}},
+		{"--json", []string{"get", "-A", "t", "-o", "-", "--json", `{"a":1}`, "--json", `{"b":2}`, base + "/echo"}, []string{"-s", "-A", "t", "--json", `{"a":1}`, "--json", `{"b":2}`, base + "/echo"}},
+		{"-d @FILE", []string{"get", "-A", "t", "-o", "-", "-d", "@" + form, "-d", "x=1", base + "/echo"}, []string{"-s", "-A", "t", "-d", "@" + form, "-d", "x=1", base + "/echo"}},
+		{"--data-binary @FILE", []string{"get", "-A", "t", "-o", "-", "--data-binary", "@" + form, base + "/echo"}, []string{"-s", "-A", "t", "--data-binary", "@" + form, base + "/echo"}},
+		{"-w", []string{"get", "-L", "-s", "-o", "/dev/null", "-w", writeOutVars, base + "/moved"}, []string{"-L", "-s", "-o", "/dev/null", "-w", writeOutVars, base + "/moved"}},
+		{"-w HTTPS", []string{"get", "-s", "-o", "/dev/null", "--cacert", cert, "-w", writeOutVars, tlsBase + "/big.bin"}, []string{"-s", "-o", "/dev/null", "--cacert", cert, "-w", writeOutVars, tlsBase + "/big.bin"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,13 +4,18 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/sockit/sockit/sockittest"
 )
@@ -234,5 +239,112 @@ func TestGetTLSExitStatuses(t *testing.T) {
 	defer func() { ln.Close(); <-done }()
 	if r := sockitRun(t, "", "get", "https://"+ln.Addr().String()+"/"); r.code != exitTLS || served.Load() == 0 {
 		t.Errorf("not TLS: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// TestGetAgainstNginxTimingsRetry: -w's phase times are ordered; --retry
+// retries a 503 (Retry-After honoured) and nothing else; -s/-S; -w after
+// a failure prints what curl prints.
+func TestGetAgainstNginxTimingsRetry(t *testing.T) {
+	curl := sockittest.RequireTool(t, "curl")
+	plain, tlsPort, sock, cert := startNginx(t)
+	base := "http://127.0.0.1:" + strconv.Itoa(plain)
+	tlsBase := "https://localhost:" + strconv.Itoa(tlsPort)
+	times := "%{time_namelookup} %{time_connect} %{time_appconnect} %{time_starttransfer} %{time_total}"
+	for _, url := range []string{base + "/big.bin", tlsBase + "/big.bin"} {
+		r := sockitRun(t, "", "get", "-s", "-o", "/dev/null", "--cacert", cert, "-w", times, url)
+		var dns, conn, app, first, total float64
+		if n, err := fmt.Sscanf(r.stdout, "%f %f %f %f %f", &dns, &conn, &app, &first, &total); r.code != 0 || n != 5 {
+			t.Fatalf("%s: exit %d %q: %v", url, r.code, r.stdout, err)
+		}
+		tls := strings.HasPrefix(url, "https")
+		if !(0 <= dns && dns <= conn && conn > 0 && first > conn && first <= total) || tls != (app > conn) || !tls && app != 0 || tls && app >= first {
+			t.Errorf("%s: times out of order: %s", url, r.stdout)
+		}
+	}
+
+	accessLog := filepath.Join(filepath.Dir(sock), "access.log")
+	busyHits := func() int {
+		b, _ := os.ReadFile(accessLog)
+		return strings.Count(string(b), "GET /busy ")
+	}
+	r := sockitRun(t, "", "get", "--retry", "2", base+"/busy")
+	if r.code != 0 || !strings.Contains(r.stdout, "503 Service Temporarily Unavailable") || strings.Count(r.stderr, "will retry in 0s") != 2 {
+		t.Errorf("--retry 2 on 503: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	sockittest.Eventually(t, 5*time.Second, "3 requests for /busy in nginx's log", func() bool { return busyHits() == 3 })
+	if r := sockitRun(t, "", "get", "-f", "--retry", "1", base+"/busy"); r.code != exitHTTPFail || r.stdout != "" {
+		t.Errorf("-f --retry 1 on 503: exit %d %q", r.code, r.stdout)
+	}
+	sockittest.Eventually(t, 5*time.Second, "2 more requests for /busy", func() bool { return busyHits() == 5 })
+	if r := sockitRun(t, "", "get", "--retry", "3", base+"/nope"); r.code != 0 || strings.Contains(r.stderr, "retry") {
+		t.Errorf("--retry on a 404: exit %d %q", r.code, r.stderr)
+	}
+
+	refused := "http://127.0.0.1:" + strconv.Itoa(sockittest.FreePort(t)) + "/"
+	if r := sockitRun(t, "", "get", "-s", refused); r.code != exitConnect || r.stderr != "" {
+		t.Errorf("-s: exit %d %q", r.code, r.stderr)
+	}
+	if r := sockitRun(t, "", "get", "-sS", refused); r.code != exitConnect || !strings.Contains(r.stderr, "connection refused") {
+		t.Errorf("-sS: exit %d %q", r.code, r.stderr)
+	}
+	r = sockitRun(t, "", "get", "-s", "-w", writeOutVars, refused)
+	want, _ := exec.Command(curl, "-s", "-w", writeOutVars, refused).Output()
+	if r.stdout != string(want) {
+		t.Errorf("-w after a refused connection: sockit %q, curl %q", r.stdout, want)
+	}
+}
+
+// TestGetRefusesBinaryOnTerminal runs sockit with a pseudo-terminal as
+// stdout: a body with a NUL is refused (23) unless -o - asks for it.
+func TestGetRefusesBinaryOnTerminal(t *testing.T) {
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals: %v", err)
+	}
+	defer ptmx.Close()
+	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tty, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	go io.Copy(io.Discard, ptmx) // the terminal's reader; ends when ptmx closes
+	srv, _ := sockittest.ScriptedHTTP(t, nil, func(r *sockittest.HTTPRequest) string {
+		if r.Target == "/text" {
+			return "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+		}
+		return "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n\x00\x01\x02\x03"
+	})
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"get", "http://" + srv + "/bin"}, exitWrite},
+		{[]string{"get", "-o", "-", "http://" + srv + "/bin"}, 0},
+		{[]string{"get", "http://" + srv + "/text"}, 0},
+	} {
+		cmd := exec.Command(os.Args[0], tc.args...)
+		cmd.Env = append(os.Environ(), "SOCKIT_BE_MAIN=1")
+		cmd.Stdout = tty
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.code || (code == exitWrite) != strings.Contains(stderr.String(), "binary output can mess up your terminal") {
+			t.Errorf("%v on a terminal: exit %d %q", tc.args, code, stderr.String())
+		}
 	}
 }

@@ -251,6 +251,9 @@ func (ti *transferInfo) variable(name string) (string, bool) {
 		return ti.raw, true
 	case "remote_ip", "remote_port":
 		if ex == nil || ex.Addr == nil {
+			if name == "remote_port" {
+				return "0", true // as curl's, with no connection
+			}
 			return "", true
 		}
 		host, port, err := net.SplitHostPort(ex.Addr.String())
@@ -273,7 +276,7 @@ func (ti *transferInfo) variable(name string) (string, bool) {
 		}
 		return "", true
 	case "scheme":
-		if ex != nil && ex.Request != nil {
+		if ex != nil && ex.Request != nil && ex.Addr != nil {
 			return strings.ToUpper(ex.Request.URL.Scheme), true
 		}
 		return "", true
