@@ -43,6 +43,13 @@ const (
 	FailVerify  = "verify"
 )
 
+// Procs is the GOMAXPROCS for a run on loops event-loop threads: one P
+// more than loops, so a loop blocked in epoll_wait leaves an idle P and
+// Go's sysmon does not hand the loop's P off (a futex and a wake-up per
+// wait). GOMAXPROCS is the process's to set; the command does, from
+// --threads.
+func Procs(loops int) int { return max(loops, 1) + 1 }
+
 // Config describes a run. Zero values take ab's defaults.
 type Config struct {
 	Target      string // http(s):// URL, or tcp/udp/unix/unixgram endpoint
@@ -69,7 +76,8 @@ type Config struct {
 	// cannot run are an error naming it, never a silent switch.
 	Engine string
 	// Loops is the number of event-loop threads of EngineLoop; zero means
-	// one per GOMAXPROCS.
+	// one per GOMAXPROCS. A process that bounds its threads for a run (as
+	// wrk -t does) sets GOMAXPROCS to Procs(Loops).
 	Loops int
 	// Progress, if set, is called about once a second with running counts.
 	Progress func(done, failed int64, elapsed time.Duration)

@@ -58,10 +58,7 @@ verify). Ctrl-C prints the report of what completed.`,
 				}
 			}
 			if threads > 0 {
-				// One more P than loops: a loop blocked in epoll_wait then
-				// leaves an idle P, and Go's sysmon does not hand its P
-				// off (a futex and a wake-up per wait).
-				runtime.GOMAXPROCS(threads + 1)
+				runtime.GOMAXPROCS(bench.Procs(threads))
 				cfg.Loops = threads
 			}
 			if timeout > 0 {
