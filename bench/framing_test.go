@@ -29,51 +29,6 @@ func (o outcome) String() string {
 	return fmt.Sprintf("%d with %d body bytes", o.status, o.body)
 }
 
-// responseVectors are crafted responses, each with the one outcome every
-// HTTP consumer must reach: the client's Reader and both bench engines.
-var responseVectors = []struct {
-	name, method, response string
-	want                   outcome
-}{
-	{name: "content-length", response: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", want: outcome{status: 200, body: 5}},
-	{name: "identical content-lengths", response: "HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\nhello", want: outcome{status: 200, body: 5}},
-	{name: "conflicting content-lengths", response: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", want: outcome{failed: true}},
-	{name: "invalid content-length", response: "HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n", want: outcome{failed: true}},
-	{name: "short body", response: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello", want: outcome{failed: true}},
-	{name: "chunked with extensions and trailers", response: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 42\r\n\r\n", want: outcome{status: 200, body: 11}},
-	{name: "chunked upper-case hex", response: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n", want: outcome{status: 200, body: 10}},
-	{name: "chunked with bare LFs", response: "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n3\nabc\n0\n\n", want: outcome{status: 200, body: 3}},
-	{name: "malformed chunk size", response: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", want: outcome{failed: true}},
-	{name: "signed chunk size", response: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n", want: outcome{failed: true}},
-	{name: "chunk without CRLF", response: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloX\r\n0\r\n\r\n", want: outcome{failed: true}},
-	{name: "chunked cut short", response: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", want: outcome{failed: true}},
-	{name: "chunked without the last chunk", response: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", want: outcome{failed: true}},
-	{name: "TE and CL is smuggling", response: "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", want: outcome{failed: true}},
-	{name: "CL and TE is smuggling", response: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello", want: outcome{failed: true}},
-	{name: "other transfer coding runs to close", response: "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxyz", want: outcome{status: 200, body: 3}},
-	{name: "close-delimited", response: "HTTP/1.1 200 OK\r\n\r\nuntil the end", want: outcome{status: 200, body: 13}},
-	{name: "HTTP/1.0 close-delimited", response: "HTTP/1.0 200 OK\r\nServer: old\r\n\r\nold body", want: outcome{status: 200, body: 8}},
-	{name: "HEAD has no body", method: "HEAD", response: "HTTP/1.1 200 OK\r\nContent-Length: 394\r\n\r\n", want: outcome{status: 200}},
-	{name: "204 has no body", response: "HTTP/1.1 204 No Content\r\nContent-Length: 12\r\n\r\n", want: outcome{status: 204}},
-	{name: "304 has no body", response: "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n", want: outcome{status: 304}},
-	{name: "interim 100 and 103", response: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", want: outcome{status: 200, body: 2}},
-	{name: "closed after interim", response: "HTTP/1.1 100 Continue\r\n\r\n", want: outcome{failed: true}},
-	{name: "bare LF line ends", response: "HTTP/1.1 200 OK\nContent-Length: 2\n\nok", want: outcome{status: 200, body: 2}},
-	{name: "bare CR in a field value is SP", response: "HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 2\r\n\r\nok", want: outcome{status: 200, body: 2}},
-	{name: "bare CR in the status line", response: "HTTP/1.1 200\rOK\r\nContent-Length: 2\r\n\r\nok", want: outcome{failed: true}},
-	{name: "bare CR in a chunk line", response: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\r\nok\r\n0\r\n\r\n", want: outcome{failed: true}},
-	{name: "obs-fold joined", response: "HTTP/1.1 200 OK\r\nX-Long: a\r\n  b\r\nContent-Length: 0\r\n\r\n", want: outcome{status: 200}},
-	{name: "folded Content-Length", response: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n 2\r\n\r\nok", want: outcome{failed: true}},
-	{name: "bad status line", response: "HTTP/1.1 2xx OK\r\n\r\n", want: outcome{failed: true}},
-	{name: "not HTTP", response: "SSH-2.0-OpenSSH\r\n\r\n", want: outcome{failed: true}},
-	{name: "bad header line", response: "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", want: outcome{failed: true}},
-	{name: "space before colon", response: "HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok", want: outcome{failed: true}},
-	{name: "head cut short", response: "HTTP/1.1 200 OK\r\nContent-Le", want: outcome{failed: true}},
-	{name: "empty reply", response: "", want: outcome{failed: true}},
-	{name: "huge header section", response: "HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", 70000) + "\r\n\r\n", want: outcome{failed: true}},
-	{name: "large header section within bounds", response: "HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", 60000) + "\r\nContent-Length: 1\r\n\r\n!", want: outcome{status: 200, body: 1}},
-}
-
 // clientOutcome reads the response with the client.
 func clientOutcome(t *testing.T, addr, method string) outcome {
 	u, _ := httpraw.ParseURL("http://" + addr + "/")
@@ -105,34 +60,38 @@ func benchOutcome(t *testing.T, addr, method, engine string) outcome {
 	return outcome{status: rec.Status, body: r.BodyBytes}
 }
 
-// TestFramingEveryConsumer sends every response vector, whole and one byte
-// per write, over a real socket to each consumer of the one framer, and
+// TestFramingEveryConsumer sends every vector of the shared framing table
+// (sockittest.HTTPResponseVectors), whole and one byte per write, over a real socket to each consumer of the one framer, and
 // expects the same outcome from each.
 func TestFramingEveryConsumer(t *testing.T) {
-	for _, tt := range responseVectors {
+	for _, tt := range sockittest.HTTPResponseVectors {
+		want := outcome{failed: true}
+		if tt.Err == "" {
+			want = outcome{status: tt.WantStatus(), body: int64(len(tt.Body))}
+		}
 		for _, chunk := range []int{0, 1} {
-			name := tt.name + "/whole"
+			name := tt.Name + "/whole"
 			if chunk == 1 {
-				name = tt.name + "/byte-at-a-time"
-				if len(tt.response) > 10000 {
+				name = tt.Name + "/byte-at-a-time"
+				if len(tt.Response) > 10000 {
 					chunk = 997 // a byte per write would take minutes
 				}
 			}
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				method := tt.method
+				method := tt.Method
 				if method == "" {
 					method = "GET"
 				}
-				addr := sockittest.CannedServer(t, []byte(tt.response), chunk)
+				addr := sockittest.CannedServer(t, []byte(tt.Response), chunk)
 				got := map[string]outcome{
 					"client":           clientOutcome(t, addr, method),
 					"goroutine engine": benchOutcome(t, addr, method, bench.EngineGoroutine),
 					"loop engine":      benchOutcome(t, addr, method, bench.EngineLoop),
 				}
 				for who, o := range got {
-					if o != tt.want {
-						t.Errorf("%s: %v, want %v", who, o, tt.want)
+					if o != want {
+						t.Errorf("%s: %v, want %v", who, o, want)
 					}
 				}
 			})
