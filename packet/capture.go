@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -56,7 +57,8 @@ type Stats struct {
 // without a system call per frame.
 type Capture struct {
 	fd     int
-	wake   int // eventfd that ends a wait in Next
+	file   *os.File // fd on the runtime poller: waits park a goroutine, not a thread
+	rc     syscall.RawConn
 	ring   []byte
 	bs     int
 	blocks int
@@ -68,7 +70,7 @@ type Capture struct {
 	scratch []byte // for frames whose VLAN tag the kernel took off
 	stop    func() bool
 	tov     time.Duration // the kernel's block timeout
-	drainTo time.Time     // once the context ends: when the last block is in
+	drainTo atomic.Int64  // once the context ends: when the last block is in (UnixNano)
 	closed  atomic.Bool
 
 	mu    sync.Mutex
@@ -108,11 +110,11 @@ func Open(ctx context.Context, iface string, f *Filter, opt Options) (*Capture, 
 	}
 	// Protocol 0: no frame arrives before the filter and the ring are in
 	// place and bind names the protocol.
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, socketError(err)
 	}
-	c := &Capture{fd: fd, wake: -1, bs: opt.BlockSize, blocks: opt.Blocks, tov: time.Duration(max(1, opt.Timeout.Milliseconds())) * time.Millisecond}
+	c := &Capture{fd: fd, bs: opt.BlockSize, blocks: opt.Blocks, tov: time.Duration(max(1, opt.Timeout.Milliseconds())) * time.Millisecond}
 	fail := func(what string, err error) (*Capture, error) {
 		c.release()
 		return nil, fmt.Errorf("%s: %s", what, sockit.ErrnoString(err))
@@ -149,11 +151,12 @@ func Open(ctx context.Context, iface string, f *Filter, opt Options) (*Capture, 
 	if err != nil {
 		return fail("mmap of the ring", err)
 	}
-	if c.wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
-		return fail("eventfd", err)
-	}
 	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}); err != nil {
 		return fail("bind to "+iface, err)
+	}
+	c.file = os.NewFile(uintptr(fd), "packet:"+iface)
+	if c.rc, err = c.file.SyscallConn(); err != nil {
+		return fail("poller", err)
 	}
 	c.stop = context.AfterFunc(ctx, c.interrupt)
 	return c, nil
@@ -161,14 +164,13 @@ func Open(ctx context.Context, iface string, f *Filter, opt Options) (*Capture, 
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
-// interrupt ends a wait in Next.
+// interrupt lets Next wait for the block the kernel has not handed over
+// yet — it does when its timer fires (twice that, to be sure) — and then
+// end: ^C loses nothing already captured.
 func (c *Capture) interrupt() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.closed.Load() {
-		var one = [8]byte{1}
-		_, _ = unix.Write(c.wake, one[:])
-	}
+	end := time.Now().Add(2*c.tov + time.Millisecond)
+	c.drainTo.Store(end.UnixNano())
+	_ = c.file.SetReadDeadline(end)
 }
 
 // blockStatus is the first word of a block's TPACKET_V3 header.
@@ -187,26 +189,22 @@ func (c *Capture) Next(ctx context.Context) (Frame, error) {
 			c.held = false
 			c.cur = (c.cur + 1) % c.blocks
 		}
-		ready := atomic.LoadUint32(c.blockStatus(c.cur))&unix.TP_STATUS_USER != 0
-		wait := -1
-		fds := []unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN | unix.POLLERR}, {Fd: int32(c.wake), Events: unix.POLLIN}}
 		if err := ctx.Err(); err != nil {
-			// Frames already taken sit in a block the kernel hands over
-			// only when its timer fires: wait that long (twice, to be sure)
-			// for it, as ^C should not lose what was captured.
-			if c.drainTo.IsZero() {
-				c.drainTo = time.Now().Add(2*c.tov + time.Millisecond)
-			}
-			left := time.Until(c.drainTo)
-			if left <= 0 {
+			if d := c.drainTo.Load(); d != 0 && time.Now().UnixNano() >= d {
 				return Frame{}, err
 			}
-			wait = int(left.Milliseconds()) + 1
-			fds = fds[:1]
 		}
-		if !ready {
-			if _, err := unix.Poll(fds, wait); err != nil && err != unix.EINTR {
-				return Frame{}, fmt.Errorf("poll: %w", err)
+		if atomic.LoadUint32(c.blockStatus(c.cur))&unix.TP_STATUS_USER == 0 {
+			// The kernel signals the socket readable when it hands a block
+			// over; wait on the runtime poller until then.
+			err := c.rc.Read(func(uintptr) bool {
+				return atomic.LoadUint32(c.blockStatus(c.cur))&unix.TP_STATUS_USER != 0
+			})
+			if err != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() != nil {
+					return Frame{}, ctx.Err()
+				}
+				return Frame{}, fmt.Errorf("waiting for frames: %w", err)
 			}
 			continue
 		}
@@ -267,14 +265,15 @@ func (c *Capture) Close() error {
 }
 
 func (c *Capture) release() {
+	if c.file != nil {
+		_ = c.file.Close()
+	} else {
+		unix.Close(c.fd)
+	}
 	if c.ring != nil {
 		_ = unix.Munmap(c.ring)
 		c.ring = nil
 	}
-	if c.wake >= 0 {
-		unix.Close(c.wake)
-	}
-	unix.Close(c.fd)
 }
 
 // Buffered is how many frames the block being read still holds: zero means

@@ -266,42 +266,44 @@ what tcpdump -r would.`,
 func (a *app) packetSendCommand() *cobra.Command {
 	var (
 		iface string
-		hexs  string
+		hexs  []string
+		loops int
 	)
 	cmd := &cobra.Command{
-		Use:   "send -i IFACE (FILE.pcap | --hex FRAME)",
-		Short: "Send the frames of a pcap file, or one frame written in hex (needs root or CAP_NET_RAW)",
+		Use:   "send -i IFACE [--loop N] (FILE.pcap | --hex FRAME...)",
+		Short: "Send the frames of a pcap file, or frames written in hex (needs root or CAP_NET_RAW)",
 		Long: `send writes each frame of FILE (pcap or pcapng, Ethernet) onto IFACE as it is,
 in order and as fast as the socket takes them, and says how many it sent on
-standard error. --hex sends one hand-written frame instead: destination MAC,
-source MAC, EtherType and payload, in hex (spaces and colons ignored).`,
+standard error. --hex sends a hand-written frame instead (repeat it for
+more): destination MAC, source MAC, EtherType and payload, in hex (spaces
+and colons ignored). --loop sends the whole set N times, as tcpreplay's
+--loop does: a bounded flood.`,
 		Example: `  sockit packet send -i veth0 echo.pcap
   sockit packet send -i lo --hex 'ffffffffffff 020000000001 88b5 68656c6c6f'`,
 	}
 	cmd.Flags().StringVarP(&iface, "interface", "i", "", "interface to send on")
-	cmd.Flags().StringVar(&hexs, "hex", "", "one frame in hex, instead of a file")
+	cmd.Flags().StringArrayVar(&hexs, "hex", nil, "a frame in hex, instead of a file (repeatable)")
+	cmd.Flags().IntVar(&loops, "loop", 1, "send the frames N times")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if iface == "" {
 			return usageErr("%s: -i IFACE is required", cmd.CommandPath())
 		}
-		if (hexs == "") == (len(args) == 0) || len(args) > 1 {
+		if (len(hexs) == 0) == (len(args) == 0) || len(args) > 1 {
 			return usageErr("%s wants either FILE or --hex FRAME", cmd.CommandPath())
 		}
-		var next func() ([]byte, error)
-		if hexs != "" {
-			frame, err := packet.ParseHex(hexs)
+		if loops < 1 {
+			return usageErr("%s: --loop must be 1 or more", cmd.CommandPath())
+		}
+		var frames [][]byte
+		for _, h := range hexs {
+			frame, err := packet.ParseHex(h)
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
-			next = func() ([]byte, error) {
-				f := frame
-				frame = nil
-				if f == nil {
-					return nil, io.EOF
-				}
-				return f, nil
-			}
-		} else {
+			frames = append(frames, frame)
+		}
+		var next func() ([]byte, error)
+		if len(args) == 1 {
 			fh, err := os.Open(args[0])
 			if err != nil {
 				return err
@@ -317,6 +319,29 @@ source MAC, EtherType and payload, in hex (spaces and colons ignored).`,
 			next = func() ([]byte, error) {
 				f, err := r.Next()
 				return f.Data, err
+			}
+			if loops > 1 {
+				// Loops replay from memory: read the file once.
+				for {
+					f, err := next()
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						return fmt.Errorf("%s: %w", args[0], err)
+					}
+					frames = append(frames, append([]byte(nil), f...))
+				}
+			}
+		}
+		if next == nil || loops > 1 {
+			i := 0
+			next = func() ([]byte, error) {
+				if i == len(frames)*loops {
+					return nil, io.EOF
+				}
+				i++
+				return frames[(i-1)%len(frames)], nil
 			}
 		}
 		s, err := packet.NewSender(iface)

@@ -342,3 +342,24 @@ func TestDemoPacketStep(t *testing.T) {
 		t.Errorf("demo without CAP_NET_RAW: %v\n%s", err, out)
 	}
 }
+
+// send --loop N replays the frames N times, in order: a bounded flood.
+func TestSendLoop(t *testing.T) {
+	a, b := sockittest.VethPair(t)
+	wait := startCapture(t, sockitIn(a, "packet", "capture", "-i", a.Link, "-c", "6", "udp"))
+	out, err := sockitIn(b, "packet", "send", "-i", b.Link, "--loop", "3",
+		"--hex", hex.EncodeToString(udpFrame(t, b, a, 40001, 9, "one")),
+		"--hex", hex.EncodeToString(udpFrame(t, b, a, 40002, 9, "two"))).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "6 frames sent") {
+		t.Fatalf("send: %v\n%s", err, out)
+	}
+	lines, _ := wait()
+	got := regexp.MustCompile(`10\.77\.0\.2\.(4000\d) >`).FindAllStringSubmatch(lines, -1)
+	var ports []string
+	for _, m := range got {
+		ports = append(ports, m[1])
+	}
+	if strings.Join(ports, " ") != "40001 40002 40001 40002 40001 40002" {
+		t.Errorf("frames in order of source port: %v\n%s", ports, lines)
+	}
+}
