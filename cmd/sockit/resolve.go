@@ -46,7 +46,8 @@ to the server. Every name is printed or reported with the server's answer
 (NXDOMAIN as "no such host", SERVFAIL, REFUSED, ...) or a timeout. Output
 keeps input order through a bounded reorder buffer (a name waiting on a
 retry holds the ones after it back); --unordered prints each name when it
-is done instead. Memory stays flat however long the list.
+is done instead. Memory stays flat however long the list; output is
+written in blocks there, at least every 20 ms while names complete.
 
 Output: one address per line, however many NAMEs (dig +short's shape), so a
 script's parser never depends on the count; -H/--with-names prefixes each
@@ -111,6 +112,7 @@ failed), 1 when some NAME gave none, 2 for a usage error.`,
 				}
 			}
 			names := slices.Values(args)
+			var readErr error
 			if file != "" {
 				in := a.stdin
 				if file != "-" {
@@ -121,7 +123,7 @@ failed), 1 when some NAME gave none, 2 for a usage error.`,
 					defer f.Close()
 					in = f
 				}
-				names = lines(in)
+				names = lines(in, &readErr)
 			}
 			o.bulk = r.Server != "" && !r.TCP
 			if o.bulk && !cmd.Flags().Changed("concurrency") {
@@ -136,7 +138,16 @@ failed), 1 when some NAME gave none, 2 for a usage error.`,
 			if o.Retries == 0 {
 				o.Retries = -1 // BulkOptions: negative is none, zero the default
 			}
-			return a.runResolve(&r, names, o)
+			err := a.runResolve(&r, names, o)
+			if readErr != nil {
+				// The list could not be read to its end: that outweighs
+				// the names that failed.
+				if errors.Is(readErr, bufio.ErrTooLong) {
+					readErr = errors.New("a line longer than 64 KiB; the names after it were not read")
+				}
+				return fmt.Errorf("resolve: %s: %w", file, readErr)
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -156,10 +167,13 @@ failed), 1 when some NAME gave none, 2 for a usage error.`,
 	return cmd
 }
 
-// lines yields the non-empty, non-comment lines of r, trimmed.
-func lines(r io.Reader) iter.Seq[string] {
+// lines yields the non-empty, non-comment lines of r, trimmed; a read
+// error (or a line longer than 64 KiB, bufio.ErrTooLong) ends the sequence
+// and is left in *errp.
+func lines(r io.Reader, errp *error) iter.Seq[string] {
 	return func(yield func(string) bool) {
 		sc := bufio.NewScanner(r)
+		defer func() { *errp = sc.Err() }()
 		for sc.Scan() {
 			line := strings.TrimSpace(sc.Text())
 			if line == "" || strings.HasPrefix(line, "#") {

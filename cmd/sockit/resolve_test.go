@@ -149,3 +149,23 @@ func TestResolveBulkCommand(t *testing.T) {
 		}
 	}
 }
+
+// A list that cannot be read to its end (a line past 64 KiB) is an error
+// that says so, after the names before it, not a silent stop.
+func TestResolveListTooLongLine(t *testing.T) {
+	addr, _ := resolveDNS(t)
+	long := strings.Repeat("x", 70000)
+	for _, tt := range []struct {
+		args       []string
+		in, stdout string
+	}{
+		{[]string{"--server", addr}, "ok.test\n" + long + "\nok.test\n", "192.0.2.2\n"},
+		// The system resolver's path, with a name from /etc/hosts only.
+		{nil, "localhost\n" + long + "\nlocalhost\n", "127.0.0.1\n"},
+	} {
+		r := sockitRun(t, tt.in, append([]string{"resolve", "-4", "-f", "-"}, tt.args...)...)
+		if r.code != 1 || !strings.Contains(r.stderr, "sockit: resolve: -: a line longer than 64 KiB") || r.stdout != tt.stdout {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", tt.args, r.code, r.stdout, r.stderr)
+		}
+	}
+}
