@@ -192,7 +192,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.Shard, res.RunID, res.OptionsHash, res.Idle = cfg.Shard, cfg.RunID, hash, idle
 	res.Start, res.Warmup = time.Now(), cfg.Warmup
 	if idle != "" {
-		res.Concurrency, res.Rate = 0, 0
+		// Refuse what the busy shards refuse, so an idle one never hides it.
+		if _, err := chooseEngine(&cfg, newWorker); err != nil {
+			return nil, err
+		}
+		res.Engine, res.Concurrency, res.Rate = cfg.Engine, 0, 0
 		return res, nil
 	}
 	tl := &timeline{}

@@ -94,7 +94,7 @@ func (s Shard) apply(cfg *Config) (idle string) {
 	active := int(min(int64(s.Count), c))
 	cfg.Concurrency = int(part(c, s.Index, s.Count))
 	if cfg.Concurrency == 0 {
-		cfg.Requests, cfg.Rate = 0, 0
+		// The rest of cfg stays as the others' so that it is checked alike.
 		return fmt.Sprintf("shard %s is idle: -c %d over %d shards leaves it no connection", s, c, s.Count)
 	}
 	if bounded {

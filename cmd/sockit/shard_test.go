@@ -236,6 +236,12 @@ func TestShardIdleAndEnv(t *testing.T) {
 	if total != 100 || srv.conns.Load() != 2 {
 		t.Errorf("3 shards of -n 100 -c 2: %d requests over %d connections", total, srv.conns.Load())
 	}
+	// An idle shard refuses what the busy ones refuse.
+	for _, shard := range []string{"1/3", "3/3"} {
+		if r := sockitRun(t, "", "bench", "--shard", shard, "-c", "2", "-n", "10", "--engine", "loop", "udp://127.0.0.1:1"); r.code != exitUsage {
+			t.Errorf("shard %s of a load the loop engine cannot run: exit %d %q", shard, r.code, r.stderr)
+		}
+	}
 	for _, env := range [][]string{{"JOB_COMPLETION_INDEX=0"}, {"SOCKIT_SHARDS=2"}, {"JOB_COMPLETION_INDEX=2", "SOCKIT_SHARDS=2"}} {
 		_, stderr, err := sockitProc(t, env, "bench", "-n", "1", target)
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitUsage {
