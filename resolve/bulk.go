@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -316,7 +317,10 @@ func (e *bulkEngine) open(ctx context.Context) error {
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
 		ips, lerr := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-		if lerr != nil || len(ips) == 0 {
+		if lerr == nil && len(ips) == 0 {
+			lerr = ErrNotFound
+		}
+		if lerr != nil {
 			return fmt.Errorf("resolve: server %s: %w", e.server, lerr)
 		}
 		ip = ips[0].Unmap()
@@ -332,7 +336,15 @@ func (e *bulkEngine) open(ctx context.Context) error {
 		family = unix.AF_INET
 		sa = &unix.SockaddrInet4{Port: p, Addr: ip.As4()}
 	} else {
-		sa = &unix.SockaddrInet6{Port: p, Addr: ip.As16()}
+		sa6 := &unix.SockaddrInet6{Port: p, Addr: ip.As16()}
+		if zone := ip.Zone(); zone != "" { // fe80::1%eth0
+			if ifi, err := net.InterfaceByName(zone); err == nil {
+				sa6.ZoneId = uint32(ifi.Index)
+			} else if n, err := strconv.ParseUint(zone, 10, 32); err == nil {
+				sa6.ZoneId = uint32(n)
+			}
+		}
+		sa = sa6
 	}
 	e.evfd, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {

@@ -235,16 +235,20 @@ func TestBulkIPv6Server(t *testing.T) {
 	done := make(chan struct{})
 	go func() { answerLoop(pc); close(done) }()
 	defer func() { pc.Close(); <-done }()
-	r := &resolve.Resolver{Server: pc.LocalAddr().String(), Family: 4, Timeout: time.Second}
-	var got []resolve.Result
-	err = r.Bulk(context.Background(), bulkNames(100), resolve.BulkOptions{},
-		func(res resolve.Result) error { got = append(got, res); return nil })
-	if err != nil || len(got) != 100 {
-		t.Fatalf("%d results, %v", len(got), err)
-	}
-	for _, res := range got {
-		if res.Err != nil || !slices.Equal(res.Addrs, []string{"192.0.2.1"}) {
-			t.Errorf("%+v", res)
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	// Also with a zone, as a link-local server needs one (lo is index 1).
+	for _, server := range []string{pc.LocalAddr().String(), fmt.Sprintf("[::1%%lo]:%d", port)} {
+		r := &resolve.Resolver{Server: server, Family: 4, Timeout: time.Second}
+		var got []resolve.Result
+		err = r.Bulk(context.Background(), bulkNames(100), resolve.BulkOptions{},
+			func(res resolve.Result) error { got = append(got, res); return nil })
+		if err != nil || len(got) != 100 {
+			t.Fatalf("%s: %d results, %v", server, len(got), err)
+		}
+		for _, res := range got {
+			if res.Err != nil || !slices.Equal(res.Addrs, []string{"192.0.2.1"}) {
+				t.Errorf("%s: %+v", server, res)
+			}
 		}
 	}
 }
