@@ -283,7 +283,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 					t0 := time.Now()
 					kind := wk.do(runCtx, &s)
 					end := time.Now()
-					if runCtx.Err() != nil && kind != "" {
+					if kind != "" && ended(runCtx, end) {
 						// Cut off by the end of the run, not a server fault.
 						return
 					}
@@ -416,6 +416,19 @@ func prepare(cfg *Config) (func(id int) worker, targetInfo, error) {
 		info.host, info.port = e.Address, "-"
 	}
 	return r.worker, info, nil
+}
+
+// ended reports whether ctx is done at now, or past its deadline: a dial
+// under a deadline already past fails at once, before the context's timer
+// has fired, and those failures are the end of the run, not the server's
+// (without this, -d runs counted thousands of "timeout"s in their last
+// milliseconds).
+func ended(ctx context.Context, now time.Time) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !now.Before(d)
 }
 
 // classify turns an I/O error into a failure kind.

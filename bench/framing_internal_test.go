@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/sockit/sockit/proto/httpraw"
 )
@@ -51,5 +53,27 @@ func BenchmarkLoopEngineResponse(b *testing.B) {
 		if done, kind := l.advance(c); !done || kind != "" || c.s.body != 16 {
 			b.Fatalf("done %v kind %q body %d", done, kind, c.s.body)
 		}
+	}
+}
+
+// lateTimer is a context whose deadline has passed but whose timer has
+// not fired yet, as a loaded machine leaves it for a few milliseconds.
+type lateTimer struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c lateTimer) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// TestEndedAtTheDeadline: a failure at or past the run's deadline is the end
+// of the run even before the context says so.
+func TestEndedAtTheDeadline(t *testing.T) {
+	now := time.Now()
+	ctx := lateTimer{context.Background(), now}
+	if ctx.Err() != nil || !ended(ctx, now) || !ended(ctx, now.Add(time.Millisecond)) {
+		t.Error("a run past its deadline did not count as ended")
+	}
+	if ended(ctx, now.Add(-time.Millisecond)) || ended(context.Background(), now) {
+		t.Error("a run before its deadline counted as ended")
 	}
 }
