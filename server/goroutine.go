@@ -271,6 +271,9 @@ func (e *goEngine) serveConn(c net.Conn, sess Session, ctr *counters) {
 			scratch := bufPool.Get().(*[]byte)
 			out, closeAfter := sess.Receive(in, (*scratch)[:0])
 			ok := write(out)
+			if fs, files := sess.(FileSender); files && ok {
+				ok = e.sendFiles(c, fs, scratch, &closeAfter, ctr)
+			}
 			bufPool.Put(scratch)
 			r.done()
 			if !ok {
@@ -304,6 +307,53 @@ func (e *goEngine) serveConn(c net.Conn, sess Session, ctr *counters) {
 			return
 		}
 	}
+}
+
+// sendFiles sends the file bodies sess asks for, each followed by what
+// it answers on resuming; false when the connection failed.
+func (e *goEngine) sendFiles(c net.Conn, fs FileSender, scratch *[]byte, closeAfter *bool, ctr *counters) bool {
+	for {
+		f, off, n := fs.TakeFile()
+		if f == nil {
+			return true
+		}
+		err := e.copyFile(c, f, off, n, ctr)
+		out, ca := fs.Resume((*scratch)[:0], err)
+		if err != nil {
+			return false
+		}
+		*closeAfter = *closeAfter || ca
+		if len(out) > 0 {
+			c.SetWriteDeadline(e.s.cfg.Now().Add(e.s.writeTimeout()))
+			k, err := c.Write(out)
+			ctr.out(k)
+			if err != nil {
+				return false
+			}
+		}
+	}
+}
+
+// copyFile writes n bytes of f from off to c, in pieces so the write
+// timeout bounds each piece rather than the whole file. A TCP connection
+// sends them with sendfile(2) (net.TCPConn.ReadFrom of a limited *os.File).
+func (e *goEngine) copyFile(c net.Conn, f *os.File, off, n int64, ctr *counters) error {
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return err
+	}
+	for n > 0 {
+		c.SetWriteDeadline(e.s.cfg.Now().Add(e.s.writeTimeout()))
+		k, err := io.Copy(c, io.LimitReader(f, min(n, 1<<20)))
+		n -= k
+		ctr.out(int(k))
+		if err != nil {
+			return err
+		}
+		if k == 0 {
+			return io.ErrUnexpectedEOF // the file shrank under us
+		}
+	}
+	return nil
 }
 
 // tellDrain tells sess, if it can listen, that its exchange is the last.

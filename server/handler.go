@@ -67,7 +67,10 @@
 // goroutine without waking another thread.
 package server
 
-import "net"
+import (
+	"net"
+	"os"
+)
 
 // StreamHandler starts a Session for each accepted stream connection.
 type StreamHandler interface {
@@ -117,6 +120,30 @@ type Idler interface {
 	// (HTTP answers it with Connection: close, then closes). The runtime
 	// closes the connection as soon as Idle reports true.
 	Drain()
+}
+
+// FileSender is a Session whose reply can end with a range of a file,
+// which the runtime sends from the page cache (sendfile(2)) instead of
+// through the session's buffers: a large file costs neither its size in
+// memory nor a read on the loop thread that stalls other connections.
+//
+// After every Receive (and Resume) the runtime calls TakeFile. If it returns
+// a file, the runtime sends the output it was given first, then n bytes of
+// f from off, pacing them by the peer like any output; meanwhile it reads
+// no input (the session holds back whatever it already has). Then it calls
+// Resume exactly once, also when the connection ends first (err non-nil),
+// so the session can close f. The runtime may move f's offset: give it a
+// descriptor of its own (not one shared with other connections).
+type FileSender interface {
+	Session
+	// TakeFile returns the file range that follows the output just returned
+	// (f nil for none).
+	TakeFile() (f *os.File, off, n int64)
+	// Resume ends the file body: err is nil when all n bytes were sent.
+	// It answers what the session held back, as Receive does (out appended
+	// to buf, and whether to close once it is sent); when err is non-nil
+	// its output is ignored.
+	Resume(buf []byte, err error) (out []byte, closeAfter bool)
 }
 
 // PacketHandler answers datagrams. It is called concurrently.

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -77,6 +79,10 @@ type econn struct {
 	fd         int
 	sess       Session
 	streamer   Streamer
+	files      FileSender // the session, when it sends files
+	file       *os.File   // a file body being sent after out (see FileSender)
+	fileOff    int64
+	fileLeft   int64
 	ctr        *counters
 	src        netip.Addr
 	out        []byte    // output not yet taken by the kernel
@@ -326,7 +332,7 @@ func (l *loop) scan() {
 			l.close(c)
 		case !c.linger.IsZero() && l.now.After(c.linger):
 			l.close(c)
-		case idle > 0 && c.streamer == nil && len(c.out) == 0 && l.now.Sub(c.lastRead) > idle:
+		case idle > 0 && c.streamer == nil && len(c.out) == 0 && c.file == nil && l.now.Sub(c.lastRead) > idle:
 			l.close(c)
 		case len(c.out) == 0 && c.out != nil && l.now.Sub(c.lastWrite) > time.Second:
 			c.out = nil // a quiet connection gives its output buffer back
@@ -374,6 +380,7 @@ func (l *loop) accept(le *listenerEntry) {
 	le.ctr.accepted()
 	c := &econn{fd: nfd, sess: le.svc.Stream.Open(remote), ctr: le.ctr, src: src, lastRead: l.now, lastWrite: l.now, tcp: !le.uds}
 	c.streamer, _ = c.sess.(Streamer)
+	c.files, _ = c.sess.(FileSender)
 	l.conns[nfd] = c
 	if err := l.p.Add(nfd, poll.In); err != nil {
 		l.close(c)
@@ -451,6 +458,14 @@ func (l *loop) handle(c *econn, ev uint32) {
 			return
 		}
 	}
+	if c.file != nil {
+		// Input waits until the file body is sent; a peer that hung up or
+		// failed cannot take the rest.
+		if ev&(poll.Hup|poll.Err) != 0 {
+			l.close(c)
+		}
+		return
+	}
 	if ev&(poll.In|poll.Hup|poll.Err|poll.RDHup) != 0 {
 		l.read(c)
 	}
@@ -472,6 +487,14 @@ func (l *loop) flush(c *econn) bool {
 		if err != nil {
 			l.close(c)
 			return false
+		}
+	}
+	if c.file != nil {
+		if !l.sendFile(c) {
+			return false
+		}
+		if c.file != nil || len(c.out) > 0 {
+			return true
 		}
 	}
 	switch {
@@ -536,13 +559,68 @@ func (l *loop) read(c *econn) {
 	if !l.send(c, out) {
 		return
 	}
+	if c.files != nil {
+		l.takeFile(c)
+	}
 	if closeAfter {
 		c.closeAfter = true
-		if len(c.out) == 0 {
+		if len(c.out) == 0 && c.file == nil {
 			l.finishClose(c)
 		}
 	}
 }
+
+// takeFile starts sending the file body the session asks for, if any, once
+// the output before it is written.
+func (l *loop) takeFile(c *econn) {
+	f, off, n := c.files.TakeFile()
+	if f == nil {
+		return
+	}
+	c.file, c.fileOff, c.fileLeft = f, off, n
+	l.want(c, true)
+}
+
+// sendFile sends the file body with sendfile(2), at most a few MiB per
+// turn so other connections get the thread; at its end the session
+// resumes. False when c was closed.
+func (l *loop) sendFile(c *econn) bool {
+	for range 4 {
+		if c.fileLeft == 0 {
+			break
+		}
+		n, err := unix.Sendfile(c.fd, int(c.file.Fd()), &c.fileOff, int(min(c.fileLeft, 1<<20)))
+		if n > 0 {
+			c.ctr.out(n)
+			c.fileLeft -= int64(n)
+			c.lastWrite = l.now
+		}
+		if err == unix.EAGAIN {
+			return true
+		}
+		if err != nil || n == 0 {
+			l.close(c) // n == 0: the file shrank under us
+			return false
+		}
+	}
+	if c.fileLeft > 0 {
+		return true // the socket still takes more: on the next turn
+	}
+	c.file = nil
+	out, closeAfter := c.files.Resume(l.scratch[:0], nil)
+	if !l.send(c, out) {
+		return false
+	}
+	l.takeFile(c)
+	if closeAfter {
+		c.closeAfter = true
+	}
+	return true
+}
+
+// errConnEnded is what a session's Resume hears when its connection ended
+// before the file body was sent.
+var errConnEnded = errors.New("server: connection ended")
 
 // finishClose ends a connection whose output is all written: at once when
 // no input waits (FIN follows the reply), else FIN first and the input read
@@ -578,6 +656,10 @@ func (l *loop) close(c *econn) {
 	delete(l.conns, c.fd)
 	rawsys.Close(c.fd) // also leaves the epoll set
 	c.out = nil
+	if c.file != nil {
+		c.file = nil
+		c.files.Resume(nil, errConnEnded)
+	}
 	c.ctr.closed()
 	l.e.s.release(c.src)
 }
@@ -666,7 +748,7 @@ func (l *loop) drainConn(c *econn) {
 // with Connection: close).
 func (l *loop) idle(c *econn) bool {
 	id, ok := c.sess.(Idler)
-	if !ok || len(c.out) > 0 || c.closeAfter || !c.linger.IsZero() || !id.Idle() {
+	if !ok || len(c.out) > 0 || c.file != nil || c.closeAfter || !c.linger.IsZero() || !id.Idle() {
 		return false
 	}
 	v, err := unix.IoctlGetInt(c.fd, unix.SIOCINQ)

@@ -1,6 +1,8 @@
 package httpraw_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/sockit/sockit/proto/httpraw"
@@ -18,6 +20,32 @@ func BenchmarkResponderGET(b *testing.B) {
 	for b.Loop() {
 		out, closeAfter := sess.Receive(req, buf)
 		if closeAfter || len(out) < 400 {
+			b.Fatalf("bad reply: %d bytes, close %v", len(out), closeAfter)
+		}
+	}
+}
+
+// BenchmarkResponderCachedFile is a GET of a small file under Root, served
+// from the responder's cache.
+func BenchmarkResponderCachedFile(b *testing.B) {
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.html"), []byte("<p>a small page</p>\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer root.Close()
+	r := &httpraw.Responder{Root: root}
+	sess := r.Open(nil)
+	req := []byte("GET /a.html HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")
+	buf := make([]byte, 0, 16<<10)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(req)))
+	for b.Loop() {
+		out, closeAfter := sess.Receive(req, buf)
+		if closeAfter || len(out) < 200 {
 			b.Fatalf("bad reply: %d bytes, close %v", len(out), closeAfter)
 		}
 	}

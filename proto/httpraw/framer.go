@@ -417,8 +417,14 @@ func (f *Framer) requestLine(l []byte, start int64) Event {
 	}
 	method, target, proto := l[:sp1], l[sp1+1:sp2], l[sp2+1:]
 	major, minor, ok := version(proto)
-	if !isToken(method) || !ok || major != 1 || bytes.IndexByte(target, ' ') >= 0 || bytes.IndexByte(target, '\t') >= 0 {
+	if !isToken(method) || !ok || bytes.IndexByte(target, ' ') >= 0 || bytes.IndexByte(target, '\t') >= 0 {
 		f.fail(start, 400, "malformed request line %q", truncate(l))
+		return Failed
+	}
+	if major != 1 {
+		// A well-formed version this framer does not speak (HTTP/2.0 as
+		// text, HTTP/0.x): 505, as nginx answers (RFC 9110 §15.6.6).
+		f.fail(start, 505, "unsupported HTTP version %q", truncate(proto))
 		return Failed
 	}
 	f.major, f.minor, f.start1, f.start2 = major, minor, method, target

@@ -4,15 +4,9 @@ import (
 	"bytes"
 	_ "embed"
 	"errors"
-	"io"
-	"io/fs"
-	"mime"
 	"net"
-	"net/url"
 	"os"
-	"path"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -21,6 +15,11 @@ import (
 
 //go:embed index.html
 var page []byte
+
+// css is the stylesheet the brief's page links (format.css).
+//
+//go:embed format.css
+var css []byte
 
 // pageModTime is the brief's Last-Modified for its page.
 var pageModTime = time.Date(2022, 1, 23, 10, 39, 25, 0, time.UTC)
@@ -43,12 +42,21 @@ type Responder struct {
 	MaxRequestBytes int
 	// MaxHeaders bounds the header fields of a request; zero means 100.
 	MaxHeaders int
-	// MaxFileBytes bounds a file served from Root; zero means 16 MiB.
+	// MaxFileBytes, if positive, refuses (403) files under Root larger than
+	// this; zero means no bound. Large files are not read into memory: the
+	// runtime sends them with sendfile(2) (see files.go).
 	MaxFileBytes int64
+	// CacheFileBytes is the largest file kept in memory; zero means 1 MiB,
+	// negative caches nothing. Larger files are sent from their descriptor.
+	CacheFileBytes int64
+	// CacheBytes bounds the memory the cached files take in all; zero
+	// means 64 MiB.
+	CacheBytes int64
 	// Now is the clock for Date; nil means time.Now.
 	Now func() time.Time
 
-	date atomic.Pointer[dateCache]
+	date  atomic.Pointer[dateCache]
+	cache fileCache
 }
 
 type dateCache struct {
@@ -86,58 +94,107 @@ type session struct {
 	pending []byte // bytes received that the framer has not consumed yet
 	// The request being read: its start line and the fields the responder
 	// uses, copied out of the input (their capacity is reused).
-	method, target, ifNoneMatch []byte
-	host                        int  // Host fields seen
-	draining                    bool // the server is shutting down: the next response is the last
+	method, target, ifNoneMatch, ifModifiedSince, rng, ifRange []byte
+	host                                                       int  // Host fields seen
+	draining                                                   bool // the server is shutting down: the next response is the last
+	// A file body to send after the response head (see TakeFile).
+	file            *os.File
+	fileOff, fileN  int64
+	fileTaken, hold bool // the runtime has the file; input waits until it is sent
 }
 
 func (s *session) Greet(buf []byte) ([]byte, bool) { return nil, false }
 
-var _ server.Idler = (*session)(nil)
+var (
+	_ server.Idler      = (*session)(nil)
+	_ server.FileSender = (*session)(nil)
+)
 
 // Idle implements server.Idler: between requests (every one answered, none
 // begun), a keep-alive connection can be closed on shutdown at once.
-func (s *session) Idle() bool { return len(s.pending) == 0 && s.f.Idle() }
+func (s *session) Idle() bool { return len(s.pending) == 0 && s.file == nil && s.f.Idle() }
 
 // Drain implements server.Idler: the request in progress is answered with
 // Connection: close, and the connection ends there (as net/http does once
 // Shutdown has begun).
 func (s *session) Drain() { s.draining = true }
 
+// TakeFile implements server.FileSender: the file body of the response
+// just returned, if it has one.
+func (s *session) TakeFile() (*os.File, int64, int64) {
+	if s.file == nil || s.fileTaken {
+		return nil, 0, 0
+	}
+	s.fileTaken = true
+	return s.file, s.fileOff, s.fileN
+}
+
+// Resume implements server.FileSender: the file is closed, and the
+// requests that came in behind it are answered.
+func (s *session) Resume(buf []byte, err error) ([]byte, bool) {
+	if s.file != nil {
+		s.file.Close()
+		s.file, s.fileTaken = nil, false
+	}
+	s.hold = false
+	if err != nil {
+		return buf, false
+	}
+	// Even with nothing held back the framer moves past the request just
+	// answered (its end of message), so the session reads as idle.
+	data := s.pending
+	s.pending = nil
+	return s.process(data, buf)
+}
+
 // Receive answers every complete request in the bytes so far. Requests are
 // framed by the package's Framer in request mode; a request body (only a
 // Content-Length one: a GET/HEAD server decodes no chunks) is read and
 // dropped.
 func (s *session) Receive(in, out []byte) ([]byte, bool) {
-	if s.f.MaxHeaderBytes == 0 {
-		s.f = Framer{Request: true, MaxHeaderBytes: s.r.maxRequest(), MaxFields: s.r.maxHeaders()}
-	}
 	data := in
 	if len(s.pending) > 0 {
 		s.pending = append(s.pending, in...)
 		data = s.pending
+	}
+	if s.hold {
+		// A file body is on its way: what follows waits for Resume. (The
+		// runtime reads nothing meanwhile; this is for runtimes that do.)
+		if len(s.pending) == 0 {
+			s.pending = append(s.pending, in...)
+		}
+		return out, false
+	}
+	return s.process(data, out)
+}
+
+func (s *session) process(data, out []byte) ([]byte, bool) {
+	if s.f.MaxHeaderBytes == 0 {
+		s.f = Framer{Request: true, MaxHeaderBytes: s.r.maxRequest(), MaxFields: s.r.maxHeaders()}
 	}
 	for {
 		ev, n := s.f.Next(data)
 		data = data[n:]
 		switch ev {
 		case NeedMore:
-			if len(data) == 0 {
-				s.pending = nil
-			} else {
-				s.pending = append(s.pending[:0:0], data...)
-			}
+			s.keep(data)
 			return out, false
 		case StartLine:
 			s.method = append(s.method[:0], s.f.Method()...)
 			s.target = append(s.target[:0], s.f.Target()...)
-			s.ifNoneMatch, s.host = s.ifNoneMatch[:0], 0
+			s.ifNoneMatch, s.ifModifiedSince, s.rng, s.ifRange, s.host = s.ifNoneMatch[:0], s.ifModifiedSince[:0], s.rng[:0], s.ifRange[:0], 0
 		case FieldLine:
 			switch name := s.f.Name(); {
 			case equalFoldASCII(name, "host"):
 				s.host++
 			case equalFoldASCII(name, "if-none-match"):
 				s.ifNoneMatch = append(s.ifNoneMatch[:0], s.f.Value()...)
+			case equalFoldASCII(name, "if-modified-since"):
+				s.ifModifiedSince = append(s.ifModifiedSince[:0], s.f.Value()...)
+			case equalFoldASCII(name, "range"):
+				s.rng = append(s.rng[:0], s.f.Value()...)
+			case equalFoldASCII(name, "if-range"):
+				s.ifRange = append(s.ifRange[:0], s.f.Value()...)
 			}
 		case HeadEnd:
 			var closeAfter bool
@@ -145,6 +202,12 @@ func (s *session) Receive(in, out []byte) ([]byte, bool) {
 			if closeAfter {
 				s.pending = nil
 				return out, true
+			}
+			if s.file != nil {
+				// The file goes next; later requests wait their turn.
+				s.hold = true
+				s.keep(data)
+				return out, false
 			}
 		case Failed:
 			status := 400
@@ -155,6 +218,15 @@ func (s *session) Receive(in, out []byte) ([]byte, bool) {
 			s.pending = nil
 			return s.r.errorPage(out, status, false), true
 		}
+	}
+}
+
+// keep holds data (which may alias the runtime's buffer) for the next call.
+func (s *session) keep(data []byte) {
+	if len(data) == 0 {
+		s.pending = nil
+	} else {
+		s.pending = append(s.pending[:0:0], data...)
 	}
 }
 
@@ -194,22 +266,88 @@ func validators(mod time.Time, size int) (etag, lines string) {
 	return etag, "Last-Modified: " + mod.UTC().Format(http1123) + "\r\nETag: " + etag + "\r\n"
 }
 
-// notModified reports whether If-None-Match names etag (or is "*").
-func notModified(ifNoneMatch []byte, etag string) bool {
-	return len(ifNoneMatch) > 0 && (string(ifNoneMatch) == "*" || bytes.Contains(ifNoneMatch, []byte(etag)))
+// notModified applies RFC 9110 §13.2.2's order for GET and HEAD: when
+// If-None-Match is present it decides alone (a match, weak comparison, or
+// "*"); otherwise If-Modified-Since holds when the document is no newer
+// than the date (to the second, as Last-Modified is sent). An unparsable
+// date is ignored.
+func notModified(ifNoneMatch, ifModifiedSince []byte, etag string, mod time.Time) bool {
+	if len(ifNoneMatch) > 0 {
+		return string(ifNoneMatch) == "*" || bytes.Contains(ifNoneMatch, []byte(etag))
+	}
+	if len(ifModifiedSince) == 0 {
+		return false
+	}
+	t, err := time.Parse(http1123, string(ifModifiedSince))
+	return err == nil && !mod.Truncate(time.Second).After(t)
 }
 
-// The embedded page's header lines, computed once.
+// docs served from memory, and their header lines, computed once.
 var (
-	pageETag, pageValidators = validators(pageModTime, len(page))
-	pageHeaders              = "Content-Type: text/html\r\nContent-Length: " + strconv.Itoa(len(page)) + "\r\n" + pageValidators
+	pageDoc = memDoc(page, pageModTime, "text/html")
+	cssDoc  = memDoc(css, pageModTime, "text/css")
 )
 
-// request is what handle needs of a request.
-type request struct {
-	method, target []byte
-	keepAlive      bool
-	ifNoneMatch    []byte
+func memDoc(b []byte, mod time.Time, ctype string) doc {
+	d := doc{body: b, size: int64(len(b)), mod: mod, ctype: ctype, status: 200}
+	d.etag, d.lines = validators(mod, len(b))
+	d.head = headLines(ctype, d.size, d.lines)
+	return d
+}
+
+// headLines are a whole document's header lines after the status line.
+func headLines(ctype string, size int64, validators string) string {
+	return "Content-Type: " + ctype + "\r\nContent-Length: " + strconv.FormatInt(size, 10) + "\r\n" + validators + "Accept-Ranges: bytes\r\n"
+}
+
+// byteRange parses a Range field for a document of size bytes (RFC 9110
+// §14.1.2): one range in bytes (first-last, first-, or -suffix). ok is
+// false when the field is to be ignored (malformed, another unit, or
+// several ranges, which a server may answer in full); satisfiable is false
+// when it names no byte of the document (416).
+func byteRange(v []byte, size int64) (off, n int64, ok, satisfiable bool) {
+	spec, found := bytes.CutPrefix(bytes.TrimSpace(v), []byte("bytes="))
+	if !found || bytes.IndexByte(spec, ',') >= 0 {
+		return 0, 0, false, false
+	}
+	a, b, found := bytes.Cut(bytes.TrimSpace(spec), []byte("-"))
+	if !found {
+		return 0, 0, false, false
+	}
+	first, errA := strconv.ParseInt(string(a), 10, 64)
+	last, errB := strconv.ParseInt(string(b), 10, 64)
+	switch {
+	case len(a) == 0 && errB == nil && len(b) > 0 && b[0] != '+': // -suffix
+		if last == 0 || size == 0 {
+			return 0, 0, true, false
+		}
+		n = min(last, size)
+		return size - n, n, true, true
+	case errA != nil || a[0] == '+' || first < 0:
+		return 0, 0, false, false
+	case len(b) == 0: // first-
+		last = size - 1
+	case errB != nil || b[0] == '+' || last < first:
+		return 0, 0, false, false
+	}
+	if first >= size {
+		return 0, 0, true, false
+	}
+	last = min(last, size-1)
+	return first, last - first + 1, true, true
+}
+
+// rangeApplies reports whether If-Range (if any) lets Range apply: it
+// names the current ETag (strong comparison) or Last-Modified date.
+func rangeApplies(ifRange []byte, d *doc) bool {
+	if len(ifRange) == 0 {
+		return true
+	}
+	if ifRange[0] == '"' || bytes.HasPrefix(ifRange, []byte("W/")) {
+		return string(ifRange) == d.etag
+	}
+	t, err := time.Parse(http1123, string(ifRange))
+	return err == nil && t.Equal(d.mod.Truncate(time.Second))
 }
 
 // handle answers the request whose header section just ended.
@@ -224,40 +362,69 @@ func (s *session) handle(out []byte) ([]byte, bool) {
 		// chunks, so it answers 501 and ends the connection.
 		return r.errorPage(out, 501, false), true
 	}
-	req := request{method: s.method, target: s.target, keepAlive: s.f.KeepAlive() && !s.draining, ifNoneMatch: s.ifNoneMatch}
-	isGet, isHead := string(req.method) == "GET", string(req.method) == "HEAD"
+	keep := s.f.KeepAlive() && !s.draining
+	isGet, isHead := string(s.method) == "GET", string(s.method) == "HEAD"
 	if !isGet && !isHead {
-		out = r.appendHead(out, 405, "Method Not Allowed", "text/plain; charset=utf-8", 19, req.keepAlive, "Allow: GET, HEAD\r\n")
-		return append(out, "method not allowed\n"...), !req.keepAlive
+		out = r.appendHead(out, 405, "Method Not Allowed", "text/plain; charset=utf-8", 19, keep, "Allow: GET, HEAD\r\n")
+		return append(out, "method not allowed\n"...), !keep
 	}
-	// The brief's page, served from memory without allocating.
-	if r.Root == nil && (string(req.target) == "/" || string(req.target) == "/index.html") {
-		if notModified(req.ifNoneMatch, pageETag) {
-			return r.appendHeadNoLength(out, 304, "Not Modified", req.keepAlive, pageValidators), !req.keepAlive
-		}
-		out = r.appendHeadNoLength(out, 200, "OK", req.keepAlive, pageHeaders)
+	var d doc
+	if r.Root == nil && (string(s.target) == "/" || string(s.target) == "/index.html") {
+		d = pageDoc // the brief's page, without allocating
+	} else {
+		d = r.lookup(string(s.target))
+	}
+	switch d.status {
+	case 200:
+	case 301:
+		out = r.appendHead(out, 301, "Moved Permanently", "text/plain; charset=utf-8", len("Moved Permanently\n"), keep, "Location: "+d.redirect+"\r\n")
 		if isGet {
-			out = append(out, page...)
+			out = append(out, "Moved Permanently\n"...)
 		}
-		return out, !req.keepAlive
-	}
-	body, modTime, ctype, status := r.lookup(string(req.target))
-	if status != 200 {
+		return out, !keep
+	default:
 		if isHead {
-			return r.appendHead(out, status, statusText(status), "text/plain; charset=utf-8", len(statusText(status))+1, req.keepAlive, ""), !req.keepAlive
+			return r.appendHead(out, d.status, statusText(d.status), "text/plain; charset=utf-8", len(statusText(d.status))+1, keep, ""), !keep
 		}
-		return r.errorPage(out, status, req.keepAlive), !req.keepAlive
+		return r.errorPage(out, d.status, keep), !keep
 	}
-	etag, extra := validators(modTime, len(body))
-	if notModified(req.ifNoneMatch, etag) {
-		out = r.appendHeadNoLength(out, 304, "Not Modified", req.keepAlive, extra)
-		return out, !req.keepAlive
+	if notModified(s.ifNoneMatch, s.ifModifiedSince, d.etag, d.mod) {
+		if d.file != nil {
+			d.file.Close()
+		}
+		return r.appendHeadNoLength(out, 304, "Not Modified", keep, d.lines), !keep
 	}
-	out = r.appendHead(out, 200, "OK", ctype, len(body), req.keepAlive, extra)
-	if isGet {
-		out = append(out, body...)
+	off, n := int64(0), d.size
+	status, reason, contentRange := 200, "OK", ""
+	if isGet && len(s.rng) > 0 && rangeApplies(s.ifRange, &d) {
+		if o, k, ok, satisfiable := byteRange(s.rng, d.size); ok && !satisfiable {
+			if d.file != nil {
+				d.file.Close()
+			}
+			text := statusText(416) + "\n"
+			out = r.appendHead(out, 416, statusText(416), "text/plain; charset=utf-8", len(text), keep, "Content-Range: bytes */"+strconv.FormatInt(d.size, 10)+"\r\n")
+			return append(out, text...), !keep
+		} else if ok {
+			off, n, status, reason = o, k, 206, "Partial Content"
+			contentRange = "Content-Range: bytes " + strconv.FormatInt(o, 10) + "-" + strconv.FormatInt(o+k-1, 10) + "/" + strconv.FormatInt(d.size, 10) + "\r\n"
+		}
 	}
-	return out, !req.keepAlive
+	if status == 200 && d.head != "" {
+		out = r.appendHeadNoLength(out, 200, "OK", keep, d.head)
+	} else {
+		out = r.appendHeadLen(out, status, reason, d.ctype, n, keep, d.lines+"Accept-Ranges: bytes\r\n"+contentRange)
+	}
+	switch {
+	case !isGet:
+		if d.file != nil {
+			d.file.Close()
+		}
+	case d.file != nil:
+		s.file, s.fileOff, s.fileN = d.file, off, n
+	default:
+		out = append(out, d.body[off:off+n]...)
+	}
+	return out, !keep
 }
 
 func (r *Responder) appendHeadNoLength(out []byte, status int, reason string, keep bool, extra string) []byte {
@@ -278,7 +445,11 @@ func (r *Responder) appendHeadNoLength(out []byte, status int, reason string, ke
 }
 
 func (r *Responder) appendHead(out []byte, status int, reason, ctype string, length int, keep bool, extra string) []byte {
-	extra = "Content-Type: " + ctype + "\r\nContent-Length: " + strconv.Itoa(length) + "\r\n" + extra
+	return r.appendHeadLen(out, status, reason, ctype, int64(length), keep, extra)
+}
+
+func (r *Responder) appendHeadLen(out []byte, status int, reason, ctype string, length int64, keep bool, extra string) []byte {
+	extra = "Content-Type: " + ctype + "\r\nContent-Length: " + strconv.FormatInt(length, 10) + "\r\n" + extra
 	return r.appendHeadNoLength(out, status, reason, keep, extra)
 }
 
@@ -306,89 +477,12 @@ func statusText(code int) string {
 		return "Request Header Fields Too Large"
 	case 500:
 		return "Internal Server Error"
+	case 416:
+		return "Range Not Satisfiable"
 	case 501:
 		return "Not Implemented"
+	case 505:
+		return "HTTP Version Not Supported"
 	}
 	return "Error"
-}
-
-// lookup finds the document for a request target.
-func (r *Responder) lookup(target string) (body []byte, mod time.Time, ctype string, status int) {
-	if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
-		// absolute-form (RFC 9112 §3.2.2): the path is what counts.
-		if u, err := url.Parse(target); err == nil {
-			target = u.RequestURI()
-		}
-	}
-	p, _, _ := strings.Cut(target, "?")
-	if !strings.HasPrefix(p, "/") {
-		return nil, mod, "", 400
-	}
-	p, err := url.PathUnescape(p)
-	if err != nil || strings.ContainsRune(p, 0) {
-		return nil, mod, "", 400
-	}
-	p = path.Clean(p)
-	if r.Root == nil {
-		if p == "/" || p == "/index.html" {
-			return page, pageModTime, "text/html", 200
-		}
-		return nil, mod, "", 404
-	}
-	rel := strings.TrimPrefix(p, "/")
-	if rel == "" {
-		rel = "."
-	}
-	f, err := r.Root.Open(rel)
-	if err != nil {
-		if p == "/" {
-			return page, pageModTime, "text/html", 200
-		}
-		return nil, mod, "", fileStatus(err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, mod, "", 500
-	}
-	if fi.IsDir() {
-		f.Close()
-		rel = path.Join(rel, "index.html")
-		if f, err = r.Root.Open(rel); err != nil {
-			if p == "/" {
-				return page, pageModTime, "text/html", 200
-			}
-			return nil, mod, "", fileStatus(err)
-		}
-		if fi, err = f.Stat(); err != nil || fi.IsDir() {
-			return nil, mod, "", 404
-		}
-	}
-	maxFile := r.MaxFileBytes
-	if maxFile <= 0 {
-		maxFile = 16 << 20
-	}
-	if fi.Size() > maxFile {
-		return nil, mod, "", 500
-	}
-	body, err = io.ReadAll(io.LimitReader(f, maxFile))
-	if err != nil {
-		return nil, mod, "", 500
-	}
-	ctype = mime.TypeByExtension(path.Ext(rel))
-	if ctype == "" {
-		ctype = "application/octet-stream"
-	}
-	return body, fi.ModTime(), ctype, 200
-}
-
-func fileStatus(err error) int {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return 404
-	case errors.Is(err, fs.ErrPermission):
-		return 403
-	}
-	// os.Root refuses paths that escape it.
-	return 404
 }
