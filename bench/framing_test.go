@@ -122,7 +122,7 @@ var requestVectors = []struct {
 	{"chunked body", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", []int{501}, true},
 	{"gzip coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", []int{400}, true},
 	{"conflicting lengths", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", []int{400}, true},
-	{"HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", []int{400}, true},
+	{"HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", []int{505}, true},
 	{"garbage", "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", []int{400}, true},
 	{"huge head", "GET / HTTP/1.1\r\nHost: a\r\nX: " + strings.Repeat("a", 9000) + "\r\n\r\n", []int{431}, true},
 	{"too many fields", "GET / HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X: y\r\n", 101) + "\r\n", []int{431}, true},
