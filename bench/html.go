@@ -286,6 +286,20 @@ func (p *plot) legend(i int, series, color, dash, label string) {
 		series, x, x+20, y, y, color, dash, x+26, y+4, template.HTMLEscapeString(label))
 }
 
+// warmup shades the seconds before recording began, if any.
+func (p *plot) warmup(runs []Named) {
+	var w float64
+	for _, r := range runs {
+		w = math.Max(w, r.Warmup.Seconds())
+	}
+	if w <= 0 {
+		return
+	}
+	x0, x1 := p.X(0), p.X(math.Min(w, p.x1))
+	fmt.Fprintf(&p.b, `<rect class="warmup" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#f0f0f0"/><text x="%.1f" y="%.1f" text-anchor="middle">warm-up (not recorded)</text>`,
+		x0, p.t, x1-x0, p.h-p.bt-p.t, (x0+x1)/2, p.t+14)
+}
+
 func (p *plot) String() string { p.b.WriteString(`</svg>`); return p.b.String() }
 
 func emptySVG(id, msg string) string {
@@ -341,6 +355,7 @@ func latencyTimeSVG(runs []Named) string {
 		return emptySVG("latency-time", "no per-second latencies in this report")
 	}
 	p := newPlot("latency-time", 0, xs, lo, hi, true)
+	p.warmup(runs)
 	p.yAxis(func(v float64) string { return fmtMs(v) })
 	p.secondsAxis()
 	li := 0
@@ -405,6 +420,7 @@ func throughputSVG(runs []Named) string {
 		return emptySVG("throughput", "no requests")
 	}
 	p := newPlot("throughput", 0, xs, 0, peak, false)
+	p.warmup(runs)
 	p.yAxis(func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) + "/s" })
 	p.secondsAxis()
 	if len(runs) == 1 {
