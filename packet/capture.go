@@ -33,10 +33,13 @@ func socketError(err error) error {
 
 // Options shape a capture's ring. The zero value works.
 type Options struct {
-	// BlockSize is the size of one ring block; zero means 1 MiB. It must be
-	// a multiple of the page size and hold the largest frame.
+	// BlockSize is the size of one ring block; zero means 128 KiB. It must
+	// be a multiple of the page size and hold the largest frame (64 KiB on
+	// loopback). The kernel hands a block over when it is full or its
+	// Timeout passes, part full, so under a steady flow small blocks waste
+	// less of the ring.
 	BlockSize int
-	// Blocks is how many blocks the ring has; zero means 16 (16 MiB).
+	// Blocks is how many blocks the ring has; zero means 128 (16 MiB).
 	Blocks int
 	// Timeout is how long the kernel fills a block before handing it over
 	// part full; zero means 10 ms (what a person watching waits at most).
@@ -100,10 +103,10 @@ func Open(ctx context.Context, iface string, f *Filter, opt Options) (*Capture, 
 		return nil, fmt.Errorf("interface %s: link type %d is not Ethernet (sockit decodes and filters Ethernet frames)", iface, link)
 	}
 	if opt.BlockSize == 0 {
-		opt.BlockSize = 1 << 20
+		opt.BlockSize = 128 << 10
 	}
 	if opt.Blocks == 0 {
-		opt.Blocks = 16
+		opt.Blocks = 128
 	}
 	if opt.Timeout == 0 {
 		opt.Timeout = 10 * time.Millisecond

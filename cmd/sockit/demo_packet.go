@@ -29,7 +29,7 @@ func (a *app) demoPacketStep(n int, echoEndpoint string) (ran bool, err error) {
 	}
 	ctx, cancel := context.WithCancel(a.ctx)
 	defer cancel()
-	c, err := packet.Open(ctx, "lo", f, packet.Options{Blocks: 4, Timeout: time.Millisecond})
+	c, err := packet.Open(ctx, "lo", f, packet.Options{Blocks: 8, Timeout: time.Millisecond})
 	if errors.Is(err, packet.ErrPermission) {
 		fmt.Fprintf(a.stdout, "skipped: %v\n", err)
 		return false, nil

@@ -118,14 +118,16 @@ tcpdump prints them.`,
 	cmd.Flags().IntVarP(&count, "count", "c", 0, "stop after N frames (0: until interrupted)")
 	cmd.Flags().StringVarP(&file, "write", "w", "", "write frames to FILE as pcap instead of printing them (- for stdout)")
 	cmd.Flags().BoolVar(&jsn, "json", false, "one JSON object per frame")
-	cmd.Flags().IntVar(&opt.Blocks, "ring-blocks", 16, "ring blocks of 1 MiB")
+	var bufKiB int
+	cmd.Flags().IntVarP(&bufKiB, "buffer-size", "B", 16384, "ring size in KiB (as tcpdump's -B), in blocks of 128 KiB")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if iface == "" {
 			return usageErr("%s: -i IFACE is required (see sockit interfaces)", cmd.CommandPath())
 		}
-		if count < 0 || opt.Blocks < 1 {
-			return usageErr("%s: -c and --ring-blocks must be positive", cmd.CommandPath())
+		if count < 0 || bufKiB < 128 {
+			return usageErr("%s: -c must be positive and -B at least 128 (KiB)", cmd.CommandPath())
 		}
+		opt.BlockSize, opt.Blocks = 128<<10, bufKiB/128
 		f, err := compileFilter(args)
 		if err != nil {
 			return err
