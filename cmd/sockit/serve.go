@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sockit/sockit/internal/activation"
 	"github.com/sockit/sockit/internal/services"
 	"github.com/sockit/sockit/proto/daytime"
 	"github.com/sockit/sockit/proto/qotd"
@@ -32,6 +34,7 @@ func (a *app) serveCommand() *cobra.Command {
 		httpRoot   string
 		logFormat  string
 		logLevel   string
+		inetd      string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve [flags] [SERVICE=ENDPOINT...]",
@@ -51,6 +54,12 @@ SIGINT or SIGTERM stops accepting, closes idle connections at once (an HTTP
 keep-alive connection between requests), answers a request in progress with
 Connection: close, and lets streams in flight (echo, discard, chargen) finish
 for --grace before closing them; a second signal ends at once.
+
+Under systemd, serve takes the sockets systemd passes (LISTEN_FDS; each
+socket's FileDescriptorName= names its service, "metrics" the metrics and
+probes), opens none itself, and reports READY=1, STOPPING=1 and WATCHDOG=1
+through NOTIFY_SOCKET. Under inetd or xinetd, --inetd SERVICE serves the
+socket on standard input. See deploy/systemd.
 
 --engine picks what runs the connections: loop (the default: epoll event
 loops, --loops threads) or goroutine (one goroutine per connection, for
@@ -96,8 +105,27 @@ comparison).`,
 				defer root.Close()
 				opt.HTTPRoot = root
 			}
+			if inetd != "" {
+				if len(args) > 0 || metrics != "" {
+					return usageErr("serve: --inetd serves standard input only: no SERVICE=ENDPOINT, no --metrics")
+				}
+				return activation.Inetd(a.ctx, inetd, opt, opt.Server.IdleTimeout, grace)
+			}
 			specs := services.Defaults(false)
-			if len(args) > 0 {
+			var metricsLn net.Listener
+			switch {
+			case activation.Activated():
+				// Socket activation: serve what systemd passed, open nothing.
+				if len(args) > 0 || metrics != "" {
+					return usageErr("serve: socket-activated, the sockets come from systemd: no SERVICE=ENDPOINT, no --metrics (name a socket FileDescriptorName=metrics)")
+				}
+				if specs, metricsLn, err = activation.Sockets(); err != nil {
+					return err
+				}
+				if len(specs) == 0 {
+					return fmt.Errorf("serve: systemd passed no service socket")
+				}
+			case len(args) > 0:
 				specs = nil
 				for _, arg := range args {
 					sp, err := services.ParseSpec(arg)
@@ -107,15 +135,16 @@ comparison).`,
 					specs = append(specs, sp)
 				}
 			}
-			var ready atomic.Bool
 			if metrics != "" {
-				rec := promrecorder.New()
-				opt.Server.Recorder = rec
-				stop, err := a.serveMetrics(metrics, rec, &ready, logger)
-				if err != nil {
+				if metricsLn, err = net.Listen("tcp", metrics); err != nil {
 					return err
 				}
-				defer stop()
+			}
+			var ready atomic.Bool
+			if metricsLn != nil {
+				rec := promrecorder.New()
+				opt.Server.Recorder = rec
+				defer a.serveMetrics(metricsLn, rec, &ready, logger)()
 			}
 			opt.Announce = func(service, network string, addr net.Addr) {
 				fmt.Fprintf(a.stderr, "listening %s %s %s\n", service, network, addr)
@@ -125,7 +154,15 @@ comparison).`,
 				return err
 			}
 			ready.Store(true)
-			return run.Wait(a.ctx, grace, func() { ready.Store(false) })
+			activation.Ready()
+			wdCtx, wdStop := context.WithCancel(a.ctx)
+			wdDone := make(chan struct{})
+			go func() { defer close(wdDone); activation.Watchdog(wdCtx, nil) }()
+			defer func() { wdStop(); <-wdDone }()
+			return run.Wait(a.ctx, grace, func() {
+				ready.Store(false)
+				activation.Stopping()
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -145,6 +182,7 @@ comparison).`,
 	f.StringVar(&httpRoot, "http-root", "", "http: serve the files under DIR (\"/\" is its index.html, else the brief's page)")
 	f.StringVar(&opt.DaytimeFormat, "daytime-format", "nist", "daytime line format: nist, rfc822 or ctime")
 	f.StringVar(&metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics, and probes at /healthz and /readyz")
+	f.StringVar(&inetd, "inetd", "", "serve SERVICE on the socket inetd passes as standard input: one connection (wait = no), or datagrams until --idle-timeout passes without one (wait = yes)")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
@@ -169,11 +207,7 @@ func newLogger(a *app, format, level string) (*slog.Logger, error) {
 // /healthz answers 200 while the process serves, /readyz 200 only while
 // ready is set (not before the listeners are up, nor while draining), 503
 // otherwise. The returned function stops it.
-func (a *app) serveMetrics(addr string, m *promrecorder.Recorder, ready *atomic.Bool, logger *slog.Logger) (func(), error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
+func (a *app) serveMetrics(ln net.Listener, m *promrecorder.Recorder, ready *atomic.Bool, logger *slog.Logger) func() {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -195,5 +229,5 @@ func (a *app) serveMetrics(addr string, m *promrecorder.Recorder, ready *atomic.
 			logger.Error("metrics server", "err", err)
 		}
 	}()
-	return func() { srv.Close(); <-done }, nil
+	return func() { srv.Close(); <-done }
 }

@@ -25,6 +25,20 @@ func Names() string { return strings.Join(proto.Names(nil), ", ") }
 type Spec struct {
 	Service  string
 	Endpoint sockit.Endpoint
+	// Listener or PacketConn, if set, is an already open socket to serve
+	// (one passed by systemd or inetd) instead of binding Endpoint.
+	Listener   net.Listener
+	PacketConn net.PacketConn
+}
+
+// Close closes the Spec's already open socket, if any.
+func (sp Spec) Close() {
+	if sp.Listener != nil {
+		sp.Listener.Close()
+	}
+	if sp.PacketConn != nil {
+		sp.PacketConn.Close()
+	}
 }
 
 // ParseSpec reads SERVICE=ENDPOINT; the endpoint's default port is the
@@ -61,7 +75,7 @@ func Defaults(anyPort bool) []Spec {
 			if in.StreamOnly && nw == "udp" {
 				continue
 			}
-			specs = append(specs, Spec{in.Name, sockit.Endpoint{Network: nw, Address: fmt.Sprintf("127.0.0.1:%d", port)}})
+			specs = append(specs, Spec{Service: in.Name, Endpoint: sockit.Endpoint{Network: nw, Address: fmt.Sprintf("127.0.0.1:%d", port)}})
 		}
 	}
 	return specs
@@ -119,11 +133,13 @@ func Start(ctx context.Context, specs []Spec, opt Options) (*Running, error) {
 			closeAll()
 			return nil, fmt.Errorf("%s has no datagram side (%s)", sp.Service, sp.Endpoint)
 		}
-		var b bound
+		b := bound{sp.Listener, sp.PacketConn}
 		var err error
-		if sp.Endpoint.IsPacket() {
+		switch {
+		case b.ln != nil || b.pc != nil:
+		case sp.Endpoint.IsPacket():
 			b.pc, err = sockit.ListenPacket(ctx, sp.Endpoint)
-		} else {
+		default:
 			b.ln, err = sockit.Listen(ctx, sp.Endpoint)
 		}
 		if err != nil {
