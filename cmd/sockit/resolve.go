@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -186,6 +187,9 @@ func lines(r io.Reader, errp *error) iter.Seq[string] {
 	}
 }
 
+// exitInterrupted is the status of a run that Ctrl-C ended.
+const exitInterrupted = 130
+
 // bulkWindow is --concurrency's default on the bulk path: enough queries in
 // flight to keep a local server busy, few enough that its socket buffer
 // does not overflow.
@@ -276,6 +280,11 @@ func (a *app) runResolve(r *resolve.Resolver, names iter.Seq[string], o resolveO
 	}
 	if err != nil {
 		out.Flush()
+		if errors.Is(err, context.Canceled) && a.ctx.Err() != nil {
+			// Ctrl-C: what was resolved is printed; quiet, and 130 as a
+			// shell reports a command that SIGINT ended.
+			return quietExit(exitInterrupted)
+		}
 		return err
 	}
 	if o.asJSON {

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -167,5 +170,29 @@ func TestResolveListTooLongLine(t *testing.T) {
 		if r.code != 1 || !strings.Contains(r.stderr, "sockit: resolve: -: a line longer than 64 KiB") || r.stdout != tt.stdout {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", tt.args, r.code, r.stdout, r.stderr)
 		}
+	}
+}
+
+// Ctrl-C (the context's end) during a bulk run: quiet, exit 130.
+func TestResolveInterrupted(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0") // a server that never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	var out, errb bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"resolve", "--server", pc.LocalAddr().String(), "a.test", "b.test"}, strings.NewReader(""), &out, &errb)
+	}()
+	buf := make([]byte, 512)
+	if _, _, err := pc.ReadFrom(buf); err != nil { // the run has started
+		t.Fatal(err)
+	}
+	cancel()
+	if code := <-done; code != exitInterrupted || errb.Len() != 0 {
+		t.Errorf("exit %d, stderr %q; want 130 and nothing", code, errb.String())
 	}
 }
