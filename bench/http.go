@@ -169,7 +169,7 @@ func (w *httpWorker) readResponse(s *sample) string {
 	for {
 		switch w.dec.Next() {
 		case httpraw.FieldLine:
-			if !w.server && equalFold(f.Name(), "server") {
+			if !w.server && f.NameIs("server") {
 				s.server, w.server = string(f.Value()), true
 			}
 		case httpraw.BodyData:
@@ -203,20 +203,4 @@ func statusKind(s *sample, status int) string {
 		return FailStatus
 	}
 	return ""
-}
-
-func equalFold(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i := range b {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -490,7 +490,7 @@ func (l *loop) advance(c *lconn) (bool, string) {
 		case httpraw.NeedMore:
 			return false, ""
 		case httpraw.FieldLine:
-			if !l.server && equalFold(f.Name(), "server") {
+			if !l.server && f.NameIs("server") {
 				c.s.server, l.server = string(f.Value()), true
 			}
 		case httpraw.BodyData:

@@ -174,6 +174,10 @@ func (f *Framer) Version() (major, minor int) { return int(f.major), int(f.minor
 // Name is the field's name (Field event only).
 func (f *Framer) Name() []byte { return f.name }
 
+// NameIs reports whether the field's name is lower, ignoring ASCII case
+// (lower must be lower case), without allocating.
+func (f *Framer) NameIs(lower string) bool { return equalFoldASCII(f.name, lower) }
+
 // Value is the field's value, bare CRs replaced by SP (Field event only).
 func (f *Framer) Value() []byte { return f.value }
 
@@ -706,4 +710,20 @@ func truncate(b []byte) string {
 		return string(b[:40]) + "…"
 	}
 	return string(b)
+}
+
+// equalFoldASCII reports whether b is lower, ignoring ASCII case.
+func equalFoldASCII(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }

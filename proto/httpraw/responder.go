@@ -184,16 +184,16 @@ func (s *session) process(data, out []byte) ([]byte, bool) {
 			s.target = append(s.target[:0], s.f.Target()...)
 			s.ifNoneMatch, s.ifModifiedSince, s.rng, s.ifRange, s.host = s.ifNoneMatch[:0], s.ifModifiedSince[:0], s.rng[:0], s.ifRange[:0], 0
 		case FieldLine:
-			switch name := s.f.Name(); {
-			case equalFoldASCII(name, "host"):
+			switch {
+			case s.f.NameIs("host"):
 				s.host++
-			case equalFoldASCII(name, "if-none-match"):
+			case s.f.NameIs("if-none-match"):
 				s.ifNoneMatch = append(s.ifNoneMatch[:0], s.f.Value()...)
-			case equalFoldASCII(name, "if-modified-since"):
+			case s.f.NameIs("if-modified-since"):
 				s.ifModifiedSince = append(s.ifModifiedSince[:0], s.f.Value()...)
-			case equalFoldASCII(name, "range"):
+			case s.f.NameIs("range"):
 				s.rng = append(s.rng[:0], s.f.Value()...)
-			case equalFoldASCII(name, "if-range"):
+			case s.f.NameIs("if-range"):
 				s.ifRange = append(s.ifRange[:0], s.f.Value()...)
 			}
 		case HeadEnd:
@@ -242,21 +242,6 @@ func (r *Responder) maxHeaders() int {
 		return r.MaxHeaders
 	}
 	return 100
-}
-
-func equalFoldASCII(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // validators returns a document's ETag (nginx's form: hex mtime-size) and
