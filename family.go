@@ -220,6 +220,12 @@ func dialFamily(ctx context.Context, e Endpoint, timeout time.Duration) (net.Con
 	if err != nil {
 		return nil, err
 	}
+	return connectFD(ctx, fd, sa, e, timeout)
+}
+
+// connectFD connects a non-blocking socket of any family to sa through the
+// runtime poller and returns it as a net.Conn.
+func connectFD(ctx context.Context, fd int, sa unix.Sockaddr, e Endpoint, timeout time.Duration) (net.Conn, error) {
 	f := os.NewFile(uintptr(fd), e.String())
 	fail := func(err error) (net.Conn, error) {
 		f.Close()

@@ -5,12 +5,17 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/sockit/sockit"
+	"github.com/sockit/sockit/proto/echo"
+	"github.com/sockit/sockit/server"
+	"github.com/sockit/sockit/sockittest"
 )
 
 func TestParseFamilyEndpoints(t *testing.T) {
@@ -129,5 +134,67 @@ func TestFamiliesTheKernelLacks(t *testing.T) {
 				t.Errorf("%s: message %q", tt.endpoint, msg)
 			}
 		}
+	}
+}
+
+// The Bluetooth sockets' plumbing past socket() — accept, connect through
+// the runtime poller, half-close, deadlines — serving the echo service on
+// sockit's server, over a Unix stream socket standing in for RFCOMM (this
+// kernel has no Bluetooth).
+func TestFamilyPlumbingServesEcho(t *testing.T) {
+	name := sockit.AutoAbstractName()
+	lfd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa := &unix.SockaddrUnix{Name: name}
+	if err := unix.Bind(lfd, sa); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(lfd, 16); err != nil {
+		t.Fatal(err)
+	}
+	e := sockit.Endpoint{Network: "rfcomm", Address: "00:00:00:00:00:00/1"}
+	ln := sockit.FamilyListenerOnFD(lfd, e)
+	if ln.Addr().Network() != "rfcomm" || ln.Addr().String() != "00:00:00:00:00:00/1" {
+		t.Errorf("listener address %v %v", ln.Addr().Network(), ln.Addr())
+	}
+	srv := server.New(server.Config{})
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeStream(ln, echo.Service()) }()
+	defer func() {
+		srv.Close()
+		if err := <-served; !errors.Is(err, server.ErrServerClosed) {
+			t.Errorf("ServeStream: %v", err)
+		}
+	}()
+
+	for i := range 3 {
+		cfd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := sockit.ConnectFD(context.Background(), cfd, sa, e, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := sockittest.RandomBytes(100000, uint64(i))
+		go func() {
+			c.Write(msg)
+			c.(interface{ CloseWrite() error }).CloseWrite()
+		}()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		got, err := io.ReadAll(c)
+		c.Close()
+		if err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("echo %d: %d bytes back of %d, %v", i, len(got), len(msg), err)
+		}
+	}
+
+	// Connecting to nobody fails with the errno, through the poller.
+	cfd, _ := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	_, err = sockit.ConnectFD(context.Background(), cfd, &unix.SockaddrUnix{Name: sockit.AutoAbstractName()}, e, time.Second)
+	if !errors.Is(err, unix.ECONNREFUSED) || !strings.Contains(err.Error(), "dial rfcomm 00:00:00:00:00:00/1") {
+		t.Errorf("connect to nobody: %v", err)
 	}
 }
