@@ -498,8 +498,10 @@ func (a *app) attempt(ctx context.Context, f *httpFlags, client *httpraw.Client,
 			fmt.Fprintf(a.stderr, "* %s first-byte %s total %s, %d body bytes\n", conn, ms(t.FirstByte), ms(t.Total), ex.BodySize)
 		}
 	}
+	// -v shows the head on stderr, unless stdout shows it already.
+	headOnStdout := out.path == "" && (headOut != nil || f.raw)
 	client.OnHead = func(resp *httpraw.Response) {
-		if f.verbose {
+		if f.verbose && !headOnStdout {
 			for _, l := range strings.Split(strings.TrimRight(string(resp.Head), "\r\n"), "\n") {
 				fmt.Fprintf(a.stderr, "< %s\n", strings.TrimRight(l, "\r"))
 			}

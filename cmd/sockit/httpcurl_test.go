@@ -162,8 +162,32 @@ func TestGetCurlHabits(t *testing.T) {
 	if n := strings.Count(r.stdout+r.stderr, "HTTP/1.1 200 OK"); n != 1 || r.stdout != "hello" {
 		t.Errorf("-v: the status line %d times; stdout %q", n, r.stdout)
 	}
+	for _, args := range [][]string{{"head", "-v"}, {"get", "-v", "--raw"}, {"get", "-v", "-o", "-"}} {
+		r := sockitRun(t, "", append(args, base+"/")...)
+		if n := strings.Count(r.stdout+r.stderr, "HTTP/1.1 200 OK"); n != 1 || r.code != 0 {
+			t.Errorf("%v: exit %d, the status line %d times: %q %q", args, r.code, n, r.stdout, r.stderr)
+		}
+	}
 	if want := "* Connected to 127.0.0.1 (127.0.0.1) port " + srv[strings.LastIndex(srv, ":")+1:]; !strings.Contains(r.stderr, want) {
 		t.Errorf("-v: no %q in %q", want, r.stderr)
+	}
+
+	// -w @FILE; a --compressed body that is not gzip is curl's 61.
+	wf := filepath.Join(t.TempDir(), "w")
+	os.WriteFile(wf, []byte(`%{http_code} %{size_download} %{method}\n`), 0o644)
+	if r := sockitRun(t, "", "get", "-s", "-o", "/dev/null", "-w", "@"+wf, base+"/"); r.code != 0 || r.stdout != "200 5 GET\n" {
+		t.Errorf("-w @FILE: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	notGzip, _ := sockittest.ScriptedHTTP(t, nil, func(*sockittest.HTTPRequest) string {
+		return "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 5\r\n\r\nhello"
+	})
+	if r := sockitRun(t, "", "get", "--compressed", "-o", "-", "http://"+notGzip+"/"); r.code != exitBadEncoding || !strings.Contains(r.stderr, "bad gzip body") {
+		t.Errorf("--compressed, not gzip: exit %d %q", r.code, r.stderr)
+	}
+	if q := reqs(); len(q) > 0 {
+		if _, has := q[len(q)-1].Get("Accept-Encoding"); has {
+			t.Errorf("Accept-Encoding sent without --compressed")
+		}
 	}
 
 	// head -o FILE writes the head there (as curl -I -o); a refused
