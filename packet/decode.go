@@ -100,6 +100,10 @@ func (d *Decoder) Decode(f Frame) Summary {
 		case layers.LayerTypeIPv6:
 			s.Net, s.Src, s.Dst = "IPv6", d.ip6.SrcIP.String(), d.ip6.DstIP.String()
 			s.Proto = protoName(d.ip6.NextHeader)
+			if d.ip6.HopByHop != nil {
+				// Hop-by-hop options first (MLD reports): name what follows.
+				s.Proto = protoName(d.ip6.HopByHop.NextHeader)
+			}
 		case layers.LayerTypeIPv6Fragment:
 			s.Proto = protoName(d.ip6frag.NextHeader)
 			s.Info = fmt.Sprintf("fragment offset %d", int(d.ip6frag.FragmentOffset)*8)

@@ -175,3 +175,19 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+// An MLD report comes behind a hop-by-hop header: the line names ICMPv6.
+func TestDecodeHopByHop(t *testing.T) {
+	ip6 := &layers.IPv6{Version: 6, HopLimit: 1, NextHeader: layers.IPProtocolIPv6HopByHop, SrcIP: make([]byte, 16), DstIP: []byte{0xff, 2, 15: 0x16}}
+	buf := gopacket.NewSerializeBuffer()
+	err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true},
+		&layers.Ethernet{SrcMAC: make([]byte, 6), DstMAC: make([]byte, 6), EthernetType: layers.EthernetTypeIPv6}, ip6,
+		gopacket.Payload([]byte{58, 0, 5, 2, 0, 0, 1, 0, 143, 0, 0, 0, 0, 0, 0, 0}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := NewDecoder(nil).Decode(Frame{Time: time.Now(), Length: len(buf.Bytes()), Data: buf.Bytes()}).Line()
+	if !strings.Contains(line, "IPv6 :: > ff02::16 ICMPv6 143(0)") {
+		t.Errorf("line %q", line)
+	}
+}
