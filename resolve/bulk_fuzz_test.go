@@ -80,7 +80,10 @@ func FuzzBulkAnswer(f *testing.F) {
 			return
 		}
 		for _, rr := range parsed.Answer {
-			if a, ok := rr.(*dns.A); ok && a.Hdr.Class == dns.ClassINET {
+			// miekg/dns reads an A record with empty rdata (as in a dynamic
+			// update) as a nil address; an answer's A has 4 bytes or is no
+			// address (testdata/fuzz/FuzzBulkAnswer/a_record_with_empty_rdata).
+			if a, ok := rr.(*dns.A); ok && a.Hdr.Class == dns.ClassINET && a.A.To4() != nil {
 				want = append(want, a.A.String())
 			}
 		}
