@@ -156,6 +156,23 @@ func (s *Server) isClosing() bool {
 // stopListening closes every listener and packet socket; stream
 // connections already open carry on.
 func (s *Server) stopListening() {
+	// First take the listeners off the engine while connections are still
+	// admitted: a loop accepting in the same instant then serves what it
+	// took, instead of accepting it only to close it (a reset for a peer
+	// whose connection was queued on a socket that lives on, as a reload
+	// hands it to a new server).
+	s.mu.Lock()
+	pre := make([]io.Closer, 0, len(s.listeners))
+	for l := range s.listeners {
+		pre = append(pre, l)
+	}
+	eng := s.eng
+	s.mu.Unlock()
+	if eng != nil {
+		for _, l := range pre {
+			eng.unwatch(l)
+		}
+	}
 	s.mu.Lock()
 	if !s.closing {
 		close(s.closed)
@@ -165,7 +182,7 @@ func (s *Server) stopListening() {
 	for l := range s.listeners {
 		ls = append(ls, l)
 	}
-	eng := s.eng
+	eng = s.eng
 	s.mu.Unlock()
 	for _, l := range ls {
 		if eng != nil {

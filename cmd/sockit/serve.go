@@ -9,14 +9,19 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sockit/sockit/internal/activation"
+	"github.com/sockit/sockit/internal/config"
 	"github.com/sockit/sockit/internal/services"
 	"github.com/sockit/sockit/proto/daytime"
 	"github.com/sockit/sockit/proto/qotd"
@@ -26,15 +31,13 @@ import (
 
 func (a *app) serveCommand() *cobra.Command {
 	var (
-		opt        services.Options
-		grace      time.Duration
-		budget     string
-		quotesFile string
-		metrics    string
-		httpRoot   string
-		logFormat  string
-		logLevel   string
-		inetd      string
+		opt         services.Options
+		st          serveSettings
+		logFormat   string
+		logLevel    string
+		inetd       string
+		configFile  string
+		checkConfig string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve [flags] [SERVICE=ENDPOINT...]",
@@ -68,6 +71,14 @@ comparison).`,
   sockit serve echo=tcp://127.0.0.1:8001 echo=udp://127.0.0.1:8001 qotd=unixgram:///tmp/qotd.sock
   sockit serve --metrics 127.0.0.1:9100 --log-format json daytime=tcp6://[::1]:0`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if checkConfig != "" {
+				if _, err := config.Load(checkConfig); err != nil {
+					fmt.Fprintln(a.stderr, err)
+					return quietExit(exitFailure)
+				}
+				fmt.Fprintf(a.stdout, "%s: ok\n", checkConfig)
+				return nil
+			}
 			logger, err := newLogger(a, logFormat, logLevel)
 			if err != nil {
 				return err
@@ -76,47 +87,49 @@ comparison).`,
 			if !slices.Contains(server.Engines(), opt.Server.Engine) {
 				return usageErr("serve: --engine is %s, not %q", strings.Join(server.Engines(), " or "), opt.Server.Engine)
 			}
-			switch budget {
-			case "on":
-			case "off":
-				opt.Server.UDP.Off = true
-			default:
-				return usageErr("serve: --udp-budget is on or off, not %q", budget)
-			}
-			if !daytime.ValidFormat(opt.DaytimeFormat) {
-				return usageErr("serve: --daytime-format is nist, rfc822 or ctime, not %q", opt.DaytimeFormat)
-			}
-			if quotesFile != "" {
-				f, err := os.Open(quotesFile)
-				if err != nil {
-					return usageErr("serve: --quotes: %v", err)
-				}
-				opt.Quotes, err = qotd.Parse(f)
-				f.Close()
-				if err != nil {
-					return usageErr("serve: --quotes %s: %v", quotesFile, err)
-				}
-			}
-			if httpRoot != "" {
-				root, err := os.OpenRoot(httpRoot)
-				if err != nil {
-					return usageErr("serve: --http-root: %v", err)
-				}
-				defer root.Close()
-				opt.HTTPRoot = root
-			}
 			if inetd != "" {
-				if len(args) > 0 || metrics != "" {
-					return usageErr("serve: --inetd serves standard input only: no SERVICE=ENDPOINT, no --metrics")
+				if len(args) > 0 || st.metrics != "" || configFile != "" {
+					return usageErr("serve: --inetd serves standard input only: no SERVICE=ENDPOINT, --metrics or --config")
 				}
-				return activation.Inetd(a.ctx, inetd, opt, opt.Server.IdleTimeout, grace)
+			}
+			// With --config the file sets what the flags would; only the
+			// process-wide flags may be given beside it.
+			var cfg config.Config
+			if configFile != "" {
+				var bad []string
+				cmd.Flags().Visit(func(f *pflag.Flag) {
+					if !slices.Contains([]string{"config", "log-format", "log-level", "engine", "loops"}, f.Name) {
+						bad = append(bad, "--"+f.Name)
+					}
+				})
+				if len(bad) > 0 || len(args) > 0 {
+					return usageErr("serve: with --config, set %s in the file (SERVICE=ENDPOINT as [services])", strings.Join(append(bad, args...), " "))
+				}
+				if cfg, err = config.Load(configFile); err != nil {
+					fmt.Fprintln(a.stderr, err)
+					return quietExit(exitFailure)
+				}
+				st.apply(&cfg, &opt)
+			}
+			opt, closers, err := st.options(opt)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				for _, c := range closers {
+					c()
+				}
+			}()
+			if inetd != "" {
+				return activation.Inetd(a.ctx, inetd, opt, opt.Server.IdleTimeout, st.grace)
 			}
 			specs := services.Defaults(false)
 			var metricsLn net.Listener
+			var activated []services.Spec
 			switch {
 			case activation.Activated():
 				// Socket activation: serve what systemd passed, open nothing.
-				if len(args) > 0 || metrics != "" {
+				if len(args) > 0 || st.metrics != "" {
 					return usageErr("serve: socket-activated, the sockets come from systemd: no SERVICE=ENDPOINT, no --metrics (name a socket FileDescriptorName=metrics)")
 				}
 				if specs, metricsLn, err = activation.Sockets(); err != nil {
@@ -125,6 +138,9 @@ comparison).`,
 				if len(specs) == 0 {
 					return fmt.Errorf("serve: systemd passed no service socket")
 				}
+				activated = specs
+			case configFile != "":
+				specs = cfg.Specs()
 			case len(args) > 0:
 				specs = nil
 				for _, arg := range args {
@@ -135,8 +151,8 @@ comparison).`,
 					specs = append(specs, sp)
 				}
 			}
-			if metrics != "" {
-				if metricsLn, err = net.Listen("tcp", metrics); err != nil {
+			if st.metrics != "" {
+				if metricsLn, err = net.Listen("tcp", st.metrics); err != nil {
 					return err
 				}
 			}
@@ -146,20 +162,28 @@ comparison).`,
 				opt.Server.Recorder = rec
 				defer a.serveMetrics(metricsLn, rec, &ready, logger)()
 			}
-			opt.Announce = func(service, network string, addr net.Addr) {
-				fmt.Fprintf(a.stderr, "listening %s %s %s\n", service, network, addr)
-			}
-			run, err := services.Start(a.ctx, specs, opt)
+			opt.Announce = a.announce
+			group, err := services.StartGroup(a.ctx, specs, opt, closers...)
 			if err != nil {
 				return err
 			}
+			closers = nil // the group closes them with their generation
 			ready.Store(true)
 			activation.Ready()
-			wdCtx, wdStop := context.WithCancel(a.ctx)
-			wdDone := make(chan struct{})
-			go func() { defer close(wdDone); activation.Watchdog(wdCtx, nil) }()
-			defer func() { wdStop(); <-wdDone }()
-			return run.Wait(a.ctx, grace, func() {
+			bg, stopBG := context.WithCancel(a.ctx)
+			var bgWG sync.WaitGroup
+			bgWG.Add(2)
+			go func() { defer bgWG.Done(); activation.Watchdog(bg, nil) }()
+			go func() {
+				defer bgWG.Done()
+				if configFile != "" {
+					base := opt
+					base.Announce = nil
+					a.reloadOnHUP(bg, configFile, cfg, group, activated, base, logger)
+				}
+			}()
+			defer func() { stopBG(); bgWG.Wait() }()
+			return group.Wait(a.ctx, st.grace, func() {
 				ready.Store(false)
 				activation.Stopping()
 			})
@@ -170,22 +194,151 @@ comparison).`,
 	f.IntVar(&opt.Server.MaxConnsPerSource, "max-conns-per-source", 256, "most stream connections from one IP address (-1: no bound)")
 	durationVar(f, &opt.Server.IdleTimeout, "idle-timeout", 5*time.Minute, "close a connection silent this long (-1s: never)")
 	durationVar(f, &opt.Server.WriteTimeout, "write-timeout", 30*time.Second, "close a connection whose peer takes no bytes this long")
-	durationVar(f, &grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, time connections in flight get to finish (idle ones close at once)")
+	durationVar(f, &st.grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, time connections in flight get to finish (idle ones close at once)")
 	f.StringVar(&opt.Server.Engine, "engine", server.Engines()[0], "what runs the connections: "+strings.Join(server.Engines(), " or "))
 	f.IntVar(&opt.Server.Loops, "loops", 0, "event-loop threads of the loop engine (0: one per CPU but one, at least one)")
-	f.StringVar(&budget, "udp-budget", "on", "per-source UDP reply budget and source checks: on, or off (benchmarks only)")
+	f.StringVar(&st.budget, "udp-budget", "on", "per-source UDP reply budget and source checks: on, or off (benchmarks only)")
 	f.IntVar(&opt.Server.UDP.BurstBytes, "udp-burst", 4096, "reply bytes a source prefix may get beyond what it sent")
 	f.IntVar(&opt.Server.UDP.RateBytes, "udp-rate", 1024, "bytes per second that refill a source prefix's burst")
 	f.IntVar(&opt.Server.UDPReadBuffer, "udp-rcvbuf", 4<<20, "kernel receive buffer of each UDP socket in bytes, capped by net.core.rmem_max (-1: system default)")
 	f.BoolVar(&opt.Server.UDP.AllowReservedPorts, "udp-allow-reserved-ports", false, "answer datagrams from source ports below 1024 and 2049")
-	f.StringVar(&quotesFile, "quotes", "", "serve the quotes in this fortune-format FILE (quotes separated by lines holding %)")
-	f.StringVar(&httpRoot, "http-root", "", "http: serve the files under DIR (\"/\" is its index.html, else the brief's page)")
+	f.StringVar(&st.quotesFile, "quotes", "", "serve the quotes in this fortune-format FILE (quotes separated by lines holding %)")
+	f.StringVar(&st.httpRoot, "http-root", "", "http: serve the files under DIR (\"/\" is its index.html, else the brief's page)")
 	f.StringVar(&opt.DaytimeFormat, "daytime-format", "nist", "daytime line format: nist, rfc822 or ctime")
-	f.StringVar(&metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics, and probes at /healthz and /readyz")
+	f.StringVar(&st.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics, and probes at /healthz and /readyz")
 	f.StringVar(&inetd, "inetd", "", "serve SERVICE on the socket inetd passes as standard input: one connection (wait = no), or datagrams until --idle-timeout passes without one (wait = yes)")
+	f.StringVar(&configFile, "config", "", "read the services, guards and files from this TOML FILE (see deploy/sockit.example.toml); SIGHUP reloads it")
+	f.StringVar(&checkConfig, "check-config", "", "check this TOML FILE, print every mistake with its line and column, and exit (1 if any)")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
+}
+
+// announce prints a listener serve opened, for people and tests.
+func (a *app) announce(service, network string, addr net.Addr) {
+	fmt.Fprintf(a.stderr, "listening %s %s %s\n", service, network, addr)
+}
+
+// serveSettings are the serve flags that are not a server.Config field.
+type serveSettings struct {
+	grace                                 time.Duration
+	budget, quotesFile, httpRoot, metrics string
+}
+
+// apply sets what a config file sets.
+func (st *serveSettings) apply(cfg *config.Config, opt *services.Options) {
+	st.grace, opt.Server.IdleTimeout, opt.Server.WriteTimeout = cfg.Durations()
+	opt.Server.MaxConns = cfg.Guards.MaxConns
+	opt.Server.MaxConnsPerSource = cfg.Guards.MaxConnsPerSource
+	st.budget = "on"
+	if !cfg.UDP.Budget {
+		st.budget = "off"
+	}
+	opt.Server.UDP.BurstBytes = cfg.UDP.Burst
+	opt.Server.UDP.RateBytes = cfg.UDP.Rate
+	opt.Server.UDPReadBuffer = cfg.UDP.ReadBuffer
+	opt.Server.UDP.AllowReservedPorts = cfg.UDP.AllowReservedPorts
+	opt.DaytimeFormat = cfg.DaytimeFormat
+	st.quotesFile, st.httpRoot, st.metrics = cfg.Quotes, cfg.HTTPRoot, cfg.Metrics
+}
+
+// options checks the settings and loads what they name into opt; the
+// returned functions release it (the http root).
+func (st *serveSettings) options(opt services.Options) (services.Options, []func(), error) {
+	switch st.budget {
+	case "on":
+		opt.Server.UDP.Off = false
+	case "off":
+		opt.Server.UDP.Off = true
+	default:
+		return opt, nil, usageErr("serve: --udp-budget is on or off, not %q", st.budget)
+	}
+	if !daytime.ValidFormat(opt.DaytimeFormat) {
+		return opt, nil, usageErr("serve: --daytime-format is nist, rfc822 or ctime, not %q", opt.DaytimeFormat)
+	}
+	opt.Quotes = nil
+	if st.quotesFile != "" {
+		f, err := os.Open(st.quotesFile)
+		if err != nil {
+			return opt, nil, usageErr("serve: --quotes: %v", err)
+		}
+		opt.Quotes, err = qotd.Parse(f)
+		f.Close()
+		if err != nil {
+			return opt, nil, usageErr("serve: --quotes %s: %v", st.quotesFile, err)
+		}
+	}
+	opt.HTTPRoot = nil
+	if st.httpRoot != "" {
+		root, err := os.OpenRoot(st.httpRoot)
+		if err != nil {
+			return opt, nil, usageErr("serve: --http-root: %v", err)
+		}
+		opt.HTTPRoot = root
+		return opt, []func(){func() { root.Close() }}, nil
+	}
+	return opt, nil, nil
+}
+
+// reloadOnHUP reloads file on each SIGHUP until ctx ends. A file with
+// mistakes is logged and the running configuration stays.
+func (a *app) reloadOnHUP(ctx context.Context, file string, cfg config.Config, g *services.Group, activated []services.Spec, base services.Options, logger *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		activation.Reloading()
+		next, err := a.reload(ctx, file, cfg, g, activated, base, logger)
+		if err != nil {
+			logger.Error("reload refused; the running configuration stays", "file", file, "err", err)
+		} else {
+			cfg = next
+			fmt.Fprintf(a.stderr, "reloaded %s\n", file)
+		}
+		activation.Ready()
+	}
+}
+
+func (a *app) reload(ctx context.Context, file string, cur config.Config, g *services.Group, activated []services.Spec, base services.Options, logger *slog.Logger) (config.Config, error) {
+	cfg, err := config.Load(file)
+	if err != nil {
+		return cur, err
+	}
+	var st serveSettings
+	opt := base
+	st.apply(&cfg, &opt)
+	opt, closers, err := st.options(opt)
+	if err != nil {
+		return cur, err
+	}
+	if cfg.Metrics != cur.Metrics {
+		logger.Warn("the metrics address changes only at a restart", "running", cur.Metrics, "file", cfg.Metrics)
+	}
+	specs := cfg.Specs()
+	if activated != nil {
+		// The sockets systemd passed stay; each is handed to the new
+		// generation as a duplicate.
+		specs = nil
+		for _, sp := range activated {
+			specs = append(specs, services.Spec{Service: sp.Service, Endpoint: sp.Endpoint})
+		}
+	}
+	opt.Announce = a.announce
+	err = g.Reload(ctx, specs, opt, func(sp services.Spec, addr net.Addr) {
+		fmt.Fprintf(a.stderr, "closed %s %s %s\n", sp.Service, sp.Endpoint.Network, addr)
+	}, closers...)
+	if err != nil {
+		for _, c := range closers {
+			c()
+		}
+		return cur, err
+	}
+	return cfg, nil
 }
 
 func newLogger(a *app, format, level string) (*slog.Logger, error) {

@@ -90,8 +90,15 @@ type Options struct {
 	Announce func(service string, network string, addr net.Addr)
 }
 
+// bound is one spec's open socket.
+type bound struct {
+	ln net.Listener
+	pc net.PacketConn
+}
+
 // Running is a started set of services.
 type Running struct {
+	bound  []bound // each spec's socket, in Spec order
 	Server *server.Server
 	// Addrs holds each spec's bound address, in Spec order.
 	Addrs []net.Addr
@@ -103,10 +110,6 @@ type Running struct {
 // Start binds every spec (closing all again if one fails, so nothing is
 // half started), announces them, and serves them in the background.
 func Start(ctx context.Context, specs []Spec, opt Options) (*Running, error) {
-	type bound struct {
-		ln net.Listener
-		pc net.PacketConn
-	}
 	var all []bound
 	var protos []proto.Protocol
 	closeAll := func() {
@@ -154,6 +157,7 @@ func Start(ctx context.Context, specs []Spec, opt Options) (*Running, error) {
 			r.Addrs = append(r.Addrs, b.ln.Addr())
 		}
 	}
+	r.bound = all
 	for i, sp := range specs {
 		if opt.Announce != nil {
 			opt.Announce(sp.Service, sp.Endpoint.Network, r.Addrs[i])
@@ -205,9 +209,15 @@ func (r *Running) Wait(ctx context.Context, grace time.Duration, draining func()
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
+	r.shutdown(sctx, grace)
+	return err
+}
+
+// shutdown stops r gracefully until sctx (grace long) ends, then waits for
+// its Serve calls.
+func (r *Running) shutdown(sctx context.Context, grace time.Duration) {
 	if serr := r.Server.Shutdown(sctx); serr != nil {
 		r.log.Warn("grace period over: closed the connections still open", "grace", grace)
 	}
 	r.wg.Wait()
-	return err
 }

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sockit/sockit/sockittest"
+)
+
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("metric = \"x\"\n[guards]\nmax_conns = \"many\"\n[services]\necho = [\"tcp://127.0.0.1:99999\"]\n"), 0o644)
+	r := sockitRun(t, "", "serve", "--check-config", bad)
+	if r.code == 0 {
+		t.Fatalf("check-config of a bad file exited 0: %+v", r)
+	}
+	for _, want := range []string{bad + ":1:1: metric: unknown key", bad + ":3:1: guards.max_conns: want an integer", bad + ":5:1: services.echo: "} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("check-config output lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if r := sockitRun(t, "", "serve", "--check-config", "../../deploy/sockit.example.toml"); r.code != 0 || !strings.Contains(r.stdout, ": ok") {
+		t.Errorf("check-config of the example: %+v", r)
+	}
+	// The file and the flags it replaces do not mix.
+	if r := sockitRun(t, "", "serve", "--config", bad, "--max-conns", "5"); r.code != exitUsage {
+		t.Errorf("--config with --max-conns: %+v", r)
+	}
+	// A bad file at start is refused, every mistake shown.
+	if r := sockitRun(t, "", "serve", "--config", bad); r.code == 0 || !strings.Contains(r.stderr, "guards.max_conns") {
+		t.Errorf("serve --config with a bad file: %+v", r)
+	}
+}
+
+// echoOnce makes one echo request on a new connection.
+func echoOnce(addr string, msg []byte) error {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write(msg); err != nil {
+		return err
+	}
+	c.(*net.TCPConn).CloseWrite()
+	back, err := io.ReadAll(c)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(back, msg) {
+		return fmt.Errorf("echo changed the bytes")
+	}
+	return nil
+}
+
+// TestConfigReload runs `sockit serve --config` as a process and reloads it
+// with SIGHUP under a bounded echo load: no request fails; a connection
+// established before the reload keeps working under its old guards; a
+// listener the new file drops closes, one it adds opens, a changed guard
+// (idle timeout) applies to new connections; and a bad file is refused
+// while the running configuration stays.
+func TestConfigReload(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "sockit.toml")
+	write := func(s string) {
+		if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`[services]
+echo = ["tcp://127.0.0.1:0"]
+daytime = ["tcp://127.0.0.1:0"]
+`)
+	cmd := exec.Command(os.Args[0], "serve", "--config", file)
+	cmd.Env = append(os.Environ(), "SOCKIT_BE_MAIN=1")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	out := readLines(stderr)
+	addrs := map[string]string{}
+	re := regexp.MustCompile(`^listening (\S+ \S+) (\S+)$`)
+	for range 2 {
+		m := out.wait(t, re)
+		addrs[m[1]] = m[2]
+	}
+	echoAddr, daytimeAddr := addrs["echo tcp"], addrs["daytime tcp"]
+
+	// A connection established before any reload.
+	held, err := net.Dial("tcp", echoAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	roundTrip := func(c net.Conn, s string) error {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Write([]byte(s)); err != nil {
+			return err
+		}
+		b := make([]byte, len(s))
+		if _, err := io.ReadFull(c, b); err != nil || string(b) != s {
+			return fmt.Errorf("%q, %v", b, err)
+		}
+		return nil
+	}
+	if err := roundTrip(held, "before"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Bounded load across every reload: 4 clients, at most 3000 requests each.
+	var ok, failed atomic.Int64
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msg := []byte(fmt.Sprintf("request from client %d", w))
+			for range 3000 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := echoOnce(echoAddr, msg); err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+				} else {
+					ok.Add(1)
+				}
+			}
+		}()
+	}
+
+	// Reload 1: daytime goes, qotd over UDP comes, new connections idle out after 1s.
+	write(`[guards]
+idle_timeout = "1s"
+
+[services]
+echo = ["tcp://127.0.0.1:0"]
+qotd = ["udp://127.0.0.1:0"]
+`)
+	cmd.Process.Signal(syscall.SIGHUP)
+	qotdAddr := out.wait(t, regexp.MustCompile(`^listening qotd udp (\S+)$`))[1]
+	out.wait(t, regexp.MustCompile(`^closed daytime tcp `+regexp.QuoteMeta(daytimeAddr)+`$`))
+	out.wait(t, regexp.MustCompile(`^reloaded `))
+	if r := sockitRun(t, "", "qotd", "udp://"+qotdAddr); r.code != 0 || r.stdout == "" {
+		t.Errorf("qotd added by the reload: %+v", r)
+	}
+	// The removed listener closes (its socket a moment after the old
+	// generation stopped accepting on it).
+	sockittest.Eventually(t, 5*time.Second, "daytime's removed listener refuses connections", func() bool {
+		c, err := net.DialTimeout("tcp", daytimeAddr, 2*time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	// The new idle timeout closes a new silent connection...
+	fresh, err := net.Dial("tcp", echoAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh.SetReadDeadline(time.Now().Add(10 * time.Second))
+	start := time.Now()
+	if _, err := fresh.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("a new idle connection: %v, want EOF from the 1s idle timeout", err)
+	}
+	fresh.Close()
+	// ...while the old connection, idle as long, still has its 5 minutes.
+	if err := roundTrip(held, "after reload"); err != nil {
+		t.Errorf("the connection established before the reload: %v", err)
+	}
+	t.Logf("new connection idled out after %v", time.Since(start).Round(time.Millisecond))
+
+	// Reload 2: a bad file is refused; everything keeps running.
+	write("[guards]\nmax_conn = 5\n")
+	cmd.Process.Signal(syscall.SIGHUP)
+	out.wait(t, regexp.MustCompile(`reload refused.*guards\.max_conn: unknown key`))
+	if r := sockitRun(t, "", "qotd", "udp://"+qotdAddr); r.code != 0 {
+		t.Errorf("qotd after a refused reload: %+v", r)
+	}
+
+	close(stop)
+	wg.Wait()
+	if failed.Load() != 0 || ok.Load() == 0 {
+		t.Errorf("load across the reloads: %d ok, %d failed (first: %v)", ok.Load(), failed.Load(), firstErr.Load())
+	}
+	t.Logf("load across the reloads: %d requests ok, %d failed", ok.Load(), failed.Load())
+	if err := roundTrip(held, "at the end"); err != nil {
+		t.Errorf("the held connection at the end: %v", err)
+	}
+	held.Close()
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve after SIGTERM: %v", err)
+	}
+}

@@ -1,0 +1,203 @@
+package services
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// Group runs successive generations of a service set, as a reload wants
+// them: Reload starts the new set — reusing the open socket of every spec
+// both sets share, so its queue of pending connections is never dropped —
+// and only then lets the old generation stop accepting and drain: its
+// established connections run to their end under the guards they were
+// accepted with, while new ones get the new guards.
+type Group struct {
+	mu      sync.Mutex
+	cur     *Running
+	specs   []Spec
+	closers []func() // the current generation's resources (an http root)
+	drains  sync.WaitGroup
+	old     []*Running // generations draining
+	errs    chan error
+	stopFwd chan struct{} // ends the current generation's forward
+}
+
+// key identifies a spec across reloads: the endpoint as written, so a port
+// 0 keeps the port it got.
+func (sp Spec) key() string {
+	return sp.Service + " " + sp.Endpoint.Network + " " + sp.Endpoint.Address
+}
+
+// StartGroup starts the first generation.
+func StartGroup(ctx context.Context, specs []Spec, opt Options, closers ...func()) (*Group, error) {
+	r, err := Start(ctx, specs, opt)
+	if err != nil {
+		return nil, err
+	}
+	g := &Group{cur: r, specs: specs, closers: closers, errs: make(chan error, 1)}
+	g.stopFwd = g.forward(r)
+	return g, nil
+}
+
+// forward passes r's listener failures on until the returned channel is
+// closed (r replaced, or the group stopped).
+func (g *Group) forward(r *Running) chan struct{} {
+	stop := make(chan struct{})
+	go func() {
+		select {
+		case err := <-r.errs:
+			select {
+			case g.errs <- err:
+			default:
+			}
+		case <-stop:
+		}
+	}()
+	return stop
+}
+
+// dup returns a second descriptor of an open socket.
+func dup(sp Spec, prev *Running, i int) (Spec, error) {
+	type filer interface{ File() (*os.File, error) }
+	var c any
+	if prev.bound[i].ln != nil {
+		c = prev.bound[i].ln
+	} else {
+		c = prev.bound[i].pc
+	}
+	fl, ok := c.(filer)
+	if !ok {
+		return sp, fmt.Errorf("%s: its socket cannot be handed over", sp.key())
+	}
+	f, err := fl.File()
+	if err != nil {
+		return sp, err
+	}
+	defer f.Close()
+	if prev.bound[i].ln != nil {
+		sp.Listener, err = net.FileListener(f)
+	} else {
+		sp.PacketConn, err = net.FilePacketConn(f)
+	}
+	return sp, err
+}
+
+// Reload replaces the running set with specs under opt. On an error
+// nothing changes. removed is told of each listener of the old set that the
+// new one lacks.
+func (g *Group) Reload(ctx context.Context, specs []Spec, opt Options, removed func(Spec, net.Addr), closers ...func()) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	prev := map[string]int{}
+	for i, sp := range g.specs {
+		prev[sp.key()] = i
+	}
+	next := make([]Spec, len(specs))
+	reused := map[string]bool{}
+	for i, sp := range specs {
+		next[i] = sp
+		if j, ok := prev[sp.key()]; ok && sp.Listener == nil && sp.PacketConn == nil {
+			d, err := dup(sp, g.cur, j)
+			if err != nil {
+				for _, n := range next[:i] {
+					n.Close()
+				}
+				return err
+			}
+			next[i] = d
+			reused[sp.key()] = true
+		}
+	}
+	announce, n := opt.Announce, 0
+	opt.Announce = func(service, network string, addr net.Addr) {
+		// Start announces in spec order.
+		if announce != nil && !reused[specs[n].key()] {
+			announce(service, network, addr)
+		}
+		n++
+	}
+	r, err := Start(ctx, next, opt)
+	if err != nil {
+		for _, n := range next {
+			n.Close()
+		}
+		return err
+	}
+	old, oldClosers := g.cur, g.closers
+	for i, sp := range g.specs {
+		if _, kept := reusedKey(specs, sp.key()); !kept && removed != nil {
+			removed(sp, old.Addrs[i])
+		}
+	}
+	g.cur, g.specs, g.closers = r, specs, closers
+	close(g.stopFwd)
+	g.stopFwd = g.forward(r)
+	g.old = append(g.old, old)
+	g.drains.Add(1)
+	go func() {
+		defer g.drains.Done()
+		old.Server.Shutdown(context.Background()) // connections finish at their pace (idle timeout bounds them)
+		for _, c := range oldClosers {
+			c()
+		}
+	}()
+	// Shutdown stops the old generation accepting first; its Serve calls
+	// return once it has. From then on every new connection is the new
+	// generation's, under the new guards.
+	old.wg.Wait()
+	return nil
+}
+
+func reusedKey(specs []Spec, key string) (int, bool) {
+	for i, sp := range specs {
+		if sp.key() == key {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// Current returns the running generation.
+func (g *Group) Current() *Running {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.cur
+}
+
+// Wait serves until ctx ends or a listener fails, then shuts every
+// generation down with grace, as Running.Wait does.
+func (g *Group) Wait(ctx context.Context, grace time.Duration, draining func()) error {
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-g.errs:
+	}
+	if draining != nil {
+		draining()
+	}
+	g.mu.Lock()
+	all := append([]*Running{g.cur}, g.old...)
+	closers := g.closers
+	close(g.stopFwd)
+	g.mu.Unlock()
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, r := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.shutdown(sctx, grace)
+		}()
+	}
+	wg.Wait()
+	g.drains.Wait()
+	for _, c := range closers {
+		c()
+	}
+	return err
+}
