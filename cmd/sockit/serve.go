@@ -163,6 +163,13 @@ comparison).`,
 				defer a.serveMetrics(metricsLn, rec, &ready, logger)()
 			}
 			opt.Announce = a.announce
+			// SIGHUP is caught before anything is announced, so that a
+			// reload asked for at once cannot end the process instead.
+			hup := make(chan os.Signal, 1)
+			if configFile != "" {
+				signal.Notify(hup, syscall.SIGHUP)
+				defer signal.Stop(hup)
+			}
 			group, err := services.StartGroup(a.ctx, specs, opt, closers...)
 			if err != nil {
 				return err
@@ -179,7 +186,7 @@ comparison).`,
 				if configFile != "" {
 					base := opt
 					base.Announce = nil
-					a.reloadOnHUP(bg, configFile, cfg, group, activated, base, logger)
+					a.reloadOnHUP(bg, hup, configFile, cfg, group, activated, base, logger)
 				}
 			}()
 			defer func() { stopBG(); bgWG.Wait() }()
@@ -282,10 +289,7 @@ func (st *serveSettings) options(opt services.Options) (services.Options, []func
 
 // reloadOnHUP reloads file on each SIGHUP until ctx ends. A file with
 // mistakes is logged and the running configuration stays.
-func (a *app) reloadOnHUP(ctx context.Context, file string, cfg config.Config, g *services.Group, activated []services.Spec, base services.Options, logger *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+func (a *app) reloadOnHUP(ctx context.Context, hup <-chan os.Signal, file string, cfg config.Config, g *services.Group, activated []services.Spec, base services.Options, logger *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():
