@@ -30,7 +30,7 @@ func TestSystemdUnitsVerify(t *testing.T) {
 		}
 		s := string(b)
 		if strings.HasSuffix(u, ".service") {
-			if !strings.Contains(s, "ExecStart=/usr/local/bin/sockit ") {
+			if !strings.Contains(s, "\nExecStart=/usr/local/bin/sockit ") {
 				t.Fatalf("%s: ExecStart is not /usr/local/bin/sockit", u)
 			}
 			s = strings.ReplaceAll(s, "/usr/local/bin/sockit", bin)
@@ -66,7 +66,7 @@ func TestSystemdUnitsHardening(t *testing.T) {
 	for _, want := range []string{
 		"Type=notify", "DynamicUser=yes", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
 		"RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX", "SystemCallFilter=@system-service",
-		"CapabilityBoundingSet=\n", "WatchdogSec=",
+		"CapabilityBoundingSet=\n", "WatchdogSec=", "--config /etc/sockit/sockit.toml", "ExecReload=/bin/kill -HUP $MAINPID",
 	} {
 		if !strings.Contains(svc, want) {
 			t.Errorf("sockit.service lacks %q", want)

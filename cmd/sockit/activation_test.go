@@ -121,8 +121,14 @@ func (l outLines) wait(t *testing.T, re *regexp.Regexp) []string {
 // until it listens on all n addresses.
 func activate(t *testing.T, n int, args ...string) (*exec.Cmd, outLines) {
 	t.Helper()
+	return activateServe(t, n, args, "--grace", "5s")
+}
+
+// activateServe is activate with serve's arguments.
+func activateServe(t *testing.T, n int, args []string, serveArgs ...string) (*exec.Cmd, outLines) {
+	t.Helper()
 	sa := sockittest.RequireTool(t, "systemd-socket-activate")
-	cmd := exec.Command(sa, append(append([]string{"-E", "SOCKIT_BE_MAIN=1"}, args...), os.Args[0], "serve", "--grace", "5s")...)
+	cmd := exec.Command(sa, append(append(append([]string{"-E", "SOCKIT_BE_MAIN=1"}, args...), os.Args[0], "serve"), serveArgs...)...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -211,6 +217,28 @@ func TestSocketActivationUDP(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("activated serve after SIGTERM: %v", err)
+	}
+}
+
+// TestSocketActivationWithConfig runs serve as deploy/systemd/sockit.service
+// does: activated, with the example config file, reloaded by SIGHUP (the
+// passed socket carries on in the new generation).
+func TestSocketActivationWithConfig(t *testing.T) {
+	port := sockittest.FreePort(t)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	cmd, out := activateServe(t, 1, []string{"-l", addr, "--fdname=echo"}, "--config", "../../deploy/sockit.example.toml")
+	if err := echoOnce(addr, []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	out.wait(t, regexp.MustCompile(`^listening echo tcp `+regexp.QuoteMeta(addr)+`$`))
+	cmd.Process.Signal(syscall.SIGHUP)
+	out.wait(t, regexp.MustCompile(`^reloaded `))
+	if err := echoOnce(addr, []byte("after the reload")); err != nil {
+		t.Errorf("echo on the passed socket after a reload: %v", err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("after SIGTERM: %v", err)
 	}
 }
 
