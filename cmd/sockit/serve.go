@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -86,6 +87,14 @@ comparison).`,
 			opt.Server.Logger = logger
 			if !slices.Contains(server.Engines(), opt.Server.Engine) {
 				return usageErr("serve: --engine is %s, not %q", strings.Join(server.Engines(), " or "), opt.Server.Engine)
+			}
+			if opt.Server.Engine == "loop" && os.Getenv("GOMAXPROCS") == "" {
+				// A loop per core, and one P more than loops (see the server
+				// package doc, "Event loops: measured choices").
+				if opt.Server.Loops <= 0 {
+					opt.Server.Loops = runtime.GOMAXPROCS(0)
+				}
+				runtime.GOMAXPROCS(opt.Server.Loops + 1)
 			}
 			if inetd != "" {
 				if len(args) > 0 || st.metrics != "" || configFile != "" {
@@ -203,7 +212,7 @@ comparison).`,
 	durationVar(f, &opt.Server.WriteTimeout, "write-timeout", 30*time.Second, "close a connection whose peer takes no bytes this long")
 	durationVar(f, &st.grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, time connections in flight get to finish (idle ones close at once)")
 	f.StringVar(&opt.Server.Engine, "engine", server.Engines()[0], "what runs the connections: "+strings.Join(server.Engines(), " or "))
-	f.IntVar(&opt.Server.Loops, "loops", 0, "event-loop threads of the loop engine (0: one per CPU but one, at least one)")
+	f.IntVar(&opt.Server.Loops, "loops", 0, "event-loop threads of the loop engine (0: one per CPU; serve then runs one Go P more than loops unless GOMAXPROCS is set)")
 	f.StringVar(&st.budget, "udp-budget", "on", "per-source UDP reply budget and source checks: on, or off (benchmarks only)")
 	f.IntVar(&opt.Server.UDP.BurstBytes, "udp-burst", 4096, "reply bytes a source prefix may get beyond what it sent")
 	f.IntVar(&opt.Server.UDP.RateBytes, "udp-rate", 1024, "bytes per second that refill a source prefix's burst")
