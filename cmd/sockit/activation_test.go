@@ -226,13 +226,17 @@ func TestSocketActivationUDP(t *testing.T) {
 func TestSocketActivationWithConfig(t *testing.T) {
 	port := sockittest.FreePort(t)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	cmd, out := activateServe(t, 1, []string{"-l", addr, "--fdname=echo"}, "--config", "../../deploy/sockit.example.toml")
+	notify, states := notifySocket(t)
+	cmd, out := activateServe(t, 1, []string{"-l", addr, "--fdname=echo", "-E", "NOTIFY_SOCKET=" + notify}, "--config", "../../deploy/sockit.example.toml")
 	if err := echoOnce(addr, []byte("first")); err != nil {
 		t.Fatal(err)
 	}
 	out.wait(t, regexp.MustCompile(`^listening echo tcp `+regexp.QuoteMeta(addr)+`$`))
+	waitState(t, states, "READY=1")
 	cmd.Process.Signal(syscall.SIGHUP)
 	out.wait(t, regexp.MustCompile(`^reloaded `))
+	waitState(t, states, "RELOADING=1") // Type=notify-reload's protocol: RELOADING=1 with MONOTONIC_USEC, then READY=1
+	waitState(t, states, "READY=1")
 	if err := echoOnce(addr, []byte("after the reload")); err != nil {
 		t.Errorf("echo on the passed socket after a reload: %v", err)
 	}
