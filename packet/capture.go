@@ -72,8 +72,9 @@ type Capture struct {
 	held    bool   // cur belongs to us until we return it
 	scratch []byte // for frames whose VLAN tag the kernel took off
 	stop    func() bool
-	tov     time.Duration // the kernel's block timeout
-	drainTo atomic.Int64  // once the context ends: when the last block is in (UnixNano)
+	ready   func(uintptr) bool // readyBlock, as one value: waits allocate nothing
+	tov     time.Duration      // the kernel's block timeout
+	drainTo atomic.Int64       // once the context ends: when the last block is in (UnixNano)
 	closed  atomic.Bool
 
 	mu    sync.Mutex
@@ -161,6 +162,7 @@ func Open(ctx context.Context, iface string, f *Filter, opt Options) (*Capture, 
 	if c.rc, err = c.file.SyscallConn(); err != nil {
 		return fail("poller", err)
 	}
+	c.ready = c.readyBlock
 	c.stop = context.AfterFunc(ctx, c.interrupt)
 	return c, nil
 }
@@ -185,6 +187,53 @@ func (c *Capture) blockStatus(b int) *uint32 {
 // it to keep it. Next returns context.Canceled (or the context's error)
 // once the capture's context ends.
 func (c *Capture) Next(ctx context.Context) (Frame, error) {
+	if c.left == 0 {
+		if err := c.fill(ctx); err != nil {
+			return Frame{}, err
+		}
+	}
+	h, data, length := frameAt(c.ring, c.off, &c.scratch)
+	fr := Frame{Time: time.Unix(int64(h.Sec), int64(h.Nsec)), Length: length, Data: data}
+	c.left--
+	if c.left > 0 {
+		c.off += int(h.Next_offset)
+	}
+	return fr, nil
+}
+
+// WriteFile writes frames to w as they come, without a Frame or a
+// time.Time each: a ring block's records are appended to w's buffer in one
+// loop (tcpdump -w's path). It stops after limit frames (0: no limit) or
+// with the context's error once the capture's context ends, and returns
+// how many frames it wrote. The caller flushes w.
+func (c *Capture) WriteFile(ctx context.Context, w *FileWriter, limit int) (int, error) {
+	n := 0
+	for limit <= 0 || n < limit {
+		if c.left == 0 {
+			if err := c.fill(ctx); err != nil {
+				return n, err
+			}
+		}
+		k := c.left
+		if limit > 0 {
+			k = min(k, limit-n)
+		}
+		off, done, err := w.writeFrames(c.ring, c.off, k, &c.scratch)
+		c.left -= done
+		n += done
+		if c.left > 0 {
+			c.off = off
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// fill waits until the kernel hands the next block over, returning the
+// one read to it, and points left and off at its frames.
+func (c *Capture) fill(ctx context.Context) error {
 	for c.left == 0 {
 		if c.held {
 			// Hand the block back to the kernel and move on.
@@ -194,20 +243,18 @@ func (c *Capture) Next(ctx context.Context) (Frame, error) {
 		}
 		if err := ctx.Err(); err != nil {
 			if d := c.drainTo.Load(); d != 0 && time.Now().UnixNano() >= d {
-				return Frame{}, err
+				return err
 			}
 		}
 		if atomic.LoadUint32(c.blockStatus(c.cur))&unix.TP_STATUS_USER == 0 {
 			// The kernel signals the socket readable when it hands a block
 			// over; wait on the runtime poller until then.
-			err := c.rc.Read(func(uintptr) bool {
-				return atomic.LoadUint32(c.blockStatus(c.cur))&unix.TP_STATUS_USER != 0
-			})
+			err := c.rc.Read(c.ready)
 			if err != nil {
 				if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() != nil {
-					return Frame{}, ctx.Err()
+					return ctx.Err()
 				}
-				return Frame{}, fmt.Errorf("waiting for frames: %w", err)
+				return fmt.Errorf("waiting for frames: %w", err)
 			}
 			continue
 		}
@@ -216,27 +263,48 @@ func (c *Capture) Next(ctx context.Context) (Frame, error) {
 		c.left = int(*(*uint32)(unsafe.Pointer(&c.ring[base+12])))
 		c.off = base + int(*(*uint32)(unsafe.Pointer(&c.ring[base+16])))
 	}
-	h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&c.ring[c.off]))
-	data := c.ring[c.off+int(h.Mac) : c.off+int(h.Mac)+int(h.Snaplen)]
+	return nil
+}
+
+// readyBlock is rc.Read's test: has the kernel handed the block over?
+func (c *Capture) readyBlock(uintptr) bool {
+	return atomic.LoadUint32(c.blockStatus(c.cur))&unix.TP_STATUS_USER != 0
+}
+
+// frameAt reads the frame whose TPACKET_V3 header is at off in ring: the
+// header, the bytes kept and the frame's length on the wire. When the
+// kernel took a VLAN tag off, it puts the tag back where it was on the
+// wire, as libpcap does, into *scratch.
+func frameAt(ring []byte, off int, scratch *[]byte) (*unix.Tpacket3Hdr, []byte, int) {
+	h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&ring[off]))
+	data := ring[off+int(h.Mac) : off+int(h.Mac)+int(h.Snaplen)]
 	length := int(h.Len)
 	if h.Status&unix.TP_STATUS_VLAN_VALID != 0 && len(data) >= 12 {
-		// The kernel took the VLAN tag off; put it back where it was on
-		// the wire, as libpcap does.
 		tpid := uint16(0x8100)
 		if h.Status&unix.TP_STATUS_VLAN_TPID_VALID != 0 {
 			tpid = h.Hv1.Vlan_tpid
 		}
 		tci := uint16(h.Hv1.Vlan_tci)
-		c.scratch = append(append(append(c.scratch[:0], data[:12]...), byte(tpid>>8), byte(tpid), byte(tci>>8), byte(tci)), data[12:]...)
-		data = c.scratch
+		*scratch = append(append(append((*scratch)[:0], data[:12]...), byte(tpid>>8), byte(tpid), byte(tci>>8), byte(tci)), data[12:]...)
+		data = *scratch
 		length += 4
 	}
-	fr := Frame{Time: time.Unix(int64(h.Sec), int64(h.Nsec)), Length: length, Data: data}
-	c.left--
-	if c.left > 0 {
-		c.off += int(h.Next_offset)
+	return h, data, length
+}
+
+// writeFrames appends k frames of a ring block to w, the first one's
+// header at off. It returns where the frame after them starts and how
+// many it wrote.
+func (w *FileWriter) writeFrames(ring []byte, off, k int, scratch *[]byte) (next, done int, err error) {
+	for done < k {
+		h, data, length := frameAt(ring, off, scratch)
+		if err := w.record(h.Sec, h.Nsec/1000, data, length); err != nil {
+			return off, done, err
+		}
+		off += int(h.Next_offset)
+		done++
 	}
-	return fr, nil
+	return off, done, nil
 }
 
 // Stats returns the kernel's counts since the capture opened.

@@ -3,6 +3,7 @@ package packet
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"time"
@@ -74,26 +75,74 @@ func (r *FileReader) Next() (Frame, error) {
 }
 
 // FileWriter writes frames as a pcap file with microsecond timestamps and
-// Ethernet link type, which every tcpdump and Wireshark reads.
+// Ethernet link type, which every tcpdump and Wireshark reads. Records
+// gather in one buffer of fileBuffer bytes that goes out in one write when
+// full (and on Flush), so a flood costs a system call per megabyte.
 type FileWriter struct {
-	w  *pcapgo.Writer
-	bw *bufio.Writer
+	w   io.Writer
+	buf []byte // records not yet written
+	err error  // the first write error; every later call returns it
 }
+
+// fileBuffer is how many bytes of records a FileWriter gathers per write:
+// large enough that a flood makes few system calls, more than a frame at
+// the largest snapshot length.
+const fileBuffer = 1 << 20
 
 // NewFileWriter writes the pcap file header to w.
 func NewFileWriter(w io.Writer) (*FileWriter, error) {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	pw := pcapgo.NewWriter(bw)
-	if err := pw.WriteFileHeader(Snaplen, layers.LinkTypeEthernet); err != nil {
+	var head bytes.Buffer
+	if err := pcapgo.NewWriter(&head).WriteFileHeader(Snaplen, layers.LinkTypeEthernet); err != nil {
 		return nil, err
 	}
-	return &FileWriter{w: pw, bw: bw}, nil
+	fw := &FileWriter{w: w, buf: make([]byte, 0, fileBuffer)}
+	fw.buf = append(fw.buf, head.Bytes()...)
+	return fw, nil
 }
 
-// Write appends one frame.
+// Write appends one frame. A zero Time is written as now, as pcapgo does.
 func (w *FileWriter) Write(f Frame) error {
-	return w.w.WritePacket(gopacket.CaptureInfo{Timestamp: f.Time, CaptureLength: len(f.Data), Length: f.Length}, f.Data)
+	if f.Length < len(f.Data) {
+		return fmt.Errorf("pcap record: %d bytes kept of a %d-byte frame", len(f.Data), f.Length)
+	}
+	t := f.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
+	return w.record(uint32(t.Unix()), uint32(t.Nanosecond()/1000), f.Data, f.Length)
+}
+
+// record appends one record: its 16-byte header (seconds, microseconds,
+// bytes kept, length on the wire; little-endian, as pcapgo writes them)
+// and the bytes.
+func (w *FileWriter) record(sec, usec uint32, data []byte, length int) error {
+	if w.err != nil {
+		return w.err
+	}
+	if len(w.buf)+16+len(data) > cap(w.buf) {
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	b := binary.LittleEndian.AppendUint32(w.buf, sec)
+	b = binary.LittleEndian.AppendUint32(b, usec)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(data)))
+	b = binary.LittleEndian.AppendUint32(b, uint32(length))
+	w.buf = append(b, data...)
+	return nil
 }
 
 // Flush writes what is buffered.
-func (w *FileWriter) Flush() error { return w.bw.Flush() }
+func (w *FileWriter) Flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	if len(w.buf) > 0 {
+		if _, err := w.w.Write(w.buf); err != nil {
+			w.err = err
+			return err
+		}
+	}
+	w.buf = w.buf[:0]
+	return nil
+}

@@ -147,7 +147,14 @@ tcpdump prints them.`,
 		// tcpdump's line: scripts wait for it before sending traffic.
 		fmt.Fprintf(a.stderr, "listening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n", iface, packet.Snaplen)
 		n := 0
-		for count == 0 || n < count {
+		if w.pcap != nil {
+			// -w: records straight from the ring into the file's buffer.
+			n, err = c.WriteFile(ctx, w.pcap, count)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+		}
+		for w.pcap == nil && (count == 0 || n < count) {
 			fr, err := c.Next(ctx)
 			if err != nil {
 				if errors.Is(err, context.Canceled) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -203,11 +204,18 @@ func TestInjectSeenByTcpdump(t *testing.T) {
 
 	got := filepath.Join(dir, "got.pcap")
 	wait := startCapture(t, a.Exec(tcpdump, "-i", a.Link, "-U", "-c", fmt.Sprint(len(frames)), "-w", got, "udp port 8013"))
+	// sockit capture -w beside it, on the same frames.
+	mine := filepath.Join(dir, "mine.pcap")
+	waitMine := startCapture(t, sockitIn(a, "packet", "capture", "-i", a.Link, "-c", fmt.Sprint(len(frames)), "-w", mine, "udp port 8013"))
 	out, err := sockitIn(b, "packet", "send", "-i", b.Link, in).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "20 frames sent") {
 		t.Fatalf("send: %v\n%s", err, out)
 	}
 	wait()
+	if _, stderr := waitMine(); !strings.Contains(stderr, "20 packets captured") {
+		t.Errorf("capture -w: %s", stderr)
+	}
+	samePcap(t, got, mine)
 	gh, err := os.Open(got)
 	if err != nil {
 		t.Fatal(err)
@@ -233,6 +241,34 @@ func TestInjectSeenByTcpdump(t *testing.T) {
 	}
 	if !strings.Contains(res.stdout, "10.77.0.2.40003 > 10.77.0.1.8013 UDP len 159: daytime request 159 B") {
 		t.Errorf("packet read lines:\n%s", res.stdout)
+	}
+}
+
+// samePcap checks that sockit's pcap file (capture -w) holds what
+// tcpdump's does: the same file header, and record by record the same
+// lengths and bytes (timestamps aside: each tool's clock reading).
+func samePcap(t *testing.T, tcpdumps, sockits string) {
+	t.Helper()
+	want, err := os.ReadFile(tcpdumps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(sockits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) || len(got) < 24 {
+		t.Fatalf("sockit's pcap has %d bytes, tcpdump's %d", len(got), len(want))
+	}
+	if !bytes.Equal(got[:24], want[:24]) {
+		t.Errorf("file headers differ:\n tcpdump %x\n sockit  %x", want[:24], got[:24])
+	}
+	for off := 24; off+16 <= len(got); {
+		n := int(binary.LittleEndian.Uint32(got[off+8:]))
+		if !bytes.Equal(got[off+8:off+16+n], want[off+8:off+16+n]) {
+			t.Fatalf("record at byte %d differs:\n tcpdump %x\n sockit  %x", off, want[off:off+16+n], got[off:off+16+n])
+		}
+		off += 16 + n
 	}
 }
 
