@@ -127,7 +127,7 @@ verify). Ctrl-C prints the report of what completed.`,
 				fmt.Fprintln(a.stderr)
 			}
 			if res.Idle != "" {
-				fmt.Fprintf(a.stderr, "sockit: %s\n", res.Idle)
+				fmt.Fprintf(a.stderr, "sockit bench: %s\n", res.Idle)
 			}
 			if htmlFile != "" {
 				if err := writeFile(htmlFile, res.WriteHTML); err != nil {

@@ -50,7 +50,7 @@ func (a *app) setup(cf *clientFlags, name, arg string) (sockit.Endpoint, *sockit
 	}
 	q := &sockit.Query{Retries: cf.retries, Timeout: cf.timeout}
 	q.OnRetry = func(attempt int) {
-		fmt.Fprintf(a.stderr, "sockit: %s: no reply from %s in %v, resending (attempt %d of %d)\n",
+		fmt.Fprintf(a.stderr, "sockit %s: no reply from %s in %v, resending (attempt %d of %d)\n",
 			name, e, cf.timeout, attempt, cf.retries+1)
 	}
 	return e.WithFamily(fam), &sockit.Dialer{Timeout: cf.timeout, Family: fam}, q, nil

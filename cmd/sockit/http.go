@@ -168,7 +168,7 @@ type httpFail struct {
 func (a *app) runHTTP(name string, f *httpFlags, urls []string, uaSet bool) error {
 	say := func(e *httpFail) {
 		if !f.silent || f.showError {
-			fmt.Fprintf(a.stderr, "sockit: %s: %v\n", name, e.err)
+			fmt.Fprintf(a.stderr, "sockit %s: %v\n", name, e.err)
 		}
 	}
 	client, req, fail := a.httpSetup(f, uaSet)
@@ -406,7 +406,7 @@ func (a *app) transfer(ctx context.Context, name string, f *httpFlags, client *h
 			return ex, fail // the wait would outlast -m
 		}
 		if !f.silent {
-			fmt.Fprintf(a.stderr, "sockit: %s: %v; will retry in %v, %d retries left\n", name, fail.err, wait, retriesLeft)
+			fmt.Fprintf(a.stderr, "sockit %s: %v; will retry in %v, %d retries left\n", name, fail.err, wait, retriesLeft)
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -11,11 +11,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sockit/sockit"
 )
@@ -26,6 +29,9 @@ const (
 	exitOK      = 0
 	exitFailure = 1
 	exitUsage   = 2
+	// exitInterrupted is what a shell reports for a command ended by
+	// SIGINT (128+2); sockit uses it for SIGTERM too, and says nothing.
+	exitInterrupted = 130
 )
 
 // exitError carries a specific exit status up to main.
@@ -74,11 +80,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
-	return a.exitCode(err)
+	cmd, err := root.ExecuteContextC(ctx)
+	return a.exitCode(cmd, err)
 }
 
-func (a *app) exitCode(err error) int {
+// exitCode says why a command failed, once, as "sockit CMD: what" (plain
+// "sockit: what" for the root), and returns the exit status. A command
+// ended by SIGINT or SIGTERM exits 130, quietly, whatever its error.
+func (a *app) exitCode(cmd *cobra.Command, err error) int {
 	if err == nil {
 		return exitOK
 	}
@@ -86,17 +95,71 @@ func (a *app) exitCode(err error) int {
 	if errors.As(err, &q) {
 		return int(q)
 	}
-	// A sentinel of package sockit already says "sockit: ".
-	fmt.Fprintf(a.stderr, "sockit: %s\n", strings.TrimPrefix(err.Error(), "sockit: "))
 	var ee *exitError
+	isExit := errors.As(err, &ee)
+	if a.ctx.Err() != nil && !(isExit && ee.code == exitUsage) {
+		return exitInterrupted
+	}
+	prefix, msg := errPrefix(cmd), errMessage(cmd, err)
+	if cmd != nil && cmd.HasParent() && strings.HasPrefix(msg, cmd.Name()+" ") {
+		// The message names its operation as Go's do ("resolve NAME: …").
+		prefix = "sockit"
+	}
+	fmt.Fprintf(a.stderr, "%s: %s\n", prefix, msg)
 	switch {
-	case errors.As(err, &ee):
+	case isExit:
 		return ee.code
 	case errors.Is(err, sockit.ErrBadEndpoint):
 		return exitUsage
 	}
 	return exitFailure
 }
+
+// errPrefix is "sockit CMD" for the command that failed ("sockit" alone
+// for the root or when cobra found none).
+func errPrefix(cmd *cobra.Command) string {
+	if cmd == nil {
+		return "sockit"
+	}
+	return cmd.CommandPath()
+}
+
+// errMessage drops the prefixes a message may already carry (a sentinel of
+// package sockit says "sockit: ", a usage error names its command) so that
+// none is doubled.
+func errMessage(cmd *cobra.Command, err error) string {
+	msg := err.Error()
+	prefixes := []string{"sockit: "}
+	if cmd != nil && cmd.HasParent() {
+		prefixes = append(prefixes, cmd.CommandPath()+": ", cmd.CommandPath()+" ", cmd.Name()+": ")
+	}
+	for again := true; again; {
+		again = false
+		for _, p := range prefixes {
+			if strings.HasPrefix(msg, p) {
+				msg, again = msg[len(p):], true
+			}
+		}
+	}
+	msg = goInternals.ReplaceAllStringFunc(msg, func(m string) string {
+		if strings.HasSuffix(m, "out of range") {
+			return "out of range"
+		}
+		return "not a number"
+	})
+	return plainWords.Replace(msg)
+}
+
+// plainWords and goInternals turn what Go's packages say into what a user
+// reads: a timeout keeps the phase its error names ("dial tcp …: timed out").
+var (
+	plainWords = strings.NewReplacer(
+		"i/o timeout", "timed out",
+		"context deadline exceeded", "timed out",
+		"use of closed network connection", "connection closed",
+	)
+	goInternals = regexp.MustCompile(`strconv\.Parse\w+: parsing "[^"]*": (invalid syntax|value out of range)`)
+)
 
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
@@ -114,10 +177,10 @@ udp://, udp4://, udp6://, unix:///path, unix://@abstract or unixgram:///path.`,
   sockit listen -k tcp://127.0.0.1:8001`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		Version:       version(),
+		Version:       versionLine(),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageErr("unknown command %q (see sockit --help)", args[0])
+				return usageErr("unknown command %q%s (see sockit --help)", args[0], didYouMean(cmd.SuggestionsFor(args[0])))
 			}
 			return nil
 		},
@@ -126,8 +189,11 @@ udp://, udp4://, udp6://, unix:///path, unix://@abstract or unixgram:///path.`,
 		},
 	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", cmd.CommandPath(), err)}
+		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %w%s", cmd.CommandPath(), err, flagSuggestion(cmd, err))}
 	})
+	root.SuggestionsMinimumDistance = 2
+	root.SetHelpCommand(a.helpCommand(root))
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
 	root.AddCommand(
 		a.resolveCommand(),
 		a.connectCommand(),
@@ -140,15 +206,18 @@ udp://, udp4://, udp6://, unix:///path, unix://@abstract or unixgram:///path.`,
 		a.packetCommand(),
 		a.interfacesCommand(),
 		a.versionCommand(),
+		a.manCommand(),
 	)
 	root.AddCommand(a.clientCommands()...)
+	registerCompletions(root)
 	return root
 }
 
-// buildVersion is stamped by the release build (-ldflags "-X
-// main.buildVersion=v1.2.3", as deploy/container/build does); empty means
-// the version comes from the module's build info.
-var buildVersion string
+// buildVersion and buildCommit are stamped by the release build
+// (-ldflags "-X main.buildVersion=v1.2.3 -X main.buildCommit=$(git rev-parse HEAD)",
+// as deploy/container/build does), which works where Go's own VCS stamping
+// is off (-buildvcs=false, a source tarball). Empty: the module's build info.
+var buildVersion, buildCommit string
 
 func version() string {
 	if buildVersion != "" {
@@ -157,26 +226,121 @@ func version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	return "devel"
+}
+
+func commit() string {
+	c := buildCommit
+	if bi, ok := debug.ReadBuildInfo(); ok && c == "" {
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				return "devel-" + s.Value[:12]
+			if s.Key == "vcs.revision" {
+				c = s.Value
 			}
 		}
 	}
-	return "devel"
+	if len(c) > 12 {
+		c = c[:12]
+	}
+	if c == "" {
+		c = "unknown"
+	}
+	return c
+}
+
+// versionLine is what both `sockit --version` and `sockit version` print
+// after "sockit ": version, commit, Go version and platform.
+func versionLine() string {
+	return fmt.Sprintf("%s (commit %s, %s %s/%s)", version(), commit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 func (a *app) versionCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print sockit's version",
+		Short: "Print sockit's version, commit and Go version (as --version does)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := fmt.Fprintf(a.stdout, "sockit %s\n", version())
+			_, err := fmt.Fprintf(a.stdout, "sockit %s\n", versionLine())
 			return err
 		},
 	}
+}
+
+// helpCommand replaces cobra's, which prints "Unknown help topic" and exits
+// 0: `sockit help frob` is a usage error, as `git help frob` is.
+func (a *app) helpCommand(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			cmd, _, _ := root.Find(args)
+			var names []cobra.Completion
+			for _, s := range cmd.Commands() {
+				if s.IsAvailableCommand() && strings.HasPrefix(s.Name(), toComplete) {
+					names = append(names, cobra.CompletionWithDesc(s.Name(), s.Short))
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 || (cmd == root && len(args) > 0) {
+				topic := strings.Join(args, " ")
+				return usageErr("unknown help topic %q%s", topic, didYouMean(root.SuggestionsFor(args[len(args)-1])))
+			}
+			cmd.InitDefaultHelpFlag()
+			return cmd.Help()
+		},
+	}
+}
+
+// didYouMean is cobra's suggestion line, kept on the error's one line.
+func didYouMean(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+}
+
+// flagSuggestion adds "did you mean --X?" to an unknown flag, as git and
+// cobra do for commands: the flags within two edits of the one given.
+func flagSuggestion(cmd *cobra.Command, err error) string {
+	const unknown = "unknown flag: --"
+	msg := err.Error()
+	if !strings.HasPrefix(msg, unknown) {
+		return ""
+	}
+	name := strings.SplitN(msg[len(unknown):], "=", 2)[0]
+	var near []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden && (editDistance(name, f.Name) <= 2 || strings.HasPrefix(f.Name, name)) {
+			near = append(near, "--"+f.Name)
+		}
+	})
+	if len(near) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s?)", strings.Join(near, " or "))
+}
+
+// editDistance is Levenshtein's, over bytes (flag names are ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func noArgs(cmd *cobra.Command, args []string) error {

@@ -64,7 +64,7 @@ no reply has come for --wait.`,
 		}
 		d := &sockit.Dialer{Timeout: timeout, Family: fam}
 		opt.StopOnPeerClose = isTerminal(a.stdin)
-		return netcat.Connect(a.ctx, d, e, a.stdin, a.stdout, opt)
+		return interrupted(a, netcat.Connect(a.ctx, d, e, a.stdin, a.stdout, opt))
 	}
 	return cmd
 }
@@ -99,7 +99,7 @@ Binding port 0 picks a free port; the real address is printed on stderr.`,
 		opt.Announce = func(network string, addr net.Addr) {
 			fmt.Fprintf(a.stderr, "listening %s %s\n", network, addr)
 		}
-		return netcat.Listen(a.ctx, e.WithFamily(fam), a.stdin, a.stdout, opt)
+		return interrupted(a, netcat.Listen(a.ctx, e.WithFamily(fam), a.stdin, a.stdout, opt))
 	}
 	return cmd
 }
@@ -112,4 +112,13 @@ func isTerminal(r io.Reader) bool {
 	}
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// interrupted makes a netcat that a signal ended exit 130, as nc killed by
+// Ctrl-C does, even when it stopped cleanly.
+func interrupted(a *app, err error) error {
+	if err == nil && a.ctx.Err() != nil {
+		return a.ctx.Err()
+	}
+	return err
 }

@@ -187,9 +187,6 @@ func lines(r io.Reader, errp *error) iter.Seq[string] {
 	}
 }
 
-// exitInterrupted is the status of a run that Ctrl-C ended.
-const exitInterrupted = 130
-
 // bulkWindow is --concurrency's default on the bulk path: enough queries in
 // flight to keep a local server busy, few enough that its socket buffer
 // does not overflow.

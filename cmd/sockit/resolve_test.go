@@ -117,7 +117,7 @@ func TestResolveUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		r := sockitRun(t, "", tt.args...)
-		if r.code != exitUsage || !strings.HasPrefix(r.stderr, "sockit: ") || !strings.Contains(r.stderr, tt.want) {
+		if r.code != exitUsage || !strings.HasPrefix(r.stderr, "sockit resolve: ") || !strings.Contains(r.stderr, tt.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tt.args, r.code, r.stderr, exitUsage, tt.want)
 		}
 	}
@@ -167,7 +167,7 @@ func TestResolveListTooLongLine(t *testing.T) {
 		{nil, "localhost\n" + long + "\nlocalhost\n", "127.0.0.1\n"},
 	} {
 		r := sockitRun(t, tt.in, append([]string{"resolve", "-4", "-f", "-"}, tt.args...)...)
-		if r.code != 1 || !strings.Contains(r.stderr, "sockit: resolve: -: a line longer than 64 KiB") || r.stdout != tt.stdout {
+		if r.code != 1 || !strings.Contains(r.stderr, "sockit resolve: -: a line longer than 64 KiB") || r.stdout != tt.stdout {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", tt.args, r.code, r.stdout, r.stderr)
 		}
 	}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// sockitProcess starts the test binary as sockit with args; stdin is a pipe
+// the test keeps open (as a terminal would be).
+func sockitProcess(t *testing.T, args ...string) (cmd *exec.Cmd, stderr *bufio.Reader, stderrAll func() string) {
+	t.Helper()
+	cmd = exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "SOCKIT_BE_MAIN=1")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close() })
+	pr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	br := bufio.NewReader(pr)
+	return cmd, br, func() string {
+		var b strings.Builder
+		for {
+			line, err := br.ReadString('\n')
+			b.WriteString(line)
+			if err != nil {
+				return b.String()
+			}
+		}
+	}
+}
+
+func exitStatus(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0
+}
+
+// TestInterruptIsQuiet: SIGINT or SIGTERM to a client waiting on the
+// network ends it at once, with exit 130 and nothing on stderr ("context
+// canceled" and "use of closed network connection" were printed, exit 1).
+func TestInterruptIsQuiet(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	for _, tc := range []struct {
+		name string
+		sig  syscall.Signal
+		args []string
+	}{
+		{"connect", os.Interrupt.(syscall.Signal), []string{"connect", ln.Addr().String()}},
+		{"echo tcp", syscall.SIGTERM, []string{"echo", "--timeout", "30s", "tcp://" + ln.Addr().String(), "hi"}},
+		{"qotd udp", os.Interrupt.(syscall.Signal), []string{"qotd", "--timeout", "30s", "udp://" + pc.LocalAddr().String()}},
+		{"listen", os.Interrupt.(syscall.Signal), []string{"listen", "127.0.0.1:0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd, stderr, rest := sockitProcess(t, tc.args...)
+			// Wait until the client is at the network: accepted, its
+			// datagram in, or its listening line out.
+			switch tc.name {
+			case "listen":
+				if line, err := stderr.ReadString('\n'); err != nil || !strings.HasPrefix(line, "listening tcp ") {
+					t.Fatalf("listen: %q %v", line, err)
+				}
+			case "qotd udp":
+				pc.SetReadDeadline(time.Now().Add(20 * time.Second))
+				if _, _, err := pc.ReadFrom(make([]byte, 512)); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				ln.(*net.TCPListener).SetDeadline(time.Now().Add(20 * time.Second))
+				c, err := ln.Accept()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+			}
+			cmd.Process.Signal(tc.sig)
+			out := rest()
+			if code := exitStatus(t, cmd); code != exitInterrupted || out != "" {
+				t.Errorf("after %v: exit %d, stderr %q; want 130 and nothing", tc.sig, code, out)
+			}
+		})
+	}
+}
+
+// TestErrorForms: one prefix, "sockit CMD: ", never doubled, never missing;
+// cobra's suggestions for a mistyped command or flag; `help frob` fails.
+func TestErrorForms(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"conect", "x:1"}, exitUsage, `sockit: unknown command "conect" (did you mean connect?)`},
+		{[]string{"connect", "--timout", "1s", "x:1"}, exitUsage, "sockit connect: unknown flag: --timout (did you mean --timeout?)\n"},
+		{[]string{"connect"}, exitUsage, "sockit connect: wants 1 argument(s), got 0"},
+		{[]string{"listen", "-4", "-6", "x:1"}, exitUsage, "sockit listen: -4 and -6 exclude each other\n"},
+		{[]string{"help", "frob"}, exitUsage, `sockit help: unknown help topic "frob"`},
+		{[]string{"bench", "-c", "x", "http://127.0.0.1:1/"}, exitUsage, `sockit bench: invalid argument "x" for "-c, --concurrency" flag: not a number`},
+		{[]string{"serve", "--log-level", "loud"}, exitUsage, "sockit serve: --log-level is"},
+	} {
+		r := sockitRun(t, "", tc.args...)
+		if r.code != tc.code || !strings.HasPrefix(r.stderr, tc.want) || strings.Contains(r.stderr, ": sockit") {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, r.code, r.stderr, tc.code, tc.want)
+		}
+		if strings.Contains(r.stderr, "strconv") {
+			t.Errorf("%v: Go internals in %q", tc.args, r.stderr)
+		}
+	}
+	if r := sockitRun(t, "", "help", "connect"); r.code != 0 || !strings.Contains(r.stdout, "hello there") {
+		t.Errorf("help connect: %d %q", r.code, r.stdout)
+	}
+}
+
+// TestVersionAndCompletion: --version and version agree and name the
+// commit and Go version; completion offers the enums; `sockit man DIR`
+// writes a page per command.
+func TestVersionAndCompletion(t *testing.T) {
+	a, b := sockitRun(t, "", "--version"), sockitRun(t, "", "version")
+	if a.code != 0 || a.stdout != b.stdout || !strings.Contains(a.stdout, "(commit ") || !strings.Contains(a.stdout, " go1.") {
+		t.Errorf("--version %q, version %q", a.stdout, b.stdout)
+	}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"__complete", "serve", "--log-level", ""}, []string{"debug", "info", "warn", "error"}},
+		{[]string{"__complete", "serve", "--log-format", ""}, []string{"text", "json"}},
+		{[]string{"__complete", "serve", "--daytime-format", ""}, []string{"nist", "rfc822", "ctime"}},
+		{[]string{"__complete", "serve", "qo"}, []string{"qotd="}},
+		{[]string{"__complete", "bench", "--proto", ""}, []string{"echo", "qotd", "chargen"}},
+		{[]string{"__complete", "help", "con"}, []string{"connect"}},
+	} {
+		r := sockitRun(t, "", tc.args...)
+		for _, w := range tc.want {
+			if !strings.Contains(r.stdout, w+"\n") && !strings.Contains(r.stdout, w+"\t") {
+				t.Errorf("%v: %q lacks %q", tc.args, r.stdout, w)
+			}
+		}
+	}
+	dir := t.TempDir()
+	if r := sockitRun(t, "", "man", dir); r.code != 0 {
+		t.Fatalf("man: %d %s", r.code, r.stderr)
+	}
+	for _, page := range []string{"sockit.1", "sockit-connect.1", "sockit-serve.1", "sockit-echo.1"} {
+		b, err := os.ReadFile(filepath.Join(dir, page))
+		if err != nil || !strings.Contains(string(b), ".TH \"SOCKIT\"") {
+			t.Errorf("%s: %v %.80q", page, err, b)
+		}
+	}
+}
+
+// TestVersionStamped: a build with VCS stamping off still says the version
+// and commit -ldflags gave it.
+func TestVersionStamped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "sockit")
+	build := exec.Command("go", "build", "-buildvcs=false", "-ldflags", "-X main.buildVersion=v9.8.7 -X main.buildCommit=0123456789abcdef", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, arg := range []string{"--version", "version"} {
+		out, err := exec.Command(bin, arg).Output()
+		if err != nil || !strings.HasPrefix(string(out), "sockit v9.8.7 (commit 0123456789ab, go1.") {
+			t.Errorf("%s: %v %q", arg, err, out)
+		}
+	}
+}
