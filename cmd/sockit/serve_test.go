@@ -173,6 +173,11 @@ func TestServeHealthProbes(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
+	// The listening lines come out while services.Start runs; readiness is
+	// set once it returns: wait for it (bounded), as a kubelet would.
+	for deadline := time.Now().Add(10 * time.Second); status("/readyz") != 200 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if h, r := status("/healthz"), status("/readyz"); h != 200 || r != 200 {
 		t.Fatalf("serving: healthz %d, readyz %d; want 200, 200", h, r)
 	}
