@@ -63,7 +63,9 @@ type Config struct {
 	ContentType string
 	Timeout     time.Duration // -s, per request; zero means 30s
 	Rate        float64       // requests per second in total; zero means closed loop
-	Warmup      time.Duration // requests started before this are not recorded
+	Warmup      time.Duration // requests started before this are extra, not recorded
+	AnyLength   bool          // -l: HTTP bodies may differ in length from the first
+	Proxy       string        // -X host:port: send HTTP requests through this proxy
 	UnixSocket  string        // HTTP over this socket
 	Insecure    bool
 	Proto       string // raw targets: echo (default), discard, chargen, daytime, qotd, time
@@ -201,7 +203,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	tl := &timeline{}
 	var (
-		issued  atomic.Int64
 		done    atomic.Int64
 		failed  atomic.Int64
 		wg      sync.WaitGroup
@@ -225,6 +226,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	bud := newBudget(&cfg, start, interval, info.http)
 	res.Engine = cfg.Engine
 	if lt != nil {
 		loops := cfg.Loops
@@ -244,7 +246,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := runLoop(runCtx, lt, &cfg, slots, st, &issued, &done, &failed, start); err != nil {
+				if err := runLoop(runCtx, lt, &cfg, slots, st, bud, &done, &failed, start); err != nil {
 					st.Failures[FailConnect]++ // the loop itself failed (epoll); counted, not hidden
 				}
 			}()
@@ -260,13 +262,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				wk := newWorker(w)
 				defer wk.close()
 				for runCtx.Err() == nil {
-					i := issued.Add(1) - 1
-					if i >= cfg.Requests {
+					warm, due, ok := bud.take(time.Now())
+					if !ok {
 						return
 					}
-					due := time.Now()
 					if interval > 0 {
-						due = start.Add(time.Duration(i) * interval)
 						if d := time.Until(due); d > 0 {
 							t := time.NewTimer(d)
 							select {
@@ -285,16 +285,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 					end := time.Now()
 					if kind != "" && ended(runCtx, end) {
 						// Cut off by the end of the run, not a server fault.
+						if !warm {
+							bud.cut.Add(1)
+						}
 						return
 					}
-					if cfg.Warmup > 0 && t0.Sub(start) < cfg.Warmup {
+					bud.noteTimeout(kind)
+					if warm {
 						continue
 					}
 					total := end.Sub(t0)
 					if interval > 0 {
 						total = end.Sub(due)
 					}
-					st.record(&s, kind, total, end.Sub(start))
+					kind = st.record(&s, bud.checkLength(&s, kind), total, end.Sub(start))
 					done.Add(1)
 					if kind != "" {
 						failed.Add(1)
@@ -333,6 +337,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.absorb(st)
 	}
 	res.Seconds = tl.secs
+	res.Cut = bud.cut.Load()
+	if info.http {
+		res.DocLength = bud.docLength()
+	}
+	res.Hint = bud.hint(&cfg)
 	res.Duration = elapsed
 	res.ClientCPU = cpuTime() - cpu0
 	res.Interrupted = ctx.Err() != nil
@@ -344,7 +353,7 @@ func newHist() *hdr.Histogram { return hdr.New(1, int64(time.Hour/time.Microseco
 
 // record adds one request to a worker's tally (a Result of its own, merged
 // into the run's at the end).
-func (r *Result) record(s *sample, kind string, total, at time.Duration) {
+func (r *Result) record(s *sample, kind string, total, at time.Duration) string {
 	r.Requests++
 	us := max(int64(total/time.Microsecond), 1)
 	r.Latency.RecordValue(us)
@@ -357,7 +366,7 @@ func (r *Result) record(s *sample, kind string, total, at time.Duration) {
 	}
 	if r.sink != nil {
 		r.sink(Record{Start: r.t0.Add(at - total), Latency: time.Duration(us) * time.Microsecond, Status: s.status,
-			Error: kind, Sent: s.sent, Received: s.received})
+			Error: kind, Sent: s.sent, Received: s.received, Connect: s.connect, Wait: s.wait})
 	}
 	for len(r.PerSecond) <= sec {
 		r.PerSecond = append(r.PerSecond, 0)
@@ -381,6 +390,7 @@ func (r *Result) record(s *sample, kind string, total, at time.Duration) {
 	if kind != "" {
 		r.Failures[kind]++
 	}
+	return kind
 }
 
 // targetInfo describes the target for the report.
@@ -429,6 +439,13 @@ func ended(ctx context.Context, now time.Time) bool {
 	}
 	d, ok := ctx.Deadline()
 	return ok && !now.Before(d)
+}
+
+// cancelOnDone ends c's I/O in progress when ctx is done (Ctrl-C, the end
+// of -d), so a request waiting on a silent server stops at once instead of
+// at its -s timeout. The returned func stops the watch.
+func cancelOnDone(ctx context.Context, c net.Conn) func() bool {
+	return context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 }
 
 // classify turns an I/O error into a failure kind.

@@ -34,9 +34,9 @@ func TestEngineChoice(t *testing.T) {
 			t.Errorf("%+v: engine %q (failures %v), want %q", tc.cfg, r.Engine, r.Failures, tc.want)
 		}
 		var text, js bytes.Buffer
-		r.WriteText(&text)
+		r.WriteExtras(&text)
 		r.WriteJSON(&js)
-		if !strings.HasPrefix(text.String(), "Engine:                 "+tc.want+"\n") {
+		if !strings.HasPrefix(text.String(), "sockit: engine "+tc.want+"\n") {
 			t.Errorf("text report does not name the engine:\n%s", text.String())
 		}
 		var j struct{ Engine string }

@@ -37,6 +37,14 @@ func newHTTPTarget(cfg *Config, u *url.URL) (*httpTarget, error) {
 	if cfg.UnixSocket != "" {
 		h.network, h.addr = "unix", cfg.UnixSocket
 	}
+	target := u.RequestURI()
+	if cfg.Proxy != "" {
+		// ab -X: every request goes to the proxy, naming the full URL.
+		if u.Scheme == "https" {
+			return nil, fmt.Errorf("-X: a proxy for https (CONNECT) is not supported")
+		}
+		h.addr, target = cfg.Proxy, u.String()
+	}
 	if u.Scheme == "https" {
 		h.tls = &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: cfg.Insecure}
 	}
@@ -48,7 +56,7 @@ func newHTTPTarget(cfg *Config, u *url.URL) (*httpTarget, error) {
 	if cfg.KeepAlive {
 		proto = "HTTP/1.1"
 	}
-	fmt.Fprintf(&b, "%s %s %s\r\nHost: %s\r\nUser-Agent: sockit-bench\r\nAccept: */*\r\n", cfg.Method, u.RequestURI(), proto, u.Host)
+	fmt.Fprintf(&b, "%s %s %s\r\nHost: %s\r\nUser-Agent: sockit-bench\r\nAccept: */*\r\n", cfg.Method, target, proto, u.Host)
 	if !cfg.KeepAlive {
 		b.WriteString("Connection: close\r\n")
 	}
@@ -76,6 +84,7 @@ type httpWorker struct {
 	deadline time.Time // when the connection's deadline was last moved
 	server   bool      // the Server header was captured already
 	conn     net.Conn
+	unwatch  func() bool // stops cancelOnDone for conn
 	dec      *httpraw.Decoder
 	d        net.Dialer
 }
@@ -84,6 +93,7 @@ func (h *httpTarget) worker(int) worker { return &httpWorker{t: h} }
 
 func (w *httpWorker) close() {
 	if w.conn != nil {
+		w.unwatch()
 		w.conn.Close()
 		w.conn = nil
 	}
@@ -124,6 +134,7 @@ func (w *httpWorker) do(ctx context.Context, s *sample) string {
 		if err != nil {
 			return classify(err, FailConnect)
 		}
+		w.unwatch = cancelOnDone(ctx, w.conn)
 	}
 	s.keptAlive = reused
 	t1 := time.Now()
@@ -195,12 +206,11 @@ func failKind(err error, eof bool, f *httpraw.Framer) string {
 	return classify(err, FailRead)
 }
 
-// statusKind records the status of a complete response and classifies it.
+// statusKind records the status of a complete response and classifies it:
+// as in ab, a complete response is a success whatever its status, counted
+// apart as Non-2xx when it is not 2xx.
 func statusKind(s *sample, status int) string {
 	s.status = status
-	if status < 200 || status > 299 {
-		s.non2xx = true
-		return FailStatus
-	}
+	s.non2xx = status < 200 || status > 299
 	return ""
 }

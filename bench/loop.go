@@ -100,6 +100,7 @@ type lconn struct {
 	deadline   time.Time
 	s          sample
 	active     bool // a request is in flight
+	warm       bool // the request in flight is a warm-up one (not recorded)
 }
 
 type loop struct {
@@ -108,7 +109,7 @@ type loop struct {
 	p      *poll.Poller
 	conns  []*lconn // by file descriptor
 	st     *Result
-	issued *atomic.Int64
+	bud    *budget
 	done   *atomic.Int64
 	failed *atomic.Int64
 	start  time.Time
@@ -120,7 +121,7 @@ type loop struct {
 	parked, spare []*lconn
 }
 
-func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Result, issued, done, failed *atomic.Int64, start time.Time) error {
+func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Result, bud *budget, done, failed *atomic.Int64, start time.Time) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	p, err := poll.New()
@@ -143,7 +144,7 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Res
 		own.sa = &c
 	}
 	t = &own
-	l := &loop{t: t, cfg: cfg, p: p, conns: make([]*lconn, 0, 1024), st: st, issued: issued, done: done, failed: failed, start: start}
+	l := &loop{t: t, cfg: cfg, p: p, conns: make([]*lconn, 0, 1024), st: st, bud: bud, done: done, failed: failed, start: start}
 	if cfg.Rate > 0 {
 		l.interval = time.Duration(float64(time.Second) / cfg.Rate)
 	}
@@ -167,6 +168,11 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Res
 	lastScan := time.Now()
 	for live > 0 {
 		if ctx.Err() != nil {
+			for _, c := range l.conns {
+				if c != nil && c.active && !c.warm {
+					bud.cut.Add(1) // in flight at the end of the run
+				}
+			}
 			return nil
 		}
 		waitMs := 100
@@ -218,16 +224,16 @@ func (l *loop) conn(fd int) *lconn {
 // At a --rate a request not yet due parks the slot until it is.
 func (l *loop) next(c *lconn) bool {
 	for {
-		i := l.issued.Add(1)
-		if i > l.cfg.Requests {
+		warm, due, ok := l.bud.take(l.now)
+		if !ok {
 			l.drop(c)
 			return false
 		}
 		c.s = sample{}
+		c.warm = warm
 		c.start = l.now // the time of this batch of events: one clock read per batch
 		if l.interval > 0 {
 			// Open model: latency runs from the request's scheduled time.
-			due := l.start.Add(time.Duration(i-1) * l.interval)
 			if due.After(l.now) {
 				c.start, c.active = due, false
 				l.parked = append(l.parked, c)
@@ -457,10 +463,10 @@ func (l *loop) finish(c *lconn, kind string, now time.Time) bool {
 
 func (l *loop) record(c *lconn, kind string, now time.Time) {
 	c.active = false
-	if l.cfg.Warmup > 0 && c.start.Sub(l.start) < l.cfg.Warmup {
-		return // started in the warm-up: not recorded, as on the goroutine engine
+	if c.warm {
+		return // a warm-up request: extra, not recorded, as on the goroutine engine
 	}
-	l.st.record(&c.s, kind, now.Sub(c.start), now.Sub(l.start))
+	kind = l.st.record(&c.s, l.bud.checkLength(&c.s, kind), now.Sub(c.start), now.Sub(l.start))
 	l.done.Add(1)
 	if kind != "" {
 		l.failed.Add(1)

@@ -47,6 +47,7 @@ type rawWorker struct {
 	conn    net.Conn
 	payload []byte
 	buf     []byte
+	unwatch func() bool // stops cancelOnDone for conn
 }
 
 func (r *rawTarget) worker(id int) worker {
@@ -55,6 +56,7 @@ func (r *rawTarget) worker(id int) worker {
 
 func (w *rawWorker) close() {
 	if w.conn != nil {
+		w.unwatch()
 		w.conn.Close()
 		w.conn = nil
 	}
@@ -73,7 +75,7 @@ func (w *rawWorker) do(ctx context.Context, s *sample) string {
 		if err != nil {
 			return classify(err, FailConnect)
 		}
-		w.conn = c
+		w.conn, w.unwatch = c, cancelOnDone(ctx, c)
 	} else {
 		s.keptAlive = true
 	}

@@ -41,6 +41,8 @@ type Result struct {
 	Rate           float64
 	Interrupted    bool
 	Engine         string // the engine that ran the load (goroutine or loop)
+	Cut            int64  // requests in flight when the run ended (Ctrl-C, -d), not counted
+	Hint           string // why the target may have kept silent, if it did
 
 	// Shard is the part of a sharded run this result covers (zero: all);
 	// RunID names the run its shards share, and OptionsHash the load they
@@ -102,6 +104,8 @@ func (r *Result) absorbAt(o *Result, off int) {
 	r.Wait.Merge(o.Wait)
 	r.Processing.Merge(o.Processing)
 	r.Requests += o.Requests
+	r.Cut += o.Cut
+	r.Interrupted = r.Interrupted || o.Interrupted
 	r.Non2xx += o.Non2xx
 	r.KeepAlive += o.KeepAlive
 	r.BytesSent += o.BytesSent
@@ -144,12 +148,11 @@ func (r *Result) RPS() float64 {
 
 func ms(us int64) float64 { return float64(us) / 1000 }
 
-// WriteText writes ab's report layout, then sockit's own lines.
+// WriteText writes ab's report, line for line in ab's layout (minus ab's
+// banner, which would claim to be ApacheBench), so a parser of ab's output
+// reads it unchanged. sockit's own lines are WriteExtras'.
 func (r *Result) WriteText(w io.Writer) error {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
-	if r.Engine != "" {
-		p("Engine:                 %s\n", r.Engine)
-	}
 	if r.HTTP {
 		p("Server Software:        %s\n", r.ServerSoftware)
 	}
@@ -166,15 +169,8 @@ func (r *Result) WriteText(w io.Writer) error {
 	p("Complete requests:      %d\n", r.Requests)
 	p("Failed requests:        %d\n", r.Failed())
 	if r.Failed() > 0 {
-		p("   (Connect: %d, Receive: %d, Length: %d, Exceptions: %d)\n",
-			r.Failures[FailConnect], r.Failures[FailRead]+r.Failures[FailTimeout], r.Failures[FailLength],
-			r.Failures[FailWrite]+r.Failures[FailVerify])
-		keys := slices.Sorted(maps.Keys(r.Failures))
-		p("   (by kind:")
-		for _, k := range keys {
-			p(" %s %d", k, r.Failures[k])
-		}
-		p(")\n")
+		c, rcv, l, e := r.abFailures()
+		p("   (Connect: %d, Receive: %d, Length: %d, Exceptions: %d)\n", c, rcv, l, e)
 	}
 	if r.Non2xx > 0 {
 		p("Non-2xx responses:      %d\n", r.Non2xx)
@@ -198,28 +194,90 @@ func (r *Result) WriteText(w io.Writer) error {
 			p("                        %.2f kb/s sent\n", float64(r.BytesSent)/1024/secs)
 		}
 	}
+	if r.Requests == 0 {
+		return nil // ab prints no tables without a completed request
+	}
+	// ab's formats: a 12-column label, then %5 %4 %5.1f %6 %7.
 	p("\nConnection Times (ms)\n")
 	p("              min  mean[+/-sd] median   max\n")
 	row := func(name string, h *hdr.Histogram) {
-		p("%-11s %5.0f %5.0f %5.1f %6.0f %7.0f\n", name+":", ms(h.Min()), h.Mean()/1000, h.StdDev()/1000,
+		p("%-12s%5.0f %4.0f %5.1f %6.0f %7.0f\n", name+":", ms(h.Min()), h.Mean()/1000, h.StdDev()/1000,
 			ms(h.ValueAtQuantile(50)), ms(h.Max()))
 	}
 	row("Connect", r.Connect)
 	row("Processing", r.Processing)
 	row("Waiting", r.Wait)
 	row("Total", r.Latency)
+	// ab's sanity notes, on the same figures the table shows.
+	for _, c := range []struct {
+		what string
+		h    *hdr.Histogram
+	}{{"the initial connection time", r.Connect}, {"the processing time", r.Processing},
+		{"the waiting time", r.Wait}, {"the total time", r.Latency}} {
+		d, sd := math.Abs(math.Round(c.h.Mean()/1000)-math.Round(ms(c.h.ValueAtQuantile(50)))), c.h.StdDev()/1000
+		switch {
+		case d > 2*sd:
+			p("ERROR: The median and mean for %s are more than twice the standard\n"+
+				"       deviation apart. These results are NOT reliable.\n", c.what)
+		case d > sd:
+			p("WARNING: The median and mean for %s are not within a normal deviation\n"+
+				"        These results are probably not that reliable.\n", c.what)
+		}
+	}
 	p("\nPercentage of the requests served within a certain time (ms)\n")
 	for _, q := range []float64{50, 66, 75, 80, 90, 95, 98, 99} {
-		p("  %2.0f%%  %6.0f\n", q, ms(r.Latency.ValueAtQuantile(q)))
+		p("  %2.0f%%  %5.0f\n", q, ms(r.Latency.ValueAtQuantile(q)))
 	}
-	p(" 100%%  %6.0f (longest request)\n", ms(r.Latency.Max()))
-	p("\nsockit: p99.9 %.3f ms, p99.99 %.3f ms, max %.3f ms (HDR histogram, µs resolution)\n",
-		ms(r.Latency.ValueAtQuantile(99.9)), ms(r.Latency.ValueAtQuantile(99.99)), ms(r.Latency.Max()))
+	p(" 100%%  %5.0f (longest request)\n", ms(r.Latency.Max()))
+	return nil
+}
+
+// abFailures sorts the failure kinds into ab's four: Connect, Receive
+// (read errors and timeouts), Length and Exceptions (the rest).
+func (r *Result) abFailures() (connect, receive, length, except int64) {
+	for k, v := range r.Failures {
+		switch k {
+		case FailConnect:
+			connect += v
+		case FailRead, FailTimeout:
+			receive += v
+		case FailLength:
+			length += v
+		default:
+			except += v
+		}
+	}
+	return
+}
+
+// WriteExtras writes what sockit measures beyond ab's report, each line
+// prefixed "sockit: " (the command writes them to stderr): the engine, the
+// failures by sockit's kinds, the tail percentiles, client CPU, warnings
+// and how the run ended.
+func (r *Result) WriteExtras(w io.Writer) error {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	if r.Engine != "" {
+		p("sockit: engine %s\n", r.Engine)
+	}
+	if r.Failed() > 0 {
+		p("sockit: failures by kind:")
+		for _, k := range slices.Sorted(maps.Keys(r.Failures)) {
+			p(" %s %d", k, r.Failures[k])
+		}
+		p("\n")
+	}
+	if r.Requests > 0 {
+		p("sockit: p99.9 %.3f ms, p99.99 %.3f ms, max %.3f ms (HDR histogram, µs resolution)\n",
+			ms(r.Latency.ValueAtQuantile(99.9)), ms(r.Latency.ValueAtQuantile(99.99)), ms(r.Latency.Max()))
+	}
 	if r.ClientCPU > 0 && r.Requests > 0 {
 		p("sockit: client CPU %.3f s, %.0f requests per CPU-second\n", r.ClientCPU.Seconds(), float64(r.Requests)/r.ClientCPU.Seconds())
 	}
 	for _, warn := range r.Warnings() {
 		p("sockit: warning: %s\n", warn)
+	}
+	if r.Hint != "" {
+		p("sockit: %s\n", r.Hint)
 	}
 	if r.Idle != "" {
 		p("sockit: %s\n", r.Idle)
@@ -231,7 +289,7 @@ func (r *Result) WriteText(w io.Writer) error {
 		p("sockit: run %q (load %s)\n", r.RunID, r.OptionsHash)
 	}
 	if r.Interrupted {
-		p("sockit: interrupted: the report covers the %d requests that completed\n", r.Requests)
+		p("sockit: interrupted: the report covers the %d requests that completed; %d in flight were cut off and are not counted\n", r.Requests, r.Cut)
 	}
 	return nil
 }
@@ -254,6 +312,10 @@ func (r *Result) Warnings() []string {
 // JSON is the --json form; the histograms are HDR V2 encodings (base64),
 // so reports from several machines merge exactly.
 type JSON struct {
+	// SchemaVersion numbers this layout: a field's meaning never changes
+	// within one; fields are only added.
+	SchemaVersion int              `json:"schema_version"`
+	Version       string           `json:"version,omitempty"` // sockit's, of the run
 	Target        string           `json:"target"`
 	Engine        string           `json:"engine,omitempty"`
 	Requests      int64            `json:"requests"`
@@ -287,7 +349,17 @@ type JSON struct {
 	WarmupS       float64          `json:"warmup_s,omitempty"`
 	Seconds       []SecondJSON     `json:"seconds,omitempty"`
 	StartSkewS    float64          `json:"start_skew_s,omitempty"`
+	Interrupted   bool             `json:"interrupted,omitempty"`
+	Cut           int64            `json:"cut,omitempty"` // in flight at the end, not counted
+	Hint          string           `json:"hint,omitempty"`
 }
+
+// SchemaVersion is the --json layout's version.
+const SchemaVersion = 1
+
+// Version is sockit's version, written into every --json report; the
+// command sets it.
+var Version string
 
 // ShardJSON is Shard in a report: index is 1-based.
 type ShardJSON struct {
@@ -327,6 +399,7 @@ func encodeHist(h *hdr.Histogram) string {
 func (r *Result) ToJSON() JSON {
 	h := r.Latency
 	return JSON{
+		SchemaVersion: SchemaVersion, Version: Version, Interrupted: r.Interrupted, Cut: r.Cut, Hint: r.Hint,
 		Target: r.Target, Engine: r.Engine, Requests: r.Requests, Failures: r.Failures, Non2xx: r.Non2xx,
 		Concurrency: r.Concurrency, DurationS: r.Duration.Seconds(), RPS: r.RPS(),
 		BytesSent: r.BytesSent, BytesReceived: r.BytesReceived,
@@ -403,6 +476,7 @@ func FromJSON(data []byte) (*Result, error) {
 		}
 	}
 	r.RunID, r.OptionsHash, r.Idle = j.RunID, j.OptionsHash, j.Idle
+	r.Interrupted, r.Cut, r.Hint = j.Interrupted, j.Cut, j.Hint
 	if j.Shard != nil {
 		if j.Shard.Count < 1 || j.Shard.Index < 1 || j.Shard.Index > j.Shard.Count {
 			return nil, fmt.Errorf("report's shard %d/%d is impossible", j.Shard.Index, j.Shard.Count)

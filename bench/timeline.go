@@ -95,4 +95,6 @@ type Record struct {
 	Error    string        // failure kind; "" for success
 	Sent     int64         // bytes
 	Received int64         // bytes
+	Connect  time.Duration // 0 on a kept-alive connection
+	Wait     time.Duration // request sent to the first response byte
 }

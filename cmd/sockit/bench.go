@@ -1,11 +1,16 @@
 package main
 
 import (
+	"encoding/base64"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,28 +34,55 @@ func (a *app) benchCommand() *cobra.Command {
 		marked   bool
 		csvFile  string
 		omFile   string
+		verbose  int
+		pctFile  string
+		gnuFile  string
+		cookies  []string
+		auth     string
+		noExit   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench [flags] TARGET",
 		Short: "Load a server: ab's flags and report, for HTTP and the raw small-service protocols",
 		Long: `bench is a drop-in for ab: -n requests over -c concurrent connections, one
-connection per request unless -k, and ab's report layout, so scripts that parse
-ab keep working. It adds HTTP/1.1 keep-alive with correct framing (chunked
-included), https and Unix sockets, raw targets (tcp://, udp://, unix://,
-unixgram:// with --proto echo|discard|chargen|daytime|qotd|time; echo verifies
-every byte), an open model (--rate: latency from each request's scheduled
-time), HDR latency percentiles, and --json reports that merge exactly
-(sockit bench merge). Exactly -n requests complete, each a success or a
-failure of a named kind (connect, timeout, read, write, status, length,
-verify). Ctrl-C prints the report of what completed.`,
+connection per request unless -k, and ab's report on stdout line for line, so
+scripts that parse ab keep working. It adds HTTP/1.1 keep-alive with correct
+framing (chunked included), https and Unix sockets, raw targets (tcp://, udp://,
+unix://, unixgram:// with --proto echo|discard|chargen|daytime|qotd|time; echo
+verifies every byte), an open model (--rate: latency from each request's
+scheduled time), HDR latency percentiles, and --json reports that merge exactly
+(sockit bench merge).
+
+As in ab, a complete response is a success whatever its status (non-2xx ones are
+counted on their own line), the first response's body sets the Document Length
+and a later body of another length is a Length failure unless -l.
+
+Where bench differs from ab, and why:
+  - stdout holds ab's report without ab's banner (bench is not ApacheBench);
+    sockit's own lines (engine, failures by kind, p99.9, client CPU, hints)
+    go to stderr, prefixed "sockit:", so a parser of ab's output sees ab's layout.
+  - Exactly -n requests complete, each a success or a failure of a named kind
+    (connect, timeout, read, write, length, verify): a receive error never ends
+    the run, as if ab's -r were always given (-r is accepted).
+  - -v's lines go to stderr, not into the report; -k speaks HTTP/1.1.
+  - --warmup requests come on top of -n: exactly -n are measured after it.
+  - Ctrl-C stops at once (requests in flight are cut off and counted apart),
+    prints the report of what completed, marked interrupted on stderr, and
+    exits 130. Every request failing exits 1, as ab exits on its socket error.`,
 		Example: `  sockit bench -c 50 -n 1000 http://localhost:8080/      # the brief's ab command
   sockit bench -k -c 50 -d 10s http://127.0.0.1:8080/
   sockit bench -c 64 -n 100000 --size 64 tcp://127.0.0.1:8001
+  # UDP: sockit serve budgets the reply bytes per source (anti-amplification),
+  # which a benchmark exhausts at once; serve a benchmark without it:
+  sockit serve --udp-budget off qotd=udp://127.0.0.1:8017 &
   sockit bench --proto qotd -c 8 -n 1000 udp://127.0.0.1:8017
   sockit bench -k --rate 20000 -d 30s --json http://127.0.0.1:8080/ > a.json`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			cfg.Target = args[0]
+			if err := checkBenchFlags(cmd, &cfg, args[0], timeLim, timeout); err != nil {
+				return err
+			}
 			if timeLim > 0 {
 				cfg.Duration = timeLim
 				if !cmd.Flags().Changed("requests") {
@@ -61,11 +93,18 @@ verify). Ctrl-C prints the report of what completed.`,
 				runtime.GOMAXPROCS(bench.Procs(threads))
 				cfg.Loops = threads
 			}
-			if timeout > 0 {
-				cfg.Timeout = timeout
-			}
+			cfg.Timeout = timeout
 			if head {
 				cfg.Method = "HEAD"
+			}
+			for _, c := range cookies {
+				cfg.Headers = append(cfg.Headers, "Cookie: "+c)
+			}
+			if auth != "" {
+				if !strings.Contains(auth, ":") {
+					return usageErr("bench: -A: want user:password, not %q", auth)
+				}
+				cfg.Headers = append(cfg.Headers, "Authorization: Basic "+base64.StdEncoding.EncodeToString([]byte(auth)))
 			}
 			if postFile != "" {
 				b, err := os.ReadFile(postFile)
@@ -76,12 +115,6 @@ verify). Ctrl-C prints the report of what completed.`,
 				if cfg.Method == "" {
 					cfg.Method = "POST"
 				}
-			}
-			if cfg.Requests < 0 || cfg.Concurrency < 0 || cfg.Rate < 0 || cfg.Size < 0 || cfg.Size > 65507 && strings.HasPrefix(cfg.Target, "udp") {
-				return usageErr("bench: -n, -c, --rate and --size must be positive (and --size at most 65507 over UDP)")
-			}
-			if cfg.Concurrency > 15000 {
-				return usageErr("bench: -c %d is more connections than this process may open (open files are capped)", cfg.Concurrency)
 			}
 			if shard != "" {
 				sh, err := bench.ParseShard(shard)
@@ -97,19 +130,62 @@ verify). Ctrl-C prints the report of what completed.`,
 			if cfg.RunID == "" {
 				cfg.RunID = os.Getenv("SOCKIT_RUN_ID")
 			}
-			if csvFile != "" {
-				f, err := os.Create(csvFile)
-				if err != nil {
-					return usageErr("bench: --csv: %v", err)
+			// Every output file is opened before the run, so a bad path
+			// fails at once instead of throwing a finished run away.
+			outs := map[string]*os.File{}
+			for _, o := range []struct{ flag, path string }{{"--csv", csvFile}, {"--html", htmlFile},
+				{"--openmetrics", omFile}, {"-e", pctFile}, {"-g", gnuFile}} {
+				if o.path == "" {
+					continue
 				}
-				defer f.Close()
+				f, err := os.Create(o.path)
+				if err != nil {
+					for _, f := range outs {
+						f.Close()
+					}
+					return usageErr("bench: %s: %v", o.flag, err)
+				}
+				outs[o.flag] = f
+			}
+			defer func() {
+				for flag, f := range outs {
+					if cerr := f.Close(); cerr != nil && err == nil {
+						err = fmt.Errorf("bench: %s: %w", flag, cerr)
+					}
+				}
+			}()
+			var sinks []func(bench.Record)
+			if f := outs["--csv"]; f != nil {
 				cw := bench.NewCSVWriter(f)
-				cfg.Record = cw.Record
+				sinks = append(sinks, cw.Record)
 				defer func() {
 					if ferr := cw.Flush(); ferr != nil && err == nil {
 						err = fmt.Errorf("bench: --csv: %w", ferr)
 					}
 				}()
+			}
+			if f := outs["-g"]; f != nil {
+				gw := bench.NewGnuplotWriter(f)
+				sinks = append(sinks, gw.Record)
+				defer func() {
+					if ferr := gw.Flush(); ferr != nil && err == nil {
+						err = fmt.Errorf("bench: -g: %w", ferr)
+					}
+				}()
+			}
+			if verbose >= 2 {
+				sinks = append(sinks, a.verboseSink(verbose))
+			}
+			switch len(sinks) {
+			case 0:
+			case 1:
+				cfg.Record = sinks[0]
+			default:
+				cfg.Record = func(r bench.Record) {
+					for _, s := range sinks {
+						s(r)
+					}
+				}
 			}
 			if marked {
 				asJSON = true
@@ -119,6 +195,7 @@ verify). Ctrl-C prints the report of what completed.`,
 					fmt.Fprintf(a.stderr, "\r%d requests, %.0f/s, %d failed ", done, float64(done)/el.Seconds(), failed)
 				}
 			}
+			bench.Version = version()
 			res, err := bench.Run(a.ctx, cfg)
 			if err != nil {
 				return &exitError{code: exitUsage, err: fmt.Errorf("bench: %w", err)}
@@ -126,29 +203,55 @@ verify). Ctrl-C prints the report of what completed.`,
 			if cfg.Progress != nil {
 				fmt.Fprintln(a.stderr)
 			}
-			if res.Idle != "" {
-				fmt.Fprintf(a.stderr, "sockit bench: %s\n", res.Idle)
-			}
-			if htmlFile != "" {
-				if err := writeFile(htmlFile, res.WriteHTML); err != nil {
-					return err
+			if f := outs["--html"]; f != nil {
+				if err := res.WriteHTML(f); err != nil {
+					return fmt.Errorf("bench: --html: %w", err)
 				}
 			}
-			if omFile != "" {
-				if err := writeFile(omFile, res.WriteOpenMetrics); err != nil {
-					return err
+			if f := outs["--openmetrics"]; f != nil {
+				if err := res.WriteOpenMetrics(f); err != nil {
+					return fmt.Errorf("bench: --openmetrics: %w", err)
 				}
 			}
-			if marked {
-				return res.WriteJSONMarked(a.stdout)
+			if f := outs["-e"]; f != nil {
+				if err := res.WritePercentiles(f); err != nil {
+					return fmt.Errorf("bench: -e: %w", err)
+				}
 			}
-			if asJSON {
-				return res.WriteJSON(a.stdout)
+			switch {
+			case marked:
+				err = res.WriteJSONMarked(a.stdout)
+			case asJSON:
+				err = res.WriteJSON(a.stdout)
+			default:
+				err = res.WriteText(a.stdout)
 			}
-			return res.WriteText(a.stdout)
+			if err != nil {
+				return err
+			}
+			if !asJSON || res.Interrupted || res.Hint != "" {
+				res.WriteExtras(a.stderr)
+			}
+			switch {
+			case res.Interrupted:
+				return quietExit(exitInterrupted)
+			case res.Requests > 0 && res.Failed() == res.Requests:
+				// ab exits non-zero when it cannot do its job; so does bench
+				// when not one request succeeded.
+				return fmt.Errorf("bench: every request failed (%s)", failureList(res.Failures))
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()
+	f.IntVarP(&verbose, "verbosity", "v", 0, "ab's -v: 2 prints a warning per non-2xx response, 3 also each response's status (on stderr)")
+	f.StringVarP(&pctFile, "csv-percentiles", "e", "", "ab's -e: write the percentiles 0..100 to FILE as CSV (\"Percentage served,Time in ms\")")
+	f.StringVarP(&gnuFile, "gnuplot", "g", "", "ab's -g: write one tab-separated line per request to FILE (starttime seconds ctime dtime ttime wait)")
+	f.StringArrayVarP(&cookies, "cookie", "C", nil, "ab's -C: add a 'Cookie: name=value' header (repeatable)")
+	f.StringVarP(&auth, "auth", "A", "", "ab's -A user:password: HTTP Basic authentication")
+	f.StringVarP(&cfg.Proxy, "proxy", "X", "", "ab's -X host:port: send the HTTP requests through this proxy")
+	f.BoolVarP(&cfg.AnyLength, "variable-length", "l", false, "ab's -l: bodies of another length than the first are not Length failures")
+	f.BoolVarP(&noExit, "no-exit-on-receive-error", "r", false, "ab's -r; bench never exits on a receive error anyway: it counts it and goes on")
 	f.StringVar(&shard, "shard", "", "run shard I of N (I/N, 1-based) of the load; default from JOB_COMPLETION_INDEX (0-based) and SOCKIT_SHARDS")
 	f.StringVar(&cfg.RunID, "run-id", "", "name of the run, for merge (default $SOCKIT_RUN_ID)")
 	f.BoolVar(&marked, "json-markers", false, "print the JSON report between marker lines, for merge to find in a log (kubectl logs)")
@@ -177,6 +280,7 @@ verify). Ctrl-C prints the report of what completed.`,
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the echo payloads")
 	f.StringVar(&cfg.Engine, "engine", "", "goroutine or loop (default: "+bench.DefaultEngine+"); the report's Engine line names the one that ran")
 	f.IntVar(&threads, "threads", 1, "OS threads running the workers (as wrk -t); 0 keeps Go's default, one per core")
+	cmd.SetFlagErrorFunc(benchFlagError)
 	cmd.AddCommand(a.benchMergeCommand(), a.benchReportCommand(), a.benchCompareCommand())
 	return cmd
 }
@@ -333,4 +437,113 @@ runs can differ more.`,
 			return bench.WriteCompare(a.stdout, rs[0].Name, rs[1].Name, rs[0].Result, rs[1].Result)
 		},
 	}
+}
+
+// flagName is how a message names a flag: its ab letter if it has one.
+func flagName(cmd *cobra.Command, name string) string {
+	if f := cmd.Flags().Lookup(name); f != nil && f.Shorthand != "" {
+		return "-" + f.Shorthand
+	}
+	return "--" + name
+}
+
+// checkBenchFlags refuses, naming the flag, every value bench cannot run
+// as asked (ab refuses them too) and every flag that does not apply to the
+// target's kind, instead of ignoring it.
+func checkBenchFlags(cmd *cobra.Command, cfg *bench.Config, target string, timeLim, timeout time.Duration) error {
+	fl := cmd.Flags()
+	bad := func(name, format string, a ...any) error {
+		return usageErr("bench: %s: %s", flagName(cmd, name), fmt.Sprintf(format, a...))
+	}
+	switch {
+	case fl.Changed("requests") && cfg.Requests <= 0:
+		return bad("requests", "want at least 1 request, not %d", cfg.Requests)
+	case cfg.Concurrency <= 0:
+		return bad("concurrency", "want at least 1 connection, not %d", cfg.Concurrency)
+	case cfg.Concurrency > 15000:
+		return bad("concurrency", "%d is more connections than this process may open (open files are capped)", cfg.Concurrency)
+	case fl.Changed("timelimit") && timeLim <= 0:
+		return bad("timelimit", "want a positive time, not %v", timeLim)
+	case fl.Changed("duration") && cfg.Duration <= 0:
+		return bad("duration", "want a positive time, not %v", cfg.Duration)
+	case timeout <= 0:
+		return bad("timeout", "want a positive time, not %v", timeout)
+	case cfg.Warmup < 0:
+		return bad("warmup", "want a positive time, not %v", cfg.Warmup)
+	case fl.Changed("rate") && !(cfg.Rate > 0):
+		return bad("rate", "want a positive rate, not %v", cfg.Rate)
+	case cfg.Size <= 0:
+		return bad("size", "want at least 1 byte, not %d", cfg.Size)
+	case cfg.Size > 65507 && (strings.HasPrefix(target, "udp") || strings.HasPrefix(target, "unixgram")):
+		return bad("size", "%d bytes do not fit in one datagram (at most 65507)", cfg.Size)
+	case fl.Changed("verbosity") && func() bool { v, _ := fl.GetInt("verbosity"); return v < 0 }():
+		return bad("verbosity", "want 0 or more")
+	case fl.Changed("threads") && func() bool { v, _ := fl.GetInt("threads"); return v < 0 }():
+		return bad("threads", "want 0 (Go's default) or more")
+	}
+	isHTTP := strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://")
+	rawOnly := []string{"proto", "size", "seed"}
+	httpOnly := []string{"header", "postfile", "content-type", "method", "head", "cookie", "auth", "proxy",
+		"variable-length", "unix-socket", "insecure"}
+	for _, name := range rawOnly {
+		if isHTTP && fl.Changed(name) {
+			return bad(name, "applies to raw targets (tcp://, udp://, unix://, unixgram://), not to an HTTP URL")
+		}
+	}
+	for _, name := range httpOnly {
+		if !isHTTP && fl.Changed(name) {
+			return bad(name, "applies to HTTP targets (http://, https://), not to %s", target)
+		}
+	}
+	return nil
+}
+
+// benchFlagError rewrites pflag's parse errors ("invalid argument "x" for
+// "-n, --requests" flag: strconv.ParseInt: parsing "x": invalid syntax")
+// without Go's internals: the flag, the value and what is wrong with it.
+func benchFlagError(cmd *cobra.Command, err error) error {
+	m := parseErrRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", cmd.CommandPath(), err)}
+	}
+	why := "not a number"
+	if strings.Contains(m[3], "out of range") {
+		why = "out of range"
+	}
+	name := m[2]
+	if i := strings.Index(name, ", "); i >= 0 {
+		name = name[:i] // "-n, --requests": the short form, as ab spells it
+	}
+	return usageErr("%s: %s: %q is %s", strings.TrimPrefix(cmd.CommandPath(), "sockit "), name, m[1], why)
+}
+
+var parseErrRe = regexp.MustCompile(`^invalid argument "(.*)" for "(.*)" flag: strconv\.Parse\w+: parsing ".*": (.*)$`)
+
+// verboseSink is ab's -v for bench: at 2 a warning per non-2xx response,
+// at 3 every response's status, on stderr (ab writes them to stdout, into
+// the report a parser reads; sockit keeps stdout ab's report alone).
+func (a *app) verboseSink(level int) func(bench.Record) {
+	var mu sync.Mutex
+	return func(r bench.Record) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.Status != 0 && (r.Status < 200 || r.Status > 299):
+			fmt.Fprintf(a.stderr, "WARNING: Response code not 2xx (%d)\n", r.Status)
+		case level >= 3 && r.Status != 0:
+			fmt.Fprintf(a.stderr, "LOG: Response code = %d\n", r.Status)
+		}
+		if level >= 3 && r.Error != "" {
+			fmt.Fprintf(a.stderr, "LOG: request failed: %s\n", r.Error)
+		}
+	}
+}
+
+// failureList writes failure counts as "connect 10, timeout 2".
+func failureList(m map[string]int64) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
 }

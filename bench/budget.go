@@ -1,0 +1,95 @@
+package bench
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// budget hands out a run's requests to its workers (both engines) and holds
+// the little state they share: the warm-up requests come on top of -n
+// (ab's users expect exactly -n measured requests after it), the first
+// HTTP document's length (ab's "Document Length", against which every
+// later body is checked, unless -l), and the requests cut off by the end
+// of the run.
+type budget struct {
+	n        int64         // measured requests
+	warmup   time.Duration // before start+warmup, requests are warm-up ones
+	start    time.Time
+	interval time.Duration // at a --rate, the time between requests
+	anyLen   bool          // -l: bodies may differ in length
+	httpDoc  bool          // check bodies against the first (HTTP targets)
+
+	issued atomic.Int64 // measured requests handed out
+	warm   atomic.Int64 // warm-up requests handed out
+	doc    atomic.Int64 // first document's length + 1; 0 until one completed
+	cut    atomic.Int64 // requests in flight when the run ended
+	quiet  atomic.Int64 // requests that timed out (see hint)
+}
+
+func newBudget(cfg *Config, start time.Time, interval time.Duration, httpDoc bool) *budget {
+	return &budget{n: cfg.Requests, warmup: cfg.Warmup, start: start, interval: interval,
+		anyLen: cfg.AnyLength, httpDoc: httpDoc}
+}
+
+// take returns the next request: whether it is a warm-up one, the time it
+// is due (at a --rate; now otherwise), and false when the run's -n
+// measured requests are all handed out.
+func (b *budget) take(now time.Time) (warm bool, due time.Time, ok bool) {
+	end := b.start.Add(b.warmup)
+	if b.warmup > 0 && now.Before(end) {
+		w := b.warm.Add(1) - 1
+		if b.interval <= 0 {
+			return true, now, true
+		}
+		if due := b.start.Add(time.Duration(w) * b.interval); due.Before(end) {
+			return true, due, true
+		}
+	}
+	i := b.issued.Add(1) - 1
+	if i >= b.n {
+		return false, time.Time{}, false
+	}
+	if b.interval <= 0 {
+		return false, now, true
+	}
+	return false, end.Add(time.Duration(i) * b.interval), true
+}
+
+// checkLength is ab's length check: the first complete response sets the
+// document length; a later body of another length is a Length failure
+// (unless -l). It returns the request's failure kind.
+func (b *budget) checkLength(s *sample, kind string) string {
+	if kind != "" || !b.httpDoc {
+		return kind
+	}
+	if b.doc.CompareAndSwap(0, s.body+1) || b.anyLen {
+		return kind
+	}
+	if b.doc.Load()-1 != s.body {
+		return FailLength
+	}
+	return kind
+}
+
+// docLength is the first document's length, -1 if none completed.
+func (b *budget) docLength() int64 { return b.doc.Load() - 1 }
+
+// noteTimeout counts the requests that got no reply in time, for hint.
+func (b *budget) noteTimeout(kind string) {
+	if kind == FailTimeout {
+		b.quiet.Add(1)
+	}
+}
+
+// hint says why a datagram target kept silent: after repeated timeouts,
+// the likeliest cause against a sockit (or any amplification-aware)
+// server is its per-source reply budget, which drops replies silently.
+func (b *budget) hint(cfg *Config) string {
+	if b.quiet.Load() < 3 || !strings.HasPrefix(cfg.Target, "udp") && !strings.HasPrefix(cfg.Target, "unixgram") {
+		return ""
+	}
+	return fmt.Sprintf("no reply to %d requests within -s %v: dropped by the server's budget? "+
+		"(sockit serve limits the UDP reply bytes per source; benchmark it with --udp-budget off)", b.quiet.Load(), cfg.Timeout)
+}
