@@ -229,8 +229,18 @@ Where bench differs from ab, and why:
 			if err != nil {
 				return err
 			}
-			if !asJSON || res.Interrupted || res.Hint != "" {
+			if !asJSON {
 				res.WriteExtras(a.stderr)
+			} else {
+				// The JSON holds the rest; what needs a person's eye is said.
+				for _, l := range []string{res.Idle, res.Hint} {
+					if l != "" {
+						fmt.Fprintf(a.stderr, "sockit: %s\n", l)
+					}
+				}
+				if res.Interrupted {
+					fmt.Fprintf(a.stderr, "sockit: interrupted: %d requests completed, %d cut off\n", res.Requests, res.Cut)
+				}
 			}
 			switch {
 			case res.Interrupted:
