@@ -229,10 +229,14 @@ Where bench differs from ab, and why:
 			if err != nil {
 				return err
 			}
-			if !asJSON {
+			if !asJSON && !quiet {
 				res.WriteExtras(a.stderr)
 			} else {
-				// The JSON holds the rest; what needs a person's eye is said.
+				// The JSON holds the rest (-q asks for less); what needs a
+				// person's eye is said.
+				for _, w := range res.Warnings() {
+					fmt.Fprintf(a.stderr, "sockit: warning: %s\n", w)
+				}
 				for _, l := range []string{res.Idle, res.Hint} {
 					if l != "" {
 						fmt.Fprintf(a.stderr, "sockit: %s\n", l)
@@ -278,7 +282,7 @@ Where bench differs from ab, and why:
 	f.StringVarP(&postFile, "postfile", "p", "", "send this file as the request body (POST unless -m)")
 	f.StringVarP(&cfg.ContentType, "content-type", "T", "", "Content-Type of the -p body")
 	durationVarP(f, &timeout, "timeout", "s", 30*time.Second, "time each request may take")
-	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line, and of sockit's stderr lines only warnings, hints and an interruption")
 	f.Float64Var(&cfg.Rate, "rate", 0, "open model: this many requests per second in total")
 	durationVar(f, &cfg.Warmup, "warmup", 0, "run this long before recording")
 	f.BoolVar(&asJSON, "json", false, "print a JSON report (with the HDR histograms, for merge)")
