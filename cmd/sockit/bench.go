@@ -6,7 +6,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -294,7 +293,6 @@ Where bench differs from ab, and why:
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the echo payloads")
 	f.StringVar(&cfg.Engine, "engine", "", "goroutine or loop (default: "+bench.DefaultEngine+"); the report's Engine line names the one that ran")
 	f.IntVar(&threads, "threads", 1, "OS threads running the workers (as wrk -t); 0 keeps Go's default, one per core")
-	cmd.SetFlagErrorFunc(benchFlagError)
 	cmd.AddCommand(a.benchMergeCommand(), a.benchReportCommand(), a.benchCompareCommand())
 	return cmd
 }
@@ -511,27 +509,6 @@ func checkBenchFlags(cmd *cobra.Command, cfg *bench.Config, target string, timeL
 	}
 	return nil
 }
-
-// benchFlagError rewrites pflag's parse errors ("invalid argument "x" for
-// "-n, --requests" flag: strconv.ParseInt: parsing "x": invalid syntax")
-// without Go's internals: the flag, the value and what is wrong with it.
-func benchFlagError(cmd *cobra.Command, err error) error {
-	m := parseErrRe.FindStringSubmatch(err.Error())
-	if m == nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", cmd.CommandPath(), err)}
-	}
-	why := "not a number"
-	if strings.Contains(m[3], "out of range") {
-		why = "out of range"
-	}
-	name := m[2]
-	if i := strings.Index(name, ", "); i >= 0 {
-		name = name[:i] // "-n, --requests": the short form, as ab spells it
-	}
-	return usageErr("%s: %s: %q is %s", strings.TrimPrefix(cmd.CommandPath(), "sockit "), name, m[1], why)
-}
-
-var parseErrRe = regexp.MustCompile(`^invalid argument "(.*)" for "(.*)" flag: strconv\.Parse\w+: parsing ".*": (.*)$`)
 
 // verboseSink is ab's -v for bench: at 2 a warning per non-2xx response,
 // at 3 every response's status, on stderr (ab writes them to stdout, into

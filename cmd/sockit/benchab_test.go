@@ -167,7 +167,7 @@ func TestBenchFlagValidation(t *testing.T) {
 		want string
 	}{
 		{[]string{"-n", "0"}, "-n"}, {[]string{"-c", "0"}, "-c"}, {[]string{"-t", "0"}, "-t"},
-		{[]string{"-d", "-1s"}, "-d"}, {[]string{"-s", "0"}, "-s"}, {[]string{"-n", "ten"}, `-n: "ten" is not a number`},
+		{[]string{"-d", "-1s"}, "-d"}, {[]string{"-s", "0"}, "-s"}, {[]string{"-n", "ten"}, `"ten" for "-n, --requests" flag: not a number`},
 		{[]string{"--rate", "0"}, "--rate"}, {[]string{"--warmup", "-1s"}, "--warmup"},
 		{[]string{"--proto", "qotd"}, "--proto: applies to raw targets"}, {[]string{"--size", "10"}, "--size"},
 	} {
