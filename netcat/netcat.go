@@ -110,9 +110,23 @@ func relayPackets(ctx context.Context, c net.Conn, in io.Reader, out io.Writer, 
 	c.SetReadDeadline(time.Time{})
 	go func() {
 		buf := make([]byte, bufSize)
+		sent := false
 		for {
 			n, err := in.Read(buf)
+			if n == 0 && err == io.EOF && !sent {
+				// Input that ends empty is one empty datagram: the
+				// query of QOTD, daytime and time over UDP.
+				sent = true
+				if _, werr := c.Write(nil); werr != nil {
+					mu.Lock()
+					sendErr = werr
+					mu.Unlock()
+					break
+				}
+				continue
+			}
 			if n > 0 {
+				sent = true
 				if _, werr := c.Write(buf[:n]); werr != nil {
 					mu.Lock()
 					sendErr = werr

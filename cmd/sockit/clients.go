@@ -111,6 +111,10 @@ func (a *app) clientCommand(name string, c *proto.Client) *cobra.Command {
 		if ue := proto.UsageError(""); errors.As(err, &ue) {
 			return usageErr("%s", ue)
 		}
+		if errors.Is(err, sockit.ErrNoReply) {
+			// No reply at all is a timeout: curl's 28, as get says it.
+			return &exitError{code: exitTimeout, err: err}
+		}
 		return err
 	}
 	return cmd

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -78,8 +79,10 @@ func (a *app) listenCommand() *cobra.Command {
 serves one connection and exits when that peer is done; with -k it keeps
 accepting, serves peers concurrently, and copies stdin to all of them. Over UDP
 and unixgram it prints each datagram and sends stdin to the latest sender.
-Binding port 0 picks a free port; the real address is printed on stderr.`,
+Binding port 0 picks a free port; the real address is printed on stderr.
+A bare PORT listens on every address, as nc -l PORT does.`,
 		Example: `  sockit listen 127.0.0.1:8001 > received.bin
+  sockit listen 8001                          # nc -l 8001
   sockit listen -k tcp://[::1]:0
   sockit listen unixgram:///tmp/log.sock`,
 		Args: exactArgs(1),
@@ -91,7 +94,11 @@ Binding port 0 picks a free port; the real address is printed on stderr.`,
 		if err != nil {
 			return err
 		}
-		e, err := sockit.ParseEndpoint(args[0], sockit.Defaults{Network: "tcp"})
+		arg := args[0]
+		if _, err := strconv.ParseUint(arg, 10, 16); err == nil {
+			arg = ":" + arg // nc -l 8001: the port on every address
+		}
+		e, err := sockit.ParseEndpoint(arg, sockit.Defaults{Network: "tcp"})
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -197,4 +198,39 @@ func TestVersionStamped(t *testing.T) {
 			t.Errorf("%s: %v %q", arg, err, out)
 		}
 	}
+}
+
+// TestClientHabits: empty stdin to connect over UDP is one empty datagram
+// (the QOTD query its help shows); a UDP client that gets no reply exits 28
+// as get does; `listen PORT` is nc -l PORT.
+func TestClientHabits(t *testing.T) {
+	addrs, _ := startServe(t, "qotd=udp://127.0.0.1:0")
+	r := sockitRun(t, "", "connect", "--wait", "200ms", "udp://"+addrs["qotd udp"])
+	if r.code != 0 || len(r.stdout) == 0 {
+		t.Errorf("printf '' | connect udp://qotd: exit %d, %d bytes out, %q", r.code, len(r.stdout), r.stderr)
+	}
+
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	r = sockitRun(t, "", "qotd", "--timeout", "50ms", "--retries", "1", "udp://"+pc.LocalAddr().String())
+	if r.code != exitTimeout || !strings.HasPrefix(r.stderr, "sockit qotd: no reply from") || strings.Contains(r.stderr, "sockit: sockit") {
+		t.Errorf("silent UDP peer: exit %d, %q; want 28", r.code, r.stderr)
+	}
+
+	cmd, stderr, _ := sockitProcess(t, "listen", "0")
+	line, err := stderr.ReadString('\n')
+	m := regexp.MustCompile(`^listening tcp \S*:(\d+)\n$`).FindStringSubmatch(line)
+	if err != nil || m == nil {
+		t.Fatalf("listen 0: %q %v", line, err)
+	}
+	c, err := net.Dial("tcp", "127.0.0.1:"+m[1])
+	if err != nil {
+		t.Fatalf("listen 0 listens on every address, so on loopback: %v", err)
+	}
+	c.Close()
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
 }
