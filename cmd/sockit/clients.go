@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -99,6 +100,11 @@ func (a *app) clientCommand(name string, c *proto.Client) *cobra.Command {
 	cf := a.addClientFlags(cmd)
 	run := c.Command(cmd.Flags())
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if c.Args != "" && len(args) > 0 && !looksLikeEndpoint(args[0]) {
+			// `sockit echo hello`: a bare word is the message, sent to
+			// the default endpoint, never looked up as a host name.
+			args = append([]string{""}, args...)
+		}
 		e, d, q, err := a.setup(cf, name, optionalArg(args))
 		if err != nil {
 			return err
@@ -118,4 +124,11 @@ func (a *app) clientCommand(name string, c *proto.Client) *cobra.Command {
 		return err
 	}
 	return cmd
+}
+
+// looksLikeEndpoint tells an ENDPOINT from a message word on the command
+// line of a client that takes both: an endpoint has a port, a scheme or a
+// path (host:7, [::1]:7, udp://host, unix:///p); a bare word does not.
+func looksLikeEndpoint(arg string) bool {
+	return strings.ContainsAny(arg, ":/")
 }

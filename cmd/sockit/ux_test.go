@@ -234,3 +234,19 @@ func TestClientHabits(t *testing.T) {
 	cmd.Process.Signal(os.Interrupt)
 	cmd.Wait()
 }
+
+// TestEchoBareWord: `sockit echo hello` sends "hello" to the default
+// endpoint (it looked "hello" up as a host name, a DNS query); an endpoint
+// is known by its port, scheme or path.
+func TestEchoBareWord(t *testing.T) {
+	r := sockitRun(t, "", "echo", "--timeout", "1s", "hello")
+	if strings.Contains(r.stderr, "hello") || (r.code == 0) != (r.stdout == "hello\n") ||
+		(r.code != 0 && !strings.Contains(r.stderr, "sockit echo: dial tcp 127.0.0.1:8001: ")) {
+		t.Errorf("echo hello: exit %d %q %q; want hello echoed by 127.0.0.1:8001 or its dial error", r.code, r.stdout, r.stderr)
+	}
+	addrs, _ := startServe(t, "echo=tcp://127.0.0.1:0")
+	r = sockitRun(t, "", "echo", "tcp://"+addrs["echo tcp"], "hello", "there")
+	if r.code != 0 || r.stdout != "hello there\n" {
+		t.Errorf("echo ENDPOINT hello there: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+}

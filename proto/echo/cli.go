@@ -13,10 +13,14 @@ var client = &proto.Client{
 	Args:  "[MESSAGE...]",
 	Short: "Send a message to an echo service (RFC 862) and check what comes back",
 	Long: `echo sends MESSAGE (or stdin when there is none) to the echo service and prints
-what comes back; the exit status is 1 if it differs from what was sent. A bare
-host uses port 7; no ENDPOINT uses sockit serve's 127.0.0.1:8001.`,
+what comes back; the exit status is 1 if it differs from what was sent.
+ENDPOINT is known by its port, scheme or path (host:7, udp://host, unix:///p);
+a first word without them is the message (sockit echo hello sends "hello"),
+so no ENDPOINT uses sockit serve's 127.0.0.1:8001. A scheme with a bare host
+(tcp://host) uses port 7.`,
 	Example: `  sockit echo localhost:8001 hello there     # the brief's echo client
   sockit echo udp://127.0.0.1:8001 ping
+  sockit echo hello                          # to sockit serve's 127.0.0.1:8001
   sockit echo unix:///tmp/echo.sock < file.bin`,
 	MaxArgs: -1,
 	Command: func(proto.FlagSet) func(context.Context, *proto.Call) error { return runClient },
