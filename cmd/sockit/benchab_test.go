@@ -304,7 +304,7 @@ func TestBenchInterruptedUDP(t *testing.T) {
 // with the budget off, as the help's example runs it, every request succeeds.
 func TestBenchUDPBudgetHint(t *testing.T) {
 	addrs, _ := startServe(t, "qotd=udp://127.0.0.1:0")
-	r := sockitRun(t, "", "bench", "--proto", "qotd", "-c", "8", "-n", "100", "-s", "100ms", "udp://"+addrs["qotd udp"])
+	r := sockitRun(t, "", "bench", "--proto", "qotd", "-c", "8", "-n", "300", "-s", "100ms", "udp://"+addrs["qotd udp"])
 	if !strings.Contains(r.stderr, "dropped by the server's budget?") || !strings.Contains(r.stderr, "--udp-budget off") {
 		t.Errorf("no hint:\n%s\n%s", r.stdout, r.stderr)
 	}
