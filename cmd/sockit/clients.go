@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -47,6 +49,9 @@ func (a *app) setup(cf *clientFlags, name, arg string) (sockit.Endpoint, *sockit
 	}
 	fam, err := cf.family()
 	if err != nil {
+		return e, nil, nil, err
+	}
+	if err := checkTarget(e, fam); err != nil {
 		return e, nil, nil, err
 	}
 	q := &sockit.Query{Retries: cf.retries, Timeout: cf.timeout}
@@ -131,4 +136,29 @@ func (a *app) clientCommand(name string, c *proto.Client) *cobra.Command {
 // path (host:7, [::1]:7, udp://host, unix:///p); a bare word does not.
 func looksLikeEndpoint(arg string) bool {
 	return strings.ContainsAny(arg, ":/")
+}
+
+// checkTarget refuses, as a usage error, a target no dial can reach: port
+// 0, or an address literal of the family -4/-6 excluded (nc and curl refuse
+// both before sending anything).
+func checkTarget(e sockit.Endpoint, fam int) error {
+	if strings.HasPrefix(e.Network, "unix") {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(e.Address)
+	if err != nil {
+		return nil // the dial says what is wrong
+	}
+	if port == "0" {
+		return usageErr("%s: port 0 is no target (it means \"any port\" only to listen)", e)
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if ip.Unmap().Is4() && fam == 6 {
+			return usageErr("%s: -6 with an IPv4 address", e)
+		}
+		if ip.Is6() && !ip.Is4In6() && fam == 4 {
+			return usageErr("%s: -4 with an IPv6 address", e)
+		}
+	}
+	return nil
 }

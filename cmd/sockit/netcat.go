@@ -63,6 +63,9 @@ no reply has come for --wait.`,
 		if err != nil {
 			return err
 		}
+		if err := checkTarget(e, fam); err != nil {
+			return err
+		}
 		d := &sockit.Dialer{Timeout: timeout, Family: fam}
 		opt.StopOnPeerClose = isTerminal(a.stdin)
 		return interrupted(a, netcat.Connect(a.ctx, d, e, a.stdin, a.stdout, opt))

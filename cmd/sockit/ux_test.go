@@ -129,6 +129,10 @@ func TestErrorForms(t *testing.T) {
 		{[]string{"help", "frob"}, exitUsage, `sockit help: unknown help topic "frob"`},
 		{[]string{"bench", "-c", "x", "http://127.0.0.1:1/"}, exitUsage, `sockit bench: invalid argument "x" for "-c, --concurrency" flag: not a number`},
 		{[]string{"serve", "--log-level", "loud"}, exitUsage, "sockit serve: --log-level is"},
+		{[]string{"echo", "127.0.0.1:0", "hi"}, exitUsage, "sockit echo: tcp://127.0.0.1:0: port 0 is no target"},
+		{[]string{"connect", "udp://127.0.0.1:0"}, exitUsage, "sockit connect: udp://127.0.0.1:0: port 0 is no target"},
+		{[]string{"connect", "-6", "127.0.0.1:7"}, exitUsage, "sockit connect: tcp://127.0.0.1:7: -6 with an IPv4 address\n"},
+		{[]string{"qotd", "-4", "udp://[::1]:17"}, exitUsage, "sockit qotd: udp://[::1]:17: -4 with an IPv6 address\n"},
 	} {
 		r := sockitRun(t, "", tc.args...)
 		if r.code != tc.code || !strings.HasPrefix(r.stderr, tc.want) || strings.Contains(r.stderr, ": sockit") {
