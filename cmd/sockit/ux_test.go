@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"net"
 	"os"
@@ -252,5 +253,30 @@ func TestEchoBareWord(t *testing.T) {
 	r = sockitRun(t, "", "echo", "tcp://"+addrs["echo tcp"], "hello", "there")
 	if r.code != 0 || r.stdout != "hello there\n" {
 		t.Errorf("echo ENDPOINT hello there: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestDaytimeParsesServeFormats: daytime -v and --json read each line
+// sockit serve --daytime-format sends (they failed on rfc822 and ctime).
+func TestDaytimeParsesServeFormats(t *testing.T) {
+	for _, f := range []string{"nist", "rfc822", "ctime"} {
+		addrs, _ := startServe(t, "--daytime-format", f, "daytime=tcp://127.0.0.1:0", "daytime=udp://127.0.0.1:0")
+		for _, ep := range []string{"tcp://" + addrs["daytime tcp"], "udp://" + addrs["daytime udp"]} {
+			r := sockitRun(t, "", "daytime", "--json", ep)
+			var got struct {
+				Endpoint, Format string
+				Time             time.Time
+				OffsetS          *float64 `json:"offset_s"`
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || r.code != 0 || got.Format != f ||
+				got.Endpoint != ep || got.OffsetS == nil || *got.OffsetS > 5 || *got.OffsetS < -5 ||
+				time.Since(got.Time).Abs() > time.Minute {
+				t.Errorf("%s daytime --json %s: exit %d %q %q (%v)", f, ep, r.code, r.stdout, r.stderr, err)
+			}
+			r = sockitRun(t, "", "daytime", "-v", ep)
+			if r.code != 0 || !strings.Contains(r.stdout, "\n  format "+f+"\n") || !strings.Contains(r.stdout, "s from the local clock\n") {
+				t.Errorf("%s daytime -v %s: exit %d %q %q", f, ep, r.code, r.stdout, r.stderr)
+			}
+		}
 	}
 }

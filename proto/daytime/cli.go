@@ -12,15 +12,16 @@ import (
 
 var client = &proto.Client{
 	Short: "Get the time of day from a daytime service (RFC 867), over TCP as the brief does",
-	Long: `daytime prints the line the service sends. A NIST-format line is checked, and
-with -v or --json its fields are shown with the offset from the local clock.`,
+	Long: `daytime prints the line the service sends. With -v or --json the line is parsed
+(NIST's format, rfc822 or ctime: the three sockit serve --daytime-format sends; a ctime
+line is taken as UTC) and shown with its time and the offset from the local clock.`,
 	Example: `  sockit daytime                       # sockit serve's tcp://127.0.0.1:8013
   sockit daytime time.nist.gov         # the brief's server, port 13 (needs the internet)
   sockit daytime -v udp://127.0.0.1:8013`,
 	Command: func(fs proto.FlagSet) func(context.Context, *proto.Call) error {
 		var verbose, asJSON bool
-		fs.BoolVarP(&verbose, "verbose", "v", false, "show the NIST fields and the clock offset")
-		fs.BoolVarP(&asJSON, "json", "", false, "print the NIST fields and the clock offset as JSON")
+		fs.BoolVarP(&verbose, "verbose", "v", false, "parse the line (nist, rfc822 or ctime) and show its time and the clock offset")
+		fs.BoolVarP(&asJSON, "json", "", false, "print the parsed line and the clock offset as one JSON object")
 		return func(ctx context.Context, c *proto.Call) error {
 			line, local, _, err := Get(ctx, c.Dialer, c.Endpoint, c.Query)
 			if err != nil {
@@ -31,22 +32,36 @@ with -v or --json its fields are shown with the offset from the local clock.`,
 				_, err := fmt.Fprintln(c.Stdout, trimmed)
 				return err
 			}
-			n, perr := ParseNIST(line)
+			l, perr := Parse(line)
 			if perr != nil {
-				fmt.Fprintln(c.Stdout, trimmed)
+				if !asJSON {
+					fmt.Fprintln(c.Stdout, trimmed)
+				}
 				return perr
 			}
 			// The line has whole seconds: the offset is good to about ±1s.
-			offset := n.Time.Sub(local.Truncate(time.Second))
+			offset := l.Time.Sub(local.Truncate(time.Second))
 			if asJSON {
-				return json.NewEncoder(c.Stdout).Encode(struct {
-					Line string `json:"line"`
-					NIST
-					OffsetS float64 `json:"offset_s"`
-				}{trimmed, n, offset.Seconds()})
+				// A NIST line keeps its fields (mjd, dst, ...) beside the
+				// ones every format has.
+				out := struct {
+					Endpoint string `json:"endpoint"`
+					Line     string `json:"line"`
+					*NIST
+					Format  string    `json:"format"`
+					Time    time.Time `json:"time"`
+					OffsetS float64   `json:"offset_s"`
+				}{c.Endpoint.String(), trimmed, l.NIST, l.Format, l.Time, offset.Seconds()}
+				return json.NewEncoder(c.Stdout).Encode(out)
 			}
-			fmt.Fprintf(c.Stdout, "%s\n  mjd %d\n  utc %s\n  dst %02d\n  leap %d\n  health %d\n  advance %.1f ms\n  offset %+.0fs from the local clock\n",
-				trimmed, n.MJD, n.Time.Format(time.RFC3339), n.DST, n.Leap, n.Health, n.AdvanceMs, offset.Seconds())
+			fmt.Fprintf(c.Stdout, "%s\n  format %s\n", trimmed, l.Format)
+			if n := l.NIST; n != nil {
+				fmt.Fprintf(c.Stdout, "  mjd %d\n  utc %s\n  dst %02d\n  leap %d\n  health %d\n  advance %.1f ms\n",
+					n.MJD, n.Time.Format(time.RFC3339), n.DST, n.Leap, n.Health, n.AdvanceMs)
+			} else {
+				fmt.Fprintf(c.Stdout, "  utc %s\n", l.Time.UTC().Format(time.RFC3339))
+			}
+			fmt.Fprintf(c.Stdout, "  offset %+.0fs from the local clock\n", offset.Seconds())
 			return nil
 		}
 	},

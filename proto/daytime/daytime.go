@@ -161,6 +161,36 @@ func ParseNIST(s string) (NIST, error) {
 	return n, nil
 }
 
+// Line is a daytime line read in any of the formats sockit's server sends.
+type Line struct {
+	Format string    `json:"format"` // nist, rfc822 or ctime
+	Time   time.Time `json:"time"`
+	NIST   *NIST     `json:"-"` // the NIST fields, for a NIST line
+}
+
+// Parse reads a daytime line in NIST's format, RFC 1123's date (rfc822,
+// with a numeric or named zone) or C's asctime layout (ctime, taken as
+// UTC, as sockit and inetd send it); surrounding whitespace is ignored.
+func Parse(s string) (Line, error) {
+	n, nerr := ParseNIST(s)
+	if nerr == nil {
+		return Line{Format: FormatNIST, Time: n.Time, NIST: &n}, nil
+	}
+	t := strings.TrimSpace(s)
+	for _, l := range []string{time.RFC1123Z, time.RFC1123} {
+		if at, err := time.Parse(l, t); err == nil {
+			return Line{Format: FormatRFC822, Time: at}, nil
+		}
+	}
+	if at, err := time.Parse(time.ANSIC, t); err == nil {
+		return Line{Format: FormatCtime, Time: at.UTC()}, nil
+	}
+	if strings.Contains(t, "UTC(NIST)") {
+		return Line{}, nerr
+	}
+	return Line{}, fmt.Errorf("daytime: %q is in none of the nist, rfc822 and ctime formats", t)
+}
+
 // Handler serves the time of day.
 type Handler struct {
 	Format string           // one of the Format constants; "" means nist

@@ -93,3 +93,35 @@ func FuzzParseNIST(f *testing.F) {
 		}
 	})
 }
+
+// TestParseEveryFormat: Parse reads back each format Format writes.
+func TestParseEveryFormat(t *testing.T) {
+	at := time.Date(2026, 11, 24, 19, 0, 57, 0, time.UTC)
+	for _, f := range []string{FormatNIST, FormatRFC822, FormatCtime} {
+		l, err := Parse(Format(at, f))
+		if err != nil || l.Format != f || !l.Time.Equal(at) || (l.NIST != nil) != (f == FormatNIST) {
+			t.Errorf("%s: %+v %v", f, l, err)
+		}
+	}
+	for _, s := range []string{"", "hello", "Tue Nov 31 19:00:57 2026", "59639 22-02-28 04:16:20 00 0 0 0.0 UTC(NIST) *"} {
+		if _, err := Parse(s); err == nil {
+			t.Errorf("Parse(%q) accepted", s)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	at := time.Date(2026, 11, 24, 19, 0, 57, 0, time.UTC)
+	for _, fm := range []string{FormatNIST, FormatRFC822, FormatCtime} {
+		f.Add(Format(at, fm))
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := Parse(s)
+		if err != nil {
+			return
+		}
+		if !ValidFormat(l.Format) || l.Time.IsZero() && l.Format == FormatNIST {
+			t.Fatalf("accepted %q as %+v", s, l)
+		}
+	})
+}
