@@ -2,6 +2,7 @@ package proto
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -43,6 +44,29 @@ type Call struct {
 	Args           []string
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// JSON (--json) asks for one JSON object on stdout in place of the
+	// client's text; Verbose (-v) for details on stderr. Every client has
+	// both.
+	JSON, Verbose bool
+}
+
+// Summary ends a client's run: with --json it writes one JSON object on
+// stdout (endpoint, bytes, duration_s, then the client's fields); with -v,
+// or always when the summary is the client's only report (always), it
+// writes "NAME: text" on stderr, never glued to data on stdout.
+func (c *Call) Summary(name string, bytes int64, d time.Duration, fields map[string]any, text string, always bool) error {
+	if c.JSON {
+		obj := map[string]any{"endpoint": c.Endpoint.String(), "bytes": bytes, "duration_s": d.Seconds()}
+		for k, v := range fields {
+			obj[k] = v
+		}
+		return json.NewEncoder(c.Stdout).Encode(obj)
+	}
+	if c.Verbose || always {
+		_, err := fmt.Fprintf(c.Stderr, "%s: %s\n", name, text)
+		return err
+	}
+	return nil
 }
 
 // UsageError is a client's complaint about its command line (exit status

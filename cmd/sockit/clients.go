@@ -17,15 +17,18 @@ import (
 
 // clientFlags are what every small-service client shares.
 type clientFlags struct {
-	family  func() (int, error)
-	timeout time.Duration
-	retries int
+	family        func() (int, error)
+	timeout       time.Duration
+	retries       int
+	json, verbose bool
 }
 
 func (a *app) addClientFlags(cmd *cobra.Command) *clientFlags {
 	cf := &clientFlags{family: familyFlags(cmd)}
-	durationVar(cmd.Flags(), &cf.timeout, "timeout", 2*time.Second, "bound on the connect, and on each UDP attempt's wait for a reply")
-	cmd.Flags().IntVar(&cf.retries, "retries", 3, "UDP: times to resend a request that got no reply")
+	durationVar(cmd.Flags(), &cf.timeout, "timeout", 2*time.Second, "bound on the connect, and on each UDP attempt's wait for a reply (positive)")
+	cmd.Flags().IntVar(&cf.retries, "retries", 3, "UDP: times to resend a request that got no reply (0: send once)")
+	cmd.Flags().BoolVar(&cf.json, "json", false, "print one JSON object on stdout: endpoint, bytes, duration_s and the result")
+	cmd.Flags().BoolVarP(&cf.verbose, "verbose", "v", false, "print details on stderr")
 	return cf
 }
 
@@ -50,6 +53,14 @@ func (a *app) setup(cf *clientFlags, name, arg string) (sockit.Endpoint, *sockit
 	fam, err := cf.family()
 	if err != nil {
 		return e, nil, nil, err
+	}
+	// 0 is no bound to curl but a spin to a UDP client: both are refused,
+	// as the help says, rather than given a meaning of their own.
+	if cf.timeout <= 0 {
+		return e, nil, nil, usageErr("--timeout must be positive, not %v", cf.timeout)
+	}
+	if cf.retries < 0 {
+		return e, nil, nil, usageErr("--retries must be 0 or more, not %d", cf.retries)
 	}
 	if err := checkTarget(e, fam); err != nil {
 		return e, nil, nil, err
@@ -114,7 +125,8 @@ func (a *app) clientCommand(name string, c *proto.Client) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		call := &proto.Call{Endpoint: e, Dialer: d, Query: q, Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr}
+		call := &proto.Call{Endpoint: e, Dialer: d, Query: q, Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr,
+			JSON: cf.json, Verbose: cf.verbose}
 		if len(args) > 1 {
 			call.Args = args[1:]
 		}

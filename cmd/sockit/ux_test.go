@@ -280,3 +280,71 @@ func TestDaytimeParsesServeFormats(t *testing.T) {
 		}
 	}
 }
+
+// TestClientSummariesAndJSON: chargen -p and discard keep their summary on
+// stderr (it was glued to the data on stdout); every small-service client
+// has --json (one object on stdout) and -v (details on stderr); --timeout
+// 0 and --retries -1 are usage errors naming the flag.
+func TestClientSummariesAndJSON(t *testing.T) {
+	addrs, _ := startServe(t, "echo=tcp://127.0.0.1:0", "discard=tcp://127.0.0.1:0", "chargen=tcp://127.0.0.1:0",
+		"qotd=udp://127.0.0.1:0", "time=udp://127.0.0.1:0", "daytime=tcp://127.0.0.1:0")
+	ep := func(key string) string { // "echo tcp" -> tcp://127.0.0.1:PORT
+		_, network, _ := strings.Cut(key, " ")
+		return network + "://" + addrs[key]
+	}
+	chargen, discard := ep("chargen tcp"), ep("discard tcp")
+
+	r := sockitRun(t, "", "chargen", "-p", "--bytes", "740", chargen)
+	if r.code != 0 || len(r.stdout) != 740 || strings.Contains(r.stdout, "chargen") ||
+		!strings.HasPrefix(r.stderr, "chargen: 740 bytes from "+chargen) {
+		t.Errorf("chargen -p: exit %d, %d bytes out, stderr %q", r.code, len(r.stdout), r.stderr)
+	}
+	r = sockitRun(t, "hello", "discard", discard)
+	if r.code != 0 || r.stdout != "" || !strings.HasPrefix(r.stderr, "discard: sent 5 bytes to "+discard) {
+		t.Errorf("discard: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+
+	for _, tc := range []struct {
+		stdin string
+		args  []string
+		bytes float64
+		key   string
+	}{
+		{"", []string{"echo", ep("echo tcp"), "hi", "there"}, 8, "match"},
+		{"hello", []string{"discard", discard}, 5, ""},
+		{"", []string{"chargen", "--bytes", "148", chargen}, 148, "pattern_ok"},
+		{"", []string{"qotd", ep("qotd udp")}, -1, "quote"},
+		{"", []string{"time", ep("time udp")}, 4, "offset_s"},
+		{"", []string{"daytime", ep("daytime tcp")}, -1, "mjd"},
+	} {
+		args := append([]string{tc.args[0], "--json"}, tc.args[1:]...)
+		r := sockitRun(t, tc.stdin, args...)
+		var obj map[string]any
+		err := json.Unmarshal([]byte(r.stdout), &obj)
+		if r.code != 0 || err != nil || obj["endpoint"] != tc.args[len(tc.args)-1] && tc.args[0] != "echo" ||
+			obj["duration_s"] == nil || (tc.bytes >= 0 && obj["bytes"] != tc.bytes) || (tc.key != "" && obj[tc.key] == nil) ||
+			strings.Count(strings.TrimSpace(r.stdout), "\n") != 0 {
+			t.Errorf("%v: exit %d %q %q (%v)", args, r.code, r.stdout, r.stderr, err)
+		}
+		if tc.args[0] == "echo" && (obj["match"] != true || obj["reply"] != "hi there") {
+			t.Errorf("echo --json: %v", obj)
+		}
+		if tc.args[0] == "daytime" {
+			continue // daytime -v prints the parsed fields on stdout (TestDaytimeParsesServeFormats)
+		}
+		args = append([]string{tc.args[0], "-v"}, tc.args[1:]...)
+		r = sockitRun(t, tc.stdin, args...)
+		if r.code != 0 || !strings.HasPrefix(r.stderr, tc.args[0]+": ") || strings.Contains(r.stdout, tc.args[0]+": ") {
+			t.Errorf("%v: exit %d %q %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := sockitRun(t, "", "chargen", "-p", "--json", chargen); r.code != exitUsage {
+		t.Errorf("chargen -p --json: exit %d %q", r.code, r.stderr)
+	}
+	for _, tc := range [][]string{{"--timeout", "0", "--timeout"}, {"--retries", "-1", "--retries"}} {
+		r := sockitRun(t, "", "qotd", tc[0], tc[1], ep("qotd udp"))
+		if r.code != exitUsage || !strings.HasPrefix(r.stderr, "sockit qotd: "+tc[2]+" must be") {
+			t.Errorf("qotd %s %s: exit %d %q", tc[0], tc[1], r.code, r.stderr)
+		}
+	}
+}

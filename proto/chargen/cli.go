@@ -10,6 +10,9 @@ import (
 
 var client = &proto.Client{
 	Short: "Read from a chargen service (RFC 864), checking the pattern",
+	Long: `chargen reads --bytes characters (TCP) or one datagram (UDP), checks RFC 864's
+pattern and writes a summary line on stderr; -p prints the characters on stdout,
+--json prints the summary as one JSON object on stdout instead.`,
 	Example: `  sockit chargen localhost:8019 --bytes 1000000
   sockit chargen udp://127.0.0.1:8019`,
 	Command: func(fs proto.FlagSet) func(context.Context, *proto.Call) error {
@@ -23,6 +26,9 @@ var client = &proto.Client{
 			if n <= 0 {
 				return proto.UsageError("chargen: --bytes must be positive")
 			}
+			if print && c.JSON {
+				return proto.UsageError("chargen: -p and --json both want stdout")
+			}
 			start := time.Now()
 			got, err := Receive(ctx, c.Dialer, c.Endpoint, n, c.Query)
 			el := time.Since(start)
@@ -35,8 +41,8 @@ var client = &proto.Client{
 			if c.Endpoint.IsPacket() && got > MaxDatagram {
 				fmt.Fprintf(c.Stderr, "sockit: chargen: note: %s sent %d characters; RFC 864 says at most %d\n", c.Endpoint, got, MaxDatagram)
 			}
-			fmt.Fprintf(c.Stdout, "chargen: %d bytes from %s in %v (%s), pattern ok\n", got, c.Endpoint, el.Round(time.Microsecond), proto.Rate(got, el))
-			return nil
+			return c.Summary("chargen", got, el, map[string]any{"pattern_ok": true},
+				fmt.Sprintf("%d bytes from %s in %v (%s), pattern ok", got, c.Endpoint, el.Round(time.Microsecond), proto.Rate(got, el)), true)
 		}
 	},
 }

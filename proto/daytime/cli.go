@@ -2,7 +2,6 @@ package daytime
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -18,12 +17,12 @@ line is taken as UTC) and shown with its time and the offset from the local cloc
 	Example: `  sockit daytime                       # sockit serve's tcp://127.0.0.1:8013
   sockit daytime time.nist.gov         # the brief's server, port 13 (needs the internet)
   sockit daytime -v udp://127.0.0.1:8013`,
-	Command: func(fs proto.FlagSet) func(context.Context, *proto.Call) error {
-		var verbose, asJSON bool
-		fs.BoolVarP(&verbose, "verbose", "v", false, "parse the line (nist, rfc822 or ctime) and show its time and the clock offset")
-		fs.BoolVarP(&asJSON, "json", "", false, "print the parsed line and the clock offset as one JSON object")
+	Command: func(proto.FlagSet) func(context.Context, *proto.Call) error {
 		return func(ctx context.Context, c *proto.Call) error {
-			line, local, _, err := Get(ctx, c.Dialer, c.Endpoint, c.Query)
+			verbose, asJSON := c.Verbose, c.JSON
+			start := time.Now()
+			line, local, attempts, err := Get(ctx, c.Dialer, c.Endpoint, c.Query)
+			el := time.Since(start)
 			if err != nil {
 				return err
 			}
@@ -44,15 +43,12 @@ line is taken as UTC) and shown with its time and the offset from the local cloc
 			if asJSON {
 				// A NIST line keeps its fields (mjd, dst, ...) beside the
 				// ones every format has.
-				out := struct {
-					Endpoint string `json:"endpoint"`
-					Line     string `json:"line"`
-					*NIST
-					Format  string    `json:"format"`
-					Time    time.Time `json:"time"`
-					OffsetS float64   `json:"offset_s"`
-				}{c.Endpoint.String(), trimmed, l.NIST, l.Format, l.Time, offset.Seconds()}
-				return json.NewEncoder(c.Stdout).Encode(out)
+				f := map[string]any{"line": trimmed, "format": l.Format, "time": l.Time,
+					"offset_s": offset.Seconds(), "attempts": attempts}
+				if n := l.NIST; n != nil {
+					f["mjd"], f["dst"], f["leap"], f["health"], f["advance_ms"], f["source"] = n.MJD, n.DST, n.Leap, n.Health, n.AdvanceMs, n.Source
+				}
+				return c.Summary("daytime", int64(len(line)), el, f, "", false)
 			}
 			fmt.Fprintf(c.Stdout, "%s\n  format %s\n", trimmed, l.Format)
 			if n := l.NIST; n != nil {

@@ -10,6 +10,8 @@ import (
 
 var client = &proto.Client{
 	Short: "Send stdin to a discard service (RFC 863) and report the bytes sent",
+	Long: `discard sends stdin to the service and writes a summary line on stderr
+(--json: one JSON object on stdout).`,
 	Example: `  sockit discard localhost:8009 < /var/log/syslog
   head -c 100M /dev/zero | sockit discard`,
 	Command: func(proto.FlagSet) func(context.Context, *proto.Call) error { return runClient },
@@ -22,6 +24,6 @@ func runClient(ctx context.Context, c *proto.Call) error {
 		return err
 	}
 	el := time.Since(start)
-	fmt.Fprintf(c.Stdout, "discard: sent %d bytes to %s in %v (%s)\n", n, c.Endpoint, el.Round(time.Microsecond), proto.Rate(n, el))
-	return nil
+	return c.Summary("discard", n, el, nil,
+		fmt.Sprintf("sent %d bytes to %s in %v (%s)", n, c.Endpoint, el.Round(time.Microsecond), proto.Rate(n, el)), true)
 }

@@ -2,9 +2,11 @@ package echo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/sockit/sockit/proto"
 )
@@ -34,12 +36,28 @@ func runClient(ctx context.Context, c *proto.Call) error {
 	} else if msg, err = io.ReadAll(c.Stdin); err != nil {
 		return err
 	}
+	start := time.Now()
 	got, err := Exchange(ctx, c.Dialer, c.Endpoint, msg, c.Query)
+	el := time.Since(start)
+	if c.JSON {
+		if err != nil && !errors.Is(err, ErrMismatch) {
+			return err
+		}
+		if serr := c.Summary("echo", int64(len(msg)), el, map[string]any{
+			"received": len(got), "match": err == nil, "reply": string(got)}, "", false); serr != nil {
+			return serr
+		}
+		return err
+	}
 	if _, werr := c.Stdout.Write(got); werr != nil && err == nil {
 		err = werr
 	}
 	if len(c.Args) > 0 && len(got) > 0 {
 		fmt.Fprintln(c.Stdout)
+	}
+	if err == nil {
+		c.Summary("echo", int64(len(msg)), el, nil, fmt.Sprintf("%d bytes to %s, the same %d back in %v",
+			len(msg), c.Endpoint, len(got), el.Round(time.Microsecond)), false)
 	}
 	return err
 }

@@ -3,6 +3,7 @@ package qotd
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/sockit/sockit/proto"
 )
@@ -16,12 +17,24 @@ var client = &proto.Client{
 }
 
 func runClient(ctx context.Context, c *proto.Call) error {
-	quote, _, err := Get(ctx, c.Dialer, c.Endpoint, c.Query)
+	start := time.Now()
+	quote, attempts, err := Get(ctx, c.Dialer, c.Endpoint, c.Query)
+	el := time.Since(start)
+	if c.JSON {
+		if err != nil {
+			return err
+		}
+		return c.Summary("qotd", int64(len(quote)), el, map[string]any{"attempts": attempts, "quote": string(quote)}, "", false)
+	}
 	if len(quote) > 0 {
 		c.Stdout.Write(quote)
 		if quote[len(quote)-1] != '\n' {
 			fmt.Fprintln(c.Stdout)
 		}
+	}
+	if err == nil {
+		c.Summary("qotd", int64(len(quote)), el, nil, fmt.Sprintf("%d bytes from %s in %v, %d attempt(s)",
+			len(quote), c.Endpoint, el.Round(time.Microsecond), attempts), false)
 	}
 	return err
 }
