@@ -4,7 +4,9 @@
 //
 // An endpoint is written as a URL-like string:
 //
-//	host:port               the command's default network (TCP for most)
+//	host:port               the command's default network (TCP for most);
+//	                        the port may be a service name from
+//	                        /etc/services (localhost:echo)
 //	[v6addr]:port           an IPv6 literal
 //	host                    the command's default port
 //	tcp://host:port         also tcp4://, tcp6://
@@ -179,6 +181,13 @@ func ParseEndpoint(s string, def Defaults) (Endpoint, error) {
 		port = strconv.Itoa(def.Port)
 	}
 	n, err := strconv.Atoi(port)
+	if err != nil && isServiceName(port) {
+		// localhost:echo: the service's port for this network in
+		// /etc/services (net reads the file; no DNS query).
+		if n, err = net.LookupPort(strings.TrimRight(network, "46"), port); err != nil {
+			return bad(fmt.Sprintf("unknown service name %q (not a port number, not in /etc/services for %s)", port, strings.TrimRight(network, "46")))
+		}
+	}
 	if err != nil || n < 0 || n > 65535 || strings.HasPrefix(port, "+") {
 		return bad(fmt.Sprintf("port %q is not a number from 0 to 65535", port))
 	}
@@ -194,6 +203,25 @@ func ParseEndpoint(s string, def Defaults) (Endpoint, error) {
 		}
 	}
 	return Endpoint{Network: network, Address: net.JoinHostPort(host, strconv.Itoa(n))}, nil
+}
+
+// isServiceName reports whether s has the form of a service name (RFC
+// 6335: 1 to 15 letters, digits and inner hyphens, at least one letter).
+func isServiceName(s string) bool {
+	if len(s) == 0 || len(s) > 15 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	letter := false
+	for _, c := range []byte(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+			letter = true
+		case c >= '0' && c <= '9', c == '-':
+		default:
+			return false
+		}
+	}
+	return letter
 }
 
 // splitHostPort splits "host:port", "[v6]:port", "[v6]", "v6" and "host"; the

@@ -43,6 +43,12 @@ func TestParseEndpoint(t *testing.T) {
 		{"unix://rel.sock", sockit.Endpoint{"unix", "rel.sock"}},
 		{"unixgram:///tmp/q.sock", sockit.Endpoint{"unixgram", "/tmp/q.sock"}},
 		{"unixgram://@q", sockit.Endpoint{"unixgram", "@q"}},
+		// Service names from /etc/services (netbase), per network.
+		{"localhost:echo", sockit.Endpoint{"tcp", "localhost:7"}},
+		{"tcp://127.0.0.1:daytime", sockit.Endpoint{"tcp", "127.0.0.1:13"}},
+		{"udp6://[::1]:daytime", sockit.Endpoint{"udp6", "[::1]:13"}},
+		{"tcp://h:qotd", sockit.Endpoint{"tcp", "h:17"}},
+		{"udp://h:domain", sockit.Endpoint{"udp", "h:53"}},
 	}
 	for _, tt := range tests {
 		got, err := sockit.ParseEndpoint(tt.in, def)
@@ -66,7 +72,9 @@ func TestParseEndpointErrors(t *testing.T) {
 		{"tcp://host:99999", `port "99999"`},
 		{"tcp://host:-1", `port "-1"`},
 		{"tcp://host:+1", `port "+1"`},
-		{"host:http", `port "http"`},
+		{"host:nosuchservice", `unknown service name "nosuchservice"`},
+		{"udp://host:-echo", `port "-echo"`},
+		{"host:ecé", `port "ecé"`},
 		{"unix://", "no socket path"},
 		{"unix://@", "empty abstract"},
 		{"unixgram://./", "no socket path"},
@@ -103,7 +111,7 @@ func TestParseEndpointErrors(t *testing.T) {
 func FuzzParseEndpoint(f *testing.F) {
 	for _, s := range []string{"localhost:8001", "[::1]:0", "tcp6://[fe80::1%eth0]:1", "unix:///a", "unix://@x",
 		"unixgram://./r", "udp://h", "::1", ":0", "a:b:c", "tcp://:0", "unix://.h",
-		"rfcomm://AA:BB:CC:DD:EE:FF/3", "l2cap://00:1a:7d:da:71:13/4097", "ipx://00000001:0000c0a80001:0451"} {
+		"rfcomm://AA:BB:CC:DD:EE:FF/3", "localhost:echo", "udp://h:daytime", "h:nosuch-svc", "l2cap://00:1a:7d:da:71:13/4097", "ipx://00000001:0000c0a80001:0451"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -348,3 +348,17 @@ func TestClientSummariesAndJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceNameEndpoints: a port may be a service name from
+// /etc/services (localhost:echo is port 7); an unknown one is a usage
+// error naming it, said before any dial.
+func TestServiceNameEndpoints(t *testing.T) {
+	r := sockitRun(t, "", "echo", "--timeout", "1s", "tcp://127.0.0.1:echo", "hi")
+	if (r.code == 0) != (r.stdout == "hi\n") || (r.code != 0 && !strings.HasPrefix(r.stderr, "sockit echo: dial tcp 127.0.0.1:7: ")) {
+		t.Errorf("echo tcp://127.0.0.1:echo: exit %d %q %q; want hi echoed by port 7 or its dial error", r.code, r.stdout, r.stderr)
+	}
+	r = sockitRun(t, "", "daytime", "--timeout", "1s", "localhost:nosuchsvc")
+	if r.code != exitUsage || !strings.Contains(r.stderr, `unknown service name "nosuchsvc"`) {
+		t.Errorf("daytime localhost:nosuchsvc: exit %d %q", r.code, r.stderr)
+	}
+}
