@@ -46,18 +46,22 @@
 //
 // # Event loops: measured choices
 //
-// How many loops: one per core, with one Go P more than loops (sockit
-// serve sets GOMAXPROCS so unless GOMAXPROCS is in its environment; a
-// library user who sets nothing gets GOMAXPROCS minus one loops, the same
-// shape). A loop blocked in epoll_wait is a P in a system call; when no
-// other P is idle, Go's sysmon takes it back after 20 µs and the loop pays
-// a hand-off and a reacquire on every wake-up. Measured with perf stat on
-// the server (bench -k -c 50, 64-byte echo, a loaded 2-core machine, so
-// only the per-message counts are meaningful): 2 loops on 2 Ps made 0.44
-// context switches and 2.5 system calls per message; 2 loops on 3 Ps 0.09
-// and 2.08, the same as one loop on 2 Ps (0.09, 2.07), gnet 0.31 and 2.59.
-// One loop on two cores left a core to the clients but served few busy
-// connections on one thread: 0.8× gnet's messages/s at c=50 (issue 15).
+// How many loops: GOMAXPROCS minus one by default (one on two cores).
+// With N loops on N Ps, a loop blocked in epoll_wait is a P in a system
+// call with no other P idle, so Go's sysmon takes it back after 20 µs and
+// the loop pays a hand-off and a reacquire on every wake-up: measured with
+// perf stat on the server (bench -k -c 50, 64-byte echo), 2 loops on 2 Ps
+// made 0.44 context switches and 2.5 system calls per message, 2 loops on
+// 3 Ps 0.09 and 2.08, one loop on 2 Ps 0.09 and 2.07 (gnet 0.31 and 2.59).
+// So sockit serve --loops N runs N+1 Ps. A loop per core (--loops 2 here)
+// was the default for one commit of issue 15; in the same runs of
+// bench/compare-servers and bench/compare it raised echo throughput at
+// c=1,000 (97k against 72k msgs/s) but cost more CPU per operation: HTTP
+// with a connection per request 53 µs per request against 36 µs for one
+// loop (nginx 38), keep-alive 12.3 against 9.4, and 64-byte echo at c=50
+// 7.8–10.6 against 7.7–9.0 µs per message across three runs. One loop on
+// two cores leaves a core to the clients of a loopback benchmark; a server
+// whose clients are elsewhere should run --loops equal to its cores.
 //
 // How much to read per wake-up: one read of up to 64 KiB (the loop's
 // shared buffer) per readiness event, level-triggered, as nginx and gnet
@@ -67,8 +71,8 @@
 // some (then it is kept, and the connection is not read until it drains):
 // a 64-byte echo is one read and one write. Busy polling (epoll_wait with
 // a zero timeout after a busy batch, as gnet does) is not used: it adds a
-// system call per batch, and on a machine whose cores the clients share it
-// could not be measured apart from the noise in this round.
+// system call per batch, and in three alternating 3-second runs (c=50, a
+// loaded machine) it showed no gain: 36–51k msgs/s against 40–50k.
 //
 // # Datagrams
 //

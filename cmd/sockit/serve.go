@@ -88,12 +88,10 @@ comparison).`,
 			if !slices.Contains(server.Engines(), opt.Server.Engine) {
 				return usageErr("serve: --engine is %s, not %q", strings.Join(server.Engines(), " or "), opt.Server.Engine)
 			}
-			if opt.Server.Engine == "loop" && os.Getenv("GOMAXPROCS") == "" {
-				// A loop per core, and one P more than loops (see the server
-				// package doc, "Event loops: measured choices").
-				if opt.Server.Loops <= 0 {
-					opt.Server.Loops = runtime.GOMAXPROCS(0)
-				}
+			if opt.Server.Engine == "loop" && opt.Server.Loops > 0 && os.Getenv("GOMAXPROCS") == "" {
+				// One P more than loops (see the server package doc, "Event
+				// loops: measured choices"); the default keeps GOMAXPROCS and
+				// runs one loop fewer.
 				runtime.GOMAXPROCS(opt.Server.Loops + 1)
 			}
 			if inetd != "" {
@@ -212,7 +210,7 @@ comparison).`,
 	durationVar(f, &opt.Server.WriteTimeout, "write-timeout", 30*time.Second, "close a connection whose peer takes no bytes this long")
 	durationVar(f, &st.grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, time connections in flight get to finish (idle ones close at once)")
 	f.StringVar(&opt.Server.Engine, "engine", server.Engines()[0], "what runs the connections: "+strings.Join(server.Engines(), " or "))
-	f.IntVar(&opt.Server.Loops, "loops", 0, "event-loop threads of the loop engine (0: one per CPU; serve then runs one Go P more than loops unless GOMAXPROCS is set)")
+	f.IntVar(&opt.Server.Loops, "loops", 0, "event-loop threads of the loop engine (0: one per CPU but one, at least one; N: N loops and N+1 Go Ps unless GOMAXPROCS is set)")
 	f.StringVar(&st.budget, "udp-budget", "on", "per-source UDP reply budget and source checks: on, or off (benchmarks only)")
 	f.IntVar(&opt.Server.UDP.BurstBytes, "udp-burst", 4096, "reply bytes a source prefix may get beyond what it sent")
 	f.IntVar(&opt.Server.UDP.RateBytes, "udp-rate", 1024, "bytes per second that refill a source prefix's burst")
