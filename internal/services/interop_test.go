@@ -31,6 +31,24 @@ func startXinetd(t *testing.T) map[string]int {
 	if os.Geteuid() != 0 {
 		t.Skip("xinetd's internal services need root")
 	}
+	// The ports are free when chosen but not held: a test running in
+	// parallel can take one before xinetd binds it. xinetd then starts
+	// fewer services; start it again on new ports.
+	for attempt := 1; ; attempt++ {
+		ports, started, stop := xinetdOnce(t, bin)
+		if started == "10" {
+			return ports
+		}
+		stop()
+		if attempt == 5 {
+			t.Fatalf("xinetd started %s services, want 10, five times (is a port taken?)", started)
+		}
+	}
+}
+
+// xinetdOnce starts xinetd on newly chosen ports and returns them, how
+// many services it says it started, and how to stop it.
+func xinetdOnce(t *testing.T, bin string) (map[string]int, string, func()) {
 	dir := t.TempDir()
 	ports := map[string]int{}
 	var conf strings.Builder
@@ -51,12 +69,10 @@ func startXinetd(t *testing.T) map[string]int {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	stop := func() { cmd.Process.Kill(); cmd.Wait() }
+	t.Cleanup(stop) // also when WaitLine fails the test (stopping twice is harmless)
 	m := sockittest.WaitLine(t, stderr, regexp.MustCompile(`Started working: (\d+) available services`), 10*time.Second)
-	if m[1] != "10" {
-		t.Fatalf("xinetd started %s services, want 10 (is a port taken?)", m[1])
-	}
-	return ports
+	return ports, m[1], stop
 }
 
 // TestClientsAgainstXinetd runs each sockit client against xinetd's
