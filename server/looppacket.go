@@ -65,8 +65,8 @@ func (l *loop) datagrams(pe *packetEntry) {
 	s, b := l.e.s, l.batch
 	for range 8 {
 		b.resetRecv()
-		n, e := mmsg(unix.SYS_RECVMMSG, pe.fd, b.recv[:])
-		if e != 0 {
+		n, err := rawsys.RecvMmsg(pe.fd, b.recv[:])
+		if err != nil {
 			return
 		}
 		k := s.prepareReplies(b, n, pe.h, pe.ctr)

@@ -32,7 +32,6 @@ const (
 	// rarely refuses it), up to gsoMaxBytes in one message.
 	gsoMaxSegment = 1232
 	gsoMaxBytes   = 60000
-	gsoCmsgSpace  = 24 // unix.CmsgSpace(2): a cmsghdr and a uint16
 )
 
 type udpBatch struct {
@@ -43,13 +42,13 @@ type udpBatch struct {
 	addrs [batchSize]unix.RawSockaddrInet6
 	in    [batchSize][]byte
 	out   [batchSize][]byte
-	segs  [batchSize]int                // datagrams in each send message
-	cmsg  [batchSize][gsoCmsgSpace]byte // UDP_SEGMENT for a coalesced message
+	segs  [batchSize]int                          // datagrams in each send message
+	cmsg  [batchSize][rawsys.UDPSegmentSpace]byte // UDP_SEGMENT for a coalesced message
 }
 
 func newUDPBatch() *udpBatch {
-	if unix.CmsgSpace(2) != gsoCmsgSpace {
-		panic("server: gsoCmsgSpace is not unix.CmsgSpace(2) on this platform")
+	if unix.CmsgSpace(2) != rawsys.UDPSegmentSpace {
+		panic("server: rawsys.UDPSegmentSpace is not unix.CmsgSpace(2) on this platform")
 	}
 	b := &udpBatch{}
 	for i := range batchSize {
@@ -64,12 +63,6 @@ func newUDPBatch() *udpBatch {
 		b.send[i].Hdr.SetIovlen(1)
 	}
 	return b
-}
-
-func mmsg(trap uintptr, fd int, hdrs []unix.Mmsghdr) (int, syscall.Errno) {
-	// MSG_DONTWAIT: never blocks, so a raw call (no scheduler round trip).
-	n, _, e := unix.RawSyscall6(trap, uintptr(fd), uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), unix.MSG_DONTWAIT, 0, 0)
-	return int(n), e
 }
 
 // addrPort reads slot i's source address without allocating.
@@ -168,16 +161,16 @@ func sameDest(a, b *unix.Msghdr) bool {
 // should stop coalescing. A full send buffer drops the rest.
 func (b *udpBatch) sendAll(fd, m int, ctr *counters) (gsoRefused bool) {
 	for sent := 0; sent < m; {
-		n, e := mmsg(unix.SYS_SENDMMSG, fd, b.send[sent:m])
-		if e == unix.EAGAIN {
+		n, err := rawsys.SendMmsg(fd, b.send[sent:m])
+		if err == unix.EAGAIN {
 			for j := sent; j < m; j++ {
 				ctr.dropN(DropSendBuffer, b.segs[j])
 			}
 			return gsoRefused
 		}
-		if e != 0 {
+		if err != nil {
 			if b.segs[sent] > 1 {
-				if e == unix.EINVAL || e == unix.EIO {
+				if err == unix.EINVAL || err == unix.EIO {
 					gsoRefused = true
 				}
 				b.sendOneByOne(fd, &b.send[sent].Hdr, b.segs[sent], ctr)
