@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -276,12 +275,9 @@ func (a *app) runResolve(r *resolve.Resolver, names iter.Seq[string], o resolveO
 		err = r.Each(a.ctx, names, o.concurrency, o.reverse, emit)
 	}
 	if err != nil {
+		// Ctrl-C: what was resolved is printed; main's exitCode makes the
+		// error quiet and the exit 130.
 		out.Flush()
-		if errors.Is(err, context.Canceled) && a.ctx.Err() != nil {
-			// Ctrl-C: what was resolved is printed; quiet, and 130 as a
-			// shell reports a command that SIGINT ended.
-			return quietExit(exitInterrupted)
-		}
 		return err
 	}
 	if o.asJSON {
