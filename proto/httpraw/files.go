@@ -50,18 +50,11 @@ type doc struct {
 	status   int
 }
 
+// cacheEntry is a file's document in memory (a 200 with its body) and when
+// it was last checked against the file.
 type cacheEntry struct {
-	body    []byte
-	mod     time.Time
-	ctype   string
-	etag    string
-	lines   string
-	head    string
+	doc     doc
 	checked time.Time
-}
-
-func (e *cacheEntry) doc() doc {
-	return doc{body: e.body, size: int64(len(e.body)), mod: e.mod, ctype: e.ctype, etag: e.etag, lines: e.lines, head: e.head, status: 200}
 }
 
 type fileCache struct {
@@ -85,19 +78,19 @@ func (c *fileCache) put(key string, e *cacheEntry, max int64) {
 		c.m = map[string]*cacheEntry{}
 	}
 	if old := c.m[key]; old != nil {
-		c.bytes -= int64(len(old.body))
+		c.bytes -= int64(len(old.doc.body))
 		delete(c.m, key)
 	}
 	for k, old := range c.m {
-		if c.bytes+int64(len(e.body)) <= max {
+		if c.bytes+int64(len(e.doc.body)) <= max {
 			break
 		}
-		c.bytes -= int64(len(old.body))
+		c.bytes -= int64(len(old.doc.body))
 		delete(c.m, k)
 	}
-	if c.bytes+int64(len(e.body)) <= max {
+	if c.bytes+int64(len(e.doc.body)) <= max {
 		c.m[key] = e
-		c.bytes += int64(len(e.body))
+		c.bytes += int64(len(e.doc.body))
 	}
 }
 
@@ -163,18 +156,16 @@ func (r *Responder) lookup(target string) doc {
 	now := r.now()
 	e := r.cache.get(key)
 	if e != nil && now.Sub(e.checked) < cacheValid {
-		return e.doc()
+		return e.doc
 	}
 	f, fi, name, d := r.open(rel, raw, slash, p)
 	if f == nil {
 		return d
 	}
-	if e != nil && fi.ModTime().Equal(e.mod) && fi.Size() == int64(len(e.body)) {
+	if e != nil && fi.ModTime().Equal(e.doc.mod) && fi.Size() == e.doc.size {
 		f.Close()
-		fresh := *e
-		fresh.checked = now
-		r.cache.put(key, &fresh, r.cacheBytes())
-		return e.doc()
+		r.cache.put(key, &cacheEntry{doc: e.doc, checked: now}, r.cacheBytes())
+		return e.doc
 	}
 	d = doc{size: fi.Size(), mod: fi.ModTime(), ctype: contentType(name), status: 200}
 	d.etag, d.lines = validators(d.mod, int(d.size))
@@ -189,7 +180,7 @@ func (r *Responder) lookup(target string) doc {
 			return doc{status: 500}
 		}
 		d.body, d.head = body, headLines(d.ctype, d.size, d.lines)
-		r.cache.put(key, &cacheEntry{body: body, mod: d.mod, ctype: d.ctype, etag: d.etag, lines: d.lines, head: d.head, checked: now}, r.cacheBytes())
+		r.cache.put(key, &cacheEntry{doc: d, checked: now}, r.cacheBytes())
 		return d
 	}
 	d.file = f
