@@ -269,7 +269,6 @@ func TestInetdUnderXinetd(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("xinetd needs root")
 	}
-	dir := t.TempDir()
 	ports := map[string]int{}
 	var conf strings.Builder
 	conf.WriteString("defaults\n{\n\tbind = 127.0.0.1\n\tinstances = 50\n\tlog_type = FILE /dev/stderr\n\tlog_on_success = PID EXIT\n}\n")
@@ -282,16 +281,7 @@ func TestInetdUnderXinetd(t *testing.T) {
 	entry("sockit-daytime", "stream", "tcp", "no", "serve --inetd daytime")
 	entry("sockit-chargen", "stream", "tcp", "no", "serve --inetd chargen")
 	entry("sockit-echo-udp", "dgram", "udp", "yes", "serve --inetd echo --idle-timeout 1s")
-	cfg := filepath.Join(dir, "xinetd.conf")
-	if err := os.WriteFile(cfg, []byte(conf.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-dontfork", "-filelog", "/dev/stderr", "-f", cfg, "-pidfile", filepath.Join(dir, "pid"))
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	stderr, _ := sockittest.StartXinetd(t, bin, conf.String())
 	log := readLines(stderr)
 	if m := log.wait(t, regexp.MustCompile(`Started working: (\d+) available services`)); m[1] != "4" {
 		t.Fatalf("xinetd started %s services, want 4 (is a port taken?)", m[1])

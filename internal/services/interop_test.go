@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -49,7 +47,6 @@ func startXinetd(t *testing.T) map[string]int {
 // xinetdOnce starts xinetd on newly chosen ports and returns them, how
 // many services it says it started, and how to stop it.
 func xinetdOnce(t *testing.T, bin string) (map[string]int, string, func()) {
-	dir := t.TempDir()
 	ports := map[string]int{}
 	var conf strings.Builder
 	conf.WriteString("defaults\n{\n\tbind = 127.0.0.1\n\tinstances = 100\n}\n")
@@ -60,17 +57,7 @@ func xinetdOnce(t *testing.T, bin string) (map[string]int, string, func()) {
 				name, name, st.sock, st.sock, st.proto, ports[name], st.wait)
 		}
 	}
-	cfg := filepath.Join(dir, "xinetd.conf")
-	if err := os.WriteFile(cfg, []byte(conf.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-dontfork", "-filelog", "/dev/stderr", "-f", cfg, "-pidfile", filepath.Join(dir, "pid"))
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stop := func() { cmd.Process.Kill(); cmd.Wait() }
-	t.Cleanup(stop) // also when WaitLine fails the test (stopping twice is harmless)
+	stderr, stop := sockittest.StartXinetd(t, bin, conf.String()) // stopped at cleanup too, when WaitLine fails the test
 	m := sockittest.WaitLine(t, stderr, regexp.MustCompile(`Started working: (\d+) available services`), 10*time.Second)
 	return ports, m[1], stop
 }
