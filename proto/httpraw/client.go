@@ -178,6 +178,17 @@ func idempotent(m string) bool {
 
 func originKey(u *url.URL) string { return u.Scheme + "://" + u.Host }
 
+// urlPort is u's port, or its scheme's default when none is written.
+func urlPort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if u.Scheme == "https" {
+		return "443"
+	}
+	return "80"
+}
+
 func (c *Client) do(ctx context.Context, req *Request, pick func(*Response) io.Writer, raw io.Writer, maxBody int64) (*Exchange, error) {
 	start := time.Now()
 	ex := &Exchange{Request: req}
@@ -264,13 +275,7 @@ func (c *Client) dial(ctx context.Context, u *url.URL, t *Timings) error {
 		ctx, cancel = context.WithTimeout(ctx, c.ConnectTimeout)
 		defer cancel()
 	}
-	host, port := u.Hostname(), u.Port()
-	if port == "" {
-		port = "80"
-		if u.Scheme == "https" {
-			port = "443"
-		}
-	}
+	host, port := u.Hostname(), urlPort(u)
 	var conn net.Conn
 	var d net.Dialer
 	if c.UnixSocket != "" {

@@ -92,17 +92,7 @@ func NextRequest(prev *Request, code int, loc string) (next *Request, ok bool, e
 // sameOrigin: RFC 6454's origin, scheme, host and port (the scheme's
 // default port when none is written).
 func sameOrigin(a, b *url.URL) bool {
-	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
-}
-
-func port(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	if u.Scheme == "https" {
-		return "443"
-	}
-	return "80"
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && urlPort(a) == urlPort(b)
 }
 
 func without(h []Field, names ...string) []Field {
