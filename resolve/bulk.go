@@ -477,7 +477,7 @@ func (e *bulkEngine) startEntry(ei int32) error {
 		}
 		qname, _ = dns.ReverseAddr(a.String())
 	} else if a, err := parseLiteral(qname); err == nil {
-		if !(e.r.Family == 4 && !a.Is4() || e.r.Family == 6 && a.Is4()) {
+		if e.r.keeps(a) {
 			ent.addrs = append(ent.addrs, a)
 		}
 		return e.complete(ei)

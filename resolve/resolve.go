@@ -103,15 +103,19 @@ func (r *Resolver) network() string {
 func (r *Resolver) filter(name string, in []netip.Addr) ([]netip.Addr, error) {
 	out := in[:0:0]
 	for _, a := range in {
-		if r.Family == 4 && !a.Is4() || r.Family == 6 && a.Is4() {
-			continue
+		if r.keeps(a) {
+			out = append(out, a)
 		}
-		out = append(out, a)
 	}
 	if len(out) == 0 {
 		return nil, &Error{Name: name, Err: ErrNotFound}
 	}
 	return out, nil
+}
+
+// keeps reports whether a is of the family Family asks for.
+func (r *Resolver) keeps(a netip.Addr) bool {
+	return !(r.Family == 4 && !a.Is4() || r.Family == 6 && a.Is4())
 }
 
 // Reverse returns the names an address maps back to (PTR records, or
