@@ -172,27 +172,17 @@ func (w *httpWorker) do(ctx context.Context, s *sample) string {
 
 // readResponse reads one response through the shared framer, without
 // allocating: the status, the Server field once, the body counted and
-// dropped. It returns the failure kind, "" for a 2xx.
+// dropped. It returns the failure kind, "" for a complete response.
 func (w *httpWorker) readResponse(s *sample) string {
 	f := &w.dec.Framer
 	off := f.Offset()
 	defer func() { s.received += f.Offset() - off }()
 	for {
-		switch w.dec.Next() {
-		case httpraw.FieldLine:
-			if !w.server && f.NameIs("server") {
-				s.server, w.server = string(f.Value()), true
+		if ev := w.dec.Next(); s.response(ev, f, &w.server) {
+			if ev == httpraw.Failed {
+				return failKind(w.dec.Err(), w.dec.EOF(), f)
 			}
-		case httpraw.BodyData:
-			s.body += int64(len(f.Data()))
-		case httpraw.MessageEnd:
-			if f.Interim() {
-				continue
-			}
-			return statusKind(s, f.Status())
-		case httpraw.Failed:
-			s.status = f.Status()
-			return failKind(w.dec.Err(), w.dec.EOF(), f)
+			return ""
 		}
 	}
 }
@@ -206,11 +196,34 @@ func failKind(err error, eof bool, f *httpraw.Framer) string {
 	return classify(err, FailRead)
 }
 
-// statusKind records the status of a complete response and classifies it:
-// as in ab, a complete response is a success whatever its status, counted
-// apart as Non-2xx when it is not 2xx.
-func statusKind(s *sample, status int) string {
+// response applies one framer event of a response to s, for both engines:
+// the Server field (copied once per worker or loop: *server says it was),
+// the body bytes, the status. It reports whether the response is over,
+// complete (a final MessageEnd) or Failed.
+func (s *sample) response(ev httpraw.Event, f *httpraw.Framer, server *bool) bool {
+	switch ev {
+	case httpraw.FieldLine:
+		if !*server && f.NameIs("server") {
+			s.server, *server = string(f.Value()), true
+		}
+	case httpraw.BodyData:
+		s.body += int64(len(f.Data()))
+	case httpraw.MessageEnd:
+		if !f.Interim() {
+			s.setStatus(f.Status())
+			return true
+		}
+	case httpraw.Failed:
+		s.status = f.Status()
+		return true
+	}
+	return false
+}
+
+// setStatus records the status of a complete response: as in ab, a
+// complete response is a success whatever its status, counted apart as
+// Non-2xx when it is not 2xx.
+func (s *sample) setStatus(status int) {
 	s.status = status
 	s.non2xx = status < 200 || status > 299
-	return ""
 }

@@ -420,7 +420,8 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 		if eof && l.t.http && c.f.EOF() == httpraw.MessageEnd {
 			// A body read until the connection closed.
 			l.drop(c)
-			return l.finish(c, statusKind(&c.s, c.f.Status()), now)
+			c.s.setStatus(c.f.Status())
+			return l.finish(c, "", now)
 		}
 		if eof && c.reused && !c.gotByte {
 			// The server closed an idle kept-alive connection: retry.
@@ -502,26 +503,17 @@ func (l *loop) advance(c *lconn) (bool, string) {
 		c.left -= k
 		return c.left == 0, ""
 	}
-	f := &c.f
 	for {
-		ev, n := f.Next(c.buf[c.off:c.n])
+		ev, n := c.f.Next(c.buf[c.off:c.n])
 		c.off += n
-		switch ev {
-		case httpraw.NeedMore:
+		if ev == httpraw.NeedMore {
 			return false, ""
-		case httpraw.FieldLine:
-			if !l.server && f.NameIs("server") {
-				c.s.server, l.server = string(f.Value()), true
+		}
+		if c.s.response(ev, &c.f, &l.server) {
+			if ev == httpraw.Failed {
+				return true, FailRead
 			}
-		case httpraw.BodyData:
-			c.s.body += int64(len(f.Data()))
-		case httpraw.MessageEnd:
-			if !f.Interim() {
-				return true, statusKind(&c.s, f.Status())
-			}
-		case httpraw.Failed:
-			c.s.status = f.Status()
-			return true, FailRead
+			return true, ""
 		}
 	}
 }
