@@ -53,6 +53,18 @@ func (h Header) Get(name string) (string, bool) {
 	return "", false
 }
 
+// add appends the field of f's FieldLine event to h, or joins an obs-fold
+// continuation to the last field (the Framer refuses a fold with no field
+// before it).
+func (h Header) add(f *Framer) Header {
+	if f.Continued() && len(h) > 0 {
+		last := &h[len(h)-1]
+		last.Value = strings.TrimSpace(last.Value + " " + string(f.Value()))
+		return h
+	}
+	return append(h, Field{string(f.Name()), string(f.Value())})
+}
+
 // Values returns every value of name, comma lists split and trimmed.
 func (h Header) Values(name string) []string {
 	var out []string
@@ -250,12 +262,7 @@ func (r *Reader) ReadResponse(method string) (*Response, error) {
 			head = append(head, d.Consumed()...)
 		case FieldLine:
 			head = append(head, d.Consumed()...)
-			if f.Continued() {
-				last := &resp.Header[len(resp.Header)-1]
-				last.Value = strings.TrimSpace(last.Value + " " + string(f.Value()))
-				break
-			}
-			resp.Header = append(resp.Header, Field{string(f.Name()), string(f.Value())})
+			resp.Header = resp.Header.add(f)
 		case HeadEnd:
 			head = append(head, d.Consumed()...)
 			if f.Interim() {
@@ -300,12 +307,7 @@ func (r *Reader) Body(resp *Response, w io.Writer, max int64) (int64, error) {
 				return got, err
 			}
 		case FieldLine:
-			if f.Continued() && len(resp.Trailer) > 0 {
-				last := &resp.Trailer[len(resp.Trailer)-1]
-				last.Value = strings.TrimSpace(last.Value + " " + string(f.Value()))
-				break
-			}
-			resp.Trailer = append(resp.Trailer, Field{string(f.Name()), string(f.Value())})
+			resp.Trailer = resp.Trailer.add(f)
 		case MessageEnd:
 			return got, nil
 		case Failed:
