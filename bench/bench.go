@@ -23,7 +23,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -203,8 +202,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	tl := &timeline{}
 	var (
-		done    atomic.Int64
-		failed  atomic.Int64
 		wg      sync.WaitGroup
 		workers = make([]*Result, cfg.Concurrency)
 	)
@@ -218,15 +215,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	start := time.Now()
 	res.Start = start
 	cpu0 := cpuTime()
-	var interval time.Duration
-	if cfg.Rate > 0 {
-		interval = time.Duration(float64(time.Second) / cfg.Rate)
-	}
 	lt, err := chooseEngine(&cfg, newWorker)
 	if err != nil {
 		return nil, err
 	}
-	bud := newBudget(&cfg, start, interval, info.http)
+	bud := newBudget(&cfg, start, info.http)
+	interval := bud.interval
 	res.Engine = cfg.Engine
 	if lt != nil {
 		loops := cfg.Loops
@@ -246,7 +240,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := runLoop(runCtx, lt, &cfg, slots, st, bud, &done, &failed, start); err != nil {
+				if err := runLoop(runCtx, lt, &cfg, slots, st, bud); err != nil {
 					st.Failures[FailConnect]++ // the loop itself failed (epoll); counted, not hidden
 				}
 			}()
@@ -298,11 +292,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 					if interval > 0 {
 						total = end.Sub(due)
 					}
-					kind = st.record(&s, bud.checkLength(&s, kind), total, end.Sub(start))
-					done.Add(1)
-					if kind != "" {
-						failed.Add(1)
-					}
+					bud.record(st, &s, kind, total, end.Sub(start))
 				}
 			}()
 		}
@@ -320,7 +310,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		for {
 			select {
 			case <-tick.C:
-				cfg.Progress(done.Load(), failed.Load(), time.Since(start))
+				cfg.Progress(bud.done.Load(), bud.failed.Load(), time.Since(start))
 			case <-finished:
 				return
 			}

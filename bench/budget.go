@@ -12,7 +12,8 @@ import (
 // (ab's users expect exactly -n measured requests after it), the first
 // HTTP document's length (ab's "Document Length", against which every
 // later body is checked, unless -l), and the requests cut off by the end
-// of the run.
+// of the run; and the running counts of measured requests, done and
+// failed, for Config.Progress.
 type budget struct {
 	n        int64         // measured requests
 	warmup   time.Duration // before start+warmup, requests are warm-up ones
@@ -26,11 +27,16 @@ type budget struct {
 	doc    atomic.Int64 // first document's length + 1; 0 until one completed
 	cut    atomic.Int64 // requests in flight when the run ended
 	quiet  atomic.Int64 // requests that timed out (see hint)
+	done   atomic.Int64 // measured requests recorded
+	failed atomic.Int64 // of which failed
 }
 
-func newBudget(cfg *Config, start time.Time, interval time.Duration, httpDoc bool) *budget {
-	return &budget{n: cfg.Requests, warmup: cfg.Warmup, start: start, interval: interval,
-		anyLen: cfg.AnyLength, httpDoc: httpDoc}
+func newBudget(cfg *Config, start time.Time, httpDoc bool) *budget {
+	b := &budget{n: cfg.Requests, warmup: cfg.Warmup, start: start, anyLen: cfg.AnyLength, httpDoc: httpDoc}
+	if cfg.Rate > 0 {
+		b.interval = time.Duration(float64(time.Second) / cfg.Rate)
+	}
+	return b
 }
 
 // take returns the next request: whether it is a warm-up one, the time it
@@ -71,6 +77,17 @@ func (b *budget) checkLength(s *sample, kind string) string {
 		return FailLength
 	}
 	return kind
+}
+
+// record tallies one measured request on st, a worker's or loop's own
+// Result, for both engines: ab's length check, then the request, then the
+// running counts. It ends at at, counted from the start of the run.
+func (b *budget) record(st *Result, s *sample, kind string, total, at time.Duration) {
+	kind = st.record(s, b.checkLength(s, kind), total, at)
+	b.done.Add(1)
+	if kind != "" {
+		b.failed.Add(1)
+	}
 }
 
 // docLength is the first document's length, -1 if none completed.

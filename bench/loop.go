@@ -5,7 +5,6 @@ import (
 	"context"
 	"net"
 	"runtime"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -119,18 +118,14 @@ type loop struct {
 	conns  []*lconn // by file descriptor
 	st     *Result
 	bud    *budget
-	done   *atomic.Int64
-	failed *atomic.Int64
-	start  time.Time
 	now    time.Time
 	server bool
-	// At a --rate: the time between requests, and the slots waiting for
-	// their next request's scheduled time (spare is the other buffer).
-	interval      time.Duration
+	// At a --rate: the slots waiting for their next request's scheduled
+	// time (spare is the other buffer).
 	parked, spare []*lconn
 }
 
-func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Result, bud *budget, done, failed *atomic.Int64, start time.Time) error {
+func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Result, bud *budget) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	p, err := poll.New()
@@ -153,10 +148,7 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Res
 		own.sa = &c
 	}
 	t = &own
-	l := &loop{t: t, cfg: cfg, p: p, conns: make([]*lconn, 0, 1024), st: st, bud: bud, done: done, failed: failed, start: start}
-	if cfg.Rate > 0 {
-		l.interval = time.Duration(float64(time.Second) / cfg.Rate)
-	}
+	l := &loop{t: t, cfg: cfg, p: p, conns: make([]*lconn, 0, 1024), st: st, bud: bud}
 	defer func() {
 		for fd, c := range l.conns {
 			if c != nil {
@@ -185,7 +177,7 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Res
 			return nil
 		}
 		waitMs := 100
-		if l.interval > 0 {
+		if l.bud.interval > 0 {
 			l.now = time.Now()
 			finished, d := l.unpark(l.now)
 			if live -= finished; live == 0 {
@@ -241,7 +233,7 @@ func (l *loop) next(c *lconn) bool {
 		c.s = sample{}
 		c.warm = warm
 		c.start = l.now // the time of this batch of events: one clock read per batch
-		if l.interval > 0 {
+		if l.bud.interval > 0 {
 			// Open model: latency runs from the request's scheduled time.
 			if due.After(l.now) {
 				c.start, c.active = due, false
@@ -481,11 +473,7 @@ func (l *loop) record(c *lconn, kind string, now time.Time) {
 	if c.warm {
 		return // a warm-up request: extra, not recorded, as on the goroutine engine
 	}
-	kind = l.st.record(&c.s, l.bud.checkLength(&c.s, kind), now.Sub(c.start), now.Sub(l.start))
-	l.done.Add(1)
-	if kind != "" {
-		l.failed.Add(1)
-	}
+	l.bud.record(l.st, &c.s, kind, now.Sub(c.start), now.Sub(l.bud.start))
 }
 
 // advance reads what has arrived; it reports a complete response (or echo)
