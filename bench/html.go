@@ -369,13 +369,14 @@ func latencyTimeSVG(runs []Named) string {
 			var d strings.Builder
 			cmd := "M" // after a second without requests, a new segment
 			for i, s := range r.Seconds {
-				if s.Latency == nil || s.Latency.TotalCount() == 0 {
+				us, ok := s.quantile(q.q)
+				if !ok {
 					cmd = "M"
 					continue
 				}
-				v := ms(s.MaxUs)
-				if q.q < 100 {
-					v = math.Min(ms(s.Latency.ValueAtQuantile(q.q)), v)
+				v := ms(us)
+				if q.q == 100 {
+					v = ms(s.MaxUs)
 				}
 				x := p.X(float64(i) + covered(r.Result, i)/2)
 				fmt.Fprintf(&d, "%s%.1f,%.1f ", cmd, x, p.Y(v))

@@ -40,11 +40,11 @@ func (r *Result) WriteSeries(w io.Writer) error {
 			label += " (partial)"
 		}
 		p := func(q float64) string {
-			if win.Latency == nil || win.Latency.TotalCount() == 0 {
+			us, ok := win.quantile(q)
+			if !ok {
 				return "-"
 			}
-			// The coarse histogram's bucket may reach past the exact max.
-			return fmt.Sprintf("%.3f", ms(min(win.Latency.ValueAtQuantile(q), win.MaxUs)))
+			return fmt.Sprintf("%.3f", ms(us))
 		}
 		rate := "-" // a sliver of a second says nothing about a rate
 		if width >= minCovered {

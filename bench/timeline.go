@@ -19,6 +19,16 @@ type Second struct {
 	Latency  *hdr.Histogram // µs, coarse
 }
 
+// quantile is the second's q-th percentile latency in µs, clamped to its
+// exact max (the coarse histogram's bucket may reach past it); ok is false
+// for a second without requests.
+func (s Second) quantile(q float64) (us int64, ok bool) {
+	if s.Latency == nil || s.Latency.TotalCount() == 0 {
+		return 0, false
+	}
+	return min(s.Latency.ValueAtQuantile(q), s.MaxUs), true
+}
+
 func newSecondHist() *hdr.Histogram { return hdr.New(1, int64(time.Hour/time.Microsecond), 1) }
 
 // timeline collects the run's per-second series. Each worker fills its
