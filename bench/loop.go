@@ -366,21 +366,18 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 			return true
 		}
 		if e, _ := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR); e != 0 || ev&unix.EPOLLERR != 0 {
-			l.drop(c)
 			return l.finish(c, FailConnect, now)
 		}
 		c.connecting = false
 		c.s.connect = now.Sub(c.connStart)
 		l.p.Modify(c.fd, poll.In)
 		if !l.send(c) {
-			l.drop(c)
 			return l.finish(c, FailWrite, now)
 		}
 		return true
 	}
 	if ev&unix.EPOLLOUT != 0 && c.wrote < len(l.t.request) {
 		if !l.flush(c) {
-			l.drop(c)
 			return l.finish(c, FailWrite, now)
 		}
 		if c.wrote == len(l.t.request) {
@@ -398,7 +395,6 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 	if c.n == len(c.buf) {
 		// A line longer than the buffer: grow; the framer bounds lines.
 		if len(c.buf) >= 1<<20 {
-			l.drop(c)
 			return l.finish(c, FailRead, now)
 		}
 		c.buf = append(c.buf, make([]byte, len(c.buf))...)
@@ -424,7 +420,6 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 			c.reused = false
 			return true
 		}
-		l.drop(c)
 		if eof && (!l.t.http || c.f.InBody()) {
 			return l.finish(c, FailLength, now)
 		}
@@ -452,14 +447,15 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 	copy(c.buf, c.buf[c.off:c.n])
 	c.n -= c.off
 	c.off = 0
-	if kind != "" || l.t.http && !c.f.KeepAlive() || !l.t.keep {
+	if l.t.http && !c.f.KeepAlive() || !l.t.keep {
 		l.drop(c)
 	}
 	return l.finish(c, kind, now)
 }
 
 // finish records the request on c and starts the next; false when the slot
-// has no more requests.
+// has no more requests. A failed request's connection is dropped here, for
+// every caller.
 func (l *loop) finish(c *lconn, kind string, now time.Time) bool {
 	if kind != "" && c.fd >= 0 {
 		l.drop(c)
