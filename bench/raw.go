@@ -16,11 +16,10 @@ import (
 
 // rawTarget loads a registered protocol's endpoint (package proto).
 type rawTarget struct {
-	cfg     *Config
-	e       sockit.Endpoint
-	d       sockit.Dialer
-	bench   proto.Bench
-	oneShot bool // the server closes after each reply (daytime, qotd, time)
+	cfg   *Config
+	e     sockit.Endpoint
+	d     sockit.Dialer
+	bench proto.Bench
 }
 
 func newRawTarget(cfg *Config, e sockit.Endpoint) (*rawTarget, error) {
@@ -31,7 +30,7 @@ func newRawTarget(cfg *Config, e sockit.Endpoint) (*rawTarget, error) {
 	if p.Bench.Mode == proto.BenchSink && e.IsPacket() {
 		return nil, fmt.Errorf("--proto %s over %s: the server never replies, so nothing can be timed", cfg.Proto, e.Network)
 	}
-	return &rawTarget{cfg: cfg, e: e, bench: *p.Bench, oneShot: p.Bench.Mode == proto.BenchOneShot}, nil
+	return &rawTarget{cfg: cfg, e: e, bench: *p.Bench}, nil
 }
 
 // orList writes names as "a, b or c".
@@ -65,7 +64,8 @@ func (w *rawWorker) close() {
 func (w *rawWorker) do(ctx context.Context, s *sample) string {
 	cfg := w.t.cfg
 	packet := w.t.e.IsPacket()
-	reuse := packet || cfg.KeepAlive && !w.t.oneShot
+	// A BenchOneShot server closes after each reply (daytime, qotd, time).
+	reuse := packet || cfg.KeepAlive && w.t.bench.Mode != proto.BenchOneShot
 	if w.conn == nil {
 		t0 := time.Now()
 		dctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
