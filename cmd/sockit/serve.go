@@ -128,7 +128,7 @@ comparison).`,
 				}
 			}()
 			if inetd != "" {
-				return activation.Inetd(a.ctx, inetd, opt, opt.Server.IdleTimeout, st.grace)
+				return activation.Inetd(a.ctx, inetd, opt, st.grace)
 			}
 			specs := services.Defaults(false)
 			var metricsLn net.Listener

@@ -26,15 +26,17 @@ import (
 //   - a listening stream socket (wait = yes): every connection, until none
 //     is open and none has come for idle.
 //
-// The guards of opt.Server apply as in `serve`. When ctx ends, connections
+// idle is opt.Server.IdleTimeout (5 minutes when not above zero). The
+// guards of opt.Server apply as in `serve`. When ctx ends, connections
 // in flight get grace to finish. Standard input, output (and error, when it
 // is the same socket) are closed once taken over, so the peer sees the
 // connection close when the server closes it.
-func Inetd(ctx context.Context, service string, opt services.Options, idle, grace time.Duration) error {
+func Inetd(ctx context.Context, service string, opt services.Options, grace time.Duration) error {
 	in, ok := proto.Lookup(service)
 	if !ok {
 		return fmt.Errorf("unknown service %q (known: %s)", service, services.Names())
 	}
+	idle := opt.Server.IdleTimeout
 	if idle <= 0 {
 		idle = 5 * time.Minute
 	}
