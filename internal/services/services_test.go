@@ -30,7 +30,10 @@ import (
 func TestMain(m *testing.M) {
 	// toxiproxy's own toxic goroutines can outlive Proxy.Stop (blocked
 	// sending on a link nobody reads); they are the fault proxy's, not ours.
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2/toxics.(*ToxicStub).Run"))
+	goleak.VerifyTestMain(m,
+		// toxiproxy ends its links' goroutines after Stop returns.
+		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2/toxics.(*ToxicStub).Run"),
+		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).read"))
 }
 
 // fixed is the clock the tests inject: just after the RFC 868 rollover.
