@@ -83,3 +83,23 @@ func VethPair(t testing.TB) (a, b NetnsSide) {
 	}
 	return a, b
 }
+
+// Netns creates one network namespace with only its loopback up, for a
+// test that must bind fixed ports (a server's defaults) without meeting
+// anything else on the host's loopback. It is removed when the test ends.
+func Netns(t testing.TB) NetnsSide {
+	t.Helper()
+	RequireRoot(t)
+	ipPath := RequireTool(t, "ip")
+	n := netnsSeq.Add(1)
+	s := NetnsSide{NS: fmt.Sprintf("skN%d%c", os.Getpid()%1000000, 'a'+rune(n%26)), Link: "lo", IP: "127.0.0.1"}
+	for _, args := range [][]string{{"netns", "add", s.NS}, {"-n", s.NS, "link", "set", "lo", "up"}} {
+		if out, err := exec.Command(ipPath, args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		if args[0] == "netns" {
+			t.Cleanup(func() { _ = exec.Command(ipPath, "netns", "del", s.NS).Run() })
+		}
+	}
+	return s
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/sockit/sockit/internal/activation"
 	"github.com/sockit/sockit/internal/config"
 	"github.com/sockit/sockit/internal/services"
+	"github.com/sockit/sockit/proto"
 	"github.com/sockit/sockit/proto/daytime"
 	"github.com/sockit/sockit/proto/qotd"
 	"github.com/sockit/sockit/server"
@@ -41,13 +42,15 @@ func (a *app) serveCommand() *cobra.Command {
 		checkConfig string
 	)
 	cmd := &cobra.Command{
-		Use:   "serve [flags] [SERVICE=ENDPOINT...]",
+		Use:   "serve [flags] [SERVICE[=ENDPOINT]...]",
 		Short: "Serve the small services (echo, discard, daytime, qotd, chargen, time) concurrently",
 		Long: `serve runs any number of services on any number of endpoints in one process:
 TCP, UDP, unix and unixgram, IPv4 and IPv6. With no arguments it serves every
 service on 127.0.0.1 over TCP and UDP: echo 8001 (the brief's port), discard
 8009, daytime 8013, qotd 8017, chargen 8019, time 8037, http 8080 (the brief's web page). Port 0 picks a free
 port; every listener is announced on stderr ("listening echo tcp 127.0.0.1:8001").
+A bare SERVICE serves it where the default would ("serve echo daytime": echo
+and daytime on 127.0.0.1, TCP and UDP, on their default ports).
 
 UDP services are not amplifiers: datagrams from source ports below 1024 and
 2049, and from broadcast or multicast sources, are dropped, and each source
@@ -69,6 +72,7 @@ socket on standard input. See deploy/systemd.
 loops, --loops threads) or goroutine (one goroutine per connection, for
 comparison).`,
 		Example: `  sockit serve
+  sockit serve echo daytime
   sockit serve echo=tcp://127.0.0.1:8001 echo=udp://127.0.0.1:8001 qotd=unixgram:///tmp/qotd.sock
   sockit serve --metrics 127.0.0.1:9100 --log-format json daytime=tcp6://[::1]:0`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -88,6 +92,9 @@ comparison).`,
 			if !slices.Contains(server.Engines(), opt.Server.Engine) {
 				return usageErr("serve: --engine is %s, not %q", strings.Join(server.Engines(), " or "), opt.Server.Engine)
 			}
+			if opt.Server.Loops < 0 {
+				return usageErr("serve: --loops %d: want 0 (one per CPU but one) or more", opt.Server.Loops)
+			}
 			if opt.Server.Engine == "loop" && opt.Server.Loops > 0 && os.Getenv("GOMAXPROCS") == "" {
 				// One P more than loops (see the server package doc, "Event
 				// loops: measured choices"); the default keeps GOMAXPROCS and
@@ -97,6 +104,15 @@ comparison).`,
 			if inetd != "" {
 				if len(args) > 0 || st.metrics != "" || configFile != "" {
 					return usageErr("serve: --inetd serves standard input only: no SERVICE=ENDPOINT, --metrics or --config")
+				}
+				if _, ok := proto.Lookup(inetd); !ok {
+					return usageErr("serve: --inetd %q: unknown service (known: %s)", inetd, services.Names())
+				}
+			}
+			if configFile == "" {
+				// The file checks itself, with lines and columns.
+				if err := st.check(opt); err != nil {
+					return err
 				}
 			}
 			// With --config the file sets what the flags would; only the
@@ -128,6 +144,9 @@ comparison).`,
 				}
 			}()
 			if inetd != "" {
+				if err := st.checkServed(opt, []services.Spec{{Service: inetd}}); err != nil {
+					return err
+				}
 				return activation.Inetd(a.ctx, inetd, opt, st.grace)
 			}
 			specs := services.Defaults(false)
@@ -149,18 +168,21 @@ comparison).`,
 			case configFile != "":
 				specs = cfg.Specs()
 			case len(args) > 0:
-				specs = nil
-				for _, arg := range args {
-					sp, err := services.ParseSpec(arg)
-					if err != nil {
-						return err
-					}
-					specs = append(specs, sp)
+				if specs, err = argSpecs(args); err != nil {
+					return err
+				}
+			}
+			if configFile == "" {
+				if err := st.checkServed(opt, specs); err != nil {
+					return err
 				}
 			}
 			if st.metrics != "" {
 				if metricsLn, err = net.Listen("tcp", st.metrics); err != nil {
-					return err
+					if configFile != "" {
+						return fmt.Errorf("serve: %s: metrics %q: %w", configFile, st.metrics, err)
+					}
+					return fmt.Errorf("serve: --metrics %q: %w", st.metrics, err)
 				}
 			}
 			var ready atomic.Bool
@@ -204,21 +226,21 @@ comparison).`,
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&opt.Server.MaxConns, "max-conns", 10000, "most stream connections open at once (-1: no bound)")
-	f.IntVar(&opt.Server.MaxConnsPerSource, "max-conns-per-source", 256, "most stream connections from one IP address (-1: no bound)")
-	durationVar(f, &opt.Server.IdleTimeout, "idle-timeout", 5*time.Minute, "close a connection silent this long (-1s: never)")
-	durationVar(f, &opt.Server.WriteTimeout, "write-timeout", 30*time.Second, "close a connection whose peer takes no bytes this long")
-	durationVar(f, &st.grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, time connections in flight get to finish (idle ones close at once)")
+	f.IntVar(&opt.Server.MaxConns, "max-conns", 10000, "most stream connections open at once, 1 or more (-1: no bound; 0 would serve nobody)")
+	f.IntVar(&opt.Server.MaxConnsPerSource, "max-conns-per-source", 256, "most stream connections from one IP address, 1 or more (-1: no bound)")
+	durationVar(f, &opt.Server.IdleTimeout, "idle-timeout", 5*time.Minute, "close a connection silent this long, more than 0 (-1s: never)")
+	durationVar(f, &opt.Server.WriteTimeout, "write-timeout", 30*time.Second, "close a connection whose peer takes no bytes this long, more than 0")
+	durationVar(f, &st.grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, time connections in flight get to finish (idle ones close at once; 0: close all at once)")
 	f.StringVar(&opt.Server.Engine, "engine", server.Engines()[0], "what runs the connections: "+strings.Join(server.Engines(), " or "))
 	f.IntVar(&opt.Server.Loops, "loops", 0, "event-loop threads of the loop engine (0: one per CPU but one, at least one; N: N loops and N+1 Go Ps unless GOMAXPROCS is set)")
 	f.StringVar(&st.budget, "udp-budget", "on", "per-source UDP reply budget and source checks: on, or off (benchmarks only)")
-	f.IntVar(&opt.Server.UDP.BurstBytes, "udp-burst", 4096, "reply bytes a source prefix may get beyond what it sent")
-	f.IntVar(&opt.Server.UDP.RateBytes, "udp-rate", 1024, "bytes per second that refill a source prefix's burst")
-	f.IntVar(&opt.Server.UDPReadBuffer, "udp-rcvbuf", 4<<20, "kernel receive buffer of each UDP socket in bytes, capped by net.core.rmem_max (-1: system default)")
+	f.IntVar(&opt.Server.UDP.BurstBytes, "udp-burst", 4096, "reply bytes a source prefix may get beyond what it sent, 1 or more")
+	f.IntVar(&opt.Server.UDP.RateBytes, "udp-rate", 1024, "bytes per second that refill a source prefix's burst (0: no refill)")
+	f.IntVar(&opt.Server.UDPReadBuffer, "udp-rcvbuf", 4<<20, "kernel receive buffer of each UDP socket in bytes, 1 or more, capped by net.core.rmem_max (-1: system default)")
 	f.BoolVar(&opt.Server.UDP.AllowReservedPorts, "udp-allow-reserved-ports", false, "answer datagrams from source ports below 1024 and 2049")
-	f.StringVar(&st.quotesFile, "quotes", "", "serve the quotes in this fortune-format FILE (quotes separated by lines holding %)")
-	f.StringVar(&st.httpRoot, "http-root", "", "http: serve the files under DIR (\"/\" is its index.html, else the brief's page)")
-	f.StringVar(&opt.DaytimeFormat, "daytime-format", "nist", "daytime line format: nist, rfc822 or ctime")
+	f.StringVar(&st.quotesFile, "quotes", "", "qotd: serve the quotes in this fortune-format FILE (quotes separated by lines holding %); an error if qotd is not served")
+	f.StringVar(&st.httpRoot, "http-root", "", "http: serve the files under DIR (\"/\" is its index.html, else the brief's page); an error if http is not served")
+	f.StringVar(&opt.DaytimeFormat, "daytime-format", "nist", "daytime line format: nist, rfc822 or ctime; another than nist is an error if daytime is not served")
 	f.StringVar(&st.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics, and probes at /healthz and /readyz")
 	f.StringVar(&inetd, "inetd", "", "serve SERVICE on the socket inetd passes as standard input: one connection (wait = no), or datagrams until --idle-timeout passes without one (wait = yes)")
 	f.StringVar(&configFile, "config", "", "read the services, guards and files from this TOML FILE (see deploy/sockit.example.toml); SIGHUP reloads it")
@@ -256,9 +278,76 @@ func (st *serveSettings) apply(cfg *config.Config, opt *services.Options) {
 	st.quotesFile, st.httpRoot, st.metrics = cfg.Quotes, cfg.HTTPRoot, cfg.Metrics
 }
 
+// argSpecs reads serve's arguments: SERVICE=ENDPOINT, or a bare SERVICE
+// on its default endpoints.
+func argSpecs(args []string) ([]services.Spec, error) {
+	var specs []services.Spec
+	for _, arg := range args {
+		if !strings.Contains(arg, "=") {
+			sps, ok := services.DefaultsFor(arg)
+			if !ok {
+				return nil, usageErr("serve: %q is neither a service nor SERVICE=ENDPOINT (services: %s)", arg, services.Names())
+			}
+			specs = append(specs, sps...)
+			continue
+		}
+		sp, err := services.ParseSpec(arg)
+		if err != nil {
+			return nil, err
+		}
+		specs = append(specs, sp)
+	}
+	return specs, nil
+}
+
+// check applies the rules the file's keys follow (config.Settings) to the
+// flags, each error naming its flag.
+func (st *serveSettings) check(opt services.Options) error {
+	values := map[string]int64{
+		"max-conns":            int64(opt.Server.MaxConns),
+		"max-conns-per-source": int64(opt.Server.MaxConnsPerSource),
+		"idle-timeout":         int64(opt.Server.IdleTimeout),
+		"write-timeout":        int64(opt.Server.WriteTimeout),
+		"grace":                int64(st.grace),
+		"udp-burst":            int64(opt.Server.UDP.BurstBytes),
+		"udp-rate":             int64(opt.Server.UDP.RateBytes),
+		"udp-rcvbuf":           int64(opt.Server.UDPReadBuffer),
+	}
+	for _, s := range config.Settings {
+		v, ok := values[s.Flag]
+		if !ok {
+			panic("serve: no flag for setting " + s.Flag)
+		}
+		if err := s.Check(v); err != nil {
+			return usageErr("serve: --%s %s: %v", s.Flag, s.Show(v), err)
+		}
+	}
+	if st.metrics != "" {
+		if err := config.CheckAddress(st.metrics); err != nil {
+			return usageErr("serve: --metrics %q: %v", st.metrics, err)
+		}
+	}
+	return nil
+}
+
+// checkServed refuses a per-service flag whose service specs leave out.
+func (st *serveSettings) checkServed(opt services.Options, specs []services.Spec) error {
+	bad := config.Unserved(map[string]string{"quotes": st.quotesFile, "http_root": st.httpRoot, "daytime_format": opt.DaytimeFormat},
+		func(name string) bool {
+			return slices.ContainsFunc(specs, func(sp services.Spec) bool { return sp.Service == name })
+		})
+	if len(bad) > 0 {
+		return usageErr("serve: --%s is for %s, which is not served (serve %s too, or leave --%s out)", bad[0].Flag, bad[0].Service, bad[0].Service, bad[0].Flag)
+	}
+	return nil
+}
+
 // options checks the settings and loads what they name into opt; the
 // returned functions release it (the http root).
 func (st *serveSettings) options(opt services.Options) (services.Options, []func(), error) {
+	if opt.Server.UDP.RateBytes == 0 {
+		opt.Server.UDP.RateBytes = -1 // serve's 0 is "no refill", the server's -1
+	}
 	switch st.budget {
 	case "on":
 		opt.Server.UDP.Off = false

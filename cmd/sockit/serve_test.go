@@ -218,7 +218,7 @@ func isQuote(s string) bool {
 func TestServeUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"serve", "nosuch=127.0.0.1:1"},
-		{"serve", "echo"},
+		{"serve", "gopher"}, // a bare name serves it: TestServeBareServiceNames
 		{"serve", "--udp-budget", "maybe"},
 		{"serve", "--daytime-format", "iso"},
 		{"serve", "--quotes", "/nonexistent"},

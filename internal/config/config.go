@@ -319,23 +319,35 @@ func (d *decoder) set(f reflect.Value, val any, key string) {
 
 // validate checks the values the types let through.
 func (d *decoder) validate(c *Config) {
-	dur := func(key, s string) {
-		if _, err := time.ParseDuration(s); err != nil {
+	values := map[string]int64{
+		"guards.max_conns":            int64(c.Guards.MaxConns),
+		"guards.max_conns_per_source": int64(c.Guards.MaxConnsPerSource),
+		"udp.burst":                   int64(c.UDP.Burst),
+		"udp.rate":                    int64(c.UDP.Rate),
+		"udp.rcvbuf":                  int64(c.UDP.ReadBuffer),
+	}
+	for key, s := range map[string]string{"grace": c.Grace, "guards.idle_timeout": c.Guards.IdleTimeout, "guards.write_timeout": c.Guards.WriteTimeout} {
+		if v, err := time.ParseDuration(s); err != nil {
 			d.fail(key, "%q is not a duration (e.g. 30s, 5m)", s)
+		} else {
+			values[key] = int64(v)
 		}
 	}
-	dur("grace", c.Grace)
-	dur("guards.idle_timeout", c.Guards.IdleTimeout)
-	dur("guards.write_timeout", c.Guards.WriteTimeout)
+	for _, s := range Settings {
+		v, ok := values[s.Key]
+		if !ok {
+			continue
+		}
+		if err := s.Check(v); err != nil {
+			d.fail(s.Key, "%s: %v", s.Show(v), err)
+		}
+	}
 	if !daytime.ValidFormat(c.DaytimeFormat) {
 		d.fail("daytime_format", "%q is not nist, rfc822 or ctime", c.DaytimeFormat)
 	}
-	for _, n := range []struct {
-		key string
-		v   int
-	}{{"udp.burst", c.UDP.Burst}, {"udp.rate", c.UDP.Rate}} {
-		if n.v < 0 {
-			d.fail(n.key, "%d is negative", n.v)
+	if c.Metrics != "" {
+		if err := CheckAddress(c.Metrics); err != nil {
+			d.fail("metrics", "%q: %v", c.Metrics, err)
 		}
 	}
 	if c.Quotes != "" {
@@ -347,6 +359,10 @@ func (d *decoder) validate(c *Config) {
 		if st, err := os.Stat(c.HTTPRoot); err != nil || !st.IsDir() {
 			d.fail("http_root", "%q is not a directory", c.HTTPRoot)
 		}
+	}
+	for _, s := range Unserved(map[string]string{"quotes": c.Quotes, "http_root": c.HTTPRoot, "daytime_format": c.DaytimeFormat},
+		func(name string) bool { return len(c.Services[name]) > 0 }) {
+		d.fail(s.Key, "set, but %s is not served (add it to [services], or leave %s out)", s.Service, s.Key)
 	}
 	for name, eps := range c.Services {
 		key := "services." + name

@@ -67,16 +67,33 @@ func ParseSpec(s string) (Spec, error) {
 func Defaults(anyPort bool) []Spec {
 	var specs []Spec
 	for _, in := range proto.All() {
-		port := in.Local
-		if anyPort {
-			port = 0
+		specs = append(specs, defaultSpecs(in, anyPort)...)
+	}
+	return specs
+}
+
+// DefaultsFor returns one service as Defaults(false) serves it: on
+// 127.0.0.1, TCP and UDP (where it has both), on its local port. False
+// means no such service.
+func DefaultsFor(name string) ([]Spec, bool) {
+	in, ok := proto.Lookup(name)
+	if !ok {
+		return nil, false
+	}
+	return defaultSpecs(in, false), true
+}
+
+func defaultSpecs(in proto.Protocol, anyPort bool) []Spec {
+	port := in.Local
+	if anyPort {
+		port = 0
+	}
+	var specs []Spec
+	for _, nw := range []string{"tcp", "udp"} {
+		if in.StreamOnly && nw == "udp" {
+			continue
 		}
-		for _, nw := range []string{"tcp", "udp"} {
-			if in.StreamOnly && nw == "udp" {
-				continue
-			}
-			specs = append(specs, Spec{Service: in.Name, Endpoint: sockit.Endpoint{Network: nw, Address: fmt.Sprintf("127.0.0.1:%d", port)}})
-		}
+		specs = append(specs, Spec{Service: in.Name, Endpoint: sockit.Endpoint{Network: nw, Address: fmt.Sprintf("127.0.0.1:%d", port)}})
 	}
 	return specs
 }
