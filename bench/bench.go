@@ -58,7 +58,7 @@ type Config struct {
 	KeepAlive   bool
 	Method      string // "" means GET (HEAD with -i)
 	Headers     []string
-	Body        []byte
+	Body        []byte // the request body (-p, -u); nil for none, empty for an empty one (Content-Length: 0)
 	ContentType string
 	Timeout     time.Duration // -s, per request; zero means 30s
 	Rate        float64       // requests per second in total; zero means closed loop

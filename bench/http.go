@@ -66,7 +66,7 @@ func newHTTPTarget(cfg *Config, u *url.URL) (*httpTarget, error) {
 		}
 		b.WriteString(hd + "\r\n")
 	}
-	if len(cfg.Body) > 0 {
+	if cfg.Body != nil {
 		ct := cfg.ContentType
 		if ct == "" {
 			ct = "text/plain"
@@ -136,7 +136,6 @@ func (w *httpWorker) do(ctx context.Context, s *sample) string {
 		}
 		w.unwatch = cancelOnDone(ctx, w.conn)
 	}
-	s.keptAlive = reused
 	t1 := time.Now()
 	// Moving the deadline costs a timer update per request; move it only
 	// when a sixteenth of the timeout has passed since the last move.
@@ -164,7 +163,10 @@ func (w *httpWorker) do(ctx context.Context, s *sample) string {
 	}
 	s.wait = time.Since(t1)
 	kind := w.readResponse(s)
-	if kind != "" || !w.dec.Framer.KeepAlive() || !w.t.cfg.KeepAlive {
+	// ab's Keep-Alive requests: complete responses after which the
+	// connection stays open for the next request.
+	s.keptAlive = kind == "" && w.dec.Framer.KeepAlive() && w.t.cfg.KeepAlive
+	if !s.keptAlive {
 		w.close()
 	}
 	return kind
@@ -204,7 +206,12 @@ func (s *sample) response(ev httpraw.Event, f *httpraw.Framer, server *bool) boo
 	switch ev {
 	case httpraw.FieldLine:
 		if !*server && f.NameIs("server") {
-			s.server, *server = string(f.Value()), true
+			// ab's Server Software is the field's first word.
+			v := f.Value()
+			if i := bytes.IndexFunc(v, func(r rune) bool { return r <= ' ' }); i >= 0 {
+				v = v[:i]
+			}
+			s.server, *server = string(v), true
 		}
 	case httpraw.BodyData:
 		s.body += int64(len(f.Data()))

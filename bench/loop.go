@@ -258,7 +258,7 @@ func (l *loop) begin(c *lconn) bool {
 	c.deadline = l.now.Add(l.cfg.Timeout)
 	if c.fd >= 0 {
 		c.reused = true
-		c.s.keptAlive = true
+		c.s.keptAlive = !l.t.http // HTTP: counted when the response keeps it open
 		if l.send(c) {
 			return true
 		}
@@ -449,6 +449,8 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 	c.off = 0
 	if l.t.http && !c.f.KeepAlive() || !l.t.keep {
 		l.drop(c)
+	} else if l.t.http && kind == "" {
+		c.s.keptAlive = true // as on the goroutine engine
 	}
 	return l.finish(c, kind, now)
 }

@@ -44,6 +44,12 @@ type Result struct {
 	Cut            int64  // requests in flight when the run ended (Ctrl-C, -d), not counted
 	Hint           string // why the target may have kept silent, if it did
 
+	// What ab's report shows by the options given, whatever was measured:
+	// KeepAliveOn (-k) the Keep-Alive requests line, even at 0; SendsBody
+	// (-p, -u) the Total body sent line and the sent and total transfer
+	// rates; VariableLength (-l) "Document Length: Variable".
+	KeepAliveOn, SendsBody, VariableLength bool
+
 	// Shard is the part of a sharded run this result covers (zero: all);
 	// RunID names the run its shards share, and OptionsHash the load they
 	// were all asked for, so merge can refuse to mix runs.
@@ -74,6 +80,7 @@ func newResult(cfg *Config, info targetInfo) *Result {
 	r := emptyResult()
 	r.Target, r.Host, r.Port, r.Path, r.HTTP = cfg.Target, info.host, info.port, info.path, info.http
 	r.Concurrency, r.Rate = cfg.Concurrency, cfg.Rate
+	r.KeepAliveOn, r.SendsBody, r.VariableLength = cfg.KeepAlive, cfg.Body != nil, cfg.AnyLength && info.http
 	return r
 }
 
@@ -106,6 +113,9 @@ func (r *Result) absorbAt(o *Result, off int) {
 	r.Requests += o.Requests
 	r.Cut += o.Cut
 	r.Interrupted = r.Interrupted || o.Interrupted
+	r.KeepAliveOn = r.KeepAliveOn || o.KeepAliveOn
+	r.SendsBody = r.SendsBody || o.SendsBody
+	r.VariableLength = r.VariableLength || o.VariableLength
 	r.Non2xx += o.Non2xx
 	r.KeepAlive += o.KeepAlive
 	r.BytesSent += o.BytesSent
@@ -150,7 +160,9 @@ func ms(us int64) float64 { return float64(us) / 1000 }
 
 // WriteText writes ab's report, line for line in ab's layout (minus ab's
 // banner, which would claim to be ApacheBench), so a parser of ab's output
-// reads it unchanged. sockit's own lines are WriteExtras'.
+// reads it unchanged: the lines ab prints only in some runs (Non-2xx,
+// Keep-Alive, Total body sent, the rates, the tables) appear exactly when
+// ab's would. sockit's own lines are WriteExtras'.
 func (r *Result) WriteText(w io.Writer) error {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	if r.HTTP {
@@ -158,11 +170,15 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	p("Server Hostname:        %s\n", r.Host)
 	p("Server Port:            %s\n\n", r.Port)
-	if r.HTTP {
+	switch {
+	case !r.HTTP:
+		p("Protocol:               %s\n\n", r.Path)
+	case r.VariableLength:
+		p("Document Path:          %s\n", r.Path)
+		p("Document Length:        Variable\n\n")
+	default:
 		p("Document Path:          %s\n", r.Path)
 		p("Document Length:        %d bytes\n\n", max(r.DocLength, 0))
-	} else {
-		p("Protocol:               %s\n\n", r.Path)
 	}
 	p("Concurrency Level:      %d\n", r.Concurrency)
 	p("Time taken for tests:   %.3f seconds\n", r.Duration.Seconds())
@@ -172,25 +188,33 @@ func (r *Result) WriteText(w io.Writer) error {
 		c, rcv, l, e := r.abFailures()
 		p("   (Connect: %d, Receive: %d, Length: %d, Exceptions: %d)\n", c, rcv, l, e)
 	}
+	if n := r.Failures[FailWrite]; n > 0 {
+		p("Write errors:           %d\n", n)
+	}
 	if r.Non2xx > 0 {
 		p("Non-2xx responses:      %d\n", r.Non2xx)
 	}
-	if r.KeepAlive > 0 {
+	if r.KeepAliveOn && r.HTTP || r.KeepAlive > 0 {
 		p("Keep-Alive requests:    %d\n", r.KeepAlive)
 	}
 	p("Total transferred:      %d bytes\n", r.BytesReceived)
+	if r.SendsBody && r.HTTP {
+		p("Total body sent:        %d\n", r.BytesSent) // ab's line has no unit
+	}
 	if r.HTTP {
 		p("HTML transferred:       %d bytes\n", r.BodyBytes)
 	}
-	secs := r.Duration.Seconds()
-	p("Requests per second:    %.2f [#/sec] (mean)\n", r.RPS())
-	if r.Requests > 0 {
+	// ab prints the rates only when there is something to divide.
+	if secs := r.Duration.Seconds(); secs > 0 && r.Requests > 0 {
+		p("Requests per second:    %.2f [#/sec] (mean)\n", r.RPS())
 		p("Time per request:       %.3f [ms] (mean)\n", float64(r.Concurrency)*secs*1000/float64(r.Requests))
 		p("Time per request:       %.3f [ms] (mean, across all concurrent requests)\n", secs*1000/float64(r.Requests))
-	}
-	if secs > 0 {
 		p("Transfer rate:          %.2f [Kbytes/sec] received\n", float64(r.BytesReceived)/1024/secs)
-		if r.BytesSent > 0 && !r.HTTP || r.BytesSent > int64(r.Requests)*1024 {
+		switch {
+		case r.SendsBody && r.HTTP:
+			p("                        %.2f kb/s sent\n", float64(r.BytesSent)/1024/secs)
+			p("                        %.2f kb/s total\n", float64(r.BytesReceived+r.BytesSent)/1024/secs)
+		case !r.HTTP && r.BytesSent > 0:
 			p("                        %.2f kb/s sent\n", float64(r.BytesSent)/1024/secs)
 		}
 	}
@@ -223,6 +247,9 @@ func (r *Result) WriteText(w io.Writer) error {
 			p("WARNING: The median and mean for %s are not within a normal deviation\n"+
 				"        These results are probably not that reliable.\n", c.what)
 		}
+	}
+	if r.Requests < 2 {
+		return nil // nor percentiles of one request
 	}
 	p("\nPercentage of the requests served within a certain time (ms)\n")
 	for _, q := range []float64{50, 66, 75, 80, 90, 95, 98, 99} {
@@ -340,6 +367,9 @@ type JSON struct {
 	HTTP          bool             `json:"http"`
 	DocLength     int64            `json:"doc_length"`
 	KeepAlive     int64            `json:"keep_alive"`
+	KeepAliveOn   bool             `json:"keep_alive_on,omitempty"`   // -k
+	SendsBody     bool             `json:"sends_body,omitempty"`      // -p, -u
+	VariableLen   bool             `json:"variable_length,omitempty"` // -l
 	BodyBytes     int64            `json:"body_bytes"`
 	Shard         *ShardJSON       `json:"shard,omitempty"`
 	RunID         string           `json:"run_id,omitempty"`
@@ -410,6 +440,7 @@ func (r *Result) ToJSON() JSON {
 		Histogram: encodeHist(h), ConnectHist: encodeHist(r.Connect), WaitHist: encodeHist(r.Wait), ProcHist: encodeHist(r.Processing),
 		Server: r.ServerSoftware, Host: r.Host, Port: r.Port, Path: r.Path, HTTP: r.HTTP,
 		DocLength: r.DocLength, KeepAlive: r.KeepAlive, BodyBytes: r.BodyBytes,
+		KeepAliveOn: r.KeepAliveOn, SendsBody: r.SendsBody, VariableLen: r.VariableLength,
 		RunID: r.RunID, OptionsHash: r.OptionsHash, Idle: r.Idle, WarmupS: r.Warmup.Seconds(),
 		Shard: r.shardJSON(), Start: r.startJSON(), Seconds: r.secondsJSON(), StartSkewS: r.StartSkew.Seconds(),
 	}
@@ -458,7 +489,8 @@ func FromJSON(data []byte) (*Result, error) {
 		Concurrency: j.Concurrency, BytesSent: j.BytesSent, BytesReceived: j.BytesReceived,
 		ClientCPU: time.Duration(j.ClientCPUS * float64(time.Second)), PerSecond: j.PerSecond,
 		ServerSoftware: j.Server, Host: j.Host, Port: j.Port, Path: j.Path, HTTP: j.HTTP,
-		DocLength: j.DocLength, KeepAlive: j.KeepAlive, BodyBytes: j.BodyBytes}
+		DocLength: j.DocLength, KeepAlive: j.KeepAlive, BodyBytes: j.BodyBytes,
+		KeepAliveOn: j.KeepAliveOn, SendsBody: j.SendsBody, VariableLength: j.VariableLen}
 	if math.IsNaN(j.DurationS) || j.DurationS < 0 || j.DurationS > 1e9 || j.Requests < 0 {
 		return nil, errors.New("report has an impossible duration or count")
 	}

@@ -25,6 +25,7 @@ func (a *app) benchCommand() *cobra.Command {
 		timeout  time.Duration
 		head     bool
 		postFile string
+		putFile  string
 		quiet    bool
 		asJSON   bool
 		htmlFile string
@@ -105,14 +106,17 @@ Where bench differs from ab, and why:
 				}
 				cfg.Headers = append(cfg.Headers, "Authorization: Basic "+base64.StdEncoding.EncodeToString([]byte(auth)))
 			}
-			if postFile != "" {
-				b, err := os.ReadFile(postFile)
-				if err != nil {
-					return usageErr("bench: -p: %v", err)
+			for _, body := range []struct{ flag, file, method string }{{"-p", postFile, "POST"}, {"-u", putFile, "PUT"}} {
+				if body.file == "" {
+					continue
 				}
-				cfg.Body = b
+				b, err := os.ReadFile(body.file)
+				if err != nil {
+					return usageErr("bench: %s: %v", body.flag, err)
+				}
+				cfg.Body = append([]byte{}, b...) // non-nil even when empty: a body of 0 bytes is still sent
 				if cfg.Method == "" {
-					cfg.Method = "POST"
+					cfg.Method = body.method
 				}
 			}
 			if shard != "" {
@@ -279,7 +283,8 @@ Where bench differs from ab, and why:
 	f.StringVarP(&cfg.Method, "method", "m", "", "request method")
 	f.StringArrayVarP(&cfg.Headers, "header", "H", nil, "extra header 'Name: value' (repeatable)")
 	f.StringVarP(&postFile, "postfile", "p", "", "send this file as the request body (POST unless -m)")
-	f.StringVarP(&cfg.ContentType, "content-type", "T", "", "Content-Type of the -p body")
+	f.StringVarP(&putFile, "putfile", "u", "", "ab's -u: send this file as the request body by PUT (unless -m)")
+	f.StringVarP(&cfg.ContentType, "content-type", "T", "", "Content-Type of the -p or -u body (default text/plain)")
 	durationVarP(f, &timeout, "timeout", "s", 30*time.Second, "time each request may take")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line, and of sockit's stderr lines only warnings, hints and an interruption")
 	f.Float64Var(&cfg.Rate, "rate", 0, "open model: this many requests per second in total")
@@ -474,6 +479,8 @@ func checkBenchFlags(cmd *cobra.Command, cfg *bench.Config, target string, timeL
 		return bad("concurrency", "want at least 1 connection, not %d", cfg.Concurrency)
 	case cfg.Concurrency > 15000:
 		return bad("concurrency", "%d is more connections than this process may open (open files are capped)", cfg.Concurrency)
+	case fl.Changed("requests") && int64(cfg.Concurrency) > cfg.Requests:
+		return bad("concurrency", "%d connections for %d requests: -c may not exceed -n (as in ab)", cfg.Concurrency, cfg.Requests)
 	case fl.Changed("timelimit") && timeLim <= 0:
 		return bad("timelimit", "want a positive time, not %v", timeLim)
 	case fl.Changed("duration") && cfg.Duration <= 0:
@@ -495,7 +502,15 @@ func checkBenchFlags(cmd *cobra.Command, cfg *bench.Config, target string, timeL
 	}
 	isHTTP := strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://")
 	rawOnly := []string{"proto", "size", "seed"}
-	httpOnly := []string{"header", "postfile", "content-type", "method", "head", "cookie", "auth", "proxy",
+	// ab sends one body, by POST or PUT, or none with HEAD.
+	for i, one := range []string{"head", "postfile", "putfile"} {
+		for _, other := range []string{"head", "postfile", "putfile"}[i+1:] {
+			if fl.Changed(one) && fl.Changed(other) {
+				return bad(other, "cannot go with %s: a request is HEAD, POST (-p) or PUT (-u)", flagName(cmd, one))
+			}
+		}
+	}
+	httpOnly := []string{"header", "postfile", "putfile", "content-type", "method", "head", "cookie", "auth", "proxy",
 		"variable-length", "unix-socket", "insecure"}
 	for _, name := range rawOnly {
 		if isHTTP && fl.Changed(name) {

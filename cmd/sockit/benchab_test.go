@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -170,13 +171,15 @@ func TestBenchFlagValidation(t *testing.T) {
 		{[]string{"-d", "-1s"}, "-d"}, {[]string{"-s", "0"}, "-s"}, {[]string{"-n", "ten"}, `"ten" for "-n, --requests" flag: not a number`},
 		{[]string{"--rate", "0"}, "--rate"}, {[]string{"--warmup", "-1s"}, "--warmup"},
 		{[]string{"--proto", "qotd"}, "--proto: applies to raw targets"}, {[]string{"--size", "10"}, "--size"},
+		{[]string{"-n", "2", "-c", "5"}, "-c: 5 connections for 2 requests"},
+		{[]string{"-p", "/dev/null", "-u", "/dev/null"}, "-u: cannot go with -p"}, {[]string{"-i", "-p", "/dev/null"}, "-p: cannot go with -i"},
 	} {
 		r := sockitRun(t, "", append(append([]string{"bench"}, tc.args...), "http://127.0.0.1:1/")...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) || strings.Contains(r.stderr, "strconv") || r.stdout != "" {
 			t.Errorf("%v: exit %d, stderr %q", tc.args, r.code, r.stderr)
 		}
 	}
-	for _, flag := range [][]string{{"-H", "A: b"}, {"-p", "/dev/null"}, {"-C", "a=b"}, {"-A", "u:p"}, {"-X", "127.0.0.1:1"}, {"-l"}} {
+	for _, flag := range [][]string{{"-H", "A: b"}, {"-p", "/dev/null"}, {"-u", "/dev/null"}, {"-C", "a=b"}, {"-A", "u:p"}, {"-X", "127.0.0.1:1"}, {"-l"}} {
 		r := sockitRun(t, "", append(append([]string{"bench"}, flag...), "tcp://127.0.0.1:1")...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, flag[0]+": applies to HTTP targets") {
 			t.Errorf("%v on a raw target: exit %d, stderr %q", flag, r.code, r.stderr)
@@ -312,6 +315,151 @@ func TestBenchUDPBudgetHint(t *testing.T) {
 	r = sockitRun(t, "", "bench", "--proto", "qotd", "-c", "8", "-n", "1000", "udp://"+addrs["qotd udp"])
 	if r.code != 0 || !strings.Contains(r.stdout, "Failed requests:        0") || strings.Contains(r.stderr, "budget?") {
 		t.Errorf("budget off: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// Every flag that changes ab's report (-k, -p/-u with -T, -i, -H, -l, one
+// request, non-2xx answers) at several concurrencies: sockit's layout is
+// the real ab's against the same server, on both engines, and the figures
+// that do not depend on timing or on the request's own bytes are ab's too.
+func TestBenchLayoutMatchesAbAcrossFlags(t *testing.T) {
+	addrs, _ := startServe(t, "http=tcp://127.0.0.1:0")
+	dir := t.TempDir()
+	body, empty := filepath.Join(dir, "body.json"), filepath.Join(dir, "empty")
+	if err := os.WriteFile(body, bytes.Repeat([]byte(`{"k":"v"}`), 300), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct {
+		args []string
+		want []string // lines both reports hold
+	}{
+		{[]string{"-k"}, []string{"Keep-Alive requests:    20\n"}},
+		{[]string{"-p", body, "-T", "application/json"}, []string{"Total body sent:        ", " kb/s sent\n", " kb/s total\n"}},
+		{[]string{"-k", "-u", body, "-T", "application/json"}, []string{"Keep-Alive requests:    20\n", "Total body sent:        ", " kb/s total\n"}},
+		{[]string{"-u", empty}, []string{"Total body sent:        "}},
+		{[]string{"-i"}, []string{"HTML transferred:       0 bytes\n"}},
+		{[]string{"-k", "-i"}, []string{"Keep-Alive requests:    20\n"}},
+		{[]string{"-H", "X-Trace: 1"}, nil},
+		{[]string{"-l"}, []string{"Document Length:        Variable\n"}},
+		{[]string{"-n", "1"}, []string{"Complete requests:      1\n"}},
+	} {
+		c := []string{"1", "4", "20"}[i%3]
+		for _, path := range []string{"/", "/nope"} {
+			args := append([]string{"-n", "20", "-c", c}, tc.args...)
+			if tc.args[0] == "-n" {
+				args = append([]string{"-c", "1"}, tc.args...)
+			}
+			url := "http://" + addrs["http tcp"] + path
+			want := abReport(t, append(args, url)...)
+			for _, engine := range []string{"goroutine", "loop"} {
+				r := sockitRun(t, "", append(append([]string{"bench", "--engine", engine}, args...), url)...)
+				if r.code != 0 {
+					t.Fatalf("%v %s: exit %d %s", args, engine, r.code, r.stderr)
+				}
+				if abShape(r.stdout) != abShape(want) {
+					t.Errorf("%v %s %s: layout differs from ab's:\n%s", args, path, engine, lineDiff(abShape(r.stdout), abShape(want)))
+				}
+				for _, l := range tc.want {
+					if !strings.Contains(r.stdout, l) || !strings.Contains(want, l) {
+						t.Errorf("%v %s %s: %q not in both reports:\n%s\nab:\n%s", args, path, engine, l, r.stdout, want)
+					}
+				}
+				if got, abs := abFigures(r.stdout), abFigures(want); got != abs {
+					t.Errorf("%v %s %s: figures differ from ab's:\n%s", args, path, engine, lineDiff(got, abs))
+				}
+			}
+		}
+	}
+}
+
+// abFigures keeps a report's lines whose figures depend neither on timing
+// nor on the request's bytes (ab's request line and headers are not
+// sockit's, so Total body sent differs).
+func abFigures(report string) string {
+	var keep []string
+	for _, l := range strings.Split(report, "\n") {
+		for _, p := range []string{"Server Software:", "Document ", "Concurrency Level:", "Complete requests:",
+			"Failed requests:", "   (", "Non-2xx", "Keep-Alive", "Total transferred:", "HTML transferred:"} {
+			if strings.HasPrefix(l, p) {
+				keep = append(keep, l)
+			}
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+// -k against a server that closes every connection: "Keep-Alive requests:
+// 0", as ab prints it (ab prints the line whenever -k is given), and the
+// Server field's first word as ab's Server Software.
+func TestBenchKeepAliveRefusedMatchesAb(t *testing.T) {
+	addr, _ := sockittest.ScriptedHTTP(t, nil, func(*sockittest.HTTPRequest) string {
+		return "HTTP/1.0 200 OK\r\nServer: Scripted/1.0 (test build)\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+	})
+	url := "http://" + addr + "/"
+	want := abReport(t, "-k", "-n", "10", "-c", "2", url)
+	for _, engine := range []string{"goroutine", "loop"} {
+		r := sockitRun(t, "", "bench", "--engine", engine, "-k", "-n", "10", "-c", "2", url)
+		for _, l := range []string{"Keep-Alive requests:    0\n", "Server Software:        Scripted/1.0\n"} {
+			if !strings.Contains(r.stdout, l) || !strings.Contains(want, l) {
+				t.Errorf("%s: %q not in both reports:\n%s\nab:\n%s", engine, l, r.stdout, want)
+			}
+		}
+		if abShape(r.stdout) != abShape(want) || r.code != 0 {
+			t.Errorf("%s: exit %d, layout differs from ab's:\n%s", engine, r.code, lineDiff(abShape(r.stdout), abShape(want)))
+		}
+	}
+}
+
+// The server killed in the middle of a run: the requests after it fail
+// (connection refused), and the report keeps ab's layout for a run with
+// failures, as ab -r prints it against a server that dies the same way.
+func TestBenchServerDiesMidRunMatchesAb(t *testing.T) {
+	sockittest.RequireTool(t, "ab")
+	layout := func(run func(url string) string) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { // answers 30 requests, one at a time, then is gone: later connects are refused
+			defer close(done)
+			for n := 1; n <= 30; n++ {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				buf := make([]byte, 4096)
+				c.Read(buf)
+				if n == 30 {
+					ln.Close() // before the last answer, so no later connect can be queued
+				}
+				io.WriteString(c, "HTTP/1.0 200 OK\r\nServer: dying\r\nContent-Length: 2\r\n\r\nok")
+				c.Close()
+			}
+		}()
+		out := run("http://" + ln.Addr().String() + "/")
+		ln.Close()
+		<-done
+		return out
+	}
+	want := layout(func(url string) string { return abReport(t, "-r", "-n", "60", url) })
+	for _, engine := range []string{"goroutine", "loop"} {
+		var code int
+		got := layout(func(url string) string {
+			r := sockitRun(t, "", "bench", "--engine", engine, "-n", "60", url)
+			code = r.code
+			return r.stdout
+		})
+		if code != 0 || !strings.Contains(got, "Complete requests:      60\n") ||
+			!strings.Contains(got, "Failed requests:        30\n   (Connect: 30, Receive: 0, Length: 0, Exceptions: 0)\n") {
+			t.Errorf("%s: exit %d\n%s", engine, code, got)
+		}
+		if abShape(got) != abShape(want) {
+			t.Errorf("%s: layout differs from ab's:\n%s", engine, lineDiff(abShape(got), abShape(want)))
+		}
 	}
 }
 
