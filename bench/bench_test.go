@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -74,8 +75,8 @@ func TestExactCount(t *testing.T) {
 // liar echoes every byte but flips one bit of each reply.
 type liar struct{}
 
-func (liar) Open(net.Addr) server.Session { return liar{} }
-func (liar) Greet([]byte) ([]byte, bool)  { return nil, false }
+func (liar) Open(netip.AddrPort) server.Session { return liar{} }
+func (liar) Greet([]byte) ([]byte, bool)        { return nil, false }
 func (liar) Receive(in, buf []byte) ([]byte, bool) {
 	out := append(buf, in...)
 	out[0] ^= 1
@@ -85,8 +86,8 @@ func (liar) Receive(in, buf []byte) ([]byte, bool) {
 // status answers every request with 503.
 type status struct{}
 
-func (status) Open(net.Addr) server.Session { return status{} }
-func (status) Greet([]byte) ([]byte, bool)  { return nil, false }
+func (status) Open(netip.AddrPort) server.Session { return status{} }
+func (status) Greet([]byte) ([]byte, bool)        { return nil, false }
 func (status) Receive(in, buf []byte) ([]byte, bool) {
 	return append(buf, "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"...), true
 }
@@ -144,8 +145,8 @@ func TestFailureKinds(t *testing.T) {
 // stall echoes, but holds every reply for 50 ms during the first 100 ms.
 type stall struct{ start time.Time }
 
-func (s *stall) Open(net.Addr) server.Session { return s }
-func (s *stall) Greet([]byte) ([]byte, bool)  { return nil, false }
+func (s *stall) Open(netip.AddrPort) server.Session { return s }
+func (s *stall) Greet([]byte) ([]byte, bool)        { return nil, false }
 func (s *stall) Receive(in, buf []byte) ([]byte, bool) {
 	if time.Since(s.start) < 100*time.Millisecond {
 		time.Sleep(50 * time.Millisecond) // the injected server stall under test
@@ -263,8 +264,8 @@ type dying struct {
 	kill func()
 }
 
-func (d dying) Open(net.Addr) server.Session { return d }
-func (d dying) Greet([]byte) ([]byte, bool)  { return nil, false }
+func (d dying) Open(netip.AddrPort) server.Session { return d }
+func (d dying) Greet([]byte) ([]byte, bool)        { return nil, false }
 func (d dying) Receive(in, buf []byte) ([]byte, bool) {
 	d.mu.Lock()
 	*d.n++

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -23,7 +23,7 @@ import (
 // served wrong: it echoes bytes unchanged.
 type invert struct{ lie bool }
 
-func (h invert) Open(net.Addr) server.Session        { return h }
+func (h invert) Open(netip.AddrPort) server.Session  { return h }
 func (invert) Greet([]byte) ([]byte, bool)           { return nil, false }
 func (h invert) Receive(in, _ []byte) ([]byte, bool) { return h.Reply(in, nil), false }
 func (h invert) Reply(in, _ []byte) []byte {

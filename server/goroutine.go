@@ -59,7 +59,8 @@ func (e *goEngine) serveStream(ln net.Listener, svc Service, ctr *counters) erro
 			return err
 		}
 		backoff = 0
-		src := remoteIP(c.RemoteAddr())
+		remote := remoteAddrPort(c.RemoteAddr())
+		src := remote.Addr()
 		if reason, ok := s.admit(src); !ok {
 			if reason != "" {
 				ctr.drop(reason)
@@ -79,7 +80,7 @@ func (e *goEngine) serveStream(ln net.Listener, svc Service, ctr *counters) erro
 				e.mu.Unlock()
 				s.release(src)
 			}()
-			e.serveConn(c, svc.Stream.Open(c.RemoteAddr()), ctr)
+			e.serveConn(c, svc.Stream.Open(remote), ctr)
 		}()
 	}
 }

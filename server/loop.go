@@ -56,7 +56,7 @@ type listenerEntry struct {
 type loop struct {
 	e        *loopEngine
 	p        *poll.Poller // Wake ends its wait for stop, force-close and barriers
-	conns    map[int]*econn
+	conns    connTable
 	buf      []byte    // read buffer, shared by all connections of the loop
 	scratch  []byte    // output buffer lent to sessions
 	batch    *udpBatch // datagram buffers, shared by the loop's UDP sockets; made on first use
@@ -74,20 +74,26 @@ type loop struct {
 	paused    map[int]time.Time // listeners backed off after EMFILE
 	now       time.Time
 	epoch     time.Time // the loop's start, on its clock
-	mono      int64     // now - epoch in nanoseconds, the connections' clock
+	mono      uint32    // now - epoch in milliseconds, the connections' clock (wraps after 49 days)
 }
 
 // tick reads the clock into now and mono.
 func (l *loop) tick() {
 	l.now = l.e.s.cfg.Now()
-	l.mono = int64(l.now.Sub(l.epoch))
+	l.mono = uint32(l.now.Sub(l.epoch) / time.Millisecond)
 }
 
-// econn is kept small: it is most of what an idle connection costs (128
-// bytes with the allocator's rounding; 240 before times became offsets
-// and the file-sending state moved behind a pointer).
+// since is the time from t, a reading of mono, to now. It is right across
+// mono's wrap-around for any span under 49 days.
+func (l *loop) since(t uint32) time.Duration { return time.Duration(l.mono-t) * time.Millisecond }
+
+// econn is kept small: it is most of what an idle connection costs. It
+// lives by value in the loop's connTable (112 bytes; 240 when each was
+// allocated on its own, in a map, with times as 64-bit values and the
+// file-sending state inline).
 type econn struct {
-	fd         int32
+	fd         int32 // in a free slot: the next free slot
+	slot       int32 // its index in the loop's connTable
 	closeAfter bool  // close once out is written
 	eof        bool  // the peer half-closed: FIN once out is written
 	writing    bool  // registered for EPOLLOUT
@@ -98,14 +104,15 @@ type econn struct {
 	sendsFiles bool  // the session is a FileSender
 	nodelay    bool  // TCP_NODELAY is set
 	replies    uint8 // replies sent, up to 2: TCP_NODELAY once a conversation starts
-	sess       Session
-	file       *fileSend // a file body being sent after out (see FileSender)
-	ctr        *counters
-	src        netip.Addr
-	out        []byte // output not yet taken by the kernel
 	// Times are the loop's clock (loop.mono): last time the kernel took
 	// output, last read, and the end of a lingering close (0: none).
-	lastWrite, lastRead, linger int64
+	lastWrite, lastRead, linger uint32
+
+	sess Session
+	file *fileSend // a file body being sent after out (see FileSender)
+	ctr  *counters
+	src  netip.Addr
+	out  []byte // output not yet taken by the kernel
 }
 
 // fileSend is a file body on its way out with sendfile(2).
@@ -125,7 +132,7 @@ func newLoopEngine(s *Server) (*loopEngine, error) {
 			e.closeAll()
 			return nil, err
 		}
-		e.loops = append(e.loops, &loop{e: e, p: p, conns: map[int]*econn{}, done: make(chan struct{}),
+		e.loops = append(e.loops, &loop{e: e, p: p, conns: newConnTable(), done: make(chan struct{}),
 			buf: make([]byte, 64<<10), scratch: make([]byte, 0, bufSize), paused: map[int]time.Time{}, epoch: s.cfg.Now()})
 	}
 	for _, l := range e.loops {
@@ -303,10 +310,12 @@ func (l *loop) run() {
 		for i := range n {
 			fd := int(events[i].Fd)
 			ev := events[i].Events
-			if c := l.conns[fd]; c != nil {
-				l.handle(c, ev)
-				if l.draining && l.conns[fd] == c && l.idle(c) {
-					l.close(c) // its last exchange is complete
+			if tag := events[i].Pad; tag != 0 {
+				if c := l.conns.lookup(tag, events[i].Fd); c != nil {
+					l.handle(c, ev)
+					if l.draining && c.sess != nil && l.idle(c) {
+						l.close(c) // its last exchange is complete
+					}
 				}
 				continue
 			}
@@ -322,16 +331,12 @@ func (l *loop) run() {
 		}
 		if !l.draining && l.drainReq.Load() {
 			l.draining = true
-			for _, c := range l.conns {
-				l.drainConn(c)
-			}
+			l.conns.each(l.drainConn)
 		}
 		if l.force.Load() {
-			for _, c := range l.conns {
-				l.close(c)
-			}
+			l.conns.each(l.close)
 		}
-		if l.stop.Load() && len(l.conns) == 0 {
+		if l.stop.Load() && l.conns.n == 0 {
 			return
 		}
 		if l.now.Sub(lastScan) >= 250*time.Millisecond {
@@ -345,18 +350,18 @@ func (l *loop) run() {
 func (l *loop) scan() {
 	s := l.e.s
 	idle, wt := s.idleTimeout(), s.writeTimeout()
-	for _, c := range l.conns {
+	l.conns.each(func(c *econn) {
 		switch {
-		case c.writing && time.Duration(l.mono-c.lastWrite) > wt:
+		case c.writing && l.since(c.lastWrite) > wt:
 			l.close(c)
-		case c.linger != 0 && l.mono > c.linger:
+		case c.linger != 0 && int32(l.mono-c.linger) > 0:
 			l.close(c)
-		case idle > 0 && !c.streams && len(c.out) == 0 && c.file == nil && time.Duration(l.mono-c.lastRead) > idle:
+		case idle > 0 && !c.streams && len(c.out) == 0 && c.file == nil && l.since(c.lastRead) > idle:
 			l.close(c)
-		case len(c.out) == 0 && c.out != nil && time.Duration(l.mono-c.lastWrite) > time.Second:
+		case len(c.out) == 0 && c.out != nil && l.since(c.lastWrite) > time.Second:
 			c.out = nil // a quiet connection gives its output buffer back
 		}
-	}
+	})
 	for fd, until := range l.paused {
 		if l.now.After(until) {
 			delete(l.paused, fd)
@@ -385,10 +390,6 @@ func (l *loop) accept(le *listenerEntry) {
 		}
 		return
 	}
-	var remote net.Addr = &net.UnixAddr{Net: "unix"}
-	if src.IsValid() {
-		remote = net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, uint16(port)))
-	}
 	if reason, ok := s.admit(src); !ok {
 		if reason != "" {
 			le.ctr.drop(reason)
@@ -397,11 +398,16 @@ func (l *loop) accept(le *listenerEntry) {
 		return
 	}
 	le.ctr.accepted()
-	c := &econn{fd: int32(nfd), sess: le.svc.Stream.Open(remote), ctr: le.ctr, src: src, lastRead: l.mono, lastWrite: l.mono, tcp: !le.uds}
+	var remote netip.AddrPort
+	if src.IsValid() {
+		remote = netip.AddrPortFrom(src, uint16(port))
+	}
+	c := l.conns.get()
+	c.fd, c.ctr, c.src, c.lastRead, c.lastWrite, c.tcp = int32(nfd), le.ctr, src, l.mono, l.mono, !le.uds
+	c.sess = le.svc.Stream.Open(remote)
 	_, c.streams = c.sess.(Streamer)
 	_, c.sendsFiles = c.sess.(FileSender)
-	l.conns[nfd] = c
-	if err := l.p.Add(nfd, poll.In); err != nil {
+	if err := l.p.AddTag(nfd, poll.In, c.slot+1); err != nil {
 		l.close(c)
 		return
 	}
@@ -437,7 +443,7 @@ func (l *loop) want(c *econn, write bool) {
 			ev |= poll.In
 		}
 	}
-	l.p.Modify(int(c.fd), ev)
+	l.p.ModifyTag(int(c.fd), ev, c.slot+1)
 }
 
 // send writes p (which may alias the loop's buffers) or keeps what the
@@ -666,25 +672,25 @@ func (l *loop) finishClose(c *econn) {
 		return
 	}
 	unix.Shutdown(int(c.fd), unix.SHUT_WR)
-	c.linger = l.mono + int64(time.Second)
+	c.linger = max(l.mono+1000, 1) // 0 is none
 	c.closeAfter = false
 	c.streams = false
 	l.want(c, false)
 }
 
 func (l *loop) close(c *econn) {
-	if _, ok := l.conns[int(c.fd)]; !ok {
-		return
+	if c.sess == nil {
+		return // closed already
 	}
-	delete(l.conns, int(c.fd))
 	rawsys.Close(int(c.fd)) // also leaves the epoll set
-	c.out = nil
 	if c.file != nil {
 		c.file = nil
 		c.sess.(FileSender).Resume(nil, errConnEnded)
 	}
-	c.ctr.closed()
-	l.e.s.release(c.src)
+	ctr, src := c.ctr, c.src
+	l.conns.put(c)
+	ctr.closed()
+	l.e.s.release(src)
 }
 
 // serveStream serves ln on the event loops until the server closes, or on

@@ -291,11 +291,15 @@ func (s *Server) release(src netip.Addr) {
 	s.wg.Done()
 }
 
-func remoteIP(a net.Addr) netip.Addr {
+// remoteAddrPort is a stream peer's address as StreamHandler.Open takes
+// it: IPv4-mapped addresses unmapped, as the loops' accept reports them;
+// the zero AddrPort for anything but TCP.
+func remoteAddrPort(a net.Addr) netip.AddrPort {
 	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.AddrPort().Addr().Unmap()
+		ap := ta.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
-	return netip.Addr{}
+	return netip.AddrPort{}
 }
 
 // ServeStream serves svc's connections on ln until Shutdown or Close, then

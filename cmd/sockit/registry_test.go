@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -16,7 +16,7 @@ import (
 // takes for serve, the client command and bench to offer it.
 type rot13 struct{}
 
-func (rot13) Open(net.Addr) server.Session        { return rot13{} }
+func (rot13) Open(netip.AddrPort) server.Session  { return rot13{} }
 func (rot13) Greet([]byte) ([]byte, bool)         { return nil, false }
 func (rot13) Receive(in, _ []byte) ([]byte, bool) { return rotate(in), false }
 func (rot13) Reply(in, _ []byte) []byte           { return rotate(in) }

@@ -18,7 +18,7 @@ import (
 )
 
 // Event is one readiness report: Fd is the descriptor, Events the bits
-// below.
+// below, Pad the tag given to AddTag (0 after Add).
 type Event = unix.EpollEvent
 
 // Event bits.
@@ -67,6 +67,18 @@ func (p *Poller) Modify(fd int, events uint32) error {
 	return p.ctl(unix.EPOLL_CTL_MOD, fd, events)
 }
 
+// AddTag watches fd for events, which Wait reports with tag in Event.Pad
+// (Add's tag is 0): a loop can keep its state for fd in a table indexed by
+// tag instead of a map.
+func (p *Poller) AddTag(fd int, events uint32, tag int32) error {
+	return p.ctlTag(unix.EPOLL_CTL_ADD, fd, events, tag)
+}
+
+// ModifyTag changes the events fd is watched for, keeping its tag.
+func (p *Poller) ModifyTag(fd int, events uint32, tag int32) error {
+	return p.ctlTag(unix.EPOLL_CTL_MOD, fd, events, tag)
+}
+
 // Delete stops watching fd. Closing fd also removes it, once no other
 // descriptor refers to its open file.
 func (p *Poller) Delete(fd int) error {
@@ -74,7 +86,11 @@ func (p *Poller) Delete(fd int) error {
 }
 
 func (p *Poller) ctl(op, fd int, events uint32) error {
-	ev := unix.EpollEvent{Events: events, Fd: int32(fd)}
+	return p.ctlTag(op, fd, events, 0)
+}
+
+func (p *Poller) ctlTag(op, fd int, events uint32, tag int32) error {
+	ev := unix.EpollEvent{Events: events, Fd: int32(fd), Pad: tag}
 	return unix.EpollCtl(p.epfd, op, fd, &ev)
 }
 

@@ -163,3 +163,33 @@ func TestNoAllocations(t *testing.T) {
 		t.Errorf("%v allocations per round", allocs)
 	}
 }
+
+// TestTag: a descriptor added with a tag is reported with it, also after
+// Modify; one added without is reported with 0.
+func TestTag(t *testing.T) {
+	p := newPoller(t)
+	r, w := pipe(t)
+	rfd, wfd := int(r.Fd()), int(w.Fd())
+	if err := p.AddTag(rfd, poll.Out, 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ModifyTag(rfd, poll.In, 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Add(wfd, poll.Out); err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("x"))
+	ev := make([]poll.Event, 8)
+	n, err := p.Wait(ev, 5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags := map[int]int32{}
+	for _, e := range ev[:n] {
+		tags[int(e.Fd)] = e.Pad
+	}
+	if len(tags) != 2 || tags[rfd] != 7 || tags[wfd] != 0 {
+		t.Fatalf("tags by descriptor %v, want %d:7 and %d:0", tags, rfd, wfd)
+	}
+}

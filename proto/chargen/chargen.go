@@ -18,7 +18,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
+	"net/netip"
 
 	"github.com/sockit/sockit"
 	"github.com/sockit/sockit/server"
@@ -148,7 +148,7 @@ func Verify(p []byte, off int64) int64 {
 type Handler struct{}
 
 // Open implements server.StreamHandler.
-func (Handler) Open(net.Addr) server.Session { return &session{} }
+func (Handler) Open(netip.AddrPort) server.Session { return &session{} }
 
 type session struct{ off int64 }
 

@@ -24,7 +24,7 @@ package daytime
 import (
 	"context"
 	"fmt"
-	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -208,7 +208,7 @@ func (h Handler) line(buf []byte) []byte {
 type session struct{ h Handler }
 
 // Open implements server.StreamHandler.
-func (h Handler) Open(net.Addr) server.Session { return session{h} }
+func (h Handler) Open(netip.AddrPort) server.Session { return session{h} }
 
 func (s session) Greet(buf []byte) ([]byte, bool)  { return s.h.line(buf), true }
 func (session) Receive(_, _ []byte) ([]byte, bool) { return nil, true }

@@ -7,7 +7,7 @@ package discard
 import (
 	"context"
 	"io"
-	"net"
+	"net/netip"
 
 	"github.com/sockit/sockit"
 	"github.com/sockit/sockit/server"
@@ -22,7 +22,7 @@ type Handler struct{}
 type session struct{}
 
 // Open implements server.StreamHandler.
-func (Handler) Open(net.Addr) server.Session { return session{} }
+func (Handler) Open(netip.AddrPort) server.Session { return session{} }
 
 func (session) Greet(buf []byte) ([]byte, bool)    { return nil, false }
 func (session) Receive(_, _ []byte) ([]byte, bool) { return nil, false }

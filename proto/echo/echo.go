@@ -14,7 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
+	"net/netip"
 
 	"github.com/sockit/sockit"
 	"github.com/sockit/sockit/server"
@@ -29,7 +29,7 @@ type Handler struct{}
 type session struct{}
 
 // Open implements server.StreamHandler; echo keeps no state.
-func (Handler) Open(net.Addr) server.Session { return session{} }
+func (Handler) Open(netip.AddrPort) server.Session { return session{} }
 
 func (session) Greet(buf []byte) ([]byte, bool)     { return nil, false }
 func (session) Receive(in, _ []byte) ([]byte, bool) { return in, false }

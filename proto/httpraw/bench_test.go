@@ -1,6 +1,7 @@
 package httpraw_test
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,7 +13,7 @@ import (
 // the brief's page, parsed and answered. The aim is zero allocations.
 func BenchmarkResponderGET(b *testing.B) {
 	r := &httpraw.Responder{}
-	sess := r.Open(nil)
+	sess := r.Open(netip.AddrPort{})
 	req := []byte("GET / HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")
 	buf := make([]byte, 0, 16<<10)
 	b.ReportAllocs()
@@ -38,7 +39,7 @@ func BenchmarkResponderCachedFile(b *testing.B) {
 	}
 	defer root.Close()
 	r := &httpraw.Responder{Root: root}
-	sess := r.Open(nil)
+	sess := r.Open(netip.AddrPort{})
 	req := []byte("GET /a.html HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")
 	buf := make([]byte, 0, 16<<10)
 	b.ReportAllocs()

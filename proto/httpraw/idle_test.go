@@ -2,6 +2,7 @@ package httpraw_test
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
 
 	"github.com/sockit/sockit/proto/httpraw"
@@ -12,7 +13,7 @@ import (
 // requests, and once drained answers the next request with Connection:
 // close and asks the runtime to close after it.
 func TestSessionIdleAndDrain(t *testing.T) {
-	sess := (&httpraw.Responder{}).Open(nil)
+	sess := (&httpraw.Responder{}).Open(netip.AddrPort{})
 	id, ok := sess.(server.Idler)
 	if !ok {
 		t.Fatal("the responder's session does not implement server.Idler")

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"errors"
-	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"sync/atomic"
@@ -86,7 +86,7 @@ func (r *Responder) dateHeader() []byte {
 const http1123 = "Mon, 02 Jan 2006 15:04:05 GMT"
 
 // Open implements server.StreamHandler.
-func (r *Responder) Open(net.Addr) server.Session { return &session{r: r} }
+func (r *Responder) Open(netip.AddrPort) server.Session { return &session{r: r} }
 
 type session struct {
 	r       *Responder

@@ -19,7 +19,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
+	"net/netip"
 	"strings"
 	"sync"
 
@@ -122,7 +122,7 @@ func (h *Handler) pick() string {
 type session struct{ h *Handler }
 
 // Open implements server.StreamHandler.
-func (h *Handler) Open(net.Addr) server.Session { return session{h} }
+func (h *Handler) Open(netip.AddrPort) server.Session { return session{h} }
 
 func (s session) Greet(buf []byte) ([]byte, bool)  { return append(buf, s.h.pick()...), true }
 func (session) Receive(_, _ []byte) ([]byte, bool) { return nil, true }

@@ -15,7 +15,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"net"
+	"net/netip"
 	"time"
 
 	"github.com/sockit/sockit"
@@ -61,7 +61,7 @@ func (h Handler) appendTime(buf []byte) []byte {
 type session struct{ h Handler }
 
 // Open implements server.StreamHandler.
-func (h Handler) Open(net.Addr) server.Session { return session{h} }
+func (h Handler) Open(netip.AddrPort) server.Session { return session{h} }
 
 func (s session) Greet(buf []byte) ([]byte, bool)  { return s.h.appendTime(buf), true }
 func (session) Receive(_, _ []byte) ([]byte, bool) { return nil, true }
