@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"syscall"
@@ -43,36 +44,76 @@ func AutoAbstractName() string {
 	return "@sockit-" + hex.EncodeToString(b[:])
 }
 
-// Listen opens a stream listener (tcp*, unix) on e. A stale Unix socket file
-// left by a dead server is removed first; a live one is reported in use.
+// ListenConfig holds the options of Listen and ListenPacket. Its zero
+// value is what the package functions of those names use.
+type ListenConfig struct {
+	// UnixMode, if not zero, is the permission bits (at most 0777) of a
+	// unix or unixgram socket created on a path; zero leaves the mode the
+	// umask gives. Connecting to a socket file takes write permission on
+	// it, so this is who may connect. The file is created with no more
+	// bits than these (never wider, even before the mode is set), then set
+	// to exactly these. Abstract sockets (@name) have no mode.
+	UnixMode os.FileMode
+}
+
+// Listen opens a stream listener (tcp*, unix) on e with the zero
+// ListenConfig.
 func Listen(ctx context.Context, e Endpoint) (net.Listener, error) {
+	var lc ListenConfig
+	return lc.Listen(ctx, e)
+}
+
+// ListenPacket opens a datagram socket (udp*, unixgram) on e with the zero
+// ListenConfig.
+func ListenPacket(ctx context.Context, e Endpoint) (net.PacketConn, error) {
+	var lc ListenConfig
+	return lc.ListenPacket(ctx, e)
+}
+
+// Listen opens a stream listener (tcp*, unix) on e. A stale Unix socket
+// file left by a dead server is removed first; a live one is reported in
+// use, and a file that is not a socket is never removed.
+func (c *ListenConfig) Listen(ctx context.Context, e Endpoint) (net.Listener, error) {
 	if e.IsPacket() {
 		return nil, &net.OpError{Op: "listen", Net: e.Network, Err: errors.New("datagram endpoint: use ListenPacket")}
 	}
 	if e.Network == "unix" {
-		removeStaleSocket(e)
+		if err := removeStaleSocket(e); err != nil {
+			return nil, err
+		}
 	}
 	if isFamily(e.Network) {
 		return listenFamily(e)
 	}
-	var lc net.ListenConfig
-	return lc.Listen(ctx, e.Network, e.Address)
+	lc := c.netConfig(e)
+	ln, err := lc.Listen(ctx, e.Network, e.Address)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.chmod(e); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
 }
 
 // ListenPacket opens a datagram socket (udp*, unixgram) bound to e. For
-// unixgram on a path, closing the returned conn removes the socket file.
-func ListenPacket(ctx context.Context, e Endpoint) (net.PacketConn, error) {
+// unixgram on a path, closing the returned conn removes the socket file; a
+// stale file is removed first, as Listen does.
+func (c *ListenConfig) ListenPacket(ctx context.Context, e Endpoint) (net.PacketConn, error) {
 	if !e.IsPacket() {
 		return nil, &net.OpError{Op: "listen", Net: e.Network, Err: errors.New("stream endpoint: use Listen")}
 	}
 	if e.Network == "unixgram" {
-		removeStaleSocket(e)
+		if err := removeStaleSocket(e); err != nil {
+			return nil, err
+		}
 	}
 	if e.Network == "ipx" {
 		_, _, err := familySocket("listen", e)
 		return nil, err
 	}
-	var lc net.ListenConfig
+	lc := c.netConfig(e)
 	if !e.IsUnix() {
 		// SO_REUSEPORT lets a server add sockets on the same port, one per
 		// core, and let the kernel spread datagrams over them (only a
@@ -84,9 +125,50 @@ func ListenPacket(ctx context.Context, e Endpoint) (net.PacketConn, error) {
 		return nil, err
 	}
 	if uc, ok := pc.(*net.UnixConn); ok && !isAbstract(e.Address) {
-		return &unlinkOnClose{UnixConn: uc, path: e.Address}, nil
+		pc = &unlinkOnClose{UnixConn: uc, path: e.Address}
+	}
+	if err := c.chmod(e); err != nil {
+		pc.Close()
+		return nil, err
 	}
 	return pc, nil
+}
+
+// netConfig is the net.ListenConfig for e: for a unix socket on a path
+// with a UnixMode, the socket's own mode is narrowed before bind, which
+// Linux gives the file it creates (less the umask), so the file is never
+// wider than asked for between bind and chmod.
+func (c *ListenConfig) netConfig(e Endpoint) net.ListenConfig {
+	var lc net.ListenConfig
+	if c.UnixMode != 0 && e.IsUnix() && !isAbstract(e.Address) {
+		mode := uint32(c.UnixMode.Perm())
+		lc.Control = func(_, _ string, rc syscall.RawConn) error {
+			var err error
+			if cerr := rc.Control(func(fd uintptr) { err = syscall.Fchmod(int(fd), mode) }); cerr != nil {
+				return cerr
+			}
+			if err != nil {
+				return os.NewSyscallError("fchmod", err)
+			}
+			return nil
+		}
+	}
+	return lc
+}
+
+// chmod sets a unix socket file to UnixMode.
+func (c *ListenConfig) chmod(e Endpoint) error {
+	if c.UnixMode == 0 || !e.IsUnix() || isAbstract(e.Address) {
+		return nil
+	}
+	addr := &net.UnixAddr{Net: e.Network, Name: e.Address}
+	if c.UnixMode&^0o777 != 0 {
+		return &net.OpError{Op: "listen", Net: e.Network, Addr: addr, Err: fmt.Errorf("mode %#o is not permission bits (0 to 0777)", uint32(c.UnixMode))}
+	}
+	if err := os.Chmod(e.Address, c.UnixMode); err != nil {
+		return &net.OpError{Op: "listen", Net: e.Network, Addr: addr, Err: err}
+	}
+	return nil
 }
 
 func isAbstract(addr string) bool { return len(addr) > 0 && addr[0] == '@' }
@@ -104,21 +186,44 @@ func (u *unlinkOnClose) Close() error {
 	return err
 }
 
-// removeStaleSocket deletes a socket file nobody listens on any more.
-func removeStaleSocket(e Endpoint) {
+// removeStaleSocket deletes a socket file nobody listens on any more (left
+// by a server that died), as many daemons do. A live socket is left to fail
+// the bind as in use; a file that is not a socket is never removed, and
+// is reported.
+func removeStaleSocket(e Endpoint) error {
 	if isAbstract(e.Address) {
-		return
+		return nil
 	}
 	fi, err := os.Lstat(e.Address)
-	if err != nil || fi.Mode()&os.ModeSocket == 0 {
-		return
+	if err != nil {
+		return nil
+	}
+	if fi.Mode()&os.ModeSocket == 0 {
+		return &net.OpError{Op: "listen", Net: e.Network, Addr: &net.UnixAddr{Net: e.Network, Name: e.Address},
+			Err: fmt.Errorf("%s is in the way: not a socket (only a stale socket is removed)", fileKind(fi.Mode()))}
 	}
 	c, err := net.DialTimeout(e.Network, e.Address, time.Second)
 	if err == nil {
 		c.Close()
-		return
+		return nil
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		_ = os.Remove(e.Address)
 	}
+	return nil
+}
+
+// fileKind names what a mode is, for messages.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m.IsRegular():
+		return "a regular file"
+	}
+	return "a file"
 }

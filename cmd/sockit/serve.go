@@ -241,6 +241,7 @@ comparison).`,
 	f.StringVar(&st.quotesFile, "quotes", "", "qotd: serve the quotes in this fortune-format FILE (quotes separated by lines holding %); an error if qotd is not served")
 	f.StringVar(&st.httpRoot, "http-root", "", "http: serve the files under DIR (\"/\" is its index.html, else the brief's page); an error if http is not served")
 	f.StringVar(&opt.DaytimeFormat, "daytime-format", "nist", "daytime line format: nist, rfc822 or ctime; another than nist is an error if daytime is not served")
+	f.StringVar(&st.unixMode, "unix-mode", "", "mode of every unix and unixgram socket file serve creates, in octal as chmod takes it (0660: owner and group may connect; default: the umask's)")
 	f.StringVar(&st.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics, and probes at /healthz and /readyz")
 	f.StringVar(&inetd, "inetd", "", "serve SERVICE on the socket inetd passes as standard input: one connection (wait = no), or datagrams until --idle-timeout passes without one (wait = yes)")
 	f.StringVar(&configFile, "config", "", "read the services, guards and files from this TOML FILE (see deploy/sockit.example.toml); SIGHUP reloads it")
@@ -257,8 +258,8 @@ func (a *app) announce(service, network string, addr net.Addr) {
 
 // serveSettings are the serve flags that are not a server.Config field.
 type serveSettings struct {
-	grace                                 time.Duration
-	budget, quotesFile, httpRoot, metrics string
+	grace                                           time.Duration
+	budget, quotesFile, httpRoot, metrics, unixMode string
 }
 
 // apply sets what a config file sets.
@@ -275,7 +276,7 @@ func (st *serveSettings) apply(cfg *config.Config, opt *services.Options) {
 	opt.Server.UDPReadBuffer = cfg.UDP.ReadBuffer
 	opt.Server.UDP.AllowReservedPorts = cfg.UDP.AllowReservedPorts
 	opt.DaytimeFormat = cfg.DaytimeFormat
-	st.quotesFile, st.httpRoot, st.metrics = cfg.Quotes, cfg.HTTPRoot, cfg.Metrics
+	st.quotesFile, st.httpRoot, st.metrics, st.unixMode = cfg.Quotes, cfg.HTTPRoot, cfg.Metrics, cfg.UnixMode
 }
 
 // argSpecs reads serve's arguments: SERVICE=ENDPOINT, or a bare SERVICE
@@ -358,6 +359,10 @@ func (st *serveSettings) options(opt services.Options) (services.Options, []func
 	}
 	if !daytime.ValidFormat(opt.DaytimeFormat) {
 		return opt, nil, usageErr("serve: --daytime-format is nist, rfc822 or ctime, not %q", opt.DaytimeFormat)
+	}
+	var err error
+	if opt.UnixMode, err = config.ParseUnixMode(st.unixMode); err != nil {
+		return opt, nil, usageErr("serve: --unix-mode %q: %v", st.unixMode, err)
 	}
 	opt.Quotes = nil
 	if st.quotesFile != "" {

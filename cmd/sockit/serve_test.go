@@ -29,6 +29,19 @@ import (
 // exit status.
 func startServe(t *testing.T, args ...string) (addrs map[string]string, stop func() int) {
 	t.Helper()
+	want := 0
+	for _, a := range args {
+		if strings.Contains(a, "=") && !strings.HasPrefix(a, "-") {
+			want++
+		}
+	}
+	return startServeN(t, want, args...)
+}
+
+// startServeN is startServe waiting for want listeners (those a config
+// file names, say).
+func startServeN(t *testing.T, want int, args ...string) (addrs map[string]string, stop func() int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
@@ -60,12 +73,6 @@ func startServe(t *testing.T, args ...string) (addrs map[string]string, stop fun
 			}
 		}
 	}()
-	want := 0
-	for _, a := range args {
-		if strings.Contains(a, "=") && !strings.HasPrefix(a, "-") {
-			want++
-		}
-	}
 	timeout := time.After(10 * time.Second)
 	for got := 0; got < want; {
 		select {

@@ -2,11 +2,15 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sockit/sockit/internal/config"
 	"github.com/sockit/sockit/sockittest"
@@ -187,6 +191,153 @@ func TestServeBareServiceNames(t *testing.T) {
 		c := ns.Exec("env", append([]string{"SOCKIT_BE_MAIN=1", os.Args[0]}, client...)...)
 		if b, err := c.CombinedOutput(); err != nil || len(b) == 0 {
 			t.Errorf("sockit %v in the namespace: %v\n%s", client, err, b)
+		}
+	}
+}
+
+// TestServeUnixMode: --unix-mode sets the mode of every unix and unixgram
+// socket file serve creates, narrower or wider than the umask gives; a
+// mode that is not octal permission bits is a usage error, and the same
+// as a config key.
+func TestServeUnixMode(t *testing.T) {
+	dir := t.TempDir()
+	for _, mode := range []os.FileMode{0o600, 0o666} {
+		stream := filepath.Join(dir, fmt.Sprintf("s%o.sock", mode))
+		dgram := filepath.Join(dir, fmt.Sprintf("d%o.sock", mode))
+		addrs, stop := startServe(t, "--unix-mode", fmt.Sprintf("0%o", mode), "echo=unix://"+stream, "echo=unixgram://"+dgram)
+		for _, p := range []string{stream, dgram} {
+			fi, err := os.Lstat(p)
+			if err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != mode {
+				t.Errorf("--unix-mode %o: %s is %v (%v)", mode, p, fi.Mode(), err)
+			}
+		}
+		c, err := net.Dial("unix", addrs["echo unix"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("m"))
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+			t.Errorf("echo over the unix socket: %v", err)
+		}
+		c.Close()
+		stop()
+	}
+	// Without it, the umask's mode, as before.
+	plain := filepath.Join(dir, "plain.sock")
+	_, stop := startServe(t, "echo=unix://"+plain)
+	if fi, err := os.Lstat(plain); err != nil || fi.Mode().Perm() != 0o777&^umask(t) {
+		t.Errorf("no --unix-mode: %v, want %o (%v)", fi.Mode(), 0o777&^umask(t), err)
+	}
+	stop()
+	for _, bad := range []string{"888", "01777", "rw-rw----", "0", "-1"} {
+		r := sockitRun(t, "", "serve", "--unix-mode", bad, "echo=unix://"+filepath.Join(dir, "bad.sock"))
+		if r.code != exitUsage || !strings.HasPrefix(r.stderr, fmt.Sprintf("sockit serve: --unix-mode %q: want", bad)) && !strings.Contains(r.stderr, "would let only root") {
+			t.Errorf("--unix-mode %s: %+v", bad, r)
+		}
+		file := filepath.Join(dir, "mode.toml")
+		os.WriteFile(file, []byte(fmt.Sprintf("unix_mode = %q\n", bad)), 0o644)
+		if r := sockitRun(t, "", "serve", "--check-config", file); r.code != 1 || !strings.HasPrefix(r.stderr, file+":1:1: unix_mode: ") {
+			t.Errorf("unix_mode = %q: %+v", bad, r)
+		}
+	}
+	// The file's key applies as the flag does.
+	sock := filepath.Join(dir, "conf.sock")
+	file := filepath.Join(dir, "ok.toml")
+	os.WriteFile(file, []byte(fmt.Sprintf("unix_mode = \"0640\"\n[services]\necho = [\"unix://%s\"]\n", sock)), 0o644)
+	_, stop = startServeN(t, 1, "--config", file)
+	if fi, err := os.Lstat(sock); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("unix_mode = \"0640\": %v (%v)", fi.Mode(), err)
+	}
+	stop()
+}
+
+// umask reads the process's umask from /proc (setting it to read it
+// would race with files created meanwhile).
+func umask(t *testing.T) os.FileMode {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Umask:"); ok {
+			m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return os.FileMode(m)
+		}
+	}
+	t.Fatal("no Umask: in /proc/self/status")
+	return 0
+}
+
+// TestServeUnixPathInTheWay: at a unix socket path, serve removes a stale
+// socket (its server died without unlinking it) and binds; a live socket
+// is in use (exit 1) and stays, still answering its owner; a regular file
+// is never removed (exit 1, saying what is in the way).
+func TestServeUnixPathInTheWay(t *testing.T) {
+	dir := t.TempDir()
+	for _, network := range []string{"unix", "unixgram"} {
+		stale := filepath.Join(dir, network+"-stale.sock")
+		switch network {
+		case "unix":
+			ln, err := net.Listen("unix", stale)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln.(*net.UnixListener).SetUnlinkOnClose(false)
+			ln.Close()
+		case "unixgram":
+			pc, err := net.ListenPacket("unixgram", stale)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pc.Close() // a unixgram socket file outlives its socket
+		}
+		if _, err := os.Lstat(stale); err != nil {
+			t.Fatalf("no stale %s socket to test with: %v", network, err)
+		}
+		addrs, stop := startServe(t, "echo="+network+"://"+stale)
+		if addrs["echo "+network] != stale {
+			t.Errorf("serve over a stale %s socket: announced %q", network, addrs["echo "+network])
+		}
+		stop()
+
+		live := filepath.Join(dir, network+"-live.sock")
+		var owner io.Closer
+		if network == "unix" {
+			ln, err := net.Listen("unix", live)
+			if err != nil {
+				t.Fatal(err)
+			}
+			owner = ln
+		} else {
+			pc, err := net.ListenPacket("unixgram", live)
+			if err != nil {
+				t.Fatal(err)
+			}
+			owner = pc
+		}
+		r := sockitRun(t, "", "serve", "echo="+network+"://"+live)
+		if r.code != exitFailure || !strings.Contains(r.stderr, "address already in use") {
+			t.Errorf("serve over a live %s socket: %+v", network, r)
+		}
+		if c, err := net.Dial(network, live); err != nil {
+			t.Errorf("the live %s socket after serve tried it: %v", network, err)
+		} else {
+			c.Close()
+		}
+		owner.Close()
+
+		regular := filepath.Join(dir, network+"-file")
+		os.WriteFile(regular, []byte("keep me"), 0o644)
+		r = sockitRun(t, "", "serve", "echo="+network+"://"+regular)
+		if r.code != exitFailure || !strings.Contains(r.stderr, "a regular file is in the way: not a socket") {
+			t.Errorf("serve over a regular file: %+v", r)
+		}
+		if b, err := os.ReadFile(regular); err != nil || string(b) != "keep me" {
+			t.Errorf("the regular file after serve: %q, %v", b, err)
 		}
 	}
 }

@@ -43,6 +43,9 @@ type Config struct {
 	HTTPRoot string `toml:"http_root"`
 	// DaytimeFormat is nist, rfc822 or ctime.
 	DaytimeFormat string `toml:"daytime_format"`
+	// UnixMode is the octal mode of the unix sockets serve creates ("0660");
+	// "" leaves the umask's.
+	UnixMode string `toml:"unix_mode"`
 	// Grace is how long connections in flight get at shutdown.
 	Grace  string `toml:"grace"`
 	Guards Guards `toml:"guards"`
@@ -344,6 +347,9 @@ func (d *decoder) validate(c *Config) {
 	}
 	if !daytime.ValidFormat(c.DaytimeFormat) {
 		d.fail("daytime_format", "%q is not nist, rfc822 or ctime", c.DaytimeFormat)
+	}
+	if _, err := ParseUnixMode(c.UnixMode); err != nil {
+		d.fail("unix_mode", "%q: %v", c.UnixMode, err)
 	}
 	if c.Metrics != "" {
 		if err := CheckAddress(c.Metrics); err != nil {

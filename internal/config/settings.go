@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"net"
+	"os"
+	"strconv"
 	"time"
 )
 
@@ -109,4 +111,23 @@ func (s Setting) Show(v int64) string {
 		return time.Duration(v).String()
 	}
 	return fmt.Sprint(v)
+}
+
+// ParseUnixMode reads a unix socket mode in octal, as chmod takes it
+// ("0660", "660"); "" is none (the umask's). 0 would let only root
+// connect, and is refused.
+func ParseUnixMode(s string) (os.FileMode, error) {
+	if s == "" {
+		return 0, nil
+	}
+	m, err := strconv.ParseUint(s, 8, 32)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("want an octal mode such as 0660")
+	case m > 0o777:
+		return 0, fmt.Errorf("want permission bits, 0777 at most (no setuid, setgid or sticky bit)")
+	case m == 0:
+		return 0, fmt.Errorf("0 would let only root connect; want an octal mode such as 0660")
+	}
+	return os.FileMode(m), nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -102,6 +103,9 @@ func defaultSpecs(in proto.Protocol, anyPort bool) []Spec {
 type Options struct {
 	proto.Options
 	Server server.Config
+	// UnixMode, if not zero, is the mode of every unix and unixgram socket
+	// file Start creates (see sockit.ListenConfig).
+	UnixMode os.FileMode
 	// Announce is told of each bound listener, in Spec order, before any
 	// is served.
 	Announce func(service string, network string, addr net.Addr)
@@ -143,6 +147,7 @@ func Start(ctx context.Context, specs []Spec, opt Options) (*Running, error) {
 	if r.log == nil {
 		r.log = slog.Default()
 	}
+	lc := sockit.ListenConfig{UnixMode: opt.UnixMode}
 	for _, sp := range specs {
 		in, known := proto.Lookup(sp.Service)
 		if !known {
@@ -158,9 +163,9 @@ func Start(ctx context.Context, specs []Spec, opt Options) (*Running, error) {
 		switch {
 		case b.ln != nil || b.pc != nil:
 		case sp.Endpoint.IsPacket():
-			b.pc, err = sockit.ListenPacket(ctx, sp.Endpoint)
+			b.pc, err = lc.ListenPacket(ctx, sp.Endpoint)
 		default:
-			b.ln, err = sockit.Listen(ctx, sp.Endpoint)
+			b.ln, err = lc.Listen(ctx, sp.Endpoint)
 		}
 		if err != nil {
 			closeAll()
