@@ -58,6 +58,10 @@ type Options struct {
 	// HTTPRoot is the directory http serves; nil serves only the built-in
 	// page.
 	HTTPRoot *os.Root
+	// Statuses, if set, counts the responses of a request/response
+	// service by status code (http's); services sets it per service from
+	// a server.StatusRecorder.
+	Statuses server.StatusCounter
 }
 
 // BenchMode is what one request of bench's raw mode is.

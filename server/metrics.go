@@ -26,6 +26,23 @@ type ListenerRecorder interface {
 	Dropped(reason string, n int)
 }
 
+// StatusRecorder is what a Recorder may also implement to count the
+// responses of a request/response service by status code (the HTTP
+// responder's). The server never calls it: whoever starts the service
+// (internal/services) asks it for the service's StatusCounter and hands
+// that to the protocol, so the server stays protocol-blind.
+type StatusRecorder interface {
+	// Statuses returns the counter of one service; called once per
+	// service started.
+	Statuses(service string) StatusCounter
+}
+
+// StatusCounter counts one service's responses. Responded is called from
+// the hot path, concurrently: it should not allocate.
+type StatusCounter interface {
+	Responded(code int)
+}
+
 // Drop reasons.
 const (
 	DropMaxConns      = "max-conns"

@@ -185,8 +185,16 @@ func Start(ctx context.Context, specs []Spec, opt Options) (*Running, error) {
 			opt.Announce(sp.Service, sp.Endpoint.Network, r.Addrs[i])
 		}
 	}
+	statuses := map[string]server.StatusCounter{}
 	for i, sp := range specs {
-		svc := protos[i].Service(opt.Options)
+		popt := opt.Options
+		if sr, ok := opt.Server.Recorder.(server.StatusRecorder); ok {
+			if statuses[sp.Service] == nil {
+				statuses[sp.Service] = sr.Statuses(sp.Service)
+			}
+			popt.Statuses = statuses[sp.Service]
+		}
+		svc := protos[i].Service(popt)
 		b := all[i]
 		r.wg.Add(1)
 		go func() {

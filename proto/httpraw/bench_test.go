@@ -7,12 +7,21 @@ import (
 	"testing"
 
 	"github.com/sockit/sockit/proto/httpraw"
+	"github.com/sockit/sockit/server/promrecorder"
 )
 
 // BenchmarkResponderGET is the responder's hot path: one keep-alive GET of
 // the brief's page, parsed and answered. The aim is zero allocations.
-func BenchmarkResponderGET(b *testing.B) {
-	r := &httpraw.Responder{}
+func BenchmarkResponderGET(b *testing.B) { benchGET(b, &httpraw.Responder{}) }
+
+// BenchmarkResponderGETCounted is BenchmarkResponderGET with every
+// response counted by status, as serve --metrics does: still no
+// allocation.
+func BenchmarkResponderGETCounted(b *testing.B) {
+	benchGET(b, &httpraw.Responder{Statuses: promrecorder.New().Statuses("http")})
+}
+
+func benchGET(b *testing.B, r *httpraw.Responder) {
 	sess := r.Open(netip.AddrPort{})
 	req := []byte("GET / HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")
 	buf := make([]byte, 0, 16<<10)

@@ -54,6 +54,10 @@ type Responder struct {
 	CacheBytes int64
 	// Now is the clock for Date; nil means time.Now.
 	Now func() time.Time
+	// Statuses, if set, is told the status code of every response, error
+	// responses included (serve --metrics:
+	// sockit_http_responses_total{service,code}).
+	Statuses server.StatusCounter
 
 	date  atomic.Pointer[dateCache]
 	cache fileCache
@@ -412,7 +416,12 @@ func (s *session) handle(out []byte) ([]byte, bool) {
 	return out, !keep
 }
 
+// appendHeadNoLength writes every response's head, so it is where each
+// response is counted.
 func (r *Responder) appendHeadNoLength(out []byte, status int, reason string, keep bool, extra string) []byte {
+	if r.Statuses != nil {
+		r.Statuses.Responded(status)
+	}
 	out = append(out, "HTTP/1.1 "...)
 	out = strconv.AppendInt(out, int64(status), 10)
 	out = append(out, ' ')

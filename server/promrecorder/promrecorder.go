@@ -5,8 +5,10 @@ package promrecorder
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,6 +25,7 @@ type Recorder struct {
 	bytes       *prometheus.CounterVec
 	datagrams   *prometheus.CounterVec
 	drops       *prometheus.CounterVec
+	responses   *prometheus.CounterVec
 }
 
 // New creates the collectors and a registry holding them and Go's process
@@ -50,8 +53,12 @@ func New() *Recorder {
 			Name: "sockit_drops_total",
 			Help: "Datagrams and connections dropped, by reason.",
 		}, []string{"service", "network", "reason"}),
+		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sockit_http_responses_total",
+			Help: "HTTP responses sent, by status code (error responses included).",
+		}, []string{"service", "code"}),
 	}
-	r.Registry.MustRegister(r.connections, r.active, r.bytes, r.datagrams, r.drops,
+	r.Registry.MustRegister(r.connections, r.active, r.bytes, r.datagrams, r.drops, r.responses,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return r
 }
@@ -151,4 +158,34 @@ func (l *listener) Dropped(reason string, n int) {
 	if reason == server.DropMaxConns || reason == server.DropPerSource {
 		l.connCounter(l.refused, "refused").Add(float64(n))
 	}
+}
+
+// Statuses implements server.StatusRecorder. A code's series appears with
+// its first response, so none is zero by construction.
+func (r *Recorder) Statuses(service string) server.StatusCounter {
+	return &statuses{vec: r.responses, service: service}
+}
+
+// statuses holds each status code's counter (100 to 599) once seen: the
+// hot path is an atomic load and the counter's atomic add, no label lookup
+// and no allocation.
+type statuses struct {
+	vec     *prometheus.CounterVec
+	service string
+	byCode  [500]atomic.Pointer[prometheus.Counter]
+}
+
+func (s *statuses) Responded(code int) {
+	if code < 100 || code > 599 {
+		s.vec.WithLabelValues(s.service, strconv.Itoa(code)).Inc()
+		return
+	}
+	slot := &s.byCode[code-100]
+	c := slot.Load()
+	if c == nil {
+		ctr := s.vec.WithLabelValues(s.service, strconv.Itoa(code))
+		slot.CompareAndSwap(nil, &ctr)
+		c = slot.Load()
+	}
+	(*c).Inc()
 }

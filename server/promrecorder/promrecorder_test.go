@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sockit/sockit/server"
@@ -94,5 +95,51 @@ func BenchmarkListener(b *testing.B) {
 		l.Received(1, 64)
 		l.Sent(1, 64)
 		l.Dropped(server.DropBudget, 1)
+	}
+}
+
+// TestStatuses: each status code's responses land in their series, from
+// many goroutines at once; a code gets its series with its first response,
+// and a second counter for the same service (a reload) adds to the same
+// series.
+func TestStatuses(t *testing.T) {
+	r := promrecorder.New()
+	if got := scrape(t, r); strings.Contains(got, "sockit_http_responses_total") {
+		t.Errorf("a series before any response:\n%s", got)
+	}
+	s := r.Statuses("http")
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 250 {
+				s.Responded(200)
+			}
+			s.Responded(404)
+		}()
+	}
+	wg.Wait()
+	r.Statuses("http").Responded(404)
+	r.Statuses("http").Responded(999) // out of the table's range, still counted
+	got := scrape(t, r)
+	for _, want := range []string{
+		`sockit_http_responses_total{code="200",service="http"} 1000`,
+		`sockit_http_responses_total{code="404",service="http"} 5`,
+		`sockit_http_responses_total{code="999",service="http"} 1`,
+	} {
+		if !strings.Contains(got, want+"\n") {
+			t.Errorf("missing %s in\n%s", want, got)
+		}
+	}
+}
+
+// BenchmarkStatusesResponded is the responder's per-response count.
+func BenchmarkStatusesResponded(b *testing.B) {
+	s := promrecorder.New().Statuses("http")
+	s.Responded(200)
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Responded(200)
 	}
 }
