@@ -62,7 +62,7 @@ func TestContainerImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { exec.Command(podman, "rm", "-f", name).Run(); run.Process.Kill(); run.Wait() })
-	sockittest.WaitLine(t, stderr, regexp.MustCompile(`^listening echo tcp 127\.0\.0\.1:`+strconv.Itoa(port)+`$`), 60*time.Second)
+	sockittest.WaitLine(t, stderr, regexp.MustCompile(`msg=listening service=echo network=tcp addr=127\.0\.0\.1:`+strconv.Itoa(port)+`$`), 60*time.Second)
 
 	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 5*time.Second)
 	if err != nil {

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -396,8 +397,7 @@ func checkServe(t *testing.T, c *corev1.Container, args []string, annotations ma
 			lines <- sc.Text()
 		}
 	}()
-	reListen := regexp.MustCompile(`^listening \S+ (tcp|udp)[46]? (\S+)$`)
-	reMetrics := regexp.MustCompile(`^metrics http://(\S+)/metrics$`)
+	reNet := regexp.MustCompile(`^(tcp|udp)[46]?$`)
 	deadline := time.After(30 * time.Second)
 	for got := 0; got < want || (metrics && metricsPort == ""); {
 		select {
@@ -405,12 +405,13 @@ func checkServe(t *testing.T, c *corev1.Container, args []string, annotations ma
 			if !ok {
 				t.Fatalf("serve %q ended before announcing its listeners", args)
 			}
-			if mm := reListen.FindStringSubmatch(l); mm != nil {
-				_, port, _ := net.SplitHostPort(mm[2])
+			ll := parseLogLine(l)
+			if mm := reNet.FindStringSubmatch(ll["network"]); ll["msg"] == "listening" && mm != nil {
+				_, port, _ := net.SplitHostPort(ll["addr"])
 				listening[port+"/"+strings.ToUpper(mm[1])] = true
 				got++
-			} else if mm := reMetrics.FindStringSubmatch(l); mm != nil {
-				_, metricsPort, _ = net.SplitHostPort(mm[1])
+			} else if ll["msg"] == "metrics" {
+				_, metricsPort, _ = net.SplitHostPort(ll["addr"])
 				listening[metricsPort+"/TCP"] = true
 			}
 		case <-deadline:
@@ -474,4 +475,27 @@ func checkServe(t *testing.T, c *corev1.Container, args []string, annotations ma
 	if out, err := get(int32(port), path); err != nil || !strings.Contains(out, "\ngo_goroutines ") {
 		t.Errorf("the scrape annotations point at :%d%s, which does not serve the metrics: %v\n%.300s", port, path, err, out)
 	}
+}
+
+// parseLogLine reads one line of serve's log, in either --log-format: a
+// JSON object or logfmt; only string values and bare logfmt values are
+// kept, which is all the listening and metrics lines hold.
+func parseLogLine(l string) map[string]string {
+	m := map[string]string{}
+	if strings.HasPrefix(l, "{") {
+		var raw map[string]any
+		json.Unmarshal([]byte(l), &raw)
+		for k, v := range raw {
+			if s, ok := v.(string); ok {
+				m[k] = s
+			}
+		}
+		return m
+	}
+	for _, kv := range strings.Fields(l) {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
 }

@@ -143,12 +143,7 @@ func newLoopEngine(s *Server) (*loopEngine, error) {
 }
 
 // loops is the number of event loops (see Config.Loops).
-func (s *Server) loops() int {
-	if s.cfg.Loops > 0 {
-		return s.cfg.Loops
-	}
-	return max(runtime.GOMAXPROCS(0)-1, 1)
-}
+func (s *Server) loops() int { return s.cfg.LoopCount() }
 
 func (e *loopEngine) closeAll() {
 	for _, l := range e.loops {

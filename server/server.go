@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -97,6 +98,15 @@ func New(cfg Config) *Server {
 		perSource: make(map[netip.Addr]int),
 		closed:    make(chan struct{}),
 	}
+}
+
+// LoopCount is the number of event loops the "loop" engine runs with c:
+// Loops, or GOMAXPROCS minus one and at least one.
+func (c Config) LoopCount() int {
+	if c.Loops > 0 {
+		return c.Loops
+	}
+	return max(runtime.GOMAXPROCS(0)-1, 1)
 }
 
 func (s *Server) maxConns() int {

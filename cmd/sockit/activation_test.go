@@ -166,7 +166,7 @@ func TestSocketActivation(t *testing.T) {
 		t.Errorf("ncat through activated echo: %d of %d bytes, %v", len(out), len(data), err)
 	}
 	waitState(t, states, "READY=1")
-	stderr.wait(t, regexp.MustCompile(`^listening echo unix `+regexp.QuoteMeta(unixPath)+`$`))
+	stderr.wait(t, regexp.MustCompile(`msg=listening service=echo network=unix addr=`+regexp.QuoteMeta(unixPath)+`$`))
 
 	if r := sockitRun(t, "", "daytime", "127.0.0.1:"+strconv.Itoa(daytimePort)); r.code != 0 || !strings.Contains(r.stdout, "UTC(NIST)") {
 		t.Errorf("daytime over the activated socket: %+v", r)
@@ -231,10 +231,10 @@ func TestSocketActivationWithConfig(t *testing.T) {
 	if err := echoOnce(addr, []byte("first")); err != nil {
 		t.Fatal(err)
 	}
-	out.wait(t, regexp.MustCompile(`^listening echo tcp `+regexp.QuoteMeta(addr)+`$`))
+	out.wait(t, regexp.MustCompile(`msg=listening service=echo network=tcp addr=`+regexp.QuoteMeta(addr)+`$`))
 	waitState(t, states, "READY=1")
 	cmd.Process.Signal(syscall.SIGHUP)
-	out.wait(t, regexp.MustCompile(`^reloaded `))
+	out.wait(t, regexp.MustCompile(`msg=reloaded `))
 	waitState(t, states, "RELOADING=1") // Type=notify-reload's protocol: RELOADING=1 with MONOTONIC_USEC, then READY=1
 	waitState(t, states, "READY=1")
 	if err := echoOnce(addr, []byte("after the reload")); err != nil {

@@ -94,10 +94,10 @@ daytime = ["tcp://127.0.0.1:0"]
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	out := readLines(stderr)
 	addrs := map[string]string{}
-	re := regexp.MustCompile(`^listening (\S+ \S+) (\S+)$`)
+	re := regexp.MustCompile(`msg=listening service=(\S+) network=(\S+) addr=(\S+)$`)
 	for range 2 {
 		m := out.wait(t, re)
-		addrs[m[1]] = m[2]
+		addrs[m[1]+" "+m[2]] = m[3]
 	}
 	echoAddr, daytimeAddr := addrs["echo tcp"], addrs["daytime tcp"]
 
@@ -157,9 +157,9 @@ echo = ["tcp://127.0.0.1:0"]
 qotd = ["udp://127.0.0.1:0"]
 `)
 	cmd.Process.Signal(syscall.SIGHUP)
-	qotdAddr := out.wait(t, regexp.MustCompile(`^listening qotd udp (\S+)$`))[1]
-	out.wait(t, regexp.MustCompile(`^closed daytime tcp `+regexp.QuoteMeta(daytimeAddr)+`$`))
-	out.wait(t, regexp.MustCompile(`^reloaded `))
+	qotdAddr := out.wait(t, regexp.MustCompile(`msg=listening service=qotd network=udp addr=(\S+)$`))[1]
+	out.wait(t, regexp.MustCompile(`msg=closed service=daytime network=tcp addr=`+regexp.QuoteMeta(daytimeAddr)+`$`))
+	out.wait(t, regexp.MustCompile(`msg=reloaded `))
 	if r := sockitRun(t, "", "qotd", "udp://"+qotdAddr); r.code != 0 || r.stdout == "" {
 		t.Errorf("qotd added by the reload: %+v", r)
 	}

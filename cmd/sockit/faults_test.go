@@ -105,7 +105,7 @@ func (h *testHost) serve(t *testing.T, args ...string) map[string]string {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	addrs := map[string]string{}
-	re := regexp.MustCompile(`^listening (\S+) (\S+) (\S+)$`)
+	re := regexp.MustCompile(`msg=listening service=(\S+) network=(\S+) addr=(\S+)$`)
 	want := 0
 	for _, a := range args {
 		if strings.Contains(a, "=") && !strings.HasPrefix(a, "-") {

@@ -95,10 +95,9 @@ func (a *app) exitCode(cmd *cobra.Command, err error) int {
 	if errors.As(err, &q) {
 		return int(q)
 	}
-	var ee *exitError
-	isExit := errors.As(err, &ee)
-	if a.ctx.Err() != nil && !(isExit && ee.code == exitUsage) {
-		return exitInterrupted
+	status := statusOf(a.ctx, err)
+	if status == exitInterrupted {
+		return status
 	}
 	prefix, msg := errPrefix(cmd), errMessage(cmd, err)
 	if cmd != nil && cmd.HasParent() && strings.HasPrefix(msg, cmd.Name()+" ") {
@@ -106,7 +105,23 @@ func (a *app) exitCode(cmd *cobra.Command, err error) int {
 		prefix = "sockit"
 	}
 	fmt.Fprintf(a.stderr, "%s: %s\n", prefix, msg)
+	return status
+}
+
+// statusOf is the exit status err stands for when ctx is the command's.
+func statusOf(ctx context.Context, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var q quietExit
+	if errors.As(err, &q) {
+		return int(q)
+	}
+	var ee *exitError
+	isExit := errors.As(err, &ee)
 	switch {
+	case ctx.Err() != nil && !(isExit && ee.code == exitUsage):
+		return exitInterrupted
 	case isExit:
 		return ee.code
 	case errors.Is(err, sockit.ErrBadEndpoint):

@@ -48,7 +48,8 @@ func (a *app) serveCommand() *cobra.Command {
 TCP, UDP, unix and unixgram, IPv4 and IPv6. With no arguments it serves every
 service on 127.0.0.1 over TCP and UDP: echo 8001 (the brief's port), discard
 8009, daytime 8013, qotd 8017, chargen 8019, time 8037, http 8080 (the brief's web page). Port 0 picks a free
-port; every listener is announced on stderr ("listening echo tcp 127.0.0.1:8001").
+port; every listener is announced on stderr
+(msg=listening service=echo network=tcp addr=127.0.0.1:8001).
 A bare SERVICE serves it where the default would ("serve echo daytime": echo
 and daytime on 127.0.0.1, TCP and UDP, on their default ports).
 
@@ -68,6 +69,15 @@ probes), opens none itself, and reports READY=1, STOPPING=1 and WATCHDOG=1
 through NOTIFY_SOCKET. Under inetd or xinetd, --inetd SERVICE serves the
 socket on standard input. See deploy/systemd.
 
+Logs go to stderr, one line per event, as logfmt (--log-format text, the
+default) or one JSON object per line (json): "start" (version, engine,
+loops, pid), "listening" per listener, "metrics", "reloaded" and "closed"
+on SIGHUP, "draining" on SIGINT/SIGTERM (cause, connections open, grace),
+and a last "stop" (exit status, how long the drain took, the error that
+ended serve, if any). Durations are written as Go durations ("1.5s") in
+both formats. Each line has a time, as nginx's logs do, except text lines
+written to the journal (systemd's JOURNAL_STREAM), which stamps its own.
+
 --engine picks what runs the connections: loop (the default: epoll event
 loops, --loops threads) or goroutine (one goroutine per connection, for
 comparison).`,
@@ -75,7 +85,7 @@ comparison).`,
   sockit serve echo daytime
   sockit serve echo=tcp://127.0.0.1:8001 echo=udp://127.0.0.1:8001 qotd=unixgram:///tmp/qotd.sock
   sockit serve --metrics 127.0.0.1:9100 --log-format json daytime=tcp6://[::1]:0`,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if checkConfig != "" {
 				if _, err := config.Load(checkConfig); err != nil {
 					fmt.Fprintln(a.stderr, err)
@@ -177,6 +187,12 @@ comparison).`,
 					return err
 				}
 			}
+			// From here on every outcome is a log line: the start line, and
+			// at the end one stop line saying how and why serve ended. (A
+			// mistake on the command line is a usage error before it.)
+			var drainStart time.Time
+			logger.Info("start", "version", version(), "engine", opt.Server.Engine, "loops", loopsAttr(opt.Server), "pid", os.Getpid())
+			defer func() { err = logStop(a, cmd, logger, drainStart, err) }()
 			if st.metrics != "" {
 				if metricsLn, err = net.Listen("tcp", st.metrics); err != nil {
 					if configFile != "" {
@@ -191,7 +207,7 @@ comparison).`,
 				opt.Server.Recorder = rec
 				defer a.serveMetrics(metricsLn, rec, &ready, logger)()
 			}
-			opt.Announce = a.announce
+			opt.Announce = announcer(logger)
 			// SIGHUP is caught before anything is announced, so that a
 			// reload asked for at once cannot end the process instead.
 			hup := make(chan os.Signal, 1)
@@ -220,8 +236,14 @@ comparison).`,
 			}()
 			defer func() { stopBG(); bgWG.Wait() }()
 			return group.Wait(a.ctx, st.grace, func() {
+				drainStart = time.Now()
 				ready.Store(false)
 				activation.Stopping()
+				why := "a listener failed"
+				if a.ctx.Err() != nil {
+					why = context.Cause(a.ctx).Error()
+				}
+				logger.Info("draining", "cause", why, "connections", group.Active(), "grace", st.grace)
 			})
 		},
 	}
@@ -251,9 +273,44 @@ comparison).`,
 	return cmd
 }
 
-// announce prints a listener serve opened, for people and tests.
-func (a *app) announce(service, network string, addr net.Addr) {
-	fmt.Fprintf(a.stderr, "listening %s %s %s\n", service, network, addr)
+// announcer logs each listener serve opened, for people and tests:
+// msg=listening service=echo network=tcp addr=127.0.0.1:8001.
+func announcer(logger *slog.Logger) func(service, network string, addr net.Addr) {
+	return func(service, network string, addr net.Addr) {
+		logger.Info("listening", "service", service, "network", network, "addr", addr.String())
+	}
+}
+
+// loopsAttr is the number of event loops the start line reports: 0 for
+// the goroutine engine, which runs none.
+func loopsAttr(c server.Config) int {
+	if c.Engine == "goroutine" {
+		return 0
+	}
+	return c.LoopCount()
+}
+
+// logStop writes serve's last line: its exit status, the error that ended
+// it if any, and how long the drain took (when there was one). An error is
+// logged here rather than printed by main, so that every line after the
+// start line is in the chosen log format; the exit status stays the one
+// main would have given.
+func logStop(a *app, cmd *cobra.Command, logger *slog.Logger, drainStart time.Time, err error) error {
+	status := statusOf(a.ctx, err)
+	attrs := []any{"status", status}
+	if !drainStart.IsZero() {
+		attrs = append(attrs, "drain", time.Since(drainStart).Round(time.Millisecond))
+	}
+	if err == nil {
+		logger.Info("stop", attrs...)
+		return nil
+	}
+	if status == exitInterrupted {
+		logger.Info("stop", attrs...)
+	} else {
+		logger.Error("stop", append(attrs, "err", errMessage(cmd, err))...)
+	}
+	return quietExit(status)
 }
 
 // serveSettings are the serve flags that are not a server.Config field.
@@ -403,7 +460,7 @@ func (a *app) reloadOnHUP(ctx context.Context, hup <-chan os.Signal, file string
 			logger.Error("reload refused; the running configuration stays", "file", file, "err", err)
 		} else {
 			cfg = next
-			fmt.Fprintf(a.stderr, "reloaded %s\n", file)
+			logger.Info("reloaded", "file", file)
 		}
 		activation.Ready()
 	}
@@ -433,9 +490,9 @@ func (a *app) reload(ctx context.Context, file string, cur config.Config, g *ser
 			specs = append(specs, services.Spec{Service: sp.Service, Endpoint: sp.Endpoint})
 		}
 	}
-	opt.Announce = a.announce
+	opt.Announce = announcer(logger)
 	err = g.Reload(ctx, specs, opt, func(sp services.Spec, addr net.Addr) {
-		fmt.Fprintf(a.stderr, "closed %s %s %s\n", sp.Service, sp.Endpoint.Network, addr)
+		logger.Info("closed", "service", sp.Service, "network", sp.Endpoint.Network, "addr", addr.String())
 	}, closers...)
 	if err != nil {
 		for _, c := range closers {
@@ -451,14 +508,40 @@ func newLogger(a *app, format, level string) (*slog.Logger, error) {
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, usageErr("--log-level is debug, info, warn or error, not %q", level)
 	}
-	ho := &slog.HandlerOptions{Level: lv}
-	switch strings.ToLower(format) {
-	case "text":
-		return slog.New(slog.NewTextHandler(a.stderr, ho)), nil
-	case "json":
+	format = strings.ToLower(format)
+	if format != "text" && format != "json" {
+		return nil, usageErr("--log-format is text or json, not %q", format)
+	}
+	noTime := format == "text" && toJournal(a.stderr)
+	ho := &slog.HandlerOptions{Level: lv, ReplaceAttr: func(groups []string, at slog.Attr) slog.Attr {
+		switch {
+		case noTime && len(groups) == 0 && at.Key == slog.TimeKey:
+			return slog.Attr{} // journald stamps every line itself
+		case at.Value.Kind() == slog.KindDuration:
+			// "1.5s" in both formats, not JSON's integer nanoseconds.
+			return slog.String(at.Key, at.Value.Duration().String())
+		}
+		return at
+	}}
+	if format == "json" {
 		return slog.New(slog.NewJSONHandler(a.stderr, ho)), nil
 	}
-	return nil, usageErr("--log-format is text or json, not %q", format)
+	return slog.New(slog.NewTextHandler(a.stderr, ho)), nil
+}
+
+// toJournal reports whether w is the stream systemd connected to the
+// journal: JOURNAL_STREAM holds its device and inode (systemd.exec(5)).
+func toJournal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	js := os.Getenv("JOURNAL_STREAM")
+	if !ok || js == "" {
+		return false
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return false
+	}
+	return js == fmt.Sprintf("%d:%d", st.Dev, st.Ino)
 }
 
 // serveMetrics starts the Prometheus endpoint and the probes beside it:
@@ -479,7 +562,7 @@ func (a *app) serveMetrics(ln net.Listener, m *promrecorder.Recorder, ready *ato
 		io.WriteString(w, "ready\n")
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(a.stderr, "metrics http://%s/metrics\n", ln.Addr())
+	logger.Info("metrics", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/metrics")
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

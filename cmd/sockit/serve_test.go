@@ -50,8 +50,8 @@ func startServeN(t *testing.T, want int, args ...string) (addrs map[string]strin
 		pw.Close()
 	}()
 	addrs = map[string]string{}
-	re := regexp.MustCompile(`^listening (\S+) (\S+) (\S+)$`)
-	reMetrics := regexp.MustCompile(`^metrics http://(\S+)/metrics$`)
+	re := regexp.MustCompile(`msg=listening service=(\S+) network=(\S+) addr=(\S+)$`)
+	reMetrics := regexp.MustCompile(`msg=metrics addr=(\S+) `)
 	lines := make(chan string)
 	go func() {
 		defer close(lines)
@@ -267,7 +267,7 @@ func TestSIGTERMDuringTransfers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	m := sockittest.WaitLine(t, stderr, regexp.MustCompile(`^listening echo tcp (\S+)$`), 10*time.Second)
+	m := sockittest.WaitLine(t, stderr, regexp.MustCompile(`msg=listening service=echo network=tcp addr=(\S+)$`), 10*time.Second)
 	addr := m[1]
 
 	const clients, size = 100, 512 << 10
@@ -344,7 +344,7 @@ func TestSIGTERMClosesIdleKeepAlive(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer cmd.Process.Kill()
-			m := sockittest.WaitLine(t, stderr, regexp.MustCompile(`^listening http tcp (\S+)$`), 10*time.Second)
+			m := sockittest.WaitLine(t, stderr, regexp.MustCompile(`msg=listening service=http network=tcp addr=(\S+)$`), 10*time.Second)
 			scene := sockittest.NewShutdownScene(t, m[1], 100, "/big.bin")
 			// Every connection accepted (the half one too), so that none is
 			// still in the listen queue when the listener closes.

@@ -161,6 +161,17 @@ func reusedKey(specs []Spec, key string) (int, bool) {
 	return 0, false
 }
 
+// Active returns the stream connections open in every generation.
+func (g *Group) Active() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := g.cur.Server.Active()
+	for _, r := range g.old {
+		n += r.Server.Active()
+	}
+	return n
+}
+
 // Current returns the running generation.
 func (g *Group) Current() *Running {
 	g.mu.Lock()
