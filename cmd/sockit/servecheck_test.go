@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -146,8 +147,12 @@ func TestServeMetricsNamesTheFlag(t *testing.T) {
 	}
 	addrs, stop := startServe(t, "echo=tcp://127.0.0.1:0")
 	defer stop()
-	r = sockitRun(t, "", "serve", "--metrics", addrs["echo tcp"], "echo=tcp://127.0.0.1:0")
-	if r.code != exitFailure || !strings.HasPrefix(r.stderr, fmt.Sprintf("sockit serve: --metrics %q: ", addrs["echo tcp"])) || !strings.Contains(r.stderr, "address already in use") {
+	// Past the command line, the error is serve's stop line.
+	r = sockitRun(t, "", "serve", "--log-format", "json", "--metrics", addrs["echo tcp"], "echo=tcp://127.0.0.1:0")
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	var last logLine
+	json.Unmarshal([]byte(lines[len(lines)-1]), &last)
+	if r.code != exitFailure || last.str("msg") != "stop" || !strings.HasPrefix(last.str("err"), fmt.Sprintf("--metrics %q: ", addrs["echo tcp"])) || !strings.Contains(last.str("err"), "address already in use") {
 		t.Errorf("serve --metrics on a port in use: %+v", r)
 	}
 	file := filepath.Join(t.TempDir(), "m.toml")
@@ -177,12 +182,13 @@ func TestServeBareServiceNames(t *testing.T) {
 	out := readLines(stderr)
 	var got []string
 	for range 5 {
-		got = append(got, out.wait(t, regexp.MustCompile(`^listening .*`))[0])
+		m := out.wait(t, regexp.MustCompile(`msg=listening service=(\S+) network=(\S+) addr=(\S+)$`))
+		got = append(got, strings.Join(m[1:], " "))
 	}
 	want := []string{
-		"listening echo tcp 127.0.0.1:8001", "listening echo udp 127.0.0.1:8001",
-		"listening daytime tcp 127.0.0.1:8013", "listening daytime udp 127.0.0.1:8013",
-		"listening http tcp 127.0.0.1:8080",
+		"echo tcp 127.0.0.1:8001", "echo udp 127.0.0.1:8001",
+		"daytime tcp 127.0.0.1:8013", "daytime udp 127.0.0.1:8013",
+		"http tcp 127.0.0.1:8080",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("serve echo daytime http announced\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
