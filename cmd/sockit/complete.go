@@ -54,7 +54,8 @@ func completeServices(cmd *cobra.Command, args []string, toComplete string) ([]c
 
 // manCommand writes sockit's man pages (cobra's doc generator: sockit.1 and
 // one sockit-CMD.1 a command) into DIR, for packagers: `sockit man
-// /usr/share/man/man1`. Hidden: it is a build step, not a user's command.
+// /usr/share/man/man1` (deploy/install runs it). Hidden: it is a build step,
+// not a user's command; README's Install says how to use it.
 func (a *app) manCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:    "man DIR",
@@ -67,7 +68,9 @@ func (a *app) manCommand() *cobra.Command {
 			}
 			root := cmd.Root()
 			root.DisableAutoGenTag = true
-			hdr := &doc.GenManHeader{Title: "SOCKIT", Section: "1", Source: "sockit " + version(), Manual: "sockit manual"}
+			// No Title: each page is titled after its command (SOCKIT-SERVE);
+			// no Date: cobra takes SOURCE_DATE_EPOCH, else today.
+			hdr := &doc.GenManHeader{Section: "1", Source: "sockit " + version(), Manual: "sockit manual"}
 			if err := doc.GenManTree(root, hdr, args[0]); err != nil {
 				return err
 			}

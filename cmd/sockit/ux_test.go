@@ -180,7 +180,7 @@ func TestVersionAndCompletion(t *testing.T) {
 	}
 	for _, page := range []string{"sockit.1", "sockit-connect.1", "sockit-serve.1", "sockit-echo.1"} {
 		b, err := os.ReadFile(filepath.Join(dir, page))
-		if err != nil || !strings.Contains(string(b), ".TH \"SOCKIT\"") {
+		if err != nil || !strings.Contains(string(b), ".TH \"SOCKIT") {
 			t.Errorf("%s: %v %.80q", page, err, b)
 		}
 	}
