@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -125,7 +126,7 @@ func (c *ListenConfig) ListenPacket(ctx context.Context, e Endpoint) (net.Packet
 		return nil, err
 	}
 	if uc, ok := pc.(*net.UnixConn); ok && !isAbstract(e.Address) {
-		pc = &unlinkOnClose{UnixConn: uc, path: e.Address}
+		pc = UnlinkOnClose(uc, e.Address, true)
 	}
 	if err := c.chmod(e); err != nil {
 		pc.Close()
@@ -173,16 +174,33 @@ func (c *ListenConfig) chmod(e Endpoint) error {
 
 func isAbstract(addr string) bool { return len(addr) > 0 && addr[0] == '@' }
 
-// unlinkOnClose removes a unixgram socket file when the socket closes, as
-// net.UnixListener does for stream sockets.
+// UnlinkOnClose returns uc, a unixgram socket bound to path, so that
+// closing it removes the file, as net.UnixListener does for stream
+// sockets; unlink sets whether it does at first. ListenPacket returns its
+// unixgram sockets so. The result has SetUnlinkOnClose, as
+// net.UnixListener has: a server handing its socket over to another owner
+// (a reload's new generation) clears it on the old one and sets it on the
+// new.
+func UnlinkOnClose(uc *net.UnixConn, path string, unlink bool) net.PacketConn {
+	u := &unlinkOnClose{UnixConn: uc, path: path}
+	u.unlink.Store(unlink)
+	return u
+}
+
 type unlinkOnClose struct {
 	*net.UnixConn
-	path string
+	path   string
+	unlink atomic.Bool
 }
+
+// SetUnlinkOnClose sets whether Close removes the socket file.
+func (u *unlinkOnClose) SetUnlinkOnClose(unlink bool) { u.unlink.Store(unlink) }
 
 func (u *unlinkOnClose) Close() error {
 	err := u.UnixConn.Close()
-	_ = os.Remove(u.path)
+	if u.unlink.Load() {
+		_ = os.Remove(u.path)
+	}
 	return err
 }
 

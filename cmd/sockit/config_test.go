@@ -85,14 +85,7 @@ func TestConfigReload(t *testing.T) {
 echo = ["tcp://127.0.0.1:0"]
 daytime = ["tcp://127.0.0.1:0"]
 `)
-	cmd := exec.Command(os.Args[0], "serve", "--config", file)
-	cmd.Env = append(os.Environ(), "SOCKIT_BE_MAIN=1")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	out := readLines(stderr)
+	cmd, out := serveProcess(t, exec.Command(os.Args[0], "serve", "--config", file))
 	addrs := map[string]string{}
 	re := regexp.MustCompile(`msg=listening service=(\S+) network=(\S+) addr=(\S+)$`)
 	for range 2 {

@@ -112,8 +112,8 @@ comparison).`,
 				runtime.GOMAXPROCS(opt.Server.Loops + 1)
 			}
 			if inetd != "" {
-				if len(args) > 0 || st.metrics != "" || configFile != "" {
-					return usageErr("serve: --inetd serves standard input only: no SERVICE=ENDPOINT, --metrics or --config")
+				if len(args) > 0 || st.metrics != "" || configFile != "" || st.unixMode != "" {
+					return usageErr("serve: --inetd serves standard input only: no SERVICE=ENDPOINT, --metrics, --unix-mode or --config")
 				}
 				if _, ok := proto.Lookup(inetd); !ok {
 					return usageErr("serve: --inetd %q: unknown service (known: %s)", inetd, services.Names())
@@ -167,6 +167,9 @@ comparison).`,
 				// Socket activation: serve what systemd passed, open nothing.
 				if len(args) > 0 || st.metrics != "" {
 					return usageErr("serve: socket-activated, the sockets come from systemd: no SERVICE=ENDPOINT, no --metrics (name a socket FileDescriptorName=metrics)")
+				}
+				if cmd.Flags().Changed("unix-mode") {
+					return usageErr("serve: socket-activated, systemd creates the sockets: set their mode with SocketMode= in the .socket unit, not --unix-mode")
 				}
 				if specs, metricsLn, err = activation.Sockets(); err != nil {
 					return err

@@ -2,14 +2,17 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -173,13 +176,7 @@ func TestServeBareServiceNames(t *testing.T) {
 		t.Errorf("serve gopher: %+v", r)
 	}
 	ns := sockittest.Netns(t)
-	cmd := ns.Exec("env", "SOCKIT_BE_MAIN=1", os.Args[0], "serve", "echo", "daytime", "http")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	out := readLines(stderr)
+	_, out := serveProcess(t, ns.Exec("env", "SOCKIT_BE_MAIN=1", os.Args[0], "serve", "echo", "daytime", "http"))
 	var got []string
 	for range 5 {
 		m := out.wait(t, regexp.MustCompile(`msg=listening service=(\S+) network=(\S+) addr=(\S+)$`))
@@ -346,4 +343,83 @@ func TestServeUnixPathInTheWay(t *testing.T) {
 			t.Errorf("the regular file after serve: %q, %v", b, err)
 		}
 	}
+}
+
+// TestServeUnixModeWhereServeCreatesNoSocket: under socket activation and
+// inetd the sockets come from elsewhere, so --unix-mode is a usage error
+// that says where their mode is set, not a flag silently ignored.
+func TestServeUnixModeWhereServeCreatesNoSocket(t *testing.T) {
+	if r := sockitRun(t, "", "serve", "--inetd", "echo", "--unix-mode", "0600"); r.code != exitUsage || !strings.Contains(r.stderr, "--unix-mode") {
+		t.Errorf("serve --inetd echo --unix-mode 0600: %+v", r)
+	}
+	sock := filepath.Join(t.TempDir(), "echo.sock")
+	cmd, stderr := activateServe(t, 1, []string{"-l", sock, "--fdname=echo"}, "--unix-mode", "0600")
+	if c, err := net.Dial("unix", sock); err == nil {
+		defer c.Close()
+	}
+	stderr.wait(t, regexp.MustCompile(`SocketMode= in the \.socket unit, not --unix-mode`))
+	if err := cmd.Wait(); err == nil || cmd.ProcessState.ExitCode() != exitUsage {
+		t.Errorf("activated serve --unix-mode: %v, want exit %d", err, exitUsage)
+	}
+}
+
+// TestServeReloadKeepsUnixSockets: a SIGHUP reload keeps a unix and a
+// unixgram listener that both files name (the new generation takes the
+// socket over), so their files must outlive the old generation's close
+// (they used to vanish with it), take a changed unix_mode, still answer,
+// and be removed when serve stops.
+func TestServeReloadKeepsUnixSockets(t *testing.T) {
+	dir := t.TempDir()
+	stream, dgram := filepath.Join(dir, "echo.sock"), filepath.Join(dir, "echog.sock")
+	file := filepath.Join(dir, "sockit.toml")
+	write := func(mode string) {
+		body := fmt.Sprintf("unix_mode = %q\n[services]\necho = [\"unix://%s\", \"unixgram://%s\"]\n", mode, stream, dgram)
+		if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("0600")
+	cmd, out := serveProcess(t, exec.Command(os.Args[0], "serve", "--config", file))
+	out.wait(t, regexp.MustCompile(`msg=listening service=echo network=unix `))
+	out.wait(t, regexp.MustCompile(`msg=listening service=echo network=unixgram `))
+	check := func(when string, mode os.FileMode) {
+		t.Helper()
+		for _, p := range []string{stream, dgram} {
+			if fi, err := os.Lstat(p); err != nil || fi.Mode().Perm() != mode {
+				t.Errorf("%s: %s: %v, %v; want mode %o", when, p, fi, err, mode)
+			}
+		}
+		for _, ep := range []string{"unix://" + stream, "unixgram://" + dgram} {
+			if r := sockitRun(t, "", "echo", ep, "still", "here"); r.code != 0 || r.stdout != "still here\n" {
+				t.Errorf("%s: echo over %s: %+v", when, ep, r)
+			}
+		}
+	}
+	check("before the reload", 0o600)
+	write("0660")
+	cmd.Process.Signal(syscall.SIGHUP)
+	out.wait(t, regexp.MustCompile(`msg=reloaded `))
+	check("after the reload", 0o660)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve after SIGTERM: %v", err)
+	}
+	for _, p := range []string{stream, dgram} {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s after serve stopped: %v, want it removed", p, err)
+		}
+	}
+}
+
+// serveProcess starts cmd, this test binary run as sockit (SOCKIT_BE_MAIN=1,
+// see TestMain), killed when the test ends, and returns its stderr lines.
+func serveProcess(t *testing.T, cmd *exec.Cmd) (*exec.Cmd, outLines) {
+	t.Helper()
+	cmd.Env = append(os.Environ(), "SOCKIT_BE_MAIN=1")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, readLines(stderr)
 }

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/sockit/sockit"
 )
 
 // Group runs successive generations of a service set, as a reload wants
@@ -82,8 +85,42 @@ func dup(sp Spec, prev *Running, i int) (Spec, error) {
 		sp.Listener, err = net.FileListener(f)
 	} else {
 		sp.PacketConn, err = net.FilePacketConn(f)
+		if uc, ok := sp.PacketConn.(*net.UnixConn); ok && err == nil && isPath(sp.Endpoint) {
+			// Its file stays the old socket's until handOver.
+			sp.PacketConn = sockit.UnlinkOnClose(uc, sp.Endpoint.Address, false)
+		}
 	}
 	return sp, err
+}
+
+func isPath(e sockit.Endpoint) bool { return e.IsUnix() && !strings.HasPrefix(e.Address, "@") }
+
+// unlinker is what owns a unix socket file: net.UnixListener, and
+// sockit.UnlinkOnClose's unixgram sockets.
+type unlinker interface{ SetUnlinkOnClose(bool) }
+
+// handOver makes the new generation's socket, a duplicate of the old one's,
+// the owner of its unix socket file: the old generation's close then
+// leaves the file, and the new one's removes it. It also sets the file's
+// mode, if the new options set one (a reload may change it).
+func handOver(sp Spec, old, cur bound, mode os.FileMode) error {
+	if !isPath(sp.Endpoint) {
+		return nil
+	}
+	for _, c := range []any{old.ln, old.pc} {
+		if u, ok := c.(unlinker); ok {
+			u.SetUnlinkOnClose(false)
+		}
+	}
+	for _, c := range []any{cur.ln, cur.pc} {
+		if u, ok := c.(unlinker); ok {
+			u.SetUnlinkOnClose(true)
+		}
+	}
+	if mode != 0 {
+		return os.Chmod(sp.Endpoint.Address, mode)
+	}
+	return nil
 }
 
 // Reload replaces the running set with specs under opt. On an error
@@ -128,6 +165,13 @@ func (g *Group) Reload(ctx context.Context, specs []Spec, opt Options, removed f
 		return err
 	}
 	old, oldClosers := g.cur, g.closers
+	for i, sp := range specs {
+		if j, ok := prev[sp.key()]; ok && reused[sp.key()] {
+			if err := handOver(sp, old.bound[j], r.bound[i], opt.UnixMode); err != nil {
+				r.log.Warn("reload: a kept unix socket keeps its mode", "path", sp.Endpoint.Address, "err", err)
+			}
+		}
+	}
 	for i, sp := range g.specs {
 		if _, kept := reusedKey(specs, sp.key()); !kept && removed != nil {
 			removed(sp, old.Addrs[i])
