@@ -18,6 +18,8 @@ var flagEnums = map[string]func() []string{
 	"log-format":     func() []string { return []string{"text", "json"} },
 	"log-level":      func() []string { return []string{"debug", "info", "warn", "error"} },
 	"daytime-format": func() []string { return []string{"nist", "rfc822", "ctime"} },
+	"engine":         func() []string { return []string{"loop", "goroutine"} }, // serve's and bench's alike
+	"udp-budget":     func() []string { return []string{"on", "off"} },
 }
 
 // registerCompletions walks the command tree and teaches completion the

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/config"
+	"github.com/sockit/sockit/internal/services"
 	"github.com/sockit/sockit/sockittest"
 )
 
@@ -422,4 +423,35 @@ func serveProcess(t *testing.T, cmd *exec.Cmd) (*exec.Cmd, outLines) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	return cmd, readLines(stderr)
+}
+
+// TestServeUDPRateZero: serve's --udp-rate 0 (and udp.rate = 0) reaches
+// the server as "no refill" (its negative rate, see TestBudgetRefill), not
+// as the server's zero, which is its default of 1024.
+func TestServeUDPRateZero(t *testing.T) {
+	cfg, err := config.Parse("r.toml", []byte("udp.rate = 0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromFile serveSettings
+	var opt services.Options
+	fromFile.apply(&cfg, &opt)
+	for _, tc := range []struct {
+		what string
+		st   serveSettings
+		rate int
+		want int
+	}{
+		{"--udp-rate 0", serveSettings{budget: "on"}, 0, -1},
+		{"udp.rate = 0", fromFile, opt.Server.UDP.RateBytes, -1},
+		{"--udp-rate 1024", serveSettings{budget: "on"}, 1024, 1024},
+	} {
+		var in services.Options
+		in.DaytimeFormat = "nist"
+		in.Server.UDP.RateBytes = tc.rate
+		got, _, err := tc.st.options(in)
+		if err != nil || got.Server.UDP.RateBytes != tc.want {
+			t.Errorf("%s: the server's RateBytes is %d (%v), want %d", tc.what, got.Server.UDP.RateBytes, err, tc.want)
+		}
+	}
 }

@@ -164,6 +164,9 @@ func TestVersionAndCompletion(t *testing.T) {
 		{[]string{"__complete", "serve", "--log-format", ""}, []string{"text", "json"}},
 		{[]string{"__complete", "serve", "--daytime-format", ""}, []string{"nist", "rfc822", "ctime"}},
 		{[]string{"__complete", "serve", "qo"}, []string{"qotd="}},
+		{[]string{"__complete", "serve", "--engine", ""}, []string{"loop", "goroutine"}},
+		{[]string{"__complete", "bench", "--engine", ""}, []string{"loop", "goroutine"}},
+		{[]string{"__complete", "serve", "--udp-budget", ""}, []string{"on", "off"}},
 		{[]string{"__complete", "bench", "--proto", ""}, []string{"echo", "qotd", "chargen"}},
 		{[]string{"__complete", "help", "con"}, []string{"connect"}},
 	} {
