@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -63,7 +64,7 @@ func (e *goEngine) serveStream(ln net.Listener, svc Service, ctr *counters) erro
 		src := remote.Addr()
 		if reason, ok := s.admit(src); !ok {
 			if reason != "" {
-				ctr.drop(reason)
+				ctr.drop(reason, remote)
 			}
 			c.Close()
 			continue
@@ -210,6 +211,7 @@ func (e *goEngine) serveConn(c net.Conn, sess Session, ctr *counters) {
 		c.SetWriteDeadline(s.cfg.Now().Add(s.writeTimeout()))
 		n, err := c.Write(p)
 		ctr.out(n)
+		countWriteTimeout(c, err, ctr)
 		return err == nil
 	}
 
@@ -299,6 +301,9 @@ func (e *goEngine) serveConn(c net.Conn, sess Session, ctr *counters) {
 				}
 				continue
 			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				ctr.drop(CloseIdle, peerAddr(c))
+			}
 			if errors.Is(err, io.EOF) {
 				// The peer half-closed: everything it sent is answered.
 				if cw, ok := c.(interface{ CloseWrite() error }); ok {
@@ -319,6 +324,7 @@ func (e *goEngine) sendFiles(c net.Conn, fs FileSender, scratch *[]byte, closeAf
 			return true
 		}
 		err := e.copyFile(c, f, off, n, ctr)
+		countWriteTimeout(c, err, ctr)
 		out, ca := fs.Resume((*scratch)[:0], err)
 		if err != nil {
 			return false
@@ -329,6 +335,7 @@ func (e *goEngine) sendFiles(c net.Conn, fs FileSender, scratch *[]byte, closeAf
 			k, err := c.Write(out)
 			ctr.out(k)
 			if err != nil {
+				countWriteTimeout(c, err, ctr)
 				return false
 			}
 		}
@@ -355,6 +362,19 @@ func (e *goEngine) copyFile(c net.Conn, f *os.File, off, n int64, ctr *counters)
 		}
 	}
 	return nil
+}
+
+// countWriteTimeout counts c's end if err is its write deadline passing.
+func countWriteTimeout(c net.Conn, err error, ctr *counters) {
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		ctr.drop(CloseWriteTimeout, peerAddr(c))
+	}
+}
+
+// peerAddr is c's peer address without its port, as the loops keep it: a
+// timed-out connection is logged with its address alone.
+func peerAddr(c net.Conn) netip.AddrPort {
+	return netip.AddrPortFrom(remoteAddrPort(c.RemoteAddr()).Addr(), 0)
 }
 
 // tellDrain tells sess, if it can listen, that its exchange is the last.

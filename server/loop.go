@@ -348,10 +348,12 @@ func (l *loop) scan() {
 	l.conns.each(func(c *econn) {
 		switch {
 		case c.writing && l.since(c.lastWrite) > wt:
+			c.ctr.drop(CloseWriteTimeout, netip.AddrPortFrom(c.src, 0))
 			l.close(c)
 		case c.linger != 0 && int32(l.mono-c.linger) > 0:
 			l.close(c)
 		case idle > 0 && !c.streams && len(c.out) == 0 && c.file == nil && l.since(c.lastRead) > idle:
+			c.ctr.drop(CloseIdle, netip.AddrPortFrom(c.src, 0))
 			l.close(c)
 		case len(c.out) == 0 && c.out != nil && l.since(c.lastWrite) > time.Second:
 			c.out = nil // a quiet connection gives its output buffer back
@@ -387,7 +389,7 @@ func (l *loop) accept(le *listenerEntry) {
 	}
 	if reason, ok := s.admit(src); !ok {
 		if reason != "" {
-			le.ctr.drop(reason)
+			le.ctr.drop(reason, netip.AddrPortFrom(src, uint16(port)))
 		}
 		rawsys.Close(nfd)
 		return

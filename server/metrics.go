@@ -1,5 +1,7 @@
 package server
 
+import "net/netip"
+
 // A Recorder receives what the server counts: connections, bytes,
 // datagrams and drops. The server owns this interface so that it imports no
 // metrics library; cmd/sockit wires in the Prometheus one
@@ -21,8 +23,9 @@ type ListenerRecorder interface {
 	Received(datagrams, bytes int)
 	Sent(datagrams, bytes int)
 	// Dropped counts n datagrams or connections dropped for reason (one of
-	// the Drop constants). A connection dropped for DropMaxConns or
-	// DropPerSource was refused.
+	// the Drop and Close constants). A connection dropped for DropMaxConns
+	// or DropPerSource was refused; one dropped for CloseIdle or
+	// CloseWriteTimeout was open and closed by the server's timeout.
 	Dropped(reason string, n int)
 }
 
@@ -55,8 +58,19 @@ const (
 	DropSendBuffer    = "send-buffer-full"
 )
 
-// counters is one listener's recorder, nil when nothing records.
-type counters struct{ r ListenerRecorder }
+// Reasons a stream connection is closed by the server rather than by its
+// peer or its session, counted and logged as drops are.
+const (
+	CloseIdle         = "idle-timeout"
+	CloseWriteTimeout = "write-timeout"
+)
+
+// counters is one listener's recorder (r nil when nothing records) and its
+// drop log (nil when drops are not logged).
+type counters struct {
+	r   ListenerRecorder
+	log *dropLog
+}
 
 func bindRecorder(r Recorder, service, network string) *counters {
 	if r == nil {
@@ -65,13 +79,17 @@ func bindRecorder(r Recorder, service, network string) *counters {
 	return &counters{r: r.Listener(service, network)}
 }
 
-func (c *counters) drop(reason string) { c.dropN(reason, 1) }
+// drop counts a drop for reason, of a connection or datagram from src
+// (the zero AddrPort if unknown).
+func (c *counters) drop(reason string, src netip.AddrPort) { c.dropN(reason, 1, src) }
 
-// dropN counts n drops for reason.
-func (c *counters) dropN(reason string, n int) {
+// dropN counts n drops for reason, the last from src, and logs them within
+// the drop log's rate.
+func (c *counters) dropN(reason string, n int, src netip.AddrPort) {
 	if c.r != nil {
 		c.r.Dropped(reason, n)
 	}
+	c.log.note(reason, n, src)
 }
 
 // accepted counts a stream connection opened; closed, its end.

@@ -26,7 +26,7 @@ func (s *Server) ServePacket(pc net.PacketConn, svc Service) error {
 	if uc, ok := pc.(*net.UDPConn); ok {
 		s.setReadBuffer(uc)
 	}
-	err = eng.servePacket(pc, svc, bindRecorder(s.cfg.Recorder, svc.Name, pc.LocalAddr().Network()))
+	err = eng.servePacket(pc, svc, s.bindCounters(svc.Name, pc.LocalAddr().Network()))
 	if s.isClosing() {
 		return ErrServerClosed
 	}
@@ -69,7 +69,7 @@ func (s *Server) serveUDP(uc *net.UDPConn, h PacketHandler, ctr *counters, in, o
 func (s *Server) answer(h PacketHandler, ctr *counters, in, out []byte, from netip.AddrPort, now time.Time) []byte {
 	ctr.received(len(in))
 	if reason, ok := s.cfg.UDP.sourceOK(from); !ok {
-		ctr.drop(reason)
+		ctr.drop(reason, from)
 		return nil
 	}
 	reply := h.Reply(in, out)
@@ -77,7 +77,7 @@ func (s *Server) answer(h PacketHandler, ctr *counters, in, out []byte, from net
 		return nil
 	}
 	if reason, ok := s.budget.charge(from.Addr(), len(in), len(reply), now); !ok {
-		ctr.drop(reason)
+		ctr.drop(reason, from)
 		return nil
 	}
 	return reply
@@ -98,7 +98,7 @@ func (s *Server) serveUnixgram(pc net.PacketConn, h PacketHandler, ctr *counters
 			continue
 		}
 		if ua, ok := from.(*net.UnixAddr); !ok || ua == nil || ua.Name == "" {
-			ctr.drop(DropUnaddressable)
+			ctr.drop(DropUnaddressable, netip.AddrPort{})
 			continue
 		}
 		if w, err := pc.WriteTo(reply, from); err == nil {

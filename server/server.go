@@ -44,6 +44,12 @@ type Config struct {
 	// Logger receives one line per listener and per unusual event; nil
 	// means slog.Default().
 	Logger *slog.Logger
+	// DropLogEvery is how often at most each listener logs a line per drop
+	// reason (a refused or timed-out connection, a dropped datagram); the
+	// line counts the drops since the previous one and names the last
+	// source. Zero means 10s, negative logs no drop (they are still
+	// counted by the Recorder).
+	DropLogEvery time.Duration
 	// Now is the clock; nil means time.Now. Tests inject one.
 	Now func() time.Time
 	// Engine chooses what runs the connections (see Engines): "" or "loop"
@@ -77,6 +83,8 @@ type Server struct {
 	active    int
 	wg        sync.WaitGroup // one per Serve call and per connection
 	closed    chan struct{}  // closed when the server starts closing
+
+	dropLogs []*dropLog // under mu; closed with the engine
 
 	engineOnce sync.Once
 	eng        engine // nil until the first Serve call, and after stopEngine
@@ -238,10 +246,26 @@ func (s *Server) stopEngine() {
 	s.mu.Lock()
 	eng := s.eng
 	s.eng = nil
+	logs := s.dropLogs
+	s.dropLogs = nil
 	s.mu.Unlock()
 	if eng != nil {
 		eng.stop()
 	}
+	for _, d := range logs {
+		d.close() // the drops not yet logged, now
+	}
+}
+
+// bindCounters returns the counters of one Serve call.
+func (s *Server) bindCounters(service, network string) *counters {
+	c := bindRecorder(s.cfg.Recorder, service, network)
+	if c.log = newDropLog(s.cfg.Logger, s.cfg.DropLogEvery, service, network); c.log != nil {
+		s.mu.Lock()
+		s.dropLogs = append(s.dropLogs, c.log)
+		s.mu.Unlock()
+	}
+	return c
 }
 
 // Close stops everything at once.
@@ -328,7 +352,7 @@ func (s *Server) ServeStream(ln net.Listener, svc Service) error {
 		ln.Close()
 		return err
 	}
-	return eng.serveStream(ln, svc, bindRecorder(s.cfg.Recorder, svc.Name, ln.Addr().Network()))
+	return eng.serveStream(ln, svc, s.bindCounters(svc.Name, ln.Addr().Network()))
 }
 
 func isTemporaryAccept(err error) bool {

@@ -164,7 +164,7 @@ func (b *udpBatch) sendAll(fd, m int, ctr *counters) (gsoRefused bool) {
 		n, err := rawsys.SendMmsg(fd, b.send[sent:m])
 		if err == unix.EAGAIN {
 			for j := sent; j < m; j++ {
-				ctr.dropN(DropSendBuffer, b.segs[j])
+				ctr.dropN(DropSendBuffer, b.segs[j], netip.AddrPort{})
 			}
 			return gsoRefused
 		}

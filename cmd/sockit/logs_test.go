@@ -2,21 +2,33 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sockit/sockit/sockittest"
 )
 
 // logServe runs this test binary as `sockit serve --log-format json ARGS`
 // and returns it with its stderr, line by line.
 func logServe(t *testing.T, args ...string) (*exec.Cmd, outLines) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"serve", "--log-format", "json"}, args...)...)
+	return serveProc(t, append([]string{"--log-format", "json"}, args...)...)
+}
+
+// serveProc runs this test binary as `sockit serve ARGS`.
+func serveProc(t *testing.T, args ...string) (*exec.Cmd, outLines) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"serve"}, args...)...)
 	cmd.Env = append(os.Environ(), "SOCKIT_BE_MAIN=1")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -161,4 +173,135 @@ func TestServeLogStartupError(t *testing.T) {
 		`time=\S+ level=ERROR msg=stop status=1 err="echo: listen tcp `+regexp.QuoteMeta(taken)+`: bind: address already in use"\n$`).MatchString(r.stderr) {
 		t.Errorf("text: exit %d, stderr %q", r.code, r.stderr)
 	}
+}
+
+// collect reads lines, each of which must be JSON, until one satisfies
+// done; it returns them all.
+func (l outLines) collect(t *testing.T, done func(logLine) bool) []logLine {
+	t.Helper()
+	var all []logLine
+	for {
+		m := l.next(t)
+		all = append(all, m)
+		if done(m) {
+			return all
+		}
+	}
+}
+
+func isDrop(reason string) func(logLine) bool {
+	return func(m logLine) bool { return m.str("reason") == reason }
+}
+
+// promValue reads one sample of serve's /metrics.
+func promValue(t *testing.T, metricsAddr, series string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindSubmatch(b)
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
+}
+
+// TestServeLogDropsJSON drives each kind of drop at a real `sockit serve
+// --log-format json` and reads its stderr: a connection refused by
+// --max-conns, one closed by --idle-timeout, a burst of 1,000 datagrams
+// the UDP budget mostly drops, and SIGTERM. Every line is JSON; the burst
+// gives at most two lines (one at once, the rest at the stop), whose
+// counts add up to the drops /metrics counted.
+func TestServeLogDropsJSON(t *testing.T) {
+	cmd, out := logServe(t, "--metrics", "127.0.0.1:0", "--max-conns", "1", "--idle-timeout", "1s",
+		"echo=tcp://127.0.0.1:0", "qotd=udp://127.0.0.1:0")
+	out.until(t, "start")
+	metricsAddr := out.until(t, "metrics").str("addr")
+	echoAddr := out.until(t, "listening").str("addr")
+	qotdAddr := out.until(t, "listening").str("addr")
+
+	refused := refuseOne(t, echoAddr)
+	lines := out.collect(t, isDrop("max-conns"))
+	r := lines[len(lines)-1]
+	if r.str("level") != "WARN" || r.str("msg") != "connections refused" || r.str("service") != "echo" || r.str("network") != "tcp" ||
+		r["count"] != 1.0 || r.str("source") != refused.LocalAddr().String() {
+		t.Errorf("refusal line: %v", r)
+	}
+	lines = out.collect(t, isDrop("idle-timeout"))
+	if r := lines[len(lines)-1]; r.str("msg") != "connections closed" || r["count"] != 1.0 || r.str("source") != "127.0.0.1" {
+		t.Errorf("idle close line: %v", r)
+	}
+
+	c := dialT(t, "udp", qotdAddr)
+	for range 1000 {
+		c.Write([]byte("?"))
+	}
+	dgramsIn := `sockit_datagrams_total{direction="in",network="udp",service="qotd"}`
+	sockittest.Eventually(t, 10*time.Second, "1,000 datagrams received", func() bool { return promValue(t, metricsAddr, dgramsIn) == 1000 })
+	drops := promValue(t, metricsAddr, `sockit_drops_total{network="udp",reason="source-budget",service="qotd"}`)
+	if drops < 900 {
+		t.Fatalf("the budget dropped %v replies of 1,000; want most", drops)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	lines = append(out.collect(t, func(m logLine) bool { return m.str("msg") == "stop" }), out.rest(t)...)
+	var budget []logLine
+	total := 0.0
+	for _, l := range lines {
+		if l.str("reason") == "source-budget" {
+			budget = append(budget, l)
+			total += l["count"].(float64)
+			if l.str("msg") != "replies dropped" || l.str("source") != c.LocalAddr().String() {
+				t.Errorf("budget line: %v", l)
+			}
+		}
+	}
+	t.Logf("%v of 1,000 replies dropped by the budget, in %d lines", drops, len(budget))
+	if len(budget) == 0 || len(budget) > 2 || total != drops {
+		t.Errorf("%d budget lines counting %v drops; want 1 or 2 counting %v: %v", len(budget), total, drops, budget)
+	}
+	if last := lines[len(lines)-1]; last.str("msg") != "stop" {
+		t.Errorf("last line %v, want the stop line", last)
+	}
+}
+
+// TestServeLogDropsText: the same refusal line in the default format is
+// logfmt a person reads.
+func TestServeLogDropsText(t *testing.T) {
+	_, out := serveProc(t, "--max-conns", "1", "echo=tcp://127.0.0.1:0")
+	addr := out.wait(t, regexp.MustCompile(`^time=\S+ level=INFO msg=listening service=echo network=tcp addr=(\S+)$`))[1]
+	refused := refuseOne(t, addr)
+	out.wait(t, regexp.MustCompile(`^time=\S+ level=WARN msg="connections refused" service=echo network=tcp reason=max-conns count=1 source=`+
+		regexp.QuoteMeta(refused.LocalAddr().String())+`$`))
+}
+
+// refuseOne holds one echo connection open at addr (a serve with
+// --max-conns 1) and returns a second, which the server has closed.
+func refuseOne(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	held := dialT(t, "tcp", addr)
+	held.Write([]byte("x"))
+	if _, err := io.ReadFull(held, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	refused := dialT(t, "tcp", addr)
+	refused.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := refused.Read(make([]byte, 1)); n != 0 || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a connection past --max-conns 1 was not closed: %v", err)
+	}
+	return refused
+}
+
+// dialT connects to addr; the connection closes when the test ends.
+func dialT(t *testing.T, network, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

@@ -77,6 +77,13 @@ and a last "stop" (exit status, how long the drain took, the error that
 ended serve, if any). Durations are written as Go durations ("1.5s") in
 both formats. Each line has a time, as nginx's logs do, except text lines
 written to the journal (systemd's JOURNAL_STREAM), which stamps its own.
+Drops are logged at level WARN, rate-limited: per listener and reason
+(max-conns, max-conns-per-source, idle-timeout, write-timeout,
+reserved-source-port, broadcast-or-multicast-source, source-budget, ...)
+the first drop gives a line at once, then at most one line every 10s with
+count (the drops since the previous line) and source (the last one's
+address); what is pending is logged at the stop. --metrics counts every
+drop in sockit_drops_total.
 
 --engine picks what runs the connections: loop (the default: epoll event
 loops, --loops threads) or goroutine (one goroutine per connection, for

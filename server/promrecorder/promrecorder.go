@@ -51,7 +51,7 @@ func New() *Recorder {
 		}, []string{"service", "network", "direction"}),
 		drops: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sockit_drops_total",
-			Help: "Datagrams and connections dropped, by reason.",
+			Help: "Datagrams and connections dropped, by reason: refused (max-conns, max-conns-per-source), closed by a timeout (idle-timeout, write-timeout), or datagrams and replies the UDP guards dropped.",
 		}, []string{"service", "network", "reason"}),
 		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sockit_http_responses_total",
