@@ -89,6 +89,11 @@ func (r *Responder) dateHeader() []byte {
 
 const http1123 = "Mon, 02 Jan 2006 15:04:05 GMT"
 
+// ClientFirst implements server.ClientFirst: a client sends its request as
+// soon as it connects, so the server may accept it once the request is
+// there (nginx's listen ... deferred).
+func (r *Responder) ClientFirst() {}
+
 // Open implements server.StreamHandler.
 func (r *Responder) Open(netip.AddrPort) server.Session { return &session{r: r} }
 

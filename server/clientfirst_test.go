@@ -1,0 +1,144 @@
+package server_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sockit/sockit/proto/echo"
+	"github.com/sockit/sockit/proto/httpraw"
+	"github.com/sockit/sockit/server"
+	"github.com/sockit/sockit/sockittest"
+)
+
+// deferAccept returns ln's TCP_DEFER_ACCEPT once the server's loops serve
+// it (0 on other engines, where the option is never set).
+func deferAccept(t *testing.T, srv *server.Server, ln net.Listener, engine string) int {
+	t.Helper()
+	if engine == "goroutine" {
+		return 0
+	}
+	for deadline := time.Now().Add(5 * time.Second); !server.OnLoops(srv, ln); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the listener never joined the loops")
+		}
+	}
+	rc, err := ln.(*net.TCPListener).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	var gerr error
+	rc.Control(func(fd uintptr) { v, gerr = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT) })
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	return v
+}
+
+// get sends one GET on c and reads the response, which must be a 200.
+func get(t *testing.T, c net.Conn, br *bufio.Reader, close bool) {
+	t.Helper()
+	req := "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+	if close {
+		req = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+	}
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	readOK(t, br)
+}
+
+func readOK(t *testing.T, br *bufio.Reader) {
+	t.Helper()
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 || len(body) == 0 {
+		t.Fatalf("status %d, %d body bytes, %v", resp.StatusCode, len(body), err)
+	}
+}
+
+// TestClientFirst: an HTTP listener on the loops accepts a connection once
+// its first bytes arrive (TCP_DEFER_ACCEPT), and the request read at
+// accept is answered whether the connection then closes, stays open for
+// more, or brought only part of its request; a client that connects and
+// waits is still accepted (about a second late) and served. Echo, whose
+// peers may connect and wait to read, is not deferred.
+func TestClientFirst(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		srv := server.New(server.Config{Logger: quiet, Engine: engine})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := sockittest.ServeSocket(t, srv, ln, httpraw.Service(&httpraw.Responder{})).String()
+		eln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sockittest.ServeSocket(t, srv, eln, echo.Service())
+		if d := deferAccept(t, srv, ln, engine); (d > 0) != (engine != "goroutine") {
+			t.Fatalf("TCP_DEFER_ACCEPT on the HTTP listener is %d on the %s engine", d, engine)
+		}
+		if d := deferAccept(t, srv, eln, engine); d != 0 {
+			t.Fatalf("TCP_DEFER_ACCEPT on the echo listener is %d, want 0", d)
+		}
+
+		// A connection per request: answered, then closed by the server.
+		c := dial(t, "tcp", addr)
+		br := bufio.NewReader(c)
+		get(t, c, br, true)
+		if n, err := br.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+			t.Fatalf("after Connection: close: %d bytes, %v; want EOF", n, err)
+		}
+
+		// Kept alive: the connection joins the loop after its first request.
+		c = dial(t, "tcp", addr)
+		br = bufio.NewReader(c)
+		for range 3 {
+			get(t, c, br, false)
+		}
+
+		// Part of a request at accept, the rest later.
+		c = dial(t, "tcp", addr)
+		br = bufio.NewReader(c)
+		if _, err := io.WriteString(c, "GET / HT"); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(5 * time.Second); srv.Active() < 2; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d connections accepted; want the kept-alive one and the partial one", srv.Active())
+			}
+		}
+		if _, err := io.WriteString(c, "TP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		readOK(t, br)
+		c.Close()
+		for deadline := time.Now().Add(5 * time.Second); srv.Active() > 1; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("a closed connection still counted after 5s")
+			}
+		}
+
+		// Connected, silent: accepted all the same, then served.
+		c = dial(t, "tcp", addr)
+		br = bufio.NewReader(c)
+		start := time.Now()
+		for deadline := start.Add(10 * time.Second); srv.Active() < 2; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("a silent connection was not accepted within 10s")
+			}
+		}
+		t.Logf("a silent connection was accepted after %v", time.Since(start).Round(time.Millisecond))
+		get(t, c, br, true)
+	})
+}
