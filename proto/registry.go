@@ -12,6 +12,7 @@ package proto
 import (
 	"cmp"
 	"errors"
+	"io"
 	"os"
 	"slices"
 	"sync"
@@ -62,6 +63,9 @@ type Options struct {
 	// service by status code (http's); services sets it per service from
 	// a server.StatusRecorder.
 	Statuses server.StatusCounter
+	// AccessLog, if set, receives http's access log, one line per Write
+	// (nginx's combined format).
+	AccessLog io.Writer
 }
 
 // BenchMode is what one request of bench's raw mode is.

@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -304,4 +306,66 @@ func dialT(t *testing.T, network, addr string) net.Conn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// TestServeAccessLogReopen: `serve --access-log FILE` writes a combined
+// line per response to FILE (at least every second); after logrotate's
+// move and SIGUSR1 the lines go to a new FILE; at SIGTERM what is
+// buffered is written out before serve exits.
+func TestServeAccessLogReopen(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "access.log")
+	cmd, out := logServe(t, "--access-log", file, "http=tcp://127.0.0.1:0")
+	addr := out.until(t, "listening", "start").str("addr")
+	get := func(path, agent string) {
+		t.Helper()
+		c := dialT(t, "tcp", addr)
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\nUser-Agent: %s\r\nConnection: close\r\n\r\n", path, agent)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		io.Copy(io.Discard, c)
+	}
+	lineRE := func(path, agent string, status int) *regexp.Regexp {
+		return regexp.MustCompile(`^127\.0\.0\.1 - - \[[^]]+\] "GET ` + regexp.QuoteMeta(path) + ` HTTP/1\.1" ` + strconv.Itoa(status) + ` \d+ "-" "` + regexp.QuoteMeta(agent) + `"$`)
+	}
+	fileLines := func(name string) []string {
+		b, _ := os.ReadFile(name)
+		return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	}
+	get("/", "before/1")
+	get("/missing", "before/2")
+	sockittest.Eventually(t, 5*time.Second, "two lines in the access log", func() bool { return len(fileLines(file)) == 2 })
+	if l := fileLines(file); !lineRE("/", "before/1", 200).MatchString(l[0]) || !lineRE("/missing", "before/2", 404).MatchString(l[1]) {
+		t.Errorf("access log %q", l)
+	}
+	rotated := file + ".1"
+	if err := os.Rename(file, rotated); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGUSR1)
+	out.until(t, "access log reopened")
+	get("/", "after/1")
+	cmd.Process.Signal(syscall.SIGTERM)
+	out.until(t, "stop", "draining")
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if l := fileLines(file); len(l) != 1 || !lineRE("/", "after/1", 200).MatchString(l[0]) {
+		t.Errorf("new access log %q", l)
+	}
+	if l := fileLines(rotated); len(l) != 2 {
+		t.Errorf("rotated access log %q", l)
+	}
+}
+
+// TestServeAccessLogNeedsHTTP: --access-log without http served is a
+// usage error, as access_log is in a file.
+func TestServeAccessLogNeedsHTTP(t *testing.T) {
+	if r := sockitRun(t, "", "serve", "--access-log", "-", "echo=tcp://127.0.0.1:0"); r.code != exitUsage || !strings.Contains(r.stderr, "--access-log is for http") {
+		t.Errorf("serve --access-log without http: %+v", r)
+	}
+	file := filepath.Join(t.TempDir(), "a.toml")
+	os.WriteFile(file, []byte("access_log = \"/tmp/x.log\"\n[services]\necho = [\"tcp://127.0.0.1:0\"]\n"), 0o644)
+	if r := sockitRun(t, "", "serve", "--check-config", file); r.code != 1 || !strings.Contains(r.stderr, ":1:1: access_log: set, but http is not served") {
+		t.Errorf("access_log without http: %+v", r)
+	}
 }

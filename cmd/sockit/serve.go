@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/sockit/sockit/internal/accesslog"
 	"github.com/sockit/sockit/internal/activation"
 	"github.com/sockit/sockit/internal/config"
 	"github.com/sockit/sockit/internal/services"
@@ -85,6 +86,13 @@ count (the drops since the previous line) and source (the last one's
 address); what is pending is logged at the stop. --metrics counts every
 drop in sockit_drops_total.
 
+--access-log FILE writes http's access log, one line per response in
+nginx's "combined" format, bytes a client could forge a line with escaped
+\xHH as nginx does; SIGUSR1 reopens FILE (logrotate). Lines are buffered,
+written at least every second and at exit, and never make the event loops
+wait for the disk: when 1 MiB is waiting, further lines are dropped and
+counted in a warning (nginx would block instead).
+
 --engine picks what runs the connections: loop (the default: epoll event
 loops, --loops threads) or goroutine (one goroutine per connection, for
 comparison).`,
@@ -119,8 +127,8 @@ comparison).`,
 				runtime.GOMAXPROCS(opt.Server.Loops + 1)
 			}
 			if inetd != "" {
-				if len(args) > 0 || st.metrics != "" || configFile != "" || st.unixMode != "" {
-					return usageErr("serve: --inetd serves standard input only: no SERVICE=ENDPOINT, --metrics, --unix-mode or --config")
+				if len(args) > 0 || st.metrics != "" || configFile != "" || st.unixMode != "" || st.accessLog != "" {
+					return usageErr("serve: --inetd serves standard input only: no SERVICE=ENDPOINT, --metrics, --unix-mode, --access-log or --config")
 				}
 				if _, ok := proto.Lookup(inetd); !ok {
 					return usageErr("serve: --inetd %q: unknown service (known: %s)", inetd, services.Names())
@@ -203,6 +211,15 @@ comparison).`,
 			var drainStart time.Time
 			logger.Info("start", "version", version(), "engine", opt.Server.Engine, "loops", loopsAttr(opt.Server), "pid", os.Getpid())
 			defer func() { err = logStop(a, cmd, logger, drainStart, err) }()
+			if st.accessLog != "" {
+				al, err := accesslog.Open(st.accessLog, a.stdout, logger)
+				if err != nil {
+					return fmt.Errorf("serve: access log: %w", err)
+				}
+				defer al.Close() // after every connection has ended
+				opt.AccessLog = al
+				defer reopenOnUSR1(al, logger)()
+			}
 			if st.metrics != "" {
 				if metricsLn, err = net.Listen("tcp", st.metrics); err != nil {
 					if configFile != "" {
@@ -271,6 +288,7 @@ comparison).`,
 	f.IntVar(&opt.Server.UDPReadBuffer, "udp-rcvbuf", 4<<20, "kernel receive buffer of each UDP socket in bytes, 1 or more, capped by net.core.rmem_max (-1: system default)")
 	f.BoolVar(&opt.Server.UDP.AllowReservedPorts, "udp-allow-reserved-ports", false, "answer datagrams from source ports below 1024 and 2049")
 	f.StringVar(&st.quotesFile, "quotes", "", "qotd: serve the quotes in this fortune-format FILE (quotes separated by lines holding %); an error if qotd is not served")
+	f.StringVar(&st.accessLog, "access-log", "", "http: append an access log line per response to FILE (\"-\": standard output) in nginx's combined format; SIGUSR1 reopens it")
 	f.StringVar(&st.httpRoot, "http-root", "", "http: serve the files under DIR (\"/\" is its index.html, else the brief's page); an error if http is not served")
 	f.StringVar(&opt.DaytimeFormat, "daytime-format", "nist", "daytime line format: nist, rfc822 or ctime; another than nist is an error if daytime is not served")
 	f.StringVar(&st.unixMode, "unix-mode", "", "mode of every unix and unixgram socket file serve creates, in octal as chmod takes it (0660: owner and group may connect; default: the umask's)")
@@ -323,10 +341,34 @@ func logStop(a *app, cmd *cobra.Command, logger *slog.Logger, drainStart time.Ti
 	return quietExit(status)
 }
 
+// reopenOnUSR1 reopens the access log on each SIGUSR1 (logrotate's
+// postrotate, as for nginx) until the returned function is called.
+func reopenOnUSR1(al *accesslog.Writer, logger *slog.Logger) (stop func()) {
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-quit:
+				return
+			case <-usr1:
+			}
+			if err := al.Reopen(); err != nil {
+				logger.Error("access log not reopened; writing on to the old file", "err", err)
+			} else {
+				logger.Info("access log reopened")
+			}
+		}
+	}()
+	return func() { signal.Stop(usr1); close(quit); <-done }
+}
+
 // serveSettings are the serve flags that are not a server.Config field.
 type serveSettings struct {
-	grace                                           time.Duration
-	budget, quotesFile, httpRoot, metrics, unixMode string
+	grace                                                      time.Duration
+	budget, quotesFile, httpRoot, metrics, unixMode, accessLog string
 }
 
 // apply sets what a config file sets.
@@ -343,7 +385,7 @@ func (st *serveSettings) apply(cfg *config.Config, opt *services.Options) {
 	opt.Server.UDPReadBuffer = cfg.UDP.ReadBuffer
 	opt.Server.UDP.AllowReservedPorts = cfg.UDP.AllowReservedPorts
 	opt.DaytimeFormat = cfg.DaytimeFormat
-	st.quotesFile, st.httpRoot, st.metrics, st.unixMode = cfg.Quotes, cfg.HTTPRoot, cfg.Metrics, cfg.UnixMode
+	st.quotesFile, st.httpRoot, st.metrics, st.unixMode, st.accessLog = cfg.Quotes, cfg.HTTPRoot, cfg.Metrics, cfg.UnixMode, cfg.AccessLog
 }
 
 // argSpecs reads serve's arguments: SERVICE=ENDPOINT, or a bare SERVICE
@@ -400,7 +442,7 @@ func (st *serveSettings) check(opt services.Options) error {
 
 // checkServed refuses a per-service flag whose service specs leave out.
 func (st *serveSettings) checkServed(opt services.Options, specs []services.Spec) error {
-	bad := config.Unserved(map[string]string{"quotes": st.quotesFile, "http_root": st.httpRoot, "daytime_format": opt.DaytimeFormat},
+	bad := config.Unserved(map[string]string{"quotes": st.quotesFile, "http_root": st.httpRoot, "access_log": st.accessLog, "daytime_format": opt.DaytimeFormat},
 		func(name string) bool {
 			return slices.ContainsFunc(specs, func(sp services.Spec) bool { return sp.Service == name })
 		})
@@ -490,6 +532,9 @@ func (a *app) reload(ctx context.Context, file string, cur config.Config, g *ser
 	}
 	if cfg.Metrics != cur.Metrics {
 		logger.Warn("the metrics address changes only at a restart", "running", cur.Metrics, "file", cfg.Metrics)
+	}
+	if cfg.AccessLog != cur.AccessLog {
+		logger.Warn("the access log changes only at a restart (SIGUSR1 reopens it)", "running", cur.AccessLog, "file", cfg.AccessLog)
 	}
 	specs := cfg.Specs()
 	if activated != nil {

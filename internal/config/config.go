@@ -41,6 +41,9 @@ type Config struct {
 	Quotes string `toml:"quotes"`
 	// HTTPRoot is the directory the http responder serves; "" for its page.
 	HTTPRoot string `toml:"http_root"`
+	// AccessLog is the file of http's access log (nginx's combined format),
+	// "-" for standard output; "" for none.
+	AccessLog string `toml:"access_log"`
 	// DaytimeFormat is nist, rfc822 or ctime.
 	DaytimeFormat string `toml:"daytime_format"`
 	// UnixMode is the octal mode of the unix sockets serve creates ("0660");
@@ -366,7 +369,7 @@ func (d *decoder) validate(c *Config) {
 			d.fail("http_root", "%q is not a directory", c.HTTPRoot)
 		}
 	}
-	for _, s := range Unserved(map[string]string{"quotes": c.Quotes, "http_root": c.HTTPRoot, "daytime_format": c.DaytimeFormat},
+	for _, s := range Unserved(map[string]string{"quotes": c.Quotes, "http_root": c.HTTPRoot, "access_log": c.AccessLog, "daytime_format": c.DaytimeFormat},
 		func(name string) bool { return len(c.Services[name]) > 0 }) {
 		d.fail(s.Key, "set, but %s is not served (add it to [services], or leave %s out)", s.Service, s.Key)
 	}

@@ -82,6 +82,7 @@ type ServiceSetting struct {
 var ServiceSettings = []ServiceSetting{
 	{Flag: "quotes", Key: "quotes", Service: "qotd"},
 	{Flag: "http-root", Key: "http_root", Service: "http"},
+	{Flag: "access-log", Key: "access_log", Service: "http"},
 	{Flag: "daytime-format", Key: "daytime_format", Service: "daytime", Default: "nist"},
 }
 

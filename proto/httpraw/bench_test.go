@@ -1,6 +1,7 @@
 package httpraw_test
 
 import (
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -21,8 +22,14 @@ func BenchmarkResponderGETCounted(b *testing.B) {
 	benchGET(b, &httpraw.Responder{Statuses: promrecorder.New().Statuses("http")})
 }
 
+// BenchmarkResponderGETLogged is BenchmarkResponderGET with the access
+// log on (its lines written to io.Discard: the formatting, not the file).
+func BenchmarkResponderGETLogged(b *testing.B) {
+	benchGET(b, &httpraw.Responder{AccessLog: io.Discard})
+}
+
 func benchGET(b *testing.B, r *httpraw.Responder) {
-	sess := r.Open(netip.AddrPort{})
+	sess := r.Open(netip.MustParseAddrPort("127.0.0.1:40000"))
 	req := []byte("GET / HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n")
 	buf := make([]byte, 0, 16<<10)
 	b.ReportAllocs()

@@ -12,7 +12,7 @@ func init() {
 	proto.Register(proto.Protocol{
 		Name: "http", WellKnown: 80, Local: 8080, StreamOnly: true,
 		Service: func(opt proto.Options) server.Service {
-			return Service(&Responder{Root: opt.HTTPRoot, Now: opt.Now, Statuses: opt.Statuses})
+			return Service(&Responder{Root: opt.HTTPRoot, Now: opt.Now, Statuses: opt.Statuses, AccessLog: opt.AccessLog})
 		},
 	})
 }

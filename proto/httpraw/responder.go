@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"errors"
+	"io"
 	"net/netip"
 	"os"
 	"strconv"
@@ -58,9 +59,15 @@ type Responder struct {
 	// responses included (serve --metrics:
 	// sockit_http_responses_total{service,code}).
 	Statuses server.StatusCounter
+	// AccessLog, if set, is written one line per response in nginx's
+	// "combined" format (see accesslog.go), each line one Write call. It
+	// must not keep the slice, and should not block: serve's is a bounded
+	// buffer a goroutine of its own writes out.
+	AccessLog io.Writer
 
-	date  atomic.Pointer[dateCache]
-	cache fileCache
+	date      atomic.Pointer[dateCache]
+	localTime atomic.Pointer[dateCache] // the access log's $time_local
+	cache     fileCache
 }
 
 type dateCache struct {
@@ -95,17 +102,20 @@ const http1123 = "Mon, 02 Jan 2006 15:04:05 GMT"
 func (r *Responder) ClientFirst() {}
 
 // Open implements server.StreamHandler.
-func (r *Responder) Open(netip.AddrPort) server.Session { return &session{r: r} }
+func (r *Responder) Open(peer netip.AddrPort) server.Session { return &session{r: r, peer: peer} }
 
 type session struct {
 	r       *Responder
 	f       Framer
-	pending []byte // bytes received that the framer has not consumed yet
+	peer    netip.AddrPort // the client, for the access log
+	pending []byte         // bytes received that the framer has not consumed yet
 	// The request being read: its start line and the fields the responder
 	// uses, copied out of the input (their capacity is reused).
 	method, target, ifNoneMatch, ifModifiedSince, rng, ifRange []byte
-	host                                                       int  // Host fields seen
-	draining                                                   bool // the server is shutting down: the next response is the last
+	referer, userAgent                                         []byte // kept only for the access log
+	host                                                       int    // Host fields seen
+	draining                                                   bool   // the server is shutting down: the next response is the last
+	inHead                                                     bool   // between a request line and its header section's end
 	// A file body to send after the response head (see TakeFile).
 	file            *os.File
 	fileOff, fileN  int64
@@ -192,8 +202,13 @@ func (s *session) process(data, out []byte) ([]byte, bool) {
 			s.method = append(s.method[:0], s.f.Method()...)
 			s.target = append(s.target[:0], s.f.Target()...)
 			s.ifNoneMatch, s.ifModifiedSince, s.rng, s.ifRange, s.host = s.ifNoneMatch[:0], s.ifModifiedSince[:0], s.rng[:0], s.ifRange[:0], 0
+			s.referer, s.userAgent, s.inHead = s.referer[:0], s.userAgent[:0], true
 		case FieldLine:
 			switch {
+			case s.r.AccessLog != nil && s.f.NameIs("referer"):
+				s.referer = append(s.referer[:0], s.f.Value()...)
+			case s.r.AccessLog != nil && s.f.NameIs("user-agent"):
+				s.userAgent = append(s.userAgent[:0], s.f.Value()...)
 			case s.f.NameIs("host"):
 				s.host++
 			case s.f.NameIs("if-none-match"):
@@ -207,7 +222,12 @@ func (s *session) process(data, out []byte) ([]byte, bool) {
 			}
 		case HeadEnd:
 			var closeAfter bool
+			mark := len(out)
+			s.inHead = false
 			out, closeAfter = s.handle(out)
+			if s.r.AccessLog != nil {
+				s.logAccess(out[mark:], nil)
+			}
 			if closeAfter {
 				s.pending = nil
 				return out, true
@@ -224,8 +244,17 @@ func (s *session) process(data, out []byte) ([]byte, bool) {
 			if errors.As(s.f.Err(), &me) && me.Status != 0 {
 				status = me.Status
 			}
+			mark := len(out)
+			out = s.r.errorPage(out, status, false)
+			if s.r.AccessLog != nil {
+				var line []byte // the request line the framer refused, as sent
+				if !s.inHead {
+					line = rawLine(data, s.r.maxRequest())
+				}
+				s.logAccess(out[mark:], line)
+			}
 			s.pending = nil
-			return s.r.errorPage(out, status, false), true
+			return out, true
 		}
 	}
 }
