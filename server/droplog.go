@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -31,7 +32,8 @@ func dropSlot(reason string) int {
 	return -1
 }
 
-// dropLog writes a listener's rate-limited drop lines: the first drop of a
+// dropLog writes a listener's rate-limited drop lines (WARN, INFO for idle
+// timeouts): the first drop of a
 // reason is logged at once, and then at most one line per reason every
 // interval, carrying how many drops it stands for and the source of the
 // last one seen. The hot path (note) is an atomic add, a try-lock to keep
@@ -148,7 +150,13 @@ func (d *dropLog) flush(i int) bool {
 	case src.Addr().IsValid():
 		attrs = append(attrs, "source", src.Addr().String())
 	}
-	d.log.Warn(dropMessages[i], attrs...)
+	level := slog.LevelWarn
+	if dropReasons[i] == CloseIdle {
+		// The ordinary end of an HTTP keep-alive connection, which nginx
+		// does not log at all: worth a line, not a warning.
+		level = slog.LevelInfo
+	}
+	d.log.Log(context.Background(), level, dropMessages[i], attrs...)
 	return true
 }
 

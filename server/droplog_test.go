@@ -126,7 +126,7 @@ func TestDropLinesIdle(t *testing.T) {
 		}
 		sockittest.Eventually(t, 5*time.Second, "the idle close logged", func() bool {
 			ls := lb.lines(t, server.CloseIdle)
-			return len(ls) == 1 && ls[0].Count == 1 && ls[0].Source == "127.0.0.1" && ls[0].Msg == "connections closed"
+			return len(ls) == 1 && ls[0].Count == 1 && ls[0].Source == "127.0.0.1" && ls[0].Msg == "connections closed" && ls[0].Level == "INFO"
 		})
 	})
 }

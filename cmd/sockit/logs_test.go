@@ -234,7 +234,7 @@ func TestServeLogDropsJSON(t *testing.T) {
 		t.Errorf("refusal line: %v", r)
 	}
 	lines = out.collect(t, isDrop("idle-timeout"))
-	if r := lines[len(lines)-1]; r.str("msg") != "connections closed" || r["count"] != 1.0 || r.str("source") != "127.0.0.1" {
+	if r := lines[len(lines)-1]; r.str("msg") != "connections closed" || r.str("level") != "INFO" || r["count"] != 1.0 || r.str("source") != "127.0.0.1" {
 		t.Errorf("idle close line: %v", r)
 	}
 
@@ -367,5 +367,37 @@ func TestServeAccessLogNeedsHTTP(t *testing.T) {
 	os.WriteFile(file, []byte("access_log = \"/tmp/x.log\"\n[services]\necho = [\"tcp://127.0.0.1:0\"]\n"), 0o644)
 	if r := sockitRun(t, "", "serve", "--check-config", file); r.code != 1 || !strings.Contains(r.stderr, ":1:1: access_log: set, but http is not served") {
 		t.Errorf("access_log without http: %+v", r)
+	}
+}
+
+// TestServeLogJournal: with stderr the stream JOURNAL_STREAM names (as
+// systemd sets it), text lines carry no time=, since journald stamps each
+// line; JSON lines keep theirs.
+func TestServeLogJournal(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st syscall.Stat_t
+		if err := syscall.Fstat(int(r.Fd()), &st); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(os.Args[0], "serve", "--log-format", format, "echo=tcp://127.0.0.1:0")
+		cmd.Env = append(os.Environ(), "SOCKIT_BE_MAIN=1", fmt.Sprintf("JOURNAL_STREAM=%d:%d", st.Dev, st.Ino))
+		cmd.Stderr = w
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		out := readLines(r)
+		want := regexp.MustCompile(`^level=INFO msg=listening service=echo network=tcp addr=\S+$`)
+		if format == "json" {
+			want = regexp.MustCompile(`^\{"time":"[^"]+","level":"INFO","msg":"listening"`)
+		}
+		out.wait(t, want)
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		r.Close()
 	}
 }

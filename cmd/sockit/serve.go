@@ -78,7 +78,8 @@ and a last "stop" (exit status, how long the drain took, the error that
 ended serve, if any). Durations are written as Go durations ("1.5s") in
 both formats. Each line has a time, as nginx's logs do, except text lines
 written to the journal (systemd's JOURNAL_STREAM), which stamps its own.
-Drops are logged at level WARN, rate-limited: per listener and reason
+Drops are logged at level WARN (idle timeouts, the usual end of a
+keep-alive connection, at INFO), rate-limited: per listener and reason
 (max-conns, max-conns-per-source, idle-timeout, write-timeout,
 reserved-source-port, broadcast-or-multicast-source, source-budget, ...)
 the first drop gives a line at once, then at most one line every 10s with
