@@ -241,7 +241,7 @@ func TestUDPEchoIsNotThrottled(t *testing.T) {
 func TestUDPReservedSourcePortDropped(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		m := promrecorder.New()
-		srv := server.New(server.Config{Engine: engine, Recorder: m, Logger: quiet})
+		srv, lb := newLogged(server.Config{Engine: engine, Recorder: m})
 		pc := servePacket(t, srv, echo.Service())
 		// A peer on port 1019, as another small service would be.
 		c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1019}, pc.LocalAddr().(*net.UDPAddr))
@@ -256,6 +256,10 @@ func TestUDPReservedSourcePortDropped(t *testing.T) {
 		if out := metric(t, m, "sockit_datagrams_total", map[string]string{"direction": "out"}); out != 0 {
 			t.Errorf("%v datagrams sent to a reserved port", out)
 		}
+		sockittest.Eventually(t, 5*time.Second, "the drop logged", func() bool {
+			ls := lb.lines(t, server.DropReservedPort)
+			return len(ls) == 1 && ls[0].Count == 1 && ls[0].Source == "127.0.0.1:1019" && ls[0].Msg == "datagrams dropped"
+		})
 	})
 }
 
