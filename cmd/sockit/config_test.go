@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -39,9 +40,22 @@ func TestCheckConfig(t *testing.T) {
 	if r := sockitRun(t, "", "serve", "--config", bad, "--max-conns", "5"); r.code != exitUsage {
 		t.Errorf("--config with --max-conns: %+v", r)
 	}
-	// A bad file at start is refused, every mistake shown.
-	if r := sockitRun(t, "", "serve", "--config", bad); r.code == 0 || !strings.Contains(r.stderr, "guards.max_conns") {
-		t.Errorf("serve --config with a bad file: %+v", r)
+	// A bad file at start is refused, every mistake a log line of its own
+	// saying where it is.
+	r = sockitRun(t, "", "serve", "--log-format", "json", "--config", bad)
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if r.code != 1 || len(lines) != 3 {
+		t.Fatalf("serve --config with a bad file: %+v", r)
+	}
+	for i, want := range []string{"1 1 metric", "3 1 guards.max_conns", "5 1 services.echo"} {
+		var l struct {
+			Level, Msg, File, Key, Err string
+			Line, Col                  int
+		}
+		json.Unmarshal([]byte(lines[i]), &l)
+		if l.Level != "ERROR" || l.Msg != "config refused" || l.File != bad || fmt.Sprint(l.Line, " ", l.Col, " ", l.Key) != want || l.Err == "" {
+			t.Errorf("line %q, want ERROR config refused at %s", lines[i], want)
+		}
 	}
 }
 
@@ -185,7 +199,7 @@ qotd = ["udp://127.0.0.1:0"]
 	// Reload 2: a bad file is refused; everything keeps running.
 	write("[guards]\nmax_conn = 5\n")
 	cmd.Process.Signal(syscall.SIGHUP)
-	out.wait(t, regexp.MustCompile(`reload refused.*guards\.max_conn: unknown key`))
+	out.wait(t, regexp.MustCompile(`msg="reload refused; the running configuration stays" file=\S+ line=\d+ col=\d+ key=guards\.max_conn err="unknown key`))
 	if r := sockitRun(t, "", "qotd", "udp://"+qotdAddr); r.code != 0 {
 		t.Errorf("qotd after a refused reload: %+v", r)
 	}

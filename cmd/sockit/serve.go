@@ -155,7 +155,7 @@ comparison).`,
 					return usageErr("serve: with --config, set %s in the file (SERVICE=ENDPOINT as [services])", strings.Join(append(bad, args...), " "))
 				}
 				if cfg, err = config.Load(configFile); err != nil {
-					fmt.Fprintln(a.stderr, err)
+					logConfigErr(logger, "config refused", configFile, err)
 					return quietExit(exitFailure)
 				}
 				st.apply(&cfg, &opt)
@@ -342,6 +342,23 @@ func logStop(a *app, cmd *cobra.Command, logger *slog.Logger, drainStart time.Ti
 	return quietExit(status)
 }
 
+// logConfigErr logs why file was refused: a line per mistake, each with
+// where it is, or one line for an error of another kind.
+func logConfigErr(logger *slog.Logger, msg, file string, err error) {
+	var es config.Errors
+	if !errors.As(err, &es) {
+		logger.Error(msg, "file", file, "err", err)
+		return
+	}
+	for _, e := range es {
+		attrs := []any{"file", e.File, "line", e.Line, "col", e.Col}
+		if e.Key != "" {
+			attrs = append(attrs, "key", e.Key)
+		}
+		logger.Error(msg, append(attrs, "err", e.Msg)...)
+	}
+}
+
 // reopenOnUSR1 reopens the access log on each SIGUSR1 (logrotate's
 // postrotate, as for nginx) until the returned function is called.
 func reopenOnUSR1(al *accesslog.Writer, logger *slog.Logger) (stop func()) {
@@ -510,7 +527,7 @@ func (a *app) reloadOnHUP(ctx context.Context, hup <-chan os.Signal, file string
 		activation.Reloading()
 		next, err := a.reload(ctx, file, cfg, g, activated, base, logger)
 		if err != nil {
-			logger.Error("reload refused; the running configuration stays", "file", file, "err", err)
+			logConfigErr(logger, "reload refused; the running configuration stays", file, err)
 		} else {
 			cfg = next
 			logger.Info("reloaded", "file", file)
