@@ -26,10 +26,11 @@ import (
 // written at once, so a buffer per session would only hold memory.
 var logBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
-// logAccess writes the access log line of the response resp (its head and
-// any body in memory; a file body is s.fileN bytes more). line is the raw
-// request line of a refused request, nil for one the framer parsed.
-func (s *session) logAccess(resp, line []byte) {
+// logAccess writes the access log line of the response resp: its head
+// (headLen bytes) and any body in memory; a file body is s.fileN bytes
+// more. line is the raw request line of a refused request, nil for one
+// the framer parsed.
+func (s *session) logAccess(resp []byte, headLen int, line []byte) {
 	bp := logBufs.Get().(*[]byte)
 	b := (*bp)[:0]
 	if s.peer.Addr().IsValid() {
@@ -56,12 +57,9 @@ func (s *session) logAccess(resp, line []byte) {
 		b = append(b, '-')
 	}
 	b = append(b, `" `...)
-	status, body := 0, int64(0)
+	status, body := 0, int64(len(resp)-headLen)
 	if len(resp) >= 12 { // "HTTP/1.1 200 "
 		status = int(resp[9]-'0')*100 + int(resp[10]-'0')*10 + int(resp[11]-'0')
-	}
-	if i := bytes.Index(resp, []byte("\r\n\r\n")); i >= 0 {
-		body = int64(len(resp) - i - 4)
 	}
 	if s.file != nil && !s.fileTaken {
 		body += s.fileN

@@ -116,6 +116,7 @@ type session struct {
 	host                                                       int    // Host fields seen
 	draining                                                   bool   // the server is shutting down: the next response is the last
 	inHead                                                     bool   // between a request line and its header section's end
+	headEnd                                                    int    // where the last response head written ends in its buffer
 	// A file body to send after the response head (see TakeFile).
 	file            *os.File
 	fileOff, fileN  int64
@@ -226,7 +227,7 @@ func (s *session) process(data, out []byte) ([]byte, bool) {
 			s.inHead = false
 			out, closeAfter = s.handle(out)
 			if s.r.AccessLog != nil {
-				s.logAccess(out[mark:], nil)
+				s.logAccess(out[mark:], s.headEnd-mark, nil)
 			}
 			if closeAfter {
 				s.pending = nil
@@ -245,13 +246,13 @@ func (s *session) process(data, out []byte) ([]byte, bool) {
 				status = me.Status
 			}
 			mark := len(out)
-			out = s.r.errorPage(out, status, false)
+			out = s.errorPage(out, status, false)
 			if s.r.AccessLog != nil {
 				var line []byte // the request line the framer refused, as sent
 				if !s.inHead {
 					line = rawLine(data, s.r.maxRequest())
 				}
-				s.logAccess(out[mark:], line)
+				s.logAccess(out[mark:], s.headEnd-mark, line)
 			}
 			s.pending = nil
 			return out, true
@@ -378,17 +379,17 @@ func (s *session) handle(out []byte) ([]byte, bool) {
 	r := s.r
 	_, minor := s.f.Version()
 	if s.host > 1 || minor >= 1 && s.host == 0 {
-		return r.errorPage(out, 400, false), true // RFC 9112 §3.2: exactly one Host
+		return s.errorPage(out, 400, false), true // RFC 9112 §3.2: exactly one Host
 	}
 	if s.f.Framing() == FramingChunked {
 		// Request bodies are not for a GET/HEAD server; it decodes no
 		// chunks, so it answers 501 and ends the connection.
-		return r.errorPage(out, 501, false), true
+		return s.errorPage(out, 501, false), true
 	}
 	keep := s.f.KeepAlive() && !s.draining
 	isGet, isHead := string(s.method) == "GET", string(s.method) == "HEAD"
 	if !isGet && !isHead {
-		out = r.appendHead(out, 405, "Method Not Allowed", "text/plain; charset=utf-8", 19, keep, "Allow: GET, HEAD\r\n")
+		out = s.appendHead(out, 405, "Method Not Allowed", "text/plain; charset=utf-8", 19, keep, "Allow: GET, HEAD\r\n")
 		return append(out, "method not allowed\n"...), !keep
 	}
 	var d doc
@@ -400,22 +401,22 @@ func (s *session) handle(out []byte) ([]byte, bool) {
 	switch d.status {
 	case 200:
 	case 301:
-		out = r.appendHead(out, 301, "Moved Permanently", "text/plain; charset=utf-8", len("Moved Permanently\n"), keep, "Location: "+d.redirect+"\r\n")
+		out = s.appendHead(out, 301, "Moved Permanently", "text/plain; charset=utf-8", len("Moved Permanently\n"), keep, "Location: "+d.redirect+"\r\n")
 		if isGet {
 			out = append(out, "Moved Permanently\n"...)
 		}
 		return out, !keep
 	default:
 		if isHead {
-			return r.appendHead(out, d.status, statusText(d.status), "text/plain; charset=utf-8", len(statusText(d.status))+1, keep, ""), !keep
+			return s.appendHead(out, d.status, statusText(d.status), "text/plain; charset=utf-8", len(statusText(d.status))+1, keep, ""), !keep
 		}
-		return r.errorPage(out, d.status, keep), !keep
+		return s.errorPage(out, d.status, keep), !keep
 	}
 	if notModified(s.ifNoneMatch, s.ifModifiedSince, d.etag, d.mod) {
 		if d.file != nil {
 			d.file.Close()
 		}
-		return r.appendHeadNoLength(out, 304, "Not Modified", keep, d.lines), !keep
+		return s.appendHeadNoLength(out, 304, "Not Modified", keep, d.lines), !keep
 	}
 	off, n := int64(0), d.size
 	status, reason, contentRange := 200, "OK", ""
@@ -425,7 +426,7 @@ func (s *session) handle(out []byte) ([]byte, bool) {
 				d.file.Close()
 			}
 			text := statusText(416) + "\n"
-			out = r.appendHead(out, 416, statusText(416), "text/plain; charset=utf-8", len(text), keep, "Content-Range: bytes */"+strconv.FormatInt(d.size, 10)+"\r\n")
+			out = s.appendHead(out, 416, statusText(416), "text/plain; charset=utf-8", len(text), keep, "Content-Range: bytes */"+strconv.FormatInt(d.size, 10)+"\r\n")
 			return append(out, text...), !keep
 		} else if ok {
 			off, n, status, reason = o, k, 206, "Partial Content"
@@ -433,9 +434,9 @@ func (s *session) handle(out []byte) ([]byte, bool) {
 		}
 	}
 	if status == 200 && d.head != "" {
-		out = r.appendHeadNoLength(out, 200, "OK", keep, d.head)
+		out = s.appendHeadNoLength(out, 200, "OK", keep, d.head)
 	} else {
-		out = r.appendHeadLen(out, status, reason, d.ctype, n, keep, d.lines+"Accept-Ranges: bytes\r\n"+contentRange)
+		out = s.appendHeadLen(out, status, reason, d.ctype, n, keep, d.lines+"Accept-Ranges: bytes\r\n"+contentRange)
 	}
 	switch {
 	case !isGet:
@@ -452,7 +453,8 @@ func (s *session) handle(out []byte) ([]byte, bool) {
 
 // appendHeadNoLength writes every response's head, so it is where each
 // response is counted.
-func (r *Responder) appendHeadNoLength(out []byte, status int, reason string, keep bool, extra string) []byte {
+func (s *session) appendHeadNoLength(out []byte, status int, reason string, keep bool, extra string) []byte {
+	r := s.r
 	if r.Statuses != nil {
 		r.Statuses.Responded(status)
 	}
@@ -469,21 +471,23 @@ func (r *Responder) appendHeadNoLength(out []byte, status int, reason string, ke
 	} else {
 		out = append(out, "Connection: close\r\n"...)
 	}
-	return append(out, "\r\n"...)
+	out = append(out, "\r\n"...)
+	s.headEnd = len(out)
+	return out
 }
 
-func (r *Responder) appendHead(out []byte, status int, reason, ctype string, length int, keep bool, extra string) []byte {
-	return r.appendHeadLen(out, status, reason, ctype, int64(length), keep, extra)
+func (s *session) appendHead(out []byte, status int, reason, ctype string, length int, keep bool, extra string) []byte {
+	return s.appendHeadLen(out, status, reason, ctype, int64(length), keep, extra)
 }
 
-func (r *Responder) appendHeadLen(out []byte, status int, reason, ctype string, length int64, keep bool, extra string) []byte {
+func (s *session) appendHeadLen(out []byte, status int, reason, ctype string, length int64, keep bool, extra string) []byte {
 	extra = "Content-Type: " + ctype + "\r\nContent-Length: " + strconv.FormatInt(length, 10) + "\r\n" + extra
-	return r.appendHeadNoLength(out, status, reason, keep, extra)
+	return s.appendHeadNoLength(out, status, reason, keep, extra)
 }
 
-func (r *Responder) errorPage(out []byte, status int, keep bool) []byte {
+func (s *session) errorPage(out []byte, status int, keep bool) []byte {
 	text := statusText(status) + "\n"
-	out = r.appendHead(out, status, statusText(status), "text/plain; charset=utf-8", len(text), keep, "")
+	out = s.appendHead(out, status, statusText(status), "text/plain; charset=utf-8", len(text), keep, "")
 	return append(out, text...)
 }
 
