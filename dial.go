@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/sockit/sockit/internal/rawsys"
+	"golang.org/x/sys/unix"
 )
 
 // Dialer connects to endpoints. Its zero value is ready to use.
@@ -162,12 +164,42 @@ func (c *ListenConfig) chmod(e Endpoint) error {
 	if c.UnixMode == 0 || !e.IsUnix() || isAbstract(e.Address) {
 		return nil
 	}
-	addr := &net.UnixAddr{Net: e.Network, Name: e.Address}
-	if c.UnixMode&^0o777 != 0 {
-		return &net.OpError{Op: "listen", Net: e.Network, Addr: addr, Err: fmt.Errorf("mode %#o is not permission bits (0 to 0777)", uint32(c.UnixMode))}
+	if err := SetSocketMode(e.Address, c.UnixMode); err != nil {
+		return &net.OpError{Op: "listen", Net: e.Network, Addr: &net.UnixAddr{Net: e.Network, Name: e.Address}, Err: err}
 	}
-	if err := os.Chmod(e.Address, c.UnixMode); err != nil {
-		return &net.OpError{Op: "listen", Net: e.Network, Addr: addr, Err: err}
+	return nil
+}
+
+// SetSocketMode sets the permission bits (at most 0777) of the unix
+// socket file at path. It changes only a socket this process's user owns:
+// a symbolic link put at path by whoever may write its directory is not
+// followed, and no other file is touched, so a server running as root
+// cannot be led to chmod another file (os.Chmod follows the link).
+func SetSocketMode(path string, mode os.FileMode) error {
+	if mode&^0o777 != 0 {
+		return fmt.Errorf("mode %#o is not permission bits (0 to 0777)", uint32(mode))
+	}
+	// O_PATH|O_NOFOLLOW opens what is at path itself, a link included,
+	// so what is checked below is what is changed.
+	f, err := os.OpenFile(path, unix.O_PATH|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&os.ModeSocket == 0 {
+		return &os.PathError{Op: "chmod", Path: path, Err: fmt.Errorf("%s is there, not a socket", fileKind(fi.Mode()))}
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		return &os.PathError{Op: "chmod", Path: path, Err: fmt.Errorf("the socket there is uid %d's, not this process's", st.Uid)}
+	}
+	// fchmod refuses an O_PATH descriptor; chmod through its /proc link
+	// changes the very file opened (glibc's fchmodat does the same).
+	if err := os.Chmod("/proc/self/fd/"+strconv.Itoa(int(f.Fd())), mode); err != nil {
+		return &os.PathError{Op: "chmod", Path: path, Err: errors.Unwrap(err)}
 	}
 	return nil
 }

@@ -412,6 +412,43 @@ func TestServeReloadKeepsUnixSockets(t *testing.T) {
 	}
 }
 
+// TestServeReloadModeFollowsNoLink: a reload sets a kept socket's new
+// unix_mode on what is at its path; whoever may write the socket's
+// directory may have put a symbolic link there meanwhile, and the file it
+// points at must keep its mode (serve run as root would otherwise chmod
+// any file, /etc/shadow included, on the next SIGHUP).
+func TestServeReloadModeFollowsNoLink(t *testing.T) {
+	dir := t.TempDir()
+	sock, victim := filepath.Join(dir, "echo.sock"), filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "sockit.toml")
+	write := func(mode string) {
+		body := fmt.Sprintf("unix_mode = %q\n[services]\necho = [\"unix://%s\"]\n", mode, sock)
+		if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("0600")
+	cmd, out := serveProcess(t, exec.Command(os.Args[0], "serve", "--config", file))
+	out.wait(t, regexp.MustCompile(`msg=listening service=echo network=unix `))
+	if err := os.Remove(sock); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, sock); err != nil {
+		t.Fatal(err)
+	}
+	write("0666")
+	cmd.Process.Signal(syscall.SIGHUP)
+	out.wait(t, regexp.MustCompile(`msg=reloaded `))
+	if fi, err := os.Stat(victim); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the file the link at the socket's path points at: %v, %v; want it left 0600", fi, err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+}
+
 // serveProcess starts cmd, this test binary run as sockit (SOCKIT_BE_MAIN=1,
 // see TestMain), killed when the test ends, and returns its stderr lines.
 func serveProcess(t *testing.T, cmd *exec.Cmd) (*exec.Cmd, outLines) {

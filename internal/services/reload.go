@@ -118,7 +118,7 @@ func handOver(sp Spec, old, cur bound, mode os.FileMode) error {
 		}
 	}
 	if mode != 0 {
-		return os.Chmod(sp.Endpoint.Address, mode)
+		return sockit.SetSocketMode(sp.Endpoint.Address, mode)
 	}
 	return nil
 }
