@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,6 +61,55 @@ func TestInstall(t *testing.T) {
 	} {
 		if b, err := os.ReadFile(file); err != nil || !strings.HasPrefix(string(b), head) {
 			t.Errorf("%s: %.60q, %v; want it to start %q", file, b, err, head)
+		}
+	}
+}
+
+// TestInstallPathsAndFailures runs deploy/install with a stand-in binary
+// (SOCKIT), so it needs neither Go nor man: a PREFIX and a DESTDIR with
+// spaces land every file where they say, and a binary that fails to write
+// a completion fails the install (it used to report the completions
+// installed and exit 0).
+func TestInstallPathsAndFailures(t *testing.T) {
+	dir := t.TempDir()
+	fake := func(name, failing string) string {
+		p := filepath.Join(dir, name)
+		script := "#!/bin/sh\ncase \"$1 $2\" in\n" +
+			strings.ReplaceAll(failing, " ", "\\ ") + ") echo broken >&2; exit 3 ;;\n" +
+			"man*) mkdir -p \"$2\" && echo page >\"$2/sockit.1\" ;;\n" +
+			"completion*) echo \"# $2 completion\" ;;\n" +
+			"esac\n"
+		if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	run := func(bin, dest string) ([]byte, error) {
+		cmd := exec.Command("./install")
+		cmd.Env = append(os.Environ(), "SOCKIT="+bin, "DESTDIR="+dest, "PREFIX=/opt/my prefix")
+		return cmd.CombinedOutput()
+	}
+	dest := filepath.Join(dir, "stage dir")
+	if out, err := run(fake("sockit ok", "none"), dest); err != nil {
+		t.Fatalf("deploy/install: %v\n%s", err, out)
+	}
+	root := filepath.Join(dest, "opt", "my prefix")
+	for file, want := range map[string]string{
+		"bin/sockit":                                  "#!/bin/sh",
+		"share/man/man1/sockit.1":                     "page",
+		"share/bash-completion/completions/sockit":    "# bash completion",
+		"share/zsh/site-functions/_sockit":            "# zsh completion",
+		"share/fish/vendor_completions.d/sockit.fish": "# fish completion",
+	} {
+		if b, err := os.ReadFile(filepath.Join(root, file)); err != nil || !strings.HasPrefix(string(b), want) {
+			t.Errorf("%s: %.40q, %v; want it to start %q", file, b, err, want)
+		}
+	}
+	for i, failing := range []string{"man *", "completion bash", "completion zsh", "completion fish"} {
+		name := fmt.Sprintf("sockit failing %d", i)
+		out, err := run(fake(name, failing), filepath.Join(dir, name+" dest"))
+		if err == nil || !strings.Contains(string(out), "broken") {
+			t.Errorf("deploy/install with a binary whose %q fails: %v\n%s", failing, err, out)
 		}
 	}
 }
