@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/proto/httpraw"
+	"github.com/sockit/sockit/server"
 )
 
 // lineLog collects access log lines as the responder writes them.
@@ -39,8 +40,14 @@ func (l *lineLog) all() []string {
 // quote, backslash, control and non-ASCII byte written \xHH so that no
 // request can end a field or a line early.
 func TestAccessLogCombined(t *testing.T) {
+	for _, engine := range server.Engines() {
+		t.Run(engine, func(t *testing.T) { testAccessLogCombined(t, engine) })
+	}
+}
+
+func testAccessLogCombined(t *testing.T, engine string) {
 	lg := &lineLog{}
-	addr := serveHTTP(t, &httpraw.Responder{AccessLog: lg})
+	addr := serveOn(t, engine, &httpraw.Responder{AccessLog: lg})
 	page := strconv.Itoa(len(httpraw.Page()))
 	for _, tc := range []struct {
 		name, req, want string
