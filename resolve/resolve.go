@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -223,6 +224,27 @@ func (r *Resolver) lookupType(ctx context.Context, name string, t uint16) ([]net
 	return addrs, nil
 }
 
+// exchange is c.ExchangeContext, except that canceling ctx ends the wait
+// for the answer too (miekg/dns takes only ctx's deadline from it there):
+// the connection is closed, and the lookup ends with ctx's error at once.
+func exchange(ctx context.Context, c *dns.Client, m *dns.Msg, addr string) (*dns.Msg, error) {
+	co, err := c.DialContext(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	defer co.Close()
+	stop := context.AfterFunc(ctx, func() { co.Close() })
+	defer stop()
+	in, _, err := c.ExchangeWithConnContext(ctx, m, co)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, fmt.Errorf("server %s closed the connection without an answer", addr)
+	}
+	return in, err
+}
+
 // query sends one question, over UDP first and again over TCP if the answer
 // was truncated.
 func (r *Resolver) query(ctx context.Context, name string, qtype uint16) ([]dns.RR, error) {
@@ -237,10 +259,10 @@ func (r *Resolver) query(ctx context.Context, name string, qtype uint16) ([]dns.
 	if r.TCP {
 		c.Net = "tcp"
 	}
-	in, _, err := c.ExchangeContext(ctx, m, r.server())
+	in, err := exchange(ctx, c, m, r.server())
 	if err == nil && in.Truncated && c.Net == "udp" {
 		c.Net = "tcp"
-		in, _, err = c.ExchangeContext(ctx, m, r.server())
+		in, err = exchange(ctx, c, m, r.server())
 	}
 	if err != nil {
 		return nil, err

@@ -122,11 +122,10 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 	}
 }
 
-// CannedServer listens on 127.0.0.1:0 and answers every connection, once
-// its request head (up to a blank line) has arrived, with response written
-// in pieces of at most chunk bytes (0: one write), then closes. It returns
-// the address; the server stops with the test.
-func CannedServer(t testing.TB, response []byte, chunk int) string {
+// TCPPeer listens on 127.0.0.1:0 and runs answer on every connection, one
+// at a time, closing it after; answer bounds its own reads (the test waits
+// for it to return). It returns the address; the peer stops with the test.
+func TCPPeer(t testing.TB, answer func(c *net.TCPConn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -140,28 +139,39 @@ func CannedServer(t testing.TB, response []byte, chunk int) string {
 			if err != nil {
 				return
 			}
-			buf := make([]byte, 4096)
-			got := 0
-			for !bytes.Contains(buf[:got], []byte("\r\n\r\n")) && got < len(buf) {
-				n, err := c.Read(buf[got:])
-				if err != nil {
-					break
-				}
-				got += n
-			}
-			for b := response; len(b) > 0; {
-				n := len(b)
-				if chunk > 0 {
-					n = min(n, chunk)
-				}
-				if _, err := c.Write(b[:n]); err != nil {
-					break
-				}
-				b = b[n:]
-			}
+			answer(c.(*net.TCPConn))
 			c.Close()
 		}
 	}()
 	t.Cleanup(func() { ln.Close(); <-done })
 	return ln.Addr().String()
+}
+
+// CannedServer listens on 127.0.0.1:0 and answers every connection, once
+// its request head (up to a blank line) has arrived, with response written
+// in pieces of at most chunk bytes (0: one write), then closes. It returns
+// the address; the server stops with the test.
+func CannedServer(t testing.TB, response []byte, chunk int) string {
+	t.Helper()
+	return TCPPeer(t, func(c *net.TCPConn) {
+		buf := make([]byte, 4096)
+		got := 0
+		for !bytes.Contains(buf[:got], []byte("\r\n\r\n")) && got < len(buf) {
+			n, err := c.Read(buf[got:])
+			if err != nil {
+				break
+			}
+			got += n
+		}
+		for b := response; len(b) > 0; {
+			n := len(b)
+			if chunk > 0 {
+				n = min(n, chunk)
+			}
+			if _, err := c.Write(b[:n]); err != nil {
+				break
+			}
+			b = b[n:]
+		}
+	})
 }

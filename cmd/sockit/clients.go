@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -125,7 +127,7 @@ func (a *app) clientCommand(name string, c *proto.Client) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		call := &proto.Call{Endpoint: e, Dialer: d, Query: q, Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr,
+		call := &proto.Call{Endpoint: e, Dialer: d, Query: q, Stdin: &ctxReader{ctx: a.ctx, r: a.stdin}, Stdout: a.stdout, Stderr: a.stderr,
 			JSON: cf.json, Verbose: cf.verbose}
 		if len(args) > 1 {
 			call.Args = args[1:]
@@ -173,4 +175,42 @@ func checkTarget(e sockit.Endpoint, fam int) error {
 		}
 	}
 	return nil
+}
+
+// ctxReader is r read until ctx ends: a read blocked on a terminal or a
+// pipe that has not ended (os.Stdin cannot be given a deadline) returns
+// ctx's error at Ctrl-C, so a client reading stdin stops as every command
+// does. Each read runs in a goroutine of its own, into a buffer of its own;
+// the one a cancel leaves behind ends with that read (at the latest when
+// the process exits, right after the command), as netcat's sender does.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+	buf []byte
+}
+
+type readResult struct {
+	n   int
+	err error
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if len(c.buf) < len(p) {
+		c.buf = make([]byte, len(p))
+	}
+	buf, done := c.buf[:len(p)], make(chan readResult, 1)
+	go func() {
+		n, err := c.r.Read(buf)
+		done <- readResult{n, err}
+	}()
+	select {
+	case res := <-done:
+		return copy(p, buf[:res.n]), res.err
+	case <-c.ctx.Done():
+		c.buf = nil // the abandoned read may still write into it
+		return 0, c.ctx.Err()
+	}
 }

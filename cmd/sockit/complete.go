@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strings"
 
@@ -20,6 +21,15 @@ var flagEnums = map[string]func() []string{
 	"daytime-format": func() []string { return []string{"nist", "rfc822", "ctime"} },
 	"engine":         func() []string { return []string{"loop", "goroutine"} }, // serve's and bench's alike
 	"udp-budget":     func() []string { return []string{"on", "off"} },
+	"inetd":          func() []string { return proto.Names(func(p proto.Protocol) bool { return p.Service != nil }) },
+	"interface": func() []string {
+		ifs, _ := net.Interfaces()
+		names := make([]string, len(ifs))
+		for i, ifc := range ifs {
+			names[i] = ifc.Name
+		}
+		return names
+	},
 }
 
 // registerCompletions walks the command tree and teaches completion the
@@ -29,7 +39,10 @@ func registerCompletions(root *cobra.Command) {
 	walk = func(c *cobra.Command) {
 		for name, values := range flagEnums {
 			if c.Flags().Lookup(name) != nil {
-				_ = c.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values(), cobra.ShellCompDirectiveNoFileComp))
+				// Asked for at completion time: the interfaces are the machine's then.
+				_ = c.RegisterFlagCompletionFunc(name, func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+					return values(), cobra.ShellCompDirectiveNoFileComp
+				})
 			}
 		}
 		if c.Name() == "serve" && c.ValidArgsFunction == nil {

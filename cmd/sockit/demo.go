@@ -151,6 +151,9 @@ func (a *app) runDemo() error {
 		fmt.Fprintf(a.stdout, "\n== %d. %s ==\n# the brief: %s\n$ %ssockit %s\n", i+1, st.title, st.brief, pipe, shellJoin(st.args))
 		var out, errb bytes.Buffer
 		code := run1(a, st.args, st.stdin, &out, &errb)
+		if a.ctx.Err() != nil {
+			return quietExit(exitInterrupted) // Ctrl-C: the step was cut short, not failed
+		}
 		a.stdout.Write(out.Bytes())
 		if out.Len() > 0 && !bytes.HasSuffix(out.Bytes(), []byte("\n")) {
 			fmt.Fprintln(a.stdout)
@@ -171,6 +174,9 @@ func (a *app) runDemo() error {
 	}
 	total := len(steps)
 	if ran, err := a.demoPacketStep(total+1, ep("echo", "tcp")); ran {
+		if a.ctx.Err() != nil {
+			return quietExit(exitInterrupted)
+		}
 		total++
 		if err != nil {
 			failed++

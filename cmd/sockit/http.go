@@ -168,7 +168,7 @@ type httpFail struct {
 func (a *app) runHTTP(name string, f *httpFlags, urls []string, uaSet bool) error {
 	say := func(e *httpFail) {
 		if !f.silent || f.showError {
-			fmt.Fprintf(a.stderr, "sockit %s: %v\n", name, e.err)
+			fmt.Fprintf(a.stderr, "sockit %s: %s\n", name, plain(e.err.Error()))
 		}
 	}
 	client, req, fail := a.httpSetup(f, uaSet)
@@ -197,6 +197,12 @@ func (a *app) runHTTP(name string, f *httpFlags, urls []string, uaSet bool) erro
 	for _, raw := range urls {
 		start := time.Now()
 		ex, fail := a.transfer(ctx, name, f, client, req, raw, out)
+		if a.ctx.Err() != nil {
+			// Ctrl-C: quiet, 130, as every command; what was received so
+			// far stays where it was written, as curl leaves it.
+			out.finish(false)
+			return quietExit(exitInterrupted)
+		}
 		if fail != nil {
 			say(fail)
 			last = fail
@@ -406,7 +412,7 @@ func (a *app) transfer(ctx context.Context, name string, f *httpFlags, client *h
 			return ex, fail // the wait would outlast -m
 		}
 		if !f.silent {
-			fmt.Fprintf(a.stderr, "sockit %s: %v; will retry in %v, %d retries left\n", name, fail.err, wait, retriesLeft)
+			fmt.Fprintf(a.stderr, "sockit %s: %s; will retry in %v, %d retries left\n", name, plain(fail.err.Error()), wait, retriesLeft)
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -99,12 +99,7 @@ func (a *app) exitCode(cmd *cobra.Command, err error) int {
 	if status == exitInterrupted {
 		return status
 	}
-	prefix, msg := errPrefix(cmd), errMessage(cmd, err)
-	if cmd != nil && cmd.HasParent() && strings.HasPrefix(msg, cmd.Name()+" ") {
-		// The message names its operation as Go's do ("resolve NAME: …").
-		prefix = "sockit"
-	}
-	fmt.Fprintf(a.stderr, "%s: %s\n", prefix, msg)
+	fmt.Fprintf(a.stderr, "%s: %s\n", errPrefix(cmd), errMessage(cmd, err))
 	return status
 }
 
@@ -156,7 +151,33 @@ func errMessage(cmd *cobra.Command, err error) string {
 			}
 		}
 	}
-	msg = goInternals.ReplaceAllStringFunc(msg, func(m string) string {
+	return plain(msg)
+}
+
+// plain turns what Go's packages say into what a user reads, for every
+// message sockit prints: a socket operation's error ("dial tcp ADDR:
+// connect: connection refused", net.OpError's form) says the phase, the
+// address and the network in words, as nc does ("connect to ADDR (tcp):
+// connection refused"), the innermost of nested ones alone; a timeout
+// keeps the phase it names; strconv's syntax errors become "not a number".
+func plain(msg string) string {
+	var b strings.Builder
+	last := 0
+	ms := netOp.FindAllStringSubmatchIndex(msg, -1)
+	for i, m := range ms {
+		b.WriteString(msg[last:m[0]])
+		last = m[1]
+		if i+1 < len(ms) && ms[i+1][0] == m[1] {
+			continue // "writeto tcp A->B: read tcp A->B: …": the inner one says it
+		}
+		op, network := msg[m[2]:m[3]], msg[m[4]:m[5]]
+		if m[8] < 0 {
+			continue // "dial tcp: lookup NAME: …": the lookup says it
+		}
+		fmt.Fprintf(&b, "%s %s (%s): ", netVerbs[op], msg[m[8]:m[9]], network)
+	}
+	b.WriteString(msg[last:])
+	msg = goInternals.ReplaceAllStringFunc(b.String(), func(m string) string {
 		if strings.HasSuffix(m, "out of range") {
 			return "out of range"
 		}
@@ -165,15 +186,21 @@ func errMessage(cmd *cobra.Command, err error) string {
 	return plainWords.Replace(msg)
 }
 
-// plainWords and goInternals turn what Go's packages say into what a user
-// reads: a timeout keeps the phase its error names ("dial tcp …: timed out").
 var (
 	plainWords = strings.NewReplacer(
 		"i/o timeout", "timed out",
 		"context deadline exceeded", "timed out",
 		"use of closed network connection", "connection closed",
+		"unexpected EOF", "connection closed early",
 	)
 	goInternals = regexp.MustCompile(`strconv\.Parse\w+: parsing "[^"]*": (invalid syntax|value out of range)`)
+	// netOp is net.OpError's text: "OP NET [SRC->]ADDR: [SYSCALL: ]", or
+	// "OP NET: " without an address.
+	netOp = regexp.MustCompile(`\b(dial|listen|read|write|readfrom|writeto) ` +
+		`(tcp[46]?|udp[46]?|unix|unixgram|unixpacket|ip[46]?(?::\w+)?|rfcomm|l2cap|ipx)` +
+		`(?: (?:(\S+)->)?(\S+?))?: (?:(?:connect|bind|listen|accept|read|write|sendto|recvfrom|sendmsg|recvmsg|socket|setsockopt): )?`)
+	netVerbs = map[string]string{"dial": "connect to", "listen": "listen on", "read": "read from",
+		"readfrom": "read from", "write": "write to", "writeto": "write to"}
 )
 
 func (a *app) rootCommand() *cobra.Command {

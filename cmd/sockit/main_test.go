@@ -72,7 +72,8 @@ func TestNetworkErrorExit(t *testing.T) {
 	port := sockittest.FreePort(t)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	r := sockitRun(t, "", "connect", addr)
-	want := "sockit connect: dial tcp " + addr + ": connect: connection refused\n"
+	// nc's words ("connect to ADDR (tcp) failed"), not Go's ("dial tcp ADDR: connect: ...").
+	want := "sockit connect: connect to " + addr + " (tcp): connection refused\n"
 	if r.code != exitFailure || r.stderr != want {
 		t.Errorf("exit %d stderr %q; want 1 and %q", r.code, r.stderr, want)
 	}

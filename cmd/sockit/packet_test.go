@@ -337,9 +337,9 @@ func TestFamiliesTheKernelLacksCLI(t *testing.T) {
 		args  []string
 		words string
 	}{
-		{[]string{"connect", "rfcomm://AA:BB:CC:DD:EE:FF/3"}, "dial rfcomm AA:BB:CC:DD:EE:FF/3: this kernel has no Bluetooth support (socket(AF_BLUETOOTH) failed with EAFNOSUPPORT"},
-		{[]string{"listen", "l2cap://00:00:00:00:00:00/4097"}, "listen l2cap 00:00:00:00:00:00/4097: this kernel has no Bluetooth support"},
-		{[]string{"serve", "echo=rfcomm://00:00:00:00:00:00/1"}, "listen rfcomm 00:00:00:00:00:00/1: this kernel has no Bluetooth support"},
+		{[]string{"connect", "rfcomm://AA:BB:CC:DD:EE:FF/3"}, "connect to AA:BB:CC:DD:EE:FF/3 (rfcomm): this kernel has no Bluetooth support (socket(AF_BLUETOOTH) failed with EAFNOSUPPORT"},
+		{[]string{"listen", "l2cap://00:00:00:00:00:00/4097"}, "sockit listen: listen on 00:00:00:00:00:00/4097 (l2cap): this kernel has no Bluetooth support"},
+		{[]string{"serve", "echo=rfcomm://00:00:00:00:00:00/1"}, "listen on 00:00:00:00:00:00/1 (rfcomm): this kernel has no Bluetooth support"},
 		{[]string{"connect", "ipx://00000001:0000c0a80001:0451"}, "Linux removed IPX in 4.18 (2018); this kernel cannot open it (socket(AF_IPX) failed with EAFNOSUPPORT"},
 	} {
 		res := sockitRun(t, "", tt.args...)

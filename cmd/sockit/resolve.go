@@ -216,12 +216,12 @@ func (a *app) runResolve(r *resolve.Resolver, names iter.Seq[string], o resolveO
 			if len(res.Addrs) == 0 {
 				failed = true
 			}
-			msg := res.Err.Error()
-			var re *resolve.Error
-			if !errors.As(res.Err, &re) {
-				msg = "resolve " + res.Name + ": " + msg
+			// "sockit resolve: NAME: why", the one form of every command.
+			why := res.Err
+			if re := (*resolve.Error)(nil); errors.As(res.Err, &re) {
+				why = re.Err
 			}
-			fmt.Fprintf(a.stderr, "sockit: %s\n", msg)
+			fmt.Fprintf(a.stderr, "sockit resolve: %s: %s\n", res.Name, plain(strings.TrimPrefix(why.Error(), "resolve: ")))
 		}
 		if o.asJSON {
 			// Streamed, element by element, in the layout of an indented

@@ -56,7 +56,7 @@ func TestResolveServerCommand(t *testing.T) {
 	// A refused AAAA query keeps the A answer, says so on stderr, exit 0.
 	r := sockitRun(t, "", "resolve", "--server", addr, "host.test")
 	if r.code != 0 || r.stdout != "192.0.2.1\n" ||
-		!strings.Contains(r.stderr, "sockit: resolve host.test: AAAA query") || !strings.Contains(r.stderr, "REFUSED") {
+		!strings.Contains(r.stderr, "sockit resolve: host.test: AAAA query") || !strings.Contains(r.stderr, "REFUSED") {
 		t.Errorf("refused AAAA: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 
@@ -73,7 +73,7 @@ func TestResolveServerCommand(t *testing.T) {
 
 	// A name with no answer at all is exit 1.
 	r = sockitRun(t, "", "resolve", "--server", addr, "ok.test", "nosuch.test")
-	if r.code != 1 || r.stderr != "sockit: resolve nosuch.test: no such host\n" {
+	if r.code != 1 || r.stderr != "sockit resolve: nosuch.test: no such host\n" {
 		t.Errorf("NXDOMAIN: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 
@@ -137,8 +137,8 @@ func TestResolveBulkCommand(t *testing.T) {
 	if r.code != 1 || r.stdout != want.String() {
 		t.Errorf("exit %d, stdout %d bytes, want %d in order", r.code, len(r.stdout), want.Len())
 	}
-	if n := strings.Count(r.stderr, "sockit: resolve nosuch.test: no such host\n"); n != 300 ||
-		strings.Count(r.stderr, "sockit: resolve host.test: AAAA query: server "+addr+" answered REFUSED\n") != 300 {
+	if n := strings.Count(r.stderr, "sockit resolve: nosuch.test: no such host\n"); n != 300 ||
+		strings.Count(r.stderr, "sockit resolve: host.test: AAAA query: server "+addr+" answered REFUSED\n") != 300 {
 		t.Errorf("stderr: %d NXDOMAIN lines; %q...", n, r.stderr[:min(len(r.stderr), 300)])
 	}
 	r = sockitRun(t, "ok.test\nok.test\n", "resolve", "-4", "--unordered", "--json", "--server", addr, "-f", "-")

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sockit/sockit/sockittest"
 )
 
 // sockitProcess starts the test binary as sockit with args; stdin is a pipe
@@ -83,6 +85,15 @@ func TestInterruptIsQuiet(t *testing.T) {
 		{"echo tcp", syscall.SIGTERM, []string{"echo", "--timeout", "30s", "tcp://" + ln.Addr().String(), "hi"}},
 		{"qotd udp", os.Interrupt.(syscall.Signal), []string{"qotd", "--timeout", "30s", "udp://" + pc.LocalAddr().String()}},
 		{"listen", os.Interrupt.(syscall.Signal), []string{"listen", "127.0.0.1:0"}},
+		// A server that accepts and never answers; the HTTP clients said
+		// "context canceled" and exited 1, resolve over TCP waited out
+		// --timeout.
+		{"get", os.Interrupt.(syscall.Signal), []string{"get", "http://" + ln.Addr().String() + "/"}},
+		{"head -o", syscall.SIGTERM, []string{"head", "-o", filepath.Join(t.TempDir(), "h"), "http://" + ln.Addr().String() + "/"}},
+		{"resolve tcp", os.Interrupt.(syscall.Signal), []string{"resolve", "--timeout", "30s", "--server", "tcp://" + ln.Addr().String(), "a.test"}},
+		// Connected, then reading a stdin that never ends: discard sat in
+		// its read until killed.
+		{"discard stdin", os.Interrupt.(syscall.Signal), []string{"discard", "tcp://" + ln.Addr().String()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd, stderr, rest := sockitProcess(t, tc.args...)
@@ -105,11 +116,21 @@ func TestInterruptIsQuiet(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer c.Close()
+				if tc.name != "connect" && tc.name != "discard stdin" {
+					// Its request is in: the client waits for the answer.
+					c.SetReadDeadline(time.Now().Add(20 * time.Second))
+					if _, err := c.Read(make([]byte, 512)); err != nil {
+						t.Fatal(err)
+					}
+				}
 			}
+			t0 := time.Now()
 			cmd.Process.Signal(tc.sig)
+			kill := time.AfterFunc(15*time.Second, func() { cmd.Process.Kill() }) // a client that ignores the signal
+			defer kill.Stop()
 			out := rest()
-			if code := exitStatus(t, cmd); code != exitInterrupted || out != "" {
-				t.Errorf("after %v: exit %d, stderr %q; want 130 and nothing", tc.sig, code, out)
+			if code := exitStatus(t, cmd); code != exitInterrupted || out != "" || time.Since(t0) > 10*time.Second {
+				t.Errorf("after %v: exit %d in %v, stderr %q; want 130 at once and nothing", tc.sig, code, time.Since(t0), out)
 			}
 		})
 	}
@@ -168,6 +189,12 @@ func TestVersionAndCompletion(t *testing.T) {
 		{[]string{"__complete", "bench", "--engine", ""}, []string{"loop", "goroutine"}},
 		{[]string{"__complete", "serve", "--udp-budget", ""}, []string{"on", "off"}},
 		{[]string{"__complete", "bench", "--proto", ""}, []string{"echo", "qotd", "chargen"}},
+		{[]string{"__complete", "bench", "--engine", ""}, []string{"loop", "goroutine"}},
+		{[]string{"__complete", "serve", "--engine", ""}, []string{"loop", "goroutine"}},
+		{[]string{"__complete", "serve", "--udp-budget", ""}, []string{"on", "off"}},
+		{[]string{"__complete", "serve", "--inetd", ""}, []string{"echo", "daytime", "http"}},
+		{[]string{"__complete", "packet", "capture", "-i", ""}, []string{"lo"}},
+		{[]string{"__complete", "packet", "send", "--interface", ""}, []string{"lo"}},
 		{[]string{"__complete", "help", "con"}, []string{"connect"}},
 	} {
 		r := sockitRun(t, "", tc.args...)
@@ -249,7 +276,7 @@ func TestClientHabits(t *testing.T) {
 func TestEchoBareWord(t *testing.T) {
 	r := sockitRun(t, "", "echo", "--timeout", "1s", "hello")
 	if strings.Contains(r.stderr, "hello") || (r.code == 0) != (r.stdout == "hello\n") ||
-		(r.code != 0 && !strings.Contains(r.stderr, "sockit echo: dial tcp 127.0.0.1:8001: ")) {
+		(r.code != 0 && !strings.Contains(r.stderr, "sockit echo: connect to 127.0.0.1:8001 (tcp): ")) {
 		t.Errorf("echo hello: exit %d %q %q; want hello echoed by 127.0.0.1:8001 or its dial error", r.code, r.stdout, r.stderr)
 	}
 	addrs, _ := startServe(t, "echo=tcp://127.0.0.1:0")
@@ -357,11 +384,96 @@ func TestClientSummariesAndJSON(t *testing.T) {
 // error naming it, said before any dial.
 func TestServiceNameEndpoints(t *testing.T) {
 	r := sockitRun(t, "", "echo", "--timeout", "1s", "tcp://127.0.0.1:echo", "hi")
-	if (r.code == 0) != (r.stdout == "hi\n") || (r.code != 0 && !strings.HasPrefix(r.stderr, "sockit echo: dial tcp 127.0.0.1:7: ")) {
+	if (r.code == 0) != (r.stdout == "hi\n") || (r.code != 0 && !strings.HasPrefix(r.stderr, "sockit echo: connect to 127.0.0.1:7 (tcp): ")) {
 		t.Errorf("echo tcp://127.0.0.1:echo: exit %d %q %q; want hi echoed by port 7 or its dial error", r.code, r.stdout, r.stderr)
 	}
 	r = sockitRun(t, "", "daytime", "--timeout", "1s", "localhost:nosuchsvc")
 	if r.code != exitUsage || !strings.Contains(r.stderr, `unknown service name "nosuchsvc"`) {
 		t.Errorf("daytime localhost:nosuchsvc: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// readSome waits (5 s at most) for the first bytes of a request.
+func readSome(c net.Conn) {
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	c.Read(make([]byte, 512))
+}
+
+// lineServer answers every TCP connection with line and closes it.
+func lineServer(t *testing.T, line string) string {
+	return sockittest.TCPPeer(t, func(c *net.TCPConn) { c.Write([]byte(line)) })
+}
+
+// TestDaytimeOtherLines: xinetd's daytime line is read (exit 1 before, on
+// a peer sockit is measured against), a line in no known format is shown
+// as "unknown" and is no failure (RFC 867 sets no syntax), and an empty
+// reply is one, for daytime and qotd alike (exit 0 and nothing, before).
+func TestDaytimeOtherLines(t *testing.T) {
+	now := time.Now().UTC()
+	xinetd := lineServer(t, strings.ToUpper(now.Format("02 Jan 2006 15:04:05"))+" UTC\r\n")
+	r := sockitRun(t, "", "daytime", "--json", "tcp://"+xinetd)
+	var got struct {
+		Format  string
+		Time    time.Time
+		OffsetS *float64 `json:"offset_s"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || r.code != 0 || got.Format != "xinetd" ||
+		got.OffsetS == nil || got.Time.Sub(now).Abs() > time.Minute {
+		t.Errorf("xinetd line --json: exit %d %q %q (%v)", r.code, r.stdout, r.stderr, err)
+	}
+	odd := lineServer(t, "Tea time, roughly\r\n")
+	r = sockitRun(t, "", "daytime", "--json", "tcp://"+odd)
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || r.code != 0 || got.Format != "unknown" {
+		t.Errorf("odd line --json: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = sockitRun(t, "", "daytime", "-v", "tcp://"+odd)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "Tea time, roughly\n  format unknown") {
+		t.Errorf("odd line -v: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	empty := lineServer(t, "")
+	for _, tc := range []struct{ cmd, want string }{
+		{"daytime", "sockit daytime: empty reply (RFC 867 sends the date and time)\n"},
+		{"qotd", "sockit qotd: empty reply (RFC 865 sends a quote)\n"},
+	} {
+		if r := sockitRun(t, "", tc.cmd, "tcp://"+empty); r.code != exitFailure || r.stderr != tc.want || r.stdout != "" {
+			t.Errorf("%s, empty reply: exit %d %q %q", tc.cmd, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
+// TestNoGoInternalsInMessages: what the network does wrong is said in nc's
+// words with the one "sockit CMD: " prefix, never in Go's ("writeto tcp
+// A->B: read tcp A->B: read: connection reset by peer", "EOF", "sockit:
+// listen tcp ...").
+func TestNoGoInternalsInMessages(t *testing.T) {
+	// reset resets every connection once the request is in; closer
+	// closes it (a FIN) without an answer.
+	reset := sockittest.TCPPeer(t, func(c *net.TCPConn) { readSome(c); c.SetLinger(0) })
+	closer := sockittest.TCPPeer(t, func(c *net.TCPConn) { readSome(c) })
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := pc.LocalAddr().String()
+	pc.Close() // a UDP port that answers with ICMP port unreachable
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"echo", "tcp://" + reset, "hi"}, "sockit echo: read from " + reset + " (tcp): connection reset by peer\n"},
+		{[]string{"time", "udp://" + refused}, "sockit time: read from " + refused + " (udp): connection refused\n"},
+		{[]string{"listen", "tcp://" + reset}, "sockit listen: listen on " + reset + " (tcp): address already in use\n"},
+		{[]string{"resolve", "--server", "tcp://" + closer, "a.test"}, "sockit resolve: a.test: A query: server " + closer + " closed the connection without an answer\n"},
+		{[]string{"get", "http://" + refused + "/"}, "sockit get: http://" + refused + "/: connect to " + refused + " (tcp): connection refused\n"},
+	} {
+		r := sockitRun(t, "", tc.args...)
+		if r.code == 0 || r.stderr != tc.want {
+			t.Errorf("%v: exit %d, stderr %q; want %q", tc.args, r.code, r.stderr, tc.want)
+		}
+		for _, internal := range []string{"dial ", "tcp 127", "udp 127", "EOF", "context canceled", "closed network connection", "strconv"} {
+			if strings.Contains(r.stderr, internal) {
+				t.Errorf("%v: Go's words %q in %q", tc.args, internal, r.stderr)
+			}
+		}
 	}
 }

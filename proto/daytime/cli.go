@@ -13,7 +13,9 @@ var client = &proto.Client{
 	Short: "Get the time of day from a daytime service (RFC 867), over TCP as the brief does",
 	Long: `daytime prints the line the service sends. With -v or --json the line is parsed
 (NIST's format, rfc822 or ctime: the three sockit serve --daytime-format sends; a ctime
-line is taken as UTC) and shown with its time and the offset from the local clock.`,
+line is taken as UTC; or xinetd's) and shown with its time and the offset from the
+local clock. RFC 867 sets no syntax, so a line in another format is shown as it came,
+with format "unknown", and is no failure.`,
 	Example: `  sockit daytime                       # sockit serve's tcp://127.0.0.1:8013
   sockit daytime time.nist.gov         # the brief's server, port 13 (needs the internet)
   sockit daytime -v udp://127.0.0.1:8013`,
@@ -33,10 +35,14 @@ line is taken as UTC) and shown with its time and the offset from the local cloc
 			}
 			l, perr := Parse(line)
 			if perr != nil {
-				if !asJSON {
-					fmt.Fprintln(c.Stdout, trimmed)
+				// RFC 867 sets no syntax: a line Parse cannot read is
+				// still the service's answer, shown without a time.
+				if asJSON {
+					return c.Summary("daytime", int64(len(line)), el,
+						map[string]any{"line": trimmed, "format": "unknown", "attempts": attempts}, "", false)
 				}
-				return perr
+				_, err := fmt.Fprintf(c.Stdout, "%s\n  format unknown (not nist, rfc822, ctime or xinetd): no time or offset\n", trimmed)
+				return err
 			}
 			// The line has whole seconds: the offset is good to about ±1s.
 			offset := l.Time.Sub(local.Truncate(time.Second))

@@ -23,6 +23,7 @@ package daytime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -42,6 +43,10 @@ const (
 	FormatRFC822 = "rfc822"
 	FormatCtime  = "ctime"
 )
+
+// FormatXinetd is the line xinetd's internal daytime sends ("24 NOV 2026
+// 19:02:28 UTC"): Parse reads it, the server does not send it.
+const FormatXinetd = "xinetd"
 
 // mjdUnixEpoch is the Modified Julian Date of 1970-01-01.
 const mjdUnixEpoch = 40587
@@ -161,16 +166,19 @@ func ParseNIST(s string) (NIST, error) {
 	return n, nil
 }
 
-// Line is a daytime line read in any of the formats sockit's server sends.
+// Line is a daytime line read in any of the formats sockit's server sends,
+// or in xinetd's.
 type Line struct {
-	Format string    `json:"format"` // nist, rfc822 or ctime
+	Format string    `json:"format"` // nist, rfc822, ctime or xinetd
 	Time   time.Time `json:"time"`
 	NIST   *NIST     `json:"-"` // the NIST fields, for a NIST line
 }
 
 // Parse reads a daytime line in NIST's format, RFC 1123's date (rfc822,
-// with a numeric or named zone) or C's asctime layout (ctime, taken as
-// UTC, as sockit and inetd send it); surrounding whitespace is ignored.
+// with a numeric or named zone), C's asctime layout (ctime, taken as UTC,
+// as sockit and inetd send it) or xinetd's; surrounding whitespace is
+// ignored. RFC 867 sets no syntax: a line in none of these is still a
+// valid answer, only not one Parse can read.
 func Parse(s string) (Line, error) {
 	n, nerr := ParseNIST(s)
 	if nerr == nil {
@@ -185,10 +193,13 @@ func Parse(s string) (Line, error) {
 	if at, err := time.Parse(time.ANSIC, t); err == nil {
 		return Line{Format: FormatCtime, Time: at.UTC()}, nil
 	}
+	if at, err := time.Parse("02 Jan 2006 15:04:05 MST", t); err == nil {
+		return Line{Format: FormatXinetd, Time: at}, nil
+	}
 	if strings.Contains(t, "UTC(NIST)") {
 		return Line{}, nerr
 	}
-	return Line{}, fmt.Errorf("daytime: %q is in none of the nist, rfc822 and ctime formats", t)
+	return Line{}, fmt.Errorf("daytime: %q is in none of the nist, rfc822, ctime and xinetd formats", t)
 }
 
 // Handler serves the time of day.
@@ -242,5 +253,8 @@ func Get(ctx context.Context, d *sockit.Dialer, e sockit.Endpoint, q *sockit.Que
 		got, err = sockit.ReadAll(c, 4096)
 	}
 	end := time.Now()
+	if err == nil && len(strings.TrimSpace(string(got))) == 0 {
+		err = errors.New("daytime: empty reply (RFC 867 sends the date and time)")
+	}
 	return string(got), start.Add(end.Sub(start) / 2), attempts, err
 }

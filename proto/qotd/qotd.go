@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -157,6 +158,9 @@ func Get(ctx context.Context, d *sockit.Dialer, e sockit.Endpoint, q *sockit.Que
 		stop := context.AfterFunc(ctx, func() { c.Close() })
 		defer stop()
 		got, err = sockit.ReadAll(c, 64<<10)
+	}
+	if err == nil && len(bytes.TrimSpace(got)) == 0 {
+		err = errors.New("qotd: empty reply (RFC 865 sends a quote)")
 	}
 	if err == nil && len(got) > MaxLen {
 		err = fmt.Errorf("qotd: quote of %d bytes; RFC 865 allows fewer than 512", len(got))
