@@ -172,7 +172,7 @@ func TestServeLogStartupError(t *testing.T) {
 	}
 	r = sockitRun(t, "", "serve", "echo=tcp://"+taken)
 	if r.code != exitFailure || !regexp.MustCompile(`(?m)^time=\S+ level=INFO msg=start version=\S+ engine=loop loops=\d+ pid=\d+\n`+
-		`time=\S+ level=ERROR msg=stop status=1 err="echo: listen tcp `+regexp.QuoteMeta(taken)+`: bind: address already in use"\n$`).MatchString(r.stderr) {
+		`time=\S+ level=ERROR msg=stop status=1 err="echo: listen on `+regexp.QuoteMeta(taken)+` \(tcp\): address already in use"\n$`).MatchString(r.stderr) {
 		t.Errorf("text: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
