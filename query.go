@@ -42,6 +42,11 @@ func (q *Query) Exchange(ctx context.Context, c net.Conn, req, buf []byte) ([]by
 			return nil, attempt, err
 		}
 		c.SetReadDeadline(time.Now().Add(timeout))
+		if ctx.Err() != nil {
+			// Canceled before the line above: its deadline replaced the
+			// past one stop set, and the read would wait out timeout.
+			return nil, attempt, ctx.Err()
+		}
 		n, err := c.Read(buf)
 		if err == nil {
 			return buf[:n], attempt, nil

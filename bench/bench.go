@@ -438,6 +438,16 @@ func cancelOnDone(ctx context.Context, c net.Conn) func() bool {
 	return context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 }
 
+// setDeadline moves c's deadline to t, unless ctx is done: a cancel just
+// before the move would have its past deadline (cancelOnDone's) replaced,
+// and the request would wait out -s instead of stopping at once.
+func setDeadline(ctx context.Context, c net.Conn, t time.Time) {
+	c.SetDeadline(t)
+	if ctx.Err() != nil {
+		c.SetDeadline(time.Unix(1, 0))
+	}
+}
+
 // classify turns an I/O error into a failure kind.
 func classify(err error, phase string) string {
 	var ne net.Error

@@ -140,7 +140,7 @@ func (w *httpWorker) do(ctx context.Context, s *sample) string {
 	// Moving the deadline costs a timer update per request; move it only
 	// when a sixteenth of the timeout has passed since the last move.
 	if to := w.t.cfg.Timeout; !reused || t1.Sub(w.deadline) > to/16 {
-		w.conn.SetDeadline(t1.Add(to))
+		setDeadline(ctx, w.conn, t1.Add(to))
 		w.deadline = t1
 	}
 	n, err := w.conn.Write(w.t.req)

@@ -83,7 +83,7 @@ func (w *rawWorker) do(ctx context.Context, s *sample) string {
 	if !reuse {
 		defer w.close()
 	}
-	c.SetDeadline(time.Now().Add(cfg.Timeout))
+	setDeadline(ctx, c, time.Now().Add(cfg.Timeout))
 	t1 := time.Now()
 	kind := w.exchange(c, s, packet, t1)
 	if kind != "" {
