@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra/doc"
 
 	"github.com/sockit/sockit/proto"
+	"github.com/sockit/sockit/server"
 )
 
 // flagEnums are the flags whose values are a closed set, by flag name,
@@ -19,7 +20,7 @@ var flagEnums = map[string]func() []string{
 	"log-format":     func() []string { return []string{"text", "json"} },
 	"log-level":      func() []string { return []string{"debug", "info", "warn", "error"} },
 	"daytime-format": func() []string { return []string{"nist", "rfc822", "ctime"} },
-	"engine":         func() []string { return []string{"loop", "goroutine"} }, // serve's and bench's alike
+	"engine":         server.Engines, // serve's and bench's alike
 	"udp-budget":     func() []string { return []string{"on", "off"} },
 	"inetd":          func() []string { return proto.Names(func(p proto.Protocol) bool { return p.Service != nil }) },
 	"interface": func() []string {
