@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -188,6 +189,11 @@ func (g *Group) Reload(ctx context.Context, specs []Spec, opt Options, removed f
 		for _, c := range oldClosers {
 			c()
 		}
+		// Drained: a serve reloaded daily for a year keeps no
+		// generation it no longer runs.
+		g.mu.Lock()
+		g.old = slices.DeleteFunc(g.old, func(r *Running) bool { return r == old })
+		g.mu.Unlock()
 	}()
 	// Shutdown stops the old generation accepting first; its Serve calls
 	// return once it has. From then on every new connection is the new
