@@ -100,9 +100,19 @@ func appendEscaped(b, v []byte) []byte {
 }
 
 // rawLine is the request line at the start of data (after the empty lines
-// a client may send first), without its line end, at most max bytes.
+// a client may send first, which the framer skips), without its line end,
+// at most max bytes. A CR outside an empty line stays: it may be what the
+// framer refused.
 func rawLine(data []byte, max int) []byte {
-	data = bytes.TrimLeft(data, "\r\n")
+	for len(data) > 0 {
+		if data[0] == '\n' {
+			data = data[1:]
+		} else if len(data) > 1 && data[0] == '\r' && data[1] == '\n' {
+			data = data[2:]
+		} else {
+			break
+		}
+	}
 	if i := bytes.IndexByte(data, '\n'); i >= 0 {
 		data = data[:i]
 	}

@@ -61,6 +61,7 @@ func testAccessLogCombined(t *testing.T, engine string) {
 		{"bare CR in the request line", "GET /x\ry HTTP/1.1\r\nHost: x\r\n\r\n", `"GET /x\x0Dy HTTP/1.1" 400 12 "-" "-"`},
 		{"a forged line in the user agent", "GET / HTTP/1.0\r\nUser-Agent: a\" 200 1 \"-\" \"-\"\r1.2.3.4 - - [x] \"GET /admin HTTP/1.0\r\n\r\n",
 			`"GET / HTTP/1.0" 200 ` + page + ` "-" "a\x22 200 1 \x22-\x22 \x22-\x22 1.2.3.4 - - [x] \x22GET /admin HTTP/1.0"`},
+		{"CR before the request line", "\r\n\rGET / HTTP/1.1\r\nHost: x\r\n\r\n", `"\x0DGET / HTTP/1.1" 400 12 "-" "-"`},
 		{"LF ends the request line", "GET /x\n1.2.3.4 - - HTTP/1.0\r\n\r\n", `"GET /x" 400 12 "-" "-"`},
 		{"HTTP/2.0 as text", "GET / HTTP/2.0\r\n\r\n", `"GET / HTTP/2.0" 505 27 "-" "-"`},
 	} {
