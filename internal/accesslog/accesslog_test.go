@@ -8,7 +8,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
+
+// TestMain: the writing goroutine ends at Close.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestWriteNeverBlocks: with the output stalled (a pipe nobody reads, as a
 // hung disk would be), Write keeps returning at once; past the 1 MiB
