@@ -175,6 +175,13 @@ type sample struct {
 	non2xx    bool
 	status    int // HTTP status, 0 if none
 	server    string
+	err       error // why the request failed, where an error said it
+}
+
+// fail notes err as the request's failure and returns its kind.
+func (s *sample) fail(err error, phase string) string {
+	s.err = err
+	return classify(err, phase)
 }
 
 // Run executes the benchmark and returns its result. Canceling ctx stops it
@@ -332,6 +339,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.DocLength = bud.docLength()
 	}
 	res.Hint = bud.hint(&cfg)
+	res.FirstError = bud.firstError()
 	res.Duration = elapsed
 	res.ClientCPU = cpuTime() - cpu0
 	res.Interrupted = ctx.Err() != nil

@@ -22,13 +22,14 @@ type budget struct {
 	anyLen   bool          // -l: bodies may differ in length
 	httpDoc  bool          // check bodies against the first (HTTP targets)
 
-	issued atomic.Int64 // measured requests handed out
-	warm   atomic.Int64 // warm-up requests handed out
-	doc    atomic.Int64 // first document's length + 1; 0 until one completed
-	cut    atomic.Int64 // requests in flight when the run ended
-	quiet  atomic.Int64 // requests that timed out (see hint)
-	done   atomic.Int64 // measured requests recorded
-	failed atomic.Int64 // of which failed
+	issued atomic.Int64           // measured requests handed out
+	warm   atomic.Int64           // warm-up requests handed out
+	doc    atomic.Int64           // first document's length + 1; 0 until one completed
+	cut    atomic.Int64           // requests in flight when the run ended
+	quiet  atomic.Int64           // requests that timed out (see hint)
+	done   atomic.Int64           // measured requests recorded
+	failed atomic.Int64           // of which failed
+	first  atomic.Pointer[string] // the first failure's error, where one said why
 }
 
 func newBudget(cfg *Config, start time.Time, httpDoc bool) *budget {
@@ -87,7 +88,19 @@ func (b *budget) record(st *Result, s *sample, kind string, total, at time.Durat
 	b.done.Add(1)
 	if kind != "" {
 		b.failed.Add(1)
+		if s.err != nil && b.first.Load() == nil {
+			msg := s.err.Error()
+			b.first.CompareAndSwap(nil, &msg)
+		}
 	}
+}
+
+// firstError is the first failure's error text, "" if none said why.
+func (b *budget) firstError() string {
+	if p := b.first.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // docLength is the first document's length, -1 if none completed.

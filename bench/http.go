@@ -132,7 +132,7 @@ func (w *httpWorker) do(ctx context.Context, s *sample) string {
 		cancel()
 		s.connect = time.Since(t0)
 		if err != nil {
-			return classify(err, FailConnect)
+			return s.fail(err, FailConnect)
 		}
 		w.unwatch = cancelOnDone(ctx, w.conn)
 	}
@@ -152,14 +152,14 @@ func (w *httpWorker) do(ctx context.Context, s *sample) string {
 			// fresh one, as ab and wrk do.
 			return w.do(ctx, s)
 		}
-		return classify(err, FailWrite)
+		return s.fail(err, FailWrite)
 	}
 	if err := w.dec.Fill(); err != nil {
 		w.close()
 		if reused && w.dec.EOF() {
 			return w.do(ctx, s)
 		}
-		return classify(err, FailRead)
+		return s.fail(err, FailRead)
 	}
 	s.wait = time.Since(t1)
 	kind := w.readResponse(s)
@@ -182,6 +182,7 @@ func (w *httpWorker) readResponse(s *sample) string {
 	for {
 		if ev := w.dec.Next(); s.response(ev, f, &w.server) {
 			if ev == httpraw.Failed {
+				s.err = w.dec.Err()
 				return failKind(w.dec.Err(), w.dec.EOF(), f)
 			}
 			return ""

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"os"
 	"runtime"
 	"time"
 
@@ -32,7 +33,20 @@ type loopTarget struct {
 	http    bool
 	head    bool // HEAD requests: no body in responses
 	keep    bool
+	network string // for the error of a failed connect, as the goroutine engine's
+	addr    string
 }
+
+// connectErr is a failed connect's error in net's form, as a dial says it.
+func (t *loopTarget) connectErr(err error) error {
+	return &net.OpError{Op: "dial", Net: t.network, Addr: textAddr(t.addr), Err: err}
+}
+
+// textAddr is an address already written out, as a net.Addr.
+type textAddr string
+
+func (a textAddr) Network() string { return "" }
+func (a textAddr) String() string  { return string(a) }
 
 // loopTargetFor says how cfg runs on the event loops, or why it cannot:
 // the reason names what the loops do not speak.
@@ -46,7 +60,8 @@ func loopTargetFor(cfg *Config, newWorker func(int) worker) (*loopTarget, string
 		if !ok {
 			return nil, "a target address that does not resolve"
 		}
-		return &loopTarget{sa: sa, family: fam, request: w.t.req, http: true, head: w.t.head, keep: cfg.KeepAlive}, ""
+		return &loopTarget{sa: sa, family: fam, request: w.t.req, http: true, head: w.t.head, keep: cfg.KeepAlive,
+			network: w.t.network, addr: w.t.addr}, ""
 	case *rawWorker:
 		if w.t.e.IsPacket() {
 			return nil, w.t.e.Network + " (datagrams)"
@@ -58,7 +73,8 @@ func loopTargetFor(cfg *Config, newWorker func(int) worker) (*loopTarget, string
 		if !ok {
 			return nil, "a target address that does not resolve"
 		}
-		return &loopTarget{sa: sa, family: fam, request: w.payload, keep: cfg.KeepAlive}, ""
+		return &loopTarget{sa: sa, family: fam, request: w.payload, keep: cfg.KeepAlive,
+			network: w.t.e.Network, addr: w.t.e.Address}, ""
 	}
 	return nil, "this target"
 }
@@ -267,6 +283,7 @@ func (l *loop) begin(c *lconn) bool {
 	}
 	c.reused = false
 	if err := l.connect(c); err != nil {
+		c.s.err = l.t.connectErr(err)
 		l.record(c, FailConnect, l.now)
 		return false
 	}
@@ -366,6 +383,9 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 			return true
 		}
 		if e, _ := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR); e != 0 || ev&unix.EPOLLERR != 0 {
+			if e != 0 {
+				c.s.err = l.t.connectErr(os.NewSyscallError("connect", unix.Errno(e)))
+			}
 			return l.finish(c, FailConnect, now)
 		}
 		c.connecting = false

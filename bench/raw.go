@@ -73,7 +73,7 @@ func (w *rawWorker) do(ctx context.Context, s *sample) string {
 		cancel()
 		s.connect = time.Since(t0)
 		if err != nil {
-			return classify(err, FailConnect)
+			return s.fail(err, FailConnect)
 		}
 		w.conn, w.unwatch = c, cancelOnDone(ctx, c)
 	} else {
@@ -99,14 +99,14 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 		n, err := c.Write(w.payload)
 		s.sent = int64(n)
 		if err != nil {
-			return classify(err, FailWrite)
+			return s.fail(err, FailWrite)
 		}
 		if packet {
 			n, err := c.Read(w.buf)
 			s.wait = time.Since(t1)
 			s.received, s.body = int64(n), int64(n)
 			if err != nil {
-				return classify(err, FailRead)
+				return s.fail(err, FailRead)
 			}
 			return w.check(w.buf[:n])
 		}
@@ -118,13 +118,13 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 			if err == io.ErrUnexpectedEOF || err == io.EOF {
 				return FailLength
 			}
-			return classify(err, FailRead)
+			return s.fail(err, FailRead)
 		}
 		if kind := w.check(got); kind != "" {
 			return kind
 		}
 		if !cfg.KeepAlive {
-			return w.finish(c)
+			return w.finish(c, s)
 		}
 		return ""
 	case proto.BenchSink:
@@ -132,10 +132,10 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 		s.sent = int64(n)
 		s.wait = time.Since(t1)
 		if err != nil {
-			return classify(err, FailWrite)
+			return s.fail(err, FailWrite)
 		}
 		if !cfg.KeepAlive {
-			return w.finish(c)
+			return w.finish(c, s)
 		}
 		return ""
 	case proto.BenchSource:
@@ -151,7 +151,7 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 		s.wait = time.Since(t1)
 		s.received, s.body = int64(n), int64(n)
 		if err != nil {
-			return classify(err, FailRead)
+			return s.fail(err, FailRead)
 		}
 		// A source cannot be resumed mid-stream by another request's
 		// check (chargen's pattern), so each request uses its own
@@ -178,7 +178,7 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 			break
 		}
 		if err != nil {
-			return classify(err, FailRead)
+			return s.fail(err, FailRead)
 		}
 		if total == len(w.buf) {
 			return FailLength
@@ -195,19 +195,19 @@ func (w *rawWorker) query(c net.Conn, s *sample, t1 time.Time) (int, string) {
 	s.wait = time.Since(t1)
 	s.received, s.body = int64(n), int64(n)
 	if err != nil {
-		return n, classify(err, FailRead)
+		return n, s.fail(err, FailRead)
 	}
 	return n, ""
 }
 
 // finish half-closes and waits for the server's close, so a request
 // without keep-alive is counted only once the server is done with it.
-func (w *rawWorker) finish(c net.Conn) string {
+func (w *rawWorker) finish(c net.Conn, s *sample) string {
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
 	if _, err := io.Copy(io.Discard, c); err != nil {
-		return classify(err, FailRead)
+		return s.fail(err, FailRead)
 	}
 	return ""
 }

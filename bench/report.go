@@ -43,6 +43,7 @@ type Result struct {
 	Engine         string // the engine that ran the load (goroutine or loop)
 	Cut            int64  // requests in flight when the run ended (Ctrl-C, -d), not counted
 	Hint           string // why the target may have kept silent, if it did
+	FirstError     string // the error of the first failed request that had one
 
 	// What ab's report shows by the options given, whatever was measured:
 	// KeepAliveOn (-k) the Keep-Alive requests line, even at 0; SendsBody
@@ -102,6 +103,9 @@ func (r *Result) absorbAt(o *Result, off int) {
 	}
 	if r.ServerSoftware == "" {
 		r.ServerSoftware = o.ServerSoftware
+	}
+	if r.FirstError == "" {
+		r.FirstError = o.FirstError
 	}
 	if r.DocLength < 0 {
 		r.DocLength = o.DocLength
@@ -292,6 +296,9 @@ func (r *Result) WriteExtras(w io.Writer) error {
 			p(" %s %d", k, r.Failures[k])
 		}
 		p("\n")
+		if r.FirstError != "" {
+			p("sockit: first failure: %s\n", r.FirstError)
+		}
 	}
 	if r.Requests > 0 {
 		p("sockit: p99.9 %.3f ms, p99.99 %.3f ms, max %.3f ms (HDR histogram, µs resolution)\n",
@@ -382,6 +389,7 @@ type JSON struct {
 	Interrupted   bool             `json:"interrupted,omitempty"`
 	Cut           int64            `json:"cut,omitempty"` // in flight at the end, not counted
 	Hint          string           `json:"hint,omitempty"`
+	FirstError    string           `json:"first_error,omitempty"` // why the first failed request failed
 }
 
 // SchemaVersion is the --json layout's version.
@@ -429,7 +437,7 @@ func encodeHist(h *hdr.Histogram) string {
 func (r *Result) ToJSON() JSON {
 	h := r.Latency
 	return JSON{
-		SchemaVersion: SchemaVersion, Version: Version, Interrupted: r.Interrupted, Cut: r.Cut, Hint: r.Hint,
+		SchemaVersion: SchemaVersion, Version: Version, Interrupted: r.Interrupted, Cut: r.Cut, Hint: r.Hint, FirstError: r.FirstError,
 		Target: r.Target, Engine: r.Engine, Requests: r.Requests, Failures: r.Failures, Non2xx: r.Non2xx,
 		Concurrency: r.Concurrency, DurationS: r.Duration.Seconds(), RPS: r.RPS(),
 		BytesSent: r.BytesSent, BytesReceived: r.BytesReceived,
@@ -490,7 +498,7 @@ func FromJSON(data []byte) (*Result, error) {
 		ClientCPU: time.Duration(j.ClientCPUS * float64(time.Second)), PerSecond: j.PerSecond,
 		ServerSoftware: j.Server, Host: j.Host, Port: j.Port, Path: j.Path, HTTP: j.HTTP,
 		DocLength: j.DocLength, KeepAlive: j.KeepAlive, BodyBytes: j.BodyBytes,
-		KeepAliveOn: j.KeepAliveOn, SendsBody: j.SendsBody, VariableLength: j.VariableLen}
+		KeepAliveOn: j.KeepAliveOn, SendsBody: j.SendsBody, VariableLength: j.VariableLen, FirstError: j.FirstError}
 	if math.IsNaN(j.DurationS) || j.DurationS < 0 || j.DurationS > 1e9 || j.Requests < 0 {
 		return nil, errors.New("report has an impossible duration or count")
 	}

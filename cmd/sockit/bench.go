@@ -206,6 +206,7 @@ Where bench differs from ab, and why:
 			if cfg.Progress != nil {
 				fmt.Fprintln(a.stderr)
 			}
+			res.FirstError = plain(res.FirstError) // in the words of every sockit message, JSON too
 			if f := outs["--html"]; f != nil {
 				if err := res.WriteHTML(f); err != nil {
 					return fmt.Errorf("bench: --html: %w", err)
@@ -255,7 +256,11 @@ Where bench differs from ab, and why:
 			case res.Requests > 0 && res.Failed() == res.Requests:
 				// ab exits non-zero when it cannot do its job; so does bench
 				// when not one request succeeded.
-				return fmt.Errorf("bench: every request failed (%s)", failureList(res.Failures))
+				why := ""
+				if res.FirstError != "" {
+					why = ": " + res.FirstError
+				}
+				return fmt.Errorf("bench: every request failed (%s)%s", failureList(res.Failures), why)
 			}
 			return nil
 		},

@@ -253,12 +253,23 @@ func TestBenchAllFailedAndJSONVersion(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // a port that refuses
-	r := sockitRun(t, "", "bench", "-n", "3", "http://"+addr+"/")
-	if r.code != exitFailure || !strings.Contains(r.stderr, "every request failed (connect 3)") || !strings.Contains(r.stdout, "Failed requests:        3") {
-		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	// As ab exits with the socket error, bench says why, on both engines.
+	for _, engine := range []string{"goroutine", "loop"} {
+		r := sockitRun(t, "", "bench", "--engine", engine, "-n", "3", "http://"+addr+"/")
+		if r.code != exitFailure || !strings.HasSuffix(r.stderr, "sockit bench: every request failed (connect 3): connect to "+addr+" (tcp): connection refused\n") ||
+			!strings.Contains(r.stdout, "Failed requests:        3") || !strings.Contains(r.stderr, "sockit: first failure: connect to "+addr) {
+			t.Errorf("%s: exit %d, stderr %q", engine, r.code, r.stderr)
+		}
+		r = sockitRun(t, "", "bench", "--json", "--engine", engine, "-n", "3", "tcp://"+addr)
+		var j struct {
+			FirstError string `json:"first_error"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &j); err != nil || j.FirstError != "connect to "+addr+" (tcp): connection refused" {
+			t.Errorf("%s --json: first_error %q (%v)", engine, j.FirstError, err)
+		}
 	}
 	addrs, _ := startServe(t, "echo=tcp://127.0.0.1:0")
-	r = sockitRun(t, "", "bench", "--json", "-n", "3", "tcp://"+addrs["echo tcp"])
+	r := sockitRun(t, "", "bench", "--json", "-n", "3", "tcp://"+addrs["echo tcp"])
 	var j struct {
 		SchemaVersion int        `json:"schema_version"`
 		Version       string     `json:"version"`

@@ -141,7 +141,9 @@ func errMessage(cmd *cobra.Command, err error) string {
 	msg := err.Error()
 	prefixes := []string{"sockit: "}
 	if cmd != nil && cmd.HasParent() {
-		prefixes = append(prefixes, cmd.CommandPath()+": ", cmd.CommandPath()+" ", cmd.Name()+": ")
+		// "bench merge: …" from sockit bench merge as well as "merge: …".
+		prefixes = append(prefixes, cmd.CommandPath()+": ", cmd.CommandPath()+" ", cmd.Name()+": ",
+			strings.TrimPrefix(cmd.CommandPath(), "sockit ")+": ")
 	}
 	for again := true; again; {
 		again = false
@@ -177,7 +179,8 @@ func plain(msg string) string {
 		fmt.Fprintf(&b, "%s %s (%s): ", netVerbs[op], msg[m[8]:m[9]], network)
 	}
 	b.WriteString(msg[last:])
-	msg = goInternals.ReplaceAllStringFunc(b.String(), func(m string) string {
+	msg = spliced.ReplaceAllString(b.String(), "")
+	msg = goInternals.ReplaceAllStringFunc(msg, func(m string) string {
 		if strings.HasSuffix(m, "out of range") {
 			return "out of range"
 		}
@@ -199,8 +202,14 @@ var (
 	netOp = regexp.MustCompile(`\b(dial|listen|read|write|readfrom|writeto) ` +
 		`(tcp[46]?|udp[46]?|unix|unixgram|unixpacket|ip[46]?(?::\w+)?|rfcomm|l2cap|ipx)` +
 		`(?: (?:(\S+)->)?(\S+?))?: (?:(?:connect|bind|listen|accept|read|write|sendto|recvfrom|sendmsg|recvmsg|socket|setsockopt): )?`)
+	// A conn's ReadFrom(r) moves r's bytes to the peer, its WriteTo(w) the
+	// peer's bytes to w (a splice to stdout): a write and a read.
 	netVerbs = map[string]string{"dial": "connect to", "listen": "listen on", "read": "read from",
-		"readfrom": "read from", "write": "write to", "writeto": "write to"}
+		"readfrom": "write to", "write": "write to", "writeto": "read from"}
+	// spliced is the file side of a splice(2) or sendfile(2) inside a
+	// conn's WriteTo or ReadFrom ("write /dev/stdout: splice: "): the
+	// error is the socket's, which the op before it names.
+	spliced = regexp.MustCompile(`\b(?:read|write) \S+: (?:splice|sendfile|copy_file_range): `)
 )
 
 func (a *app) rootCommand() *cobra.Command {
@@ -383,6 +392,16 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// subcommandsOnly is the Args of a command that only groups others
+// (packet): a word that is none of them is an unknown command, with
+// cobra's suggestions, as at the root.
+func subcommandsOnly(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageErr("unknown command %q%s (see %s --help)", args[0], didYouMean(cmd.SuggestionsFor(args[0])), cmd.CommandPath())
+	}
+	return nil
 }
 
 func noArgs(cmd *cobra.Command, args []string) error {

@@ -29,7 +29,7 @@ their well-known ports and sockit serve's local ones) and HTTP, what was said.
 FILTER is tcpdump's expression language (host, net, port, portrange, src, dst,
 ip, ip6, arp, rarp, tcp, udp, icmp, icmp6, vlan, and, or, not, parentheses),
 compiled to classic BPF and run in the kernel.`,
-		Args: exactArgs(0),
+		Args: subcommandsOnly,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(a.packetCaptureCommand(), a.packetReadCommand(), a.packetSendCommand())

@@ -149,6 +149,8 @@ func TestErrorForms(t *testing.T) {
 		{[]string{"connect"}, exitUsage, "sockit connect: wants 1 argument(s), got 0"},
 		{[]string{"listen", "-4", "-6", "x:1"}, exitUsage, "sockit listen: -4 and -6 exclude each other\n"},
 		{[]string{"help", "frob"}, exitUsage, `sockit help: unknown help topic "frob"`},
+		{[]string{"packet", "captur"}, exitUsage, `sockit packet: unknown command "captur" (did you mean capture?)`},
+		{[]string{"bench", "merge"}, exitUsage, "sockit bench merge: no report given\n"},
 		{[]string{"bench", "-c", "x", "http://127.0.0.1:1/"}, exitUsage, `sockit bench: invalid argument "x" for "-c, --concurrency" flag: not a number`},
 		{[]string{"serve", "--log-level", "loud"}, exitUsage, "sockit serve: --log-level is"},
 		{[]string{"echo", "127.0.0.1:0", "hi"}, exitUsage, "sockit echo: tcp://127.0.0.1:0: port 0 is no target"},
@@ -453,6 +455,18 @@ func TestNoGoInternalsInMessages(t *testing.T) {
 	}
 	refused := pc.LocalAddr().String()
 	pc.Close() // a UDP port that answers with ICMP port unreachable
+	// connect's output is a file (splice(2) from the socket): the reset is
+	// still the socket's ("write /dev/stdout: splice: ..." before). It may
+	// come before the dial has seen its connection complete.
+	rst := sockittest.TCPPeer(t, func(c *net.TCPConn) { c.SetLinger(0) })
+	for range 5 {
+		cmd, _, rest := sockitProcess(t, "connect", "tcp://"+rst)
+		out := rest()
+		if exitStatus(t, cmd) != exitFailure || !regexp.MustCompile(`^sockit connect: (read from|connect to) `+
+			regexp.QuoteMeta(rst)+` \(tcp\): connection reset by peer\n$`).MatchString(out) {
+			t.Errorf("connect to a reset: %q", out)
+		}
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
