@@ -50,6 +50,10 @@ type Result struct {
 	// (-p, -u) the Total body sent line and the sent and total transfer
 	// rates; VariableLength (-l) "Document Length: Variable".
 	KeepAliveOn, SendsBody, VariableLength bool
+	// NoConfidence (ab's -S) prints the Connection Times table as min, avg
+	// and max, without ab's notes on the median and mean; the text report
+	// only.
+	NoConfidence bool
 
 	// Shard is the part of a sharded run this result covers (zero: all);
 	// RunID names the run its shards share, and OptionsHash the load they
@@ -227,6 +231,17 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	// ab's formats: a 12-column label, then %5 %4 %5.1f %6 %7.
 	p("\nConnection Times (ms)\n")
+	if r.NoConfidence {
+		// ab -S: "%5 %5%5", min, mean and max (no space before max).
+		p("              min   avg   max\n")
+		for _, row := range []struct {
+			name string
+			h    *hdr.Histogram
+		}{{"Connect", r.Connect}, {"Processing", r.Processing}, {"Waiting", r.Wait}, {"Total", r.Latency}} {
+			p("%-12s%5.0f %5.0f%5.0f\n", row.name+":", ms(row.h.Min()), row.h.Mean()/1000, ms(row.h.Max()))
+		}
+		return r.writePercentiles(w)
+	}
 	p("              min  mean[+/-sd] median   max\n")
 	row := func(name string, h *hdr.Histogram) {
 		p("%-12s%5.0f %4.0f %5.1f %6.0f %7.0f\n", name+":", ms(h.Min()), h.Mean()/1000, h.StdDev()/1000,
@@ -252,9 +267,15 @@ func (r *Result) WriteText(w io.Writer) error {
 				"        These results are probably not that reliable.\n", c.what)
 		}
 	}
+	return r.writePercentiles(w)
+}
+
+// writePercentiles is ab's last table, for more than one request.
+func (r *Result) writePercentiles(w io.Writer) error {
 	if r.Requests < 2 {
-		return nil // nor percentiles of one request
+		return nil // no percentiles of one request
 	}
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	p("\nPercentage of the requests served within a certain time (ms)\n")
 	for _, q := range []float64{50, 66, 75, 80, 90, 95, 98, 99} {
 		p("  %2.0f%%  %5.0f\n", q, ms(r.Latency.ValueAtQuantile(q)))

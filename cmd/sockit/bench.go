@@ -20,26 +20,28 @@ import (
 
 func (a *app) benchCommand() *cobra.Command {
 	var (
-		cfg      bench.Config
-		timeLim  time.Duration
-		timeout  time.Duration
-		head     bool
-		postFile string
-		putFile  string
-		quiet    bool
-		asJSON   bool
-		htmlFile string
-		threads  int
-		shard    string
-		marked   bool
-		csvFile  string
-		omFile   string
-		verbose  int
-		pctFile  string
-		gnuFile  string
-		cookies  []string
-		auth     string
-		noExit   bool
+		cfg       bench.Config
+		timeLim   time.Duration
+		timeout   time.Duration
+		head      bool
+		postFile  string
+		putFile   string
+		quiet     bool
+		asJSON    bool
+		htmlFile  string
+		threads   int
+		shard     string
+		marked    bool
+		csvFile   string
+		omFile    string
+		verbose   int
+		pctFile   string
+		gnuFile   string
+		cookies   []string
+		auth      string
+		noExit    bool
+		noConf    bool
+		proxyAuth string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench [flags] TARGET",
@@ -100,11 +102,14 @@ Where bench differs from ab, and why:
 			for _, c := range cookies {
 				cfg.Headers = append(cfg.Headers, "Cookie: "+c)
 			}
-			if auth != "" {
-				if !strings.Contains(auth, ":") {
-					return usageErr("bench: -A: want user:password, not %q", auth)
+			for _, a := range []struct{ flag, value, header string }{{"-A", auth, "Authorization"}, {"-P", proxyAuth, "Proxy-Authorization"}} {
+				if a.value == "" {
+					continue
 				}
-				cfg.Headers = append(cfg.Headers, "Authorization: Basic "+base64.StdEncoding.EncodeToString([]byte(auth)))
+				if !strings.Contains(a.value, ":") {
+					return usageErr("bench: %s: want user:password, not %q", a.flag, a.value)
+				}
+				cfg.Headers = append(cfg.Headers, a.header+": Basic "+base64.StdEncoding.EncodeToString([]byte(a.value)))
 			}
 			for _, body := range []struct{ flag, file, method string }{{"-p", postFile, "POST"}, {"-u", putFile, "PUT"}} {
 				if body.file == "" {
@@ -207,6 +212,7 @@ Where bench differs from ab, and why:
 				fmt.Fprintln(a.stderr)
 			}
 			res.FirstError = plain(res.FirstError) // in the words of every sockit message, JSON too
+			res.NoConfidence = noConf
 			if f := outs["--html"]; f != nil {
 				if err := res.WriteHTML(f); err != nil {
 					return fmt.Errorf("bench: --html: %w", err)
@@ -271,8 +277,10 @@ Where bench differs from ab, and why:
 	f.StringVarP(&gnuFile, "gnuplot", "g", "", "ab's -g: write one tab-separated line per request to FILE (starttime seconds ctime dtime ttime wait)")
 	f.StringArrayVarP(&cookies, "cookie", "C", nil, "ab's -C: add a 'Cookie: name=value' header (repeatable)")
 	f.StringVarP(&auth, "auth", "A", "", "ab's -A user:password: HTTP Basic authentication")
+	f.StringVarP(&proxyAuth, "proxy-auth", "P", "", "ab's -P user:password: Basic authentication to the proxy (Proxy-Authorization)")
 	f.StringVarP(&cfg.Proxy, "proxy", "X", "", "ab's -X host:port: send the HTTP requests through this proxy")
 	f.BoolVarP(&cfg.AnyLength, "variable-length", "l", false, "ab's -l: bodies of another length than the first are not Length failures")
+	f.BoolVarP(&noConf, "no-confidence", "S", false, "ab's -S: the Connection Times table as min, avg and max, without the standard deviation, the median and ab's notes on them")
 	f.BoolVarP(&noExit, "no-exit-on-receive-error", "r", false, "ab's -r; bench never exits on a receive error anyway: it counts it and goes on")
 	f.StringVar(&shard, "shard", "", "run shard I of N (I/N, 1-based) of the load; default from JOB_COMPLETION_INDEX (0-based) and SOCKIT_SHARDS")
 	f.StringVar(&cfg.RunID, "run-id", "", "name of the run, for merge (default $SOCKIT_RUN_ID)")
@@ -515,7 +523,7 @@ func checkBenchFlags(cmd *cobra.Command, cfg *bench.Config, target string, timeL
 			}
 		}
 	}
-	httpOnly := []string{"header", "postfile", "putfile", "content-type", "method", "head", "cookie", "auth", "proxy",
+	httpOnly := []string{"header", "postfile", "putfile", "content-type", "proxy-auth", "method", "head", "cookie", "auth", "proxy",
 		"variable-length", "unix-socket", "insecure"}
 	for _, name := range rawOnly {
 		if isHTTP && fl.Changed(name) {

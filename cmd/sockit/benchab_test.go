@@ -33,6 +33,7 @@ func abShape(s string) string {
 // label then %5 %4 %5.1f %6 %7, and "  %d%%  %5".
 var (
 	abTableRow   = regexp.MustCompile(`^(Connect: {4}|Processing: |Waiting: {4}|Total: {6})[ \d]{5} [ \d]{4} [ \d.]{5} [ \d]{6} [ \d]{7}$`)
+	abNoConfRow  = regexp.MustCompile(`(?m)^(Connect: {4}|Processing: |Waiting: {4}|Total: {6})[ \d]{5} [ \d]{5}[ \d]{5}$`) // -S: %5 %5%5
 	abPercentRow = regexp.MustCompile(`^(  \d\d%  [ \d]{5}| 100%  [ \d]{5} \(longest request\))$`)
 )
 
@@ -179,7 +180,7 @@ func TestBenchFlagValidation(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q", tc.args, r.code, r.stderr)
 		}
 	}
-	for _, flag := range [][]string{{"-H", "A: b"}, {"-p", "/dev/null"}, {"-u", "/dev/null"}, {"-C", "a=b"}, {"-A", "u:p"}, {"-X", "127.0.0.1:1"}, {"-l"}} {
+	for _, flag := range [][]string{{"-H", "A: b"}, {"-p", "/dev/null"}, {"-u", "/dev/null"}, {"-C", "a=b"}, {"-A", "u:p"}, {"-P", "u:p"}, {"-X", "127.0.0.1:1"}, {"-l"}} {
 		r := sockitRun(t, "", append(append([]string{"bench"}, flag...), "tcp://127.0.0.1:1")...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, flag[0]+": applies to HTTP targets") {
 			t.Errorf("%v on a raw target: exit %d, stderr %q", flag, r.code, r.stderr)
@@ -211,7 +212,7 @@ func TestBenchAbRequestFlagsAndFiles(t *testing.T) {
 	})
 	dir := t.TempDir()
 	pct, gnu := filepath.Join(dir, "p.csv"), filepath.Join(dir, "g.tsv")
-	r := sockitRun(t, "", "bench", "-n", "10", "-C", "a=1", "-A", "user:pw", "-X", addr, "-e", pct, "-g", gnu, "http://example.test/x")
+	r := sockitRun(t, "", "bench", "-n", "10", "-C", "a=1", "-A", "user:pw", "-P", "proxy:pw", "-X", addr, "-e", pct, "-g", gnu, "http://example.test/x")
 	if r.code != 0 {
 		t.Fatalf("exit %d %s", r.code, r.stderr)
 	}
@@ -221,8 +222,10 @@ func TestBenchAbRequestFlagsAndFiles(t *testing.T) {
 	}
 	cookie, _ := got[0].Get("Cookie")
 	authz, _ := got[0].Get("Authorization")
-	if got[0].Target != "http://example.test/x" || cookie != "a=1" || authz != "Basic "+base64.StdEncoding.EncodeToString([]byte("user:pw")) {
-		t.Errorf("request: target %q, cookie %q, authorization %q", got[0].Target, cookie, authz)
+	proxyAuthz, _ := got[0].Get("Proxy-Authorization")
+	if got[0].Target != "http://example.test/x" || cookie != "a=1" || authz != "Basic "+base64.StdEncoding.EncodeToString([]byte("user:pw")) ||
+		proxyAuthz != "Basic "+base64.StdEncoding.EncodeToString([]byte("proxy:pw")) {
+		t.Errorf("request: target %q, cookie %q, authorization %q, proxy authorization %q", got[0].Target, cookie, authz, proxyAuthz)
 	}
 	p, _ := os.ReadFile(pct)
 	lines := strings.Split(strings.TrimSpace(string(p)), "\n")
@@ -356,6 +359,7 @@ func TestBenchLayoutMatchesAbAcrossFlags(t *testing.T) {
 		{[]string{"-H", "X-Trace: 1"}, nil},
 		{[]string{"-l"}, []string{"Document Length:        Variable\n"}},
 		{[]string{"-n", "1"}, []string{"Complete requests:      1\n"}},
+		{[]string{"-S"}, []string{"              min   avg   max\n"}},
 	} {
 		c := []string{"1", "4", "20"}[i%3]
 		for _, path := range []string{"/", "/nope"} {
@@ -377,6 +381,9 @@ func TestBenchLayoutMatchesAbAcrossFlags(t *testing.T) {
 					if !strings.Contains(r.stdout, l) || !strings.Contains(want, l) {
 						t.Errorf("%v %s %s: %q not in both reports:\n%s\nab:\n%s", args, path, engine, l, r.stdout, want)
 					}
+				}
+				if tc.args[0] == "-S" && (len(abNoConfRow.FindAllString(r.stdout, -1)) != 4 || len(abNoConfRow.FindAllString(want, -1)) != 4) {
+					t.Errorf("-S %s: the table is not in ab's widths:\n%s\nab:\n%s", engine, r.stdout, want)
 				}
 				if got, abs := abFigures(r.stdout), abFigures(want); got != abs {
 					t.Errorf("%v %s %s: figures differ from ab's:\n%s", args, path, engine, lineDiff(got, abs))
