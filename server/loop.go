@@ -322,7 +322,10 @@ func (l *loop) run() {
 			}
 			switch le, pe := l.e.lookup(fd); {
 			case le != nil:
-				for i := 0; i < acceptBatch && l.accept(le); i++ {
+				for range acceptBatch {
+					if !l.accept(le) {
+						break
+					}
 				}
 			case pe != nil:
 				l.datagrams(pe)
