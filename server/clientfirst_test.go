@@ -2,9 +2,11 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -140,5 +142,47 @@ func TestClientFirst(t *testing.T) {
 		}
 		t.Logf("a silent connection was accepted after %v", time.Since(start).Round(time.Millisecond))
 		get(t, c, br, true)
+	})
+}
+
+// lastWord answers its first input (or greets, when greet is set) with
+// reply and closes: the reply is the connection's last output.
+type lastWord struct {
+	reply []byte
+	greet bool
+}
+
+func (h lastWord) Open(netip.AddrPort) server.Session { return h }
+func (h lastWord) Greet(buf []byte) ([]byte, bool) {
+	if h.greet {
+		return append(buf, h.reply...), true
+	}
+	return nil, false
+}
+func (h lastWord) Receive(_, buf []byte) ([]byte, bool) { return append(buf, h.reply...), true }
+
+// TestLastReplyArrivesWhole: a reply followed by the close (sent with
+// MSG_MORE on the loops, so the FIN can ride on its last segment) arrives
+// whole, then EOF: small ones, and ones larger than the socket buffers
+// that the kernel takes in parts; as a reply and as a greeting.
+func TestLastReplyArrivesWhole(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		for _, size := range []int{1, 620, 8 << 20} {
+			for _, greet := range []bool{false, true} {
+				reply := sockittest.RandomBytes(size, uint64(size))
+				srv := server.New(server.Config{Logger: quiet, Engine: engine})
+				addr := serveStream(t, srv, server.Service{Name: "last", Stream: lastWord{reply, greet}})
+				c := dial(t, "tcp", addr)
+				if !greet {
+					if _, err := c.Write([]byte("x")); err != nil {
+						t.Fatal(err)
+					}
+				}
+				got, err := io.ReadAll(c)
+				if err != nil || !bytes.Equal(got, reply) {
+					t.Fatalf("size %d, greeting %v: got %d bytes (equal: %v), %v", size, greet, len(got), bytes.Equal(got, reply), err)
+				}
+			}
+		}
 	})
 }

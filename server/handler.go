@@ -88,6 +88,11 @@
 // defer: for the others a connection is registered at accept as before
 // (reading at once there found the request arrived in 29% of HTTP
 // connections without the deferral, so it cost more reads than it saved).
+// A reply after which the connection closes is written with MSG_MORE, so
+// the close's FIN rides on its last segment (tcpdump: one [F.] segment
+// carrying the response instead of a data segment and a FIN): in four
+// alternating rounds of the same perf stat, 27.5 against 34.3 µs of
+// task-clock per request.
 //
 // # Idle connections
 //

@@ -424,7 +424,7 @@ func (l *loop) accept(le *listenerEntry) bool {
 	out, closeAfter := c.sess.Greet(l.scratch[:0])
 	c.closeAfter = closeAfter
 	c.fullRead = closeAfter // the peer may have sent something we will never read
-	if !l.send(c, out) {
+	if !l.sendLast(c, out, closeAfter) {
 		return true
 	}
 	switch {
@@ -483,7 +483,14 @@ func (l *loop) want(c *econn, write bool) {
 
 // send writes p (which may alias the loop's buffers) or keeps what the
 // kernel did not take; false when c was closed.
-func (l *loop) send(c *econn, p []byte) bool {
+func (l *loop) send(c *econn, p []byte) bool { return l.sendLast(c, p, false) }
+
+// sendLast is send; last says that the connection closes after p, so on
+// TCP the kernel may hold p's tail back for the FIN (MSG_MORE), and the
+// reply and the FIN leave as one segment (the close or shutdown that
+// follows sends both): a connection per request costs the peer one packet
+// less to receive.
+func (l *loop) sendLast(c *econn, p []byte, last bool) bool {
 	if len(p) == 0 {
 		return true
 	}
@@ -491,7 +498,11 @@ func (l *loop) send(c *econn, p []byte) bool {
 		c.out = append(c.out, p...)
 		return true
 	}
-	n, err := rawsys.Write(int(c.fd), p)
+	write := rawsys.Write
+	if last && c.tcp {
+		write = rawsys.WriteMore
+	}
+	n, err := write(int(c.fd), p)
 	if n > 0 {
 		c.ctr.out(n)
 		c.lastWrite = l.mono
@@ -620,7 +631,7 @@ func (l *loop) read(c *econn) {
 		// One-shot connections never pay for the setsockopt.
 		unix.SetsockoptInt(int(c.fd), unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	}
-	if !l.send(c, out) {
+	if !l.sendLast(c, out, closeAfter) {
 		return
 	}
 	if c.sendsFiles {

@@ -37,6 +37,19 @@ func Write(fd int, p []byte) (int, error) {
 	return int(n), errno(e)
 }
 
+// WriteMore writes to a non-blocking TCP socket with MSG_MORE: the kernel
+// holds a short tail back for what follows, which may be the FIN of a
+// close or shutdown (either sends what is held), so a last reply and the
+// FIN leave in one segment.
+func WriteMore(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)),
+		unix.MSG_MORE|unix.MSG_NOSIGNAL, 0, 0)
+	return int(n), errno(e)
+}
+
 // Close closes a socket that has no SO_LINGER (so close does not block).
 func Close(fd int) error {
 	_, _, e := unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
