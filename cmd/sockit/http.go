@@ -229,6 +229,19 @@ func (a *app) httpSetup(f *httpFlags, uaSet bool) (*httpraw.Client, *httpraw.Req
 	if err != nil {
 		return nil, nil, &httpFail{exitUsage, err}
 	}
+	// curl refuses a negative bound; 0 is none, as the help says.
+	switch {
+	case f.connectTimeout < 0:
+		return nil, nil, usage("--connect-timeout %v: want 0 (no bound) or more", f.connectTimeout)
+	case f.maxTime < 0:
+		return nil, nil, usage("-m %v: want 0 (no bound) or more", f.maxTime)
+	case f.maxBytes < 0:
+		return nil, nil, usage("--max-bytes %d: want 0 (no bound) or more", f.maxBytes)
+	case f.retry < 0:
+		return nil, nil, usage("--retry %d: want 0 or more", f.retry)
+	case f.maxRedirs < -1:
+		return nil, nil, usage("--max-redirs %d: want -1 (no bound) or more", f.maxRedirs)
+	}
 	client := &httpraw.Client{ConnectTimeout: f.connectTimeout, Family: fam}
 	if f.unixSocket != "" {
 		path := f.unixSocket

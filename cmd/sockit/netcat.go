@@ -59,6 +59,12 @@ no reply has come for --wait.`,
 		if err != nil {
 			return err
 		}
+		if timeout < 0 {
+			return usageErr("--timeout %v: want 0 (no bound) or more", timeout)
+		}
+		if opt.Wait <= 0 {
+			return usageErr("--wait %v: want a positive time (replies take time to come back)", opt.Wait)
+		}
 		e, err := sockit.ParseEndpoint(args[0], sockit.Defaults{Network: "tcp"})
 		if err != nil {
 			return err

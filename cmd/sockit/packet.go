@@ -125,8 +125,11 @@ tcpdump prints them.`,
 		if iface == "" {
 			return usageErr("%s: -i IFACE is required (see sockit interfaces)", cmd.CommandPath())
 		}
-		if count < 0 || bufKiB < 128 {
-			return usageErr("%s: -c must be positive and -B at least 128 (KiB)", cmd.CommandPath())
+		if count < 0 {
+			return usageErr("%s: -c %d: want 0 (until interrupted) or more", cmd.CommandPath(), count)
+		}
+		if bufKiB < 128 {
+			return usageErr("%s: -B %d: want at least 128 (KiB)", cmd.CommandPath(), bufKiB)
 		}
 		// Lines: blocks of 128 KiB handed over at least every 10 ms (the
 		// ring's default), so a person sees frames as they come. -w: no one

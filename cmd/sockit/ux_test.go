@@ -488,3 +488,28 @@ func TestNoGoInternalsInMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestNegativeBoundsRefused: a bound below what its help allows is a usage
+// error naming the flag, said before any traffic (a negative connect
+// timeout "timed out" at once, --wait 0 meant 2s, capture's -B named -c).
+func TestNegativeBoundsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"connect", "--timeout", "-1", "127.0.0.1:1"}, "sockit connect: --timeout -1s: want 0 (no bound) or more\n"},
+		{[]string{"connect", "--wait", "0", "udp://127.0.0.1:1"}, "sockit connect: --wait 0s: want a positive time"},
+		{[]string{"get", "--connect-timeout", "-1", "http://127.0.0.1:1/"}, "sockit get: --connect-timeout -1s: want 0 (no bound) or more\n"},
+		{[]string{"get", "-m", "-1", "http://127.0.0.1:1/"}, "sockit get: -m -1s: want 0 (no bound) or more\n"},
+		{[]string{"get", "--max-bytes", "-5", "http://127.0.0.1:1/"}, "sockit get: --max-bytes -5: want 0 (no bound) or more\n"},
+		{[]string{"head", "--retry", "-2", "http://127.0.0.1:1/"}, "sockit head: --retry -2: want 0 or more\n"},
+		{[]string{"get", "--max-redirs", "-3", "http://127.0.0.1:1/"}, "sockit get: --max-redirs -3: want -1 (no bound) or more\n"},
+		{[]string{"packet", "capture", "-i", "lo", "-B", "-1"}, "sockit packet capture: -B -1: want at least 128 (KiB)\n"},
+		{[]string{"packet", "capture", "-i", "lo", "-c", "-1"}, "sockit packet capture: -c -1: want 0 (until interrupted) or more\n"},
+	} {
+		r := sockitRun(t, "", tc.args...)
+		if r.code != exitUsage || !strings.HasPrefix(r.stderr, tc.want) || r.stdout != "" {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+}
