@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/sockit/sockit/sockittest"
 )
@@ -399,5 +402,74 @@ func TestServeLogJournal(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 		r.Close()
+	}
+}
+
+// TestServeStderrStalled: with stderr a pipe nobody reads any more (full,
+// as with a stuck journald), serve keeps serving, and SIGTERM ends it
+// within --grace and the 2s its log gets for its last lines: no log line
+// makes an event loop, the drain or the exit wait.
+func TestServeStderrStalled(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, 4096) // fills sooner
+	cmd := exec.Command(os.Args[0], "serve", "--log-format", "json", "--grace", "1s", "--max-conns", "1", "echo=tcp://127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "SOCKIT_BE_MAIN=1")
+	cmd.Stderr = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var waitErr error
+	exited := make(chan struct{})
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	defer func() { cmd.Process.Kill(); <-exited }()
+	br := bufio.NewReader(r)
+	var addr string
+	for addr == "" {
+		s, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m logLine
+		json.Unmarshal([]byte(s), &m)
+		if m.str("msg") == "listening" {
+			addr = m.str("addr")
+		}
+	}
+	// From here on nobody reads r; fill the pipe from this side.
+	filled := make(chan struct{})
+	go func() {
+		defer close(filled)
+		for {
+			if _, err := w.Write(make([]byte, 512)); err != nil {
+				return // r closed
+			}
+		}
+	}()
+	defer func() { r.Close(); <-filled }()
+	size, err := unix.FcntlInt(r.Fd(), unix.F_GETPIPE_SZ, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sockittest.Eventually(t, 10*time.Second, "stderr's pipe full", func() bool {
+		n, err := unix.IoctlGetInt(int(r.Fd()), unix.TIOCINQ)
+		return err == nil && n >= size
+	})
+	// An echo connection is served, and one past --max-conns refused: a
+	// drop line serve cannot write. The echo connection is still open at
+	// SIGTERM, so the drain takes the whole --grace.
+	refuseOne(t, addr)
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+		if waitErr != nil {
+			t.Errorf("serve after SIGTERM with stderr full: %v", waitErr)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not exit within 15s of SIGTERM with its stderr full (--grace 1s)")
 	}
 }

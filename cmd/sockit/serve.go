@@ -78,6 +78,9 @@ and a last "stop" (exit status, how long the drain took, the error that
 ended serve, if any). Durations are written as Go durations ("1.5s") in
 both formats. Each line has a time, as nginx's logs do, except text lines
 written to the journal (systemd's JOURNAL_STREAM), which stamps its own.
+A stderr that takes nothing (a full pipe) holds nothing up: lines wait in
+a 1 MiB buffer (past it, dropped and counted), and at exit serve gives its
+last lines 2s.
 Drops are logged at level WARN (idle timeouts, the usual end of a
 keep-alive connection, at INFO), rate-limited: per listener and reason
 (max-conns, max-conns-per-source, idle-timeout, write-timeout,
@@ -110,10 +113,11 @@ comparison).`,
 				fmt.Fprintf(a.stdout, "%s: ok\n", checkConfig)
 				return nil
 			}
-			logger, err := newLogger(a, logFormat, logLevel)
+			logger, closeLog, err := newLogger(a, logFormat, logLevel)
 			if err != nil {
 				return err
 			}
+			defer closeLog() // the last lines, the stop line among them
 			opt.Server.Logger = logger
 			if !slices.Contains(server.Engines(), opt.Server.Engine) {
 				return usageErr("serve: --engine is %s, not %q", strings.Join(server.Engines(), " or "), opt.Server.Engine)
@@ -217,7 +221,11 @@ comparison).`,
 				if err != nil {
 					return fmt.Errorf("serve: access log: %w", err)
 				}
-				defer al.Close() // after every connection has ended
+				defer func() { // after every connection has ended
+					if err := al.Close(); err != nil {
+						logger.Error("access log not closed; its last lines are lost", "file", st.accessLog, "err", err)
+					}
+				}()
 				opt.AccessLog = al
 				defer reopenOnUSR1(al, logger)()
 			}
@@ -576,14 +584,14 @@ func (a *app) reload(ctx context.Context, file string, cur config.Config, g *ser
 	return cfg, nil
 }
 
-func newLogger(a *app, format, level string) (*slog.Logger, error) {
+func newLogger(a *app, format, level string) (logger *slog.Logger, closeLog func(), err error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, usageErr("--log-level is debug, info, warn or error, not %q", level)
+		return nil, nil, usageErr("--log-level is debug, info, warn or error, not %q", level)
 	}
 	format = strings.ToLower(format)
 	if format != "text" && format != "json" {
-		return nil, usageErr("--log-format is text or json, not %q", format)
+		return nil, nil, usageErr("--log-format is text or json, not %q", format)
 	}
 	noTime := format == "text" && toJournal(a.stderr)
 	ho := &slog.HandlerOptions{Level: lv, ReplaceAttr: func(groups []string, at slog.Attr) slog.Attr {
@@ -596,10 +604,17 @@ func newLogger(a *app, format, level string) (*slog.Logger, error) {
 		}
 		return at
 	}}
+	// The lines go through a bounded buffer one goroutine writes out, so
+	// that a stderr nobody reads (a full pipe, a stuck journald) makes no
+	// event loop, drain or exit wait; closeLog gives it 2s at most.
+	out := accesslog.Stream(a.stderr)
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(a.stderr, ho)), nil
+		logger = slog.New(slog.NewJSONHandler(out, ho))
+	} else {
+		logger = slog.New(slog.NewTextHandler(out, ho))
 	}
-	return slog.New(slog.NewTextHandler(a.stderr, ho)), nil
+	out.SetLog(logger)
+	return logger, func() { out.Close() }, nil
 }
 
 // toJournal reports whether w is the stream systemd connected to the

@@ -11,9 +11,19 @@
 // by a warning at most every 10 seconds with the count. Reopen (SIGUSR1, as
 // logrotate's postrotate expects of nginx) flushes the old file and opens
 // the path again.
+//
+// Stream writes serve's own log (stderr) the same way, each line at once
+// rather than every second: a stderr nobody reads (a full pipe, a stuck
+// journald) then never makes a goroutine that logs wait, an event loop or
+// a shutdown among them.
+//
+// Close waits at most 2 seconds for the last write: past that, the output
+// is taken to be stalled, the lines still buffered are lost, and the
+// writing goroutine ends whenever its write returns.
 package accesslog
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -26,14 +36,20 @@ const (
 	kickAt      = 64 << 10
 	flushEvery  = time.Second
 	warnEvery   = 10 * time.Second
+	closeWait   = 2 * time.Second
 )
+
+// ErrStalled is Close's error when the output took nothing for closeWait.
+var ErrStalled = errors.New("output stalled; the last lines are lost")
 
 // Writer is an access log being written. Write is safe for concurrent use.
 type Writer struct {
-	path string // "" when writing to a stream given to Open
-	log  *slog.Logger
+	path  string // "" when writing to a stream
+	what  string // what the warnings call it: "access log", "log"
+	eager bool   // each line is written at once, not every second
 
 	mu      sync.Mutex
+	log     *slog.Logger // the warnings' destination; nil: none
 	buf     []byte
 	dropped int64 // lines dropped since the last warning
 
@@ -47,16 +63,15 @@ type Writer struct {
 	f        *os.File
 	spare    []byte
 	lastWarn time.Time
+	closeErr error // the file's, read by Close once done is closed
 }
 
 // Open starts writing an access log to path, appending to the file (made
 // 0644 if it does not exist), or to stdout when path is "-". log receives
 // the warnings (lines dropped, a failed write or reopen).
 func Open(path string, stdout io.Writer, log *slog.Logger) (*Writer, error) {
-	w := &Writer{log: log, kick: make(chan struct{}, 1), reopen: make(chan chan error), stop: make(chan struct{}), done: make(chan struct{})}
-	if path == "-" {
-		w.out = stdout
-	} else {
+	w := newWriter(stdout, "access log", log)
+	if path != "-" {
 		f, err := openFile(path)
 		if err != nil {
 			return nil, err
@@ -65,6 +80,27 @@ func Open(path string, stdout io.Writer, log *slog.Logger) (*Writer, error) {
 	}
 	go w.run()
 	return w, nil
+}
+
+// Stream starts writing lines to out as they come (serve's stderr). The
+// warnings about dropped lines go to the logger SetLog names, which may be
+// the one writing to w.
+func Stream(out io.Writer) *Writer {
+	w := newWriter(out, "log", nil)
+	w.eager = true
+	go w.run()
+	return w
+}
+
+func newWriter(out io.Writer, what string, log *slog.Logger) *Writer {
+	return &Writer{out: out, what: what, log: log, kick: make(chan struct{}, 1), reopen: make(chan chan error), stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// SetLog sends w's warnings to log.
+func (w *Writer) SetLog(log *slog.Logger) {
+	w.mu.Lock()
+	w.log = log
+	w.mu.Unlock()
 }
 
 func openFile(path string) (*os.File, error) {
@@ -82,7 +118,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	w.buf = append(w.buf, p...)
-	big := len(w.buf) >= kickAt
+	big := w.eager || len(w.buf) >= kickAt
 	w.mu.Unlock()
 	if big {
 		select {
@@ -105,23 +141,31 @@ func (w *Writer) Reopen() error {
 	}
 }
 
-// Close writes out what is buffered and closes the file.
+// Close writes out what is buffered and closes the file, waiting at most
+// closeWait for an output that takes nothing (then ErrStalled).
 func (w *Writer) Close() error {
 	close(w.stop)
-	<-w.done
-	if w.f != nil {
-		return w.f.Close()
+	t := time.NewTimer(closeWait)
+	defer t.Stop()
+	select {
+	case <-w.done:
+		return w.closeErr
+	case <-t.C:
+		return ErrStalled
 	}
-	return nil
 }
 
 func (w *Writer) run() {
 	defer close(w.done)
-	t := time.NewTicker(flushEvery)
-	defer t.Stop()
+	var tick <-chan time.Time // a stream's lines are written as they come
+	if !w.eager {
+		t := time.NewTicker(flushEvery)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
-		case <-t.C:
+		case <-tick:
 		case <-w.kick:
 		case ch := <-w.reopen:
 			w.flush(false)
@@ -129,6 +173,10 @@ func (w *Writer) run() {
 			continue
 		case <-w.stop:
 			w.flush(true)
+			w.flush(true) // what the first logged, when w is its own log
+			if w.f != nil {
+				w.closeErr = w.f.Close()
+			}
 			return
 		}
 		w.flush(false)
@@ -136,25 +184,28 @@ func (w *Writer) run() {
 }
 
 // flush writes the buffer out; final reports the drops whatever the time.
+// The buffer is taken before the warnings are logged, so that a Stream
+// that is its own log has room for them: they are written by the next
+// flush.
 func (w *Writer) flush(final bool) {
+	now := time.Now()
 	w.mu.Lock()
 	w.buf, w.spare = w.spare[:0], w.buf
-	dropped := w.dropped
-	now := time.Now()
-	warn := dropped > 0 && (final || now.Sub(w.lastWarn) >= warnEvery)
+	log, dropped := w.log, w.dropped
+	warn := dropped > 0 && log != nil && (final || now.Sub(w.lastWarn) >= warnEvery)
 	if warn {
 		w.dropped = 0
 	}
 	w.mu.Unlock()
 	if len(w.spare) > 0 {
-		if _, err := w.out.Write(w.spare); err != nil && now.Sub(w.lastWarn) >= warnEvery {
+		if _, err := w.out.Write(w.spare); err != nil && log != nil && now.Sub(w.lastWarn) >= warnEvery {
 			w.lastWarn = now
-			w.log.Error("access log write failed; lines lost", "file", w.path, "err", err)
+			log.Error(w.what+" write failed; lines lost", "file", w.path, "err", err)
 		}
 	}
 	if warn {
 		w.lastWarn = now
-		w.log.Warn("access log lines dropped: the disk is slower than the requests", "file", w.path, "count", dropped)
+		log.Warn(w.what+" lines dropped: the output is slower than the lines come", "file", w.path, "count", dropped)
 	}
 }
 

@@ -75,3 +75,43 @@ func BenchmarkWrite(b *testing.B) {
 		}
 	})
 }
+
+// TestStreamStalled: a Stream (serve's stderr) whose output takes nothing
+// (a pipe nobody reads) never makes Write wait, and Close gives up after
+// closeWait with ErrStalled rather than hold the process's exit. When the
+// output takes bytes again, the writing goroutine writes what it kept,
+// then a warning through the Stream's own logger counting the lines that
+// did not fit, and ends.
+func TestStreamStalled(t *testing.T) {
+	pr, pw := io.Pipe()
+	w := Stream(pw)
+	w.SetLog(slog.New(slog.NewJSONHandler(w, nil)))
+	line := []byte(strings.Repeat("x", 99) + "\n")
+	const n = 20000 // 2 MB: twice the buffer
+	for range n {
+		w.Write(line) // the first blocks the writing goroutine in pw.Write
+	}
+	start := time.Now()
+	if err := w.Close(); err != ErrStalled {
+		t.Fatalf("Close on a stalled output: %v, want ErrStalled", err)
+	}
+	if d := time.Since(start); d < closeWait || d > closeWait+5*time.Second {
+		t.Errorf("Close took %v; want closeWait (%v)", d, closeWait)
+	}
+	got := make(chan []byte)
+	go func() { b, _ := io.ReadAll(pr); got <- b }()
+	<-w.done
+	pw.Close()
+	b := <-got
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	var warn struct {
+		Msg   string
+		Count int
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &warn); err != nil || !strings.HasPrefix(warn.Msg, "log lines dropped") {
+		t.Fatalf("last line %q: %v; want the warning", lines[len(lines)-1], err)
+	}
+	if written := len(lines) - 1; written+warn.Count != n || written == 0 {
+		t.Errorf("%d lines written and %d dropped; want %d in all", written, warn.Count, n)
+	}
+}
