@@ -410,13 +410,7 @@ func TestServeLogJournal(t *testing.T) {
 // within --grace and the 2s its log gets for its last lines: no log line
 // makes an event loop, the drain or the exit wait.
 func TestServeStderrStalled(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer w.Close()
-	unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, 4096) // fills sooner
+	r, w, size := smallPipe(t)
 	cmd := exec.Command(os.Args[0], "serve", "--log-format", "json", "--grace", "1s", "--max-conns", "1", "echo=tcp://127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "SOCKIT_BE_MAIN=1")
 	cmd.Stderr = w
@@ -451,10 +445,6 @@ func TestServeStderrStalled(t *testing.T) {
 		}
 	}()
 	defer func() { r.Close(); <-filled }()
-	size, err := unix.FcntlInt(r.Fd(), unix.F_GETPIPE_SZ, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sockittest.Eventually(t, 10*time.Second, "stderr's pipe full", func() bool {
 		n, err := unix.IoctlGetInt(int(r.Fd()), unix.TIOCINQ)
 		return err == nil && n >= size
@@ -472,4 +462,69 @@ func TestServeStderrStalled(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not exit within 15s of SIGTERM with its stderr full (--grace 1s)")
 	}
+}
+
+// TestServeAccessLogStalledReopen: with `--access-log -` and standard
+// output a pipe nobody reads (full), a SIGUSR1 (logrotate) while a line
+// waits to be written does not hang serve: SIGTERM still ends it, with
+// status 0, a line saying the access log's last lines are lost, and the
+// stop line.
+func TestServeAccessLogStalledReopen(t *testing.T) {
+	_, w, size := smallPipe(t)
+	if _, err := w.Write(make([]byte, size)); err != nil { // full before serve starts
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "serve", "--log-format", "json", "--access-log", "-", "http=tcp://127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "SOCKIT_BE_MAIN=1")
+	cmd.Stdout = w
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var waitErr error
+	exited := make(chan struct{})
+	out := readLines(stderr)
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	defer func() { cmd.Process.Kill(); <-exited }()
+	addr := out.until(t, "listening", "start").str("addr")
+	c := dialT(t, "tcp", addr)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	io.Copy(io.Discard, c) // the response is sent, its line buffered
+	cmd.Process.Signal(syscall.SIGUSR1)
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not exit within 15s of SIGTERM after a SIGUSR1 with its access log stalled")
+	}
+	if waitErr != nil {
+		t.Errorf("serve: %v", waitErr)
+	}
+	lines := out.rest(t)
+	if len(lines) == 0 || lines[len(lines)-1].str("msg") != "stop" || lines[len(lines)-1]["status"] != 0.0 {
+		t.Fatalf("lines after listening: %v; want the stop line last, status 0", lines)
+	}
+	if l := lines[len(lines)-2]; l.str("msg") != "access log not closed; its last lines are lost" {
+		t.Errorf("line before the stop line: %v", l)
+	}
+}
+
+// smallPipe returns a pipe of the smallest size, so that it fills soon,
+// and its size; both ends close when the test ends.
+func smallPipe(t *testing.T) (r, w *os.File, size int) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, 4096)
+	if size, err = unix.FcntlInt(r.Fd(), unix.F_GETPIPE_SZ, 0); err != nil {
+		t.Fatal(err)
+	}
+	return r, w, size
 }

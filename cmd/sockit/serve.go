@@ -221,13 +221,8 @@ comparison).`,
 				if err != nil {
 					return fmt.Errorf("serve: access log: %w", err)
 				}
-				defer func() { // after every connection has ended
-					if err := al.Close(); err != nil {
-						logger.Error("access log not closed; its last lines are lost", "file", st.accessLog, "err", err)
-					}
-				}()
 				opt.AccessLog = al
-				defer reopenOnUSR1(al, logger)()
+				defer reopenOnUSR1(al, logger)() // closed after every connection has ended
 			}
 			if st.metrics != "" {
 				if metricsLn, err = net.Listen("tcp", st.metrics); err != nil {
@@ -368,8 +363,10 @@ func logConfigErr(logger *slog.Logger, msg, file string, err error) {
 }
 
 // reopenOnUSR1 reopens the access log on each SIGUSR1 (logrotate's
-// postrotate, as for nginx) until the returned function is called.
-func reopenOnUSR1(al *accesslog.Writer, logger *slog.Logger) (stop func()) {
+// postrotate, as for nginx). The returned function closes it, SIGUSR1
+// still caught until then: a logrotate as serve stops must not end it
+// before the log's last lines are written.
+func reopenOnUSR1(al *accesslog.Writer, logger *slog.Logger) (closeLog func()) {
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
 	quit, done := make(chan struct{}), make(chan struct{})
@@ -380,15 +377,18 @@ func reopenOnUSR1(al *accesslog.Writer, logger *slog.Logger) (stop func()) {
 			case <-quit:
 				return
 			case <-usr1:
-			}
-			if err := al.Reopen(); err != nil {
-				logger.Error("access log not reopened; writing on to the old file", "err", err)
-			} else {
-				logger.Info("access log reopened")
+				al.Reopen()
 			}
 		}
 	}()
-	return func() { signal.Stop(usr1); close(quit); <-done }
+	return func() {
+		close(quit)
+		<-done
+		if err := al.Close(); err != nil {
+			logger.Error("access log not closed; its last lines are lost", "err", err)
+		}
+		signal.Stop(usr1)
+	}
 }
 
 // serveSettings are the serve flags that are not a server.Config field.

@@ -54,7 +54,7 @@ type Writer struct {
 	dropped int64 // lines dropped since the last warning
 
 	kick   chan struct{}
-	reopen chan chan error
+	reopen chan struct{}
 	stop   chan struct{}
 	done   chan struct{}
 
@@ -93,7 +93,7 @@ func Stream(out io.Writer) *Writer {
 }
 
 func newWriter(out io.Writer, what string, log *slog.Logger) *Writer {
-	return &Writer{out: out, what: what, log: log, kick: make(chan struct{}, 1), reopen: make(chan chan error), stop: make(chan struct{}), done: make(chan struct{})}
+	return &Writer{out: out, what: what, log: log, kick: make(chan struct{}, 1), reopen: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
 // SetLog sends w's warnings to log.
@@ -129,15 +129,14 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Reopen writes out what is buffered, then opens the path again (after
-// logrotate moved the file away); on failure the old file stays.
-func (w *Writer) Reopen() error {
-	ch := make(chan error)
+// Reopen has the writing goroutine write out what is buffered, then open
+// the path again (after logrotate moved the file away) and log the outcome
+// ("access log reopened", or an error: the old file stays). Like Write it
+// never waits for the output, which may be stalled.
+func (w *Writer) Reopen() {
 	select {
-	case w.reopen <- ch:
-		return <-ch
-	case <-w.done:
-		return nil
+	case w.reopen <- struct{}{}:
+	default: // one is pending already
 	}
 }
 
@@ -167,9 +166,9 @@ func (w *Writer) run() {
 		select {
 		case <-tick:
 		case <-w.kick:
-		case ch := <-w.reopen:
+		case <-w.reopen:
 			w.flush(false)
-			ch <- w.doReopen()
+			w.doReopen()
 			continue
 		case <-w.stop:
 			w.flush(true)
@@ -209,15 +208,22 @@ func (w *Writer) flush(final bool) {
 	}
 }
 
-func (w *Writer) doReopen() error {
-	if w.path == "" {
-		return nil // standard output: nothing to reopen
+func (w *Writer) doReopen() {
+	w.mu.Lock()
+	log := w.log
+	w.mu.Unlock()
+	if w.path != "" { // standard output: nothing to reopen
+		f, err := openFile(w.path)
+		if err != nil {
+			if log != nil {
+				log.Error(w.what+" not reopened; writing on to the old file", "file", w.path, "err", err)
+			}
+			return
+		}
+		w.f.Close()
+		w.f, w.out = f, f
 	}
-	f, err := openFile(w.path)
-	if err != nil {
-		return err
+	if log != nil {
+		log.Info(w.what+" reopened", "file", w.path)
 	}
-	w.f.Close()
-	w.f, w.out = f, f
-	return nil
 }
