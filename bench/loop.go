@@ -42,6 +42,16 @@ func (t *loopTarget) connectErr(err error) error {
 	return &net.OpError{Op: "dial", Net: t.network, Addr: textAddr(t.addr), Err: err}
 }
 
+// timeoutErr is a request's -s running out, in net's form: in the
+// connect, or waiting for the answer.
+func (t *loopTarget) timeoutErr(connecting bool) error {
+	op := "read"
+	if connecting {
+		op = "dial"
+	}
+	return &net.OpError{Op: op, Net: t.network, Addr: textAddr(t.addr), Err: os.ErrDeadlineExceeded}
+}
+
 // textAddr is an address already written out, as a net.Addr.
 type textAddr string
 
@@ -220,6 +230,7 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Res
 			lastScan = now
 			for _, c := range l.conns {
 				if c != nil && c.active && now.After(c.deadline) {
+					c.s.err = l.t.timeoutErr(c.connecting)
 					if !l.finish(c, FailTimeout, now) {
 						live--
 					}

@@ -263,6 +263,15 @@ func TestBenchAllFailedAndJSONVersion(t *testing.T) {
 			!strings.Contains(r.stdout, "Failed requests:        3") || !strings.Contains(r.stderr, "sockit: first failure: connect to "+addr) {
 			t.Errorf("%s: exit %d, stderr %q", engine, r.code, r.stderr)
 		}
+		// A server that takes the request and never answers: -s runs out.
+		silent := sockittest.TCPPeer(t, func(c *net.TCPConn) {
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			io.Copy(io.Discard, c) // until bench gives up and closes
+		})
+		r = sockitRun(t, "", "bench", "--engine", engine, "-n", "2", "-s", "200ms", "http://"+silent+"/")
+		if !strings.HasSuffix(r.stderr, "sockit bench: every request failed (timeout 2): read from "+silent+" (tcp): timed out\n") {
+			t.Errorf("%s, silent server: exit %d, stderr %q", engine, r.code, r.stderr)
+		}
 		r = sockitRun(t, "", "bench", "--json", "--engine", engine, "-n", "3", "tcp://"+addr)
 		var j struct {
 			FirstError string `json:"first_error"`
