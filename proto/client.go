@@ -53,7 +53,8 @@ type Call struct {
 // Summary ends a client's run: with --json it writes one JSON object on
 // stdout (endpoint, bytes, duration_s, then the client's fields); with -v,
 // or always when the summary is the client's only report (always), it
-// writes "NAME: text" on stderr, never glued to data on stdout.
+// writes "sockit NAME: text" on stderr (the form of every line sockit
+// writes there), never glued to data on stdout.
 func (c *Call) Summary(name string, bytes int64, d time.Duration, fields map[string]any, text string, always bool) error {
 	if c.JSON {
 		obj := map[string]any{"endpoint": c.Endpoint.String(), "bytes": bytes, "duration_s": d.Seconds()}
@@ -63,7 +64,7 @@ func (c *Call) Summary(name string, bytes int64, d time.Duration, fields map[str
 		return json.NewEncoder(c.Stdout).Encode(obj)
 	}
 	if c.Verbose || always {
-		_, err := fmt.Fprintf(c.Stderr, "%s: %s\n", name, text)
+		_, err := fmt.Fprintf(c.Stderr, "sockit %s: %s\n", name, text)
 		return err
 	}
 	return nil

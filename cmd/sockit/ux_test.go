@@ -325,11 +325,11 @@ func TestClientSummariesAndJSON(t *testing.T) {
 
 	r := sockitRun(t, "", "chargen", "-p", "--bytes", "740", chargen)
 	if r.code != 0 || len(r.stdout) != 740 || strings.Contains(r.stdout, "chargen") ||
-		!strings.HasPrefix(r.stderr, "chargen: 740 bytes from "+chargen) {
+		!strings.HasPrefix(r.stderr, "sockit chargen: 740 bytes from "+chargen) {
 		t.Errorf("chargen -p: exit %d, %d bytes out, stderr %q", r.code, len(r.stdout), r.stderr)
 	}
 	r = sockitRun(t, "hello", "discard", discard)
-	if r.code != 0 || r.stdout != "" || !strings.HasPrefix(r.stderr, "discard: sent 5 bytes to "+discard) {
+	if r.code != 0 || r.stdout != "" || !strings.HasPrefix(r.stderr, "sockit discard: sent 5 bytes to "+discard) {
 		t.Errorf("discard: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}
 
@@ -363,7 +363,7 @@ func TestClientSummariesAndJSON(t *testing.T) {
 		}
 		args = append([]string{tc.args[0], "-v"}, tc.args[1:]...)
 		r = sockitRun(t, tc.stdin, args...)
-		if r.code != 0 || !strings.HasPrefix(r.stderr, tc.args[0]+": ") || strings.Contains(r.stdout, tc.args[0]+": ") {
+		if r.code != 0 || !strings.HasPrefix(r.stderr, "sockit "+tc.args[0]+": ") || strings.Contains(r.stdout, tc.args[0]+": ") {
 			t.Errorf("%v: exit %d %q %q", args, r.code, r.stdout, r.stderr)
 		}
 	}
