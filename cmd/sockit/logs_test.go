@@ -360,6 +360,29 @@ func TestServeAccessLogReopen(t *testing.T) {
 	}
 }
 
+// TestServeUSR1WithoutAccessLog: logrotate's SIGUSR1 to a serve with no
+// access log is logged and does not end it (nginx treats USR1 the same
+// whatever it logs).
+func TestServeUSR1WithoutAccessLog(t *testing.T) {
+	cmd, out := logServe(t, "echo=tcp://127.0.0.1:0")
+	addr := out.until(t, "listening", "start").str("addr")
+	cmd.Process.Signal(syscall.SIGUSR1)
+	out.until(t, "SIGUSR1: no access log to reopen")
+	c := dialT(t, "tcp", addr)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprint(c, "still here")
+	buf := make([]byte, len("still here"))
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "still here" {
+		t.Fatalf("echo after SIGUSR1: %q, %v", buf, err)
+	}
+	c.Close()
+	cmd.Process.Signal(syscall.SIGTERM)
+	out.until(t, "stop", "draining")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("serve after SIGUSR1 and SIGTERM: %v", err)
+	}
+}
+
 // TestServeAccessLogNeedsHTTP: --access-log without http served is a
 // usage error, as access_log is in a file.
 func TestServeAccessLogNeedsHTTP(t *testing.T) {

@@ -216,14 +216,14 @@ comparison).`,
 			var drainStart time.Time
 			logger.Info("start", "version", version(), "engine", opt.Server.Engine, "loops", loopsAttr(opt.Server), "pid", os.Getpid())
 			defer func() { err = logStop(a, cmd, logger, drainStart, err) }()
+			var al *accesslog.Writer
 			if st.accessLog != "" {
-				al, err := accesslog.Open(st.accessLog, a.stdout, logger)
-				if err != nil {
+				if al, err = accesslog.Open(st.accessLog, a.stdout, logger); err != nil {
 					return fmt.Errorf("serve: access log: %w", err)
 				}
 				opt.AccessLog = al
-				defer reopenOnUSR1(al, logger)() // closed after every connection has ended
 			}
+			defer reopenOnUSR1(al, logger)() // closed after every connection has ended
 			if st.metrics != "" {
 				if metricsLn, err = net.Listen("tcp", st.metrics); err != nil {
 					if configFile != "" {
@@ -365,7 +365,9 @@ func logConfigErr(logger *slog.Logger, msg, file string, err error) {
 // reopenOnUSR1 reopens the access log on each SIGUSR1 (logrotate's
 // postrotate, as for nginx). The returned function closes it, SIGUSR1
 // still caught until then: a logrotate as serve stops must not end it
-// before the log's last lines are written.
+// before the log's last lines are written. With no access log (al nil)
+// SIGUSR1 is still caught and only logged: as for nginx, a logrotate
+// script's signal never ends the server.
 func reopenOnUSR1(al *accesslog.Writer, logger *slog.Logger) (closeLog func()) {
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
@@ -377,6 +379,10 @@ func reopenOnUSR1(al *accesslog.Writer, logger *slog.Logger) (closeLog func()) {
 			case <-quit:
 				return
 			case <-usr1:
+				if al == nil {
+					logger.Info("SIGUSR1: no access log to reopen")
+					continue
+				}
 				al.Reopen()
 			}
 		}
@@ -384,6 +390,10 @@ func reopenOnUSR1(al *accesslog.Writer, logger *slog.Logger) (closeLog func()) {
 	return func() {
 		close(quit)
 		<-done
+		if al == nil {
+			signal.Stop(usr1)
+			return
+		}
 		if err := al.Close(); err != nil {
 			logger.Error("access log not closed; its last lines are lost", "err", err)
 		}
