@@ -186,3 +186,32 @@ func TestLastReplyArrivesWhole(t *testing.T) {
 		}
 	})
 }
+
+// TestLastReplySurvivesLateInput: a reply the connection closes after
+// reaches a client whose next bytes (an extra CRLF after its request, as
+// old clients send, or a pipelined request) arrive just after the server
+// read the request. Such input is unread at the close, which then resets
+// the connection and drops what the kernel still holds: a reply held back
+// for the FIN (MSG_MORE) must have left before the close. The second write
+// comes after a delay that varies from 0 to 95 µs, to land on both sides of
+// the server's read.
+func TestLastReplySurvivesLateInput(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		srv := server.New(server.Config{Logger: quiet, Engine: engine})
+		addr := sockittest.Serve(t, srv, "tcp", httpraw.Service(&httpraw.Responder{})).String()
+		for i := range 600 {
+			c := dial(t, "tcp", addr)
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.WriteString(c, "GET / HTTP/1.0\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Duration(i%20) * 5 * time.Microsecond)
+			io.WriteString(c, "\r\n") // may fail once the server has closed
+			got, err := io.ReadAll(c)
+			c.Close()
+			if !bytes.HasPrefix(got, []byte("HTTP/1.1 200 OK\r\n")) {
+				t.Fatalf("connection %d: got %q, %v", i, got, err)
+			}
+		}
+	})
+}

@@ -105,6 +105,7 @@ type econn struct {
 	sendsFiles bool  // the session is a FileSender
 	nodelay    bool  // TCP_NODELAY is set
 	registered bool  // in the loop's epoll set
+	corked     bool  // the last write was held back for the FIN (MSG_MORE)
 	replies    uint8 // replies sent, up to 2: TCP_NODELAY once a conversation starts
 	// Times are the loop's clock (loop.mono): last time the kernel took
 	// output, last read, and the end of a lingering close (0: none).
@@ -516,6 +517,7 @@ func (l *loop) sendLast(c *econn, p []byte, last bool) bool {
 		c.ctr.out(n)
 		c.lastWrite = l.mono
 	}
+	c.corked = last && c.tcp && n == len(p)
 	if err != nil && err != unix.EAGAIN {
 		l.close(c)
 		return false
@@ -712,13 +714,17 @@ var errConnEnded = errors.New("server: connection ended")
 // cannot turn the close into a reset that destroys the reply. Input can
 // only wait when the last read filled the buffer, or when the service
 // greets and closes without reading; only then is it checked (FIONREAD).
+//
+// A reply held back for the FIN (MSG_MORE) leaves with it on a shutdown
+// before the close: input arriving after the last read (an extra CRLF, a
+// pipelined request) would make the close a reset, and a reset drops the
+// reply the kernel still holds, where one already sent reaches the peer.
 func (l *loop) finishClose(c *econn) {
-	if c.eof {
+	shut := c.eof || c.corked
+	if shut {
 		unix.Shutdown(int(c.fd), unix.SHUT_WR)
-		l.close(c)
-		return
 	}
-	if !c.fullRead {
+	if c.eof || !c.fullRead {
 		l.close(c)
 		return
 	}
@@ -726,7 +732,9 @@ func (l *loop) finishClose(c *econn) {
 		l.close(c)
 		return
 	}
-	unix.Shutdown(int(c.fd), unix.SHUT_WR)
+	if !shut {
+		unix.Shutdown(int(c.fd), unix.SHUT_WR)
+	}
 	c.linger = max(l.mono+1000, 1) // 0 is none
 	c.closeAfter = false
 	c.streams = false
