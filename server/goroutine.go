@@ -274,8 +274,13 @@ func (e *goEngine) serveConn(c net.Conn, sess Session, ctr *counters) {
 			scratch := bufPool.Get().(*[]byte)
 			out, closeAfter := sess.Receive(in, (*scratch)[:0])
 			ok := write(out)
-			if fs, files := sess.(FileSender); files && ok {
-				ok = e.sendFiles(c, fs, scratch, &closeAfter, ctr)
+			if fs, files := sess.(FileSender); files {
+				if ok {
+					ok = e.sendFiles(c, fs, scratch, &closeAfter, ctr)
+				}
+				if !ok {
+					endFile(fs, false)
+				}
 			}
 			bufPool.Put(scratch)
 			r.done()

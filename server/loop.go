@@ -708,6 +708,19 @@ func (l *loop) sendFile(c *econn) bool {
 // before the file body was sent.
 var errConnEnded = errors.New("server: connection ended")
 
+// endFile tells fs that its connection ended: a file body under way
+// (taken), or one its last reply asked for but never handed over (the
+// reply's write failed first), ends with Resume(errConnEnded), so the
+// session closes its file.
+func endFile(fs FileSender, taken bool) {
+	if !taken {
+		if f, _, _ := fs.TakeFile(); f == nil {
+			return
+		}
+	}
+	fs.Resume(nil, errConnEnded)
+}
+
 // finishClose ends a connection whose output is all written: at once when
 // no input waits (FIN follows the reply), else FIN first and the input read
 // and dropped until the peer closes or a second passes, so unread input
@@ -746,9 +759,9 @@ func (l *loop) close(c *econn) {
 		return // closed already
 	}
 	rawsys.Close(int(c.fd)) // also leaves the epoll set
-	if c.file != nil {
+	if c.sendsFiles {
+		endFile(c.sess.(FileSender), c.file != nil)
 		c.file = nil
-		c.sess.(FileSender).Resume(nil, errConnEnded)
 	}
 	ctr, src := c.ctr, c.src
 	l.conns.put(c)

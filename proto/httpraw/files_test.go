@@ -281,6 +281,34 @@ func TestResponderClosesWhatItOpens(t *testing.T) {
 	}
 }
 
+// TestResponderClosesFileOfLostReply: a client that sends a request for a
+// file and resets its connection at once makes the response head's write
+// fail before the file body is taken; the session's file is closed all the
+// same (the garbage collector is off, so no finalizer closes it).
+func TestResponderClosesFileOfLostReply(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	_, root, _ := filesRoot(t)
+	for _, engine := range server.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			addr := serveOn(t, engine, &httpraw.Responder{Root: root})
+			roundTrips(t, addr, getReq("/big.bin", "Range: bytes=0-99\r\n")) // the server's own descriptors exist
+			before := openFDs(t)
+			for range 100 {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.WriteString(c, getReq("/big.bin"))
+				c.(*net.TCPConn).SetLinger(0)
+				c.Close()
+			}
+			sockittest.Eventually(t, 10*time.Second, fmt.Sprintf("descriptors back to %d", before), func() bool {
+				return openFDs(t) <= before
+			})
+		})
+	}
+}
+
 // TestResponderCacheSeesChanges: a file changed on disk is served new once
 // the cache's second of trust has passed.
 func TestResponderCacheSeesChanges(t *testing.T) {
