@@ -179,35 +179,36 @@ func (s *Server) stopListening() {
 	// took, instead of accepting it only to close it (a reset for a peer
 	// whose connection was queued on a socket that lives on, as a reload
 	// hands it to a new server).
-	s.mu.Lock()
-	pre := make([]io.Closer, 0, len(s.listeners))
-	for l := range s.listeners {
-		pre = append(pre, l)
-	}
-	eng := s.eng
-	s.mu.Unlock()
+	pre, eng := s.listening(false)
 	if eng != nil {
 		for _, l := range pre {
 			eng.unwatch(l)
 		}
 	}
-	s.mu.Lock()
-	if !s.closing {
-		close(s.closed)
-	}
-	s.closing = true
-	ls := make([]io.Closer, 0, len(s.listeners))
-	for l := range s.listeners {
-		ls = append(ls, l)
-	}
-	eng = s.eng
-	s.mu.Unlock()
+	ls, eng := s.listening(true)
 	for _, l := range ls {
 		if eng != nil {
 			eng.unwatch(l)
 		}
 		l.Close()
 	}
+}
+
+// listening returns the open listeners and packet sockets and the engine;
+// with closing, it first marks the server closing, in the same critical
+// section.
+func (s *Server) listening(closing bool) ([]io.Closer, engine) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if closing && !s.closing {
+		close(s.closed)
+		s.closing = true
+	}
+	ls := make([]io.Closer, 0, len(s.listeners))
+	for l := range s.listeners {
+		ls = append(ls, l)
+	}
+	return ls, s.eng
 }
 
 // Shutdown stops the server gracefully, as net/http's Shutdown and nginx's
