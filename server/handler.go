@@ -88,8 +88,7 @@
 // defer: for the others a connection is registered at accept as before
 // (reading at once there found the request arrived in 29% of HTTP
 // connections without the deferral, so it cost more reads than it saved).
-// A reply after which the connection closes is written with MSG_MORE (when
-// the peer has finished sending: see PeerDone), so
+// A reply after which the connection closes is written with MSG_MORE, so
 // the FIN rides on its last segment (tcpdump: one [F.] segment
 // carrying the response instead of a data segment and a FIN): in four
 // alternating rounds of the same perf stat, 27.5 against 34.3 µs of
@@ -184,21 +183,6 @@ type Session interface {
 	// runtime lends for this call), and whether to close once it is sent.
 	// Neither in nor buf may be kept after the call returns.
 	Receive(in, buf []byte) (out []byte, closeAfter bool)
-}
-
-// PeerDone is a Session that can tell, after a Receive that asked to
-// close, whether its peer has finished sending: the request answered was
-// complete and nothing followed it. Only then does the loop engine let the
-// last reply wait in the kernel for the FIN (MSG_MORE): a close with
-// unread input resets the connection and drops what is not yet sent, so a
-// peer still sending (a refused request arriving a byte at a time) must
-// get its reply at once, not with a FIN that input may beat. A Session
-// without it never has its last reply held back.
-type PeerDone interface {
-	Session
-	// PeerDone reports whether the peer had finished sending when the
-	// last Receive asked to close.
-	PeerDone() bool
 }
 
 // Streamer is a Session that also sends unsolicited output for as long as

@@ -425,10 +425,7 @@ func (l *loop) accept(le *listenerEntry) bool {
 	out, closeAfter := c.sess.Greet(l.scratch[:0])
 	c.closeAfter = closeAfter
 	c.fullRead = closeAfter // the peer may have sent something we will never read
-	// Not held back for the FIN: a peer may send at any moment after
-	// connecting, and a close with unread input would drop what the kernel
-	// holds (see PeerDone).
-	if !l.send(c, out) {
+	if !l.sendLast(c, out, closeAfter) {
 		return true
 	}
 	switch {
@@ -488,12 +485,6 @@ func (l *loop) want(c *econn, write bool) {
 // send writes p (which may alias the loop's buffers) or keeps what the
 // kernel did not take; false when c was closed.
 func (l *loop) send(c *econn, p []byte) bool { return l.sendLast(c, p, false) }
-
-// peerDone reports whether sess says its peer has finished sending.
-func peerDone(sess Session) bool {
-	d, ok := sess.(PeerDone)
-	return ok && d.PeerDone()
-}
 
 // sendLast is send; last says that the connection closes after p, so on
 // TCP the kernel may hold p's tail back for the FIN (MSG_MORE), and the
@@ -642,7 +633,7 @@ func (l *loop) read(c *econn) {
 		// One-shot connections never pay for the setsockopt.
 		unix.SetsockoptInt(int(c.fd), unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	}
-	if !l.sendLast(c, out, closeAfter && peerDone(c.sess)) {
+	if !l.sendLast(c, out, closeAfter) {
 		return
 	}
 	if c.sendsFiles {

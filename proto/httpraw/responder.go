@@ -109,9 +109,6 @@ type session struct {
 	f       Framer
 	peer    netip.AddrPort // the client, for the access log
 	pending []byte         // bytes received that the framer has not consumed yet
-	// peerDone: the request that closed the connection was complete and
-	// nothing followed it (PeerDone).
-	peerDone bool
 	// The request being read: its start line and the fields the responder
 	// uses, copied out of the input (their capacity is reused).
 	method, target, ifNoneMatch, ifModifiedSince, rng, ifRange []byte
@@ -169,11 +166,6 @@ func (s *session) Resume(buf []byte, err error) ([]byte, bool) {
 	s.pending = nil
 	return s.process(data, buf)
 }
-
-// PeerDone reports whether the request that closed the connection was
-// complete with nothing after it (server.PeerDone): its reply may then wait
-// for the FIN; after a refused request the client may still be sending.
-func (s *session) PeerDone() bool { return s.peerDone }
 
 // Receive answers every complete request in the bytes so far. Requests are
 // framed by the package's Framer in request mode; a request body (only a
@@ -239,7 +231,6 @@ func (s *session) process(data, out []byte) ([]byte, bool) {
 			}
 			if closeAfter {
 				s.pending = nil
-				s.peerDone = len(data) == 0 && !s.f.InBody() // no body still coming, nothing after it
 				return out, true
 			}
 			if s.file != nil {
@@ -264,7 +255,6 @@ func (s *session) process(data, out []byte) ([]byte, bool) {
 				s.logAccess(out[mark:], s.headEnd-mark, line)
 			}
 			s.pending = nil
-			s.peerDone = false // a refused request's peer may still be sending
 			return out, true
 		}
 	}
