@@ -371,7 +371,7 @@ func (e *goEngine) copyFile(c net.Conn, f *os.File, off, n int64, ctr *counters)
 
 // countWriteTimeout counts c's end if err is its write deadline passing.
 func countWriteTimeout(c net.Conn, err error, ctr *counters) {
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
 		ctr.drop(CloseWriteTimeout, peerAddr(c))
 	}
 }

@@ -666,7 +666,7 @@ func (l *loop) sendFile(c *econn) bool {
 		if c.file.left == 0 {
 			break
 		}
-		n, err := unix.Sendfile(int(int(c.fd)), int(c.file.f.Fd()), &c.file.off, int(min(c.file.left, 1<<20)))
+		n, err := unix.Sendfile(int(c.fd), int(c.file.f.Fd()), &c.file.off, int(min(c.file.left, 1<<20)))
 		if n > 0 {
 			c.ctr.out(n)
 			c.file.left -= int64(n)
