@@ -46,20 +46,15 @@ func VethPair(t testing.TB) (a, b NetnsSide) {
 	t.Helper()
 	RequireRoot(t)
 	ipPath := RequireTool(t, "ip")
-	n := netnsSeq.Add(1)
-	tag := fmt.Sprintf("%d%c", os.Getpid()%1000000, 'a'+rune(n%26))
+	tag := netnsTag()
 	a = NetnsSide{NS: "skA" + tag, Link: "skva" + tag, IP: "10.77.0.1"}
 	b = NetnsSide{NS: "skB" + tag, Link: "skvb" + tag, IP: "10.77.0.2"}
 	ip := func(args ...string) {
 		t.Helper()
-		if out, err := exec.Command(ipPath, args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
+		runIP(t, ipPath, args...)
 	}
-	ip("netns", "add", a.NS)
-	t.Cleanup(func() { _ = exec.Command(ipPath, "netns", "del", a.NS).Run() })
-	ip("netns", "add", b.NS)
-	t.Cleanup(func() { _ = exec.Command(ipPath, "netns", "del", b.NS).Run() })
+	addNetns(t, ipPath, a.NS)
+	addNetns(t, ipPath, b.NS)
 	ip("-n", a.NS, "link", "add", a.Link, "type", "veth", "peer", "name", b.Link, "netns", b.NS)
 	for _, s := range []*NetnsSide{&a, &b} {
 		ip("netns", "exec", s.NS, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
@@ -91,15 +86,29 @@ func Netns(t testing.TB) NetnsSide {
 	t.Helper()
 	RequireRoot(t)
 	ipPath := RequireTool(t, "ip")
-	n := netnsSeq.Add(1)
-	s := NetnsSide{NS: fmt.Sprintf("skN%d%c", os.Getpid()%1000000, 'a'+rune(n%26)), Link: "lo", IP: "127.0.0.1"}
-	for _, args := range [][]string{{"netns", "add", s.NS}, {"-n", s.NS, "link", "set", "lo", "up"}} {
-		if out, err := exec.Command(ipPath, args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		if args[0] == "netns" {
-			t.Cleanup(func() { _ = exec.Command(ipPath, "netns", "del", s.NS).Run() })
-		}
-	}
+	s := NetnsSide{NS: "skN" + netnsTag(), Link: "lo", IP: "127.0.0.1"}
+	addNetns(t, ipPath, s.NS)
+	runIP(t, ipPath, "-n", s.NS, "link", "set", "lo", "up")
 	return s
+}
+
+// netnsTag makes namespace names unique: the process id (parallel test
+// binaries) and a letter from a sequence (tests in one binary).
+func netnsTag() string {
+	return fmt.Sprintf("%d%c", os.Getpid()%1000000, 'a'+rune(netnsSeq.Add(1)%26))
+}
+
+// addNetns adds the namespace name, deleted when the test ends.
+func addNetns(t testing.TB, ipPath, name string) {
+	t.Helper()
+	runIP(t, ipPath, "netns", "add", name)
+	t.Cleanup(func() { _ = exec.Command(ipPath, "netns", "del", name).Run() })
+}
+
+// runIP runs ip(8) with args and fails the test with its output on error.
+func runIP(t testing.TB, ipPath string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(ipPath, args...).CombinedOutput(); err != nil {
+		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
 }
