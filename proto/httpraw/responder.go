@@ -433,11 +433,11 @@ func (s *session) handle(out []byte) ([]byte, bool) {
 			contentRange = "Content-Range: bytes " + strconv.FormatInt(o, 10) + "-" + strconv.FormatInt(o+k-1, 10) + "/" + strconv.FormatInt(d.size, 10) + "\r\n"
 		}
 	}
-	if status == 200 && d.head != "" {
-		out = s.appendHeadNoLength(out, 200, "OK", keep, d.head)
-	} else {
-		out = s.appendHeadLen(out, status, reason, d.ctype, n, keep, d.lines+"Accept-Ranges: bytes\r\n"+contentRange)
+	head := d.head // a document in memory's 200, computed once
+	if status != 200 || head == "" {
+		head = headLines(d.ctype, n, d.lines) + contentRange
 	}
+	out = s.appendHeadNoLength(out, status, reason, keep, head)
 	switch {
 	case !isGet:
 		if d.file != nil {
@@ -477,11 +477,7 @@ func (s *session) appendHeadNoLength(out []byte, status int, reason string, keep
 }
 
 func (s *session) appendHead(out []byte, status int, reason, ctype string, length int, keep bool, extra string) []byte {
-	return s.appendHeadLen(out, status, reason, ctype, int64(length), keep, extra)
-}
-
-func (s *session) appendHeadLen(out []byte, status int, reason, ctype string, length int64, keep bool, extra string) []byte {
-	extra = "Content-Type: " + ctype + "\r\nContent-Length: " + strconv.FormatInt(length, 10) + "\r\n" + extra
+	extra = "Content-Type: " + ctype + "\r\nContent-Length: " + strconv.Itoa(length) + "\r\n" + extra
 	return s.appendHeadNoLength(out, status, reason, keep, extra)
 }
 
