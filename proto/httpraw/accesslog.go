@@ -27,9 +27,9 @@ import (
 var logBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // logAccess writes the access log line of the response resp: its head
-// (headLen bytes) and any body in memory; a file body is s.fileN bytes
-// more. line is the raw request line of a refused request, nil for one
-// the framer parsed.
+// (headLen bytes, status s.status) and any body in memory; a file body is
+// s.fileN bytes more. line is the raw request line of a refused request,
+// nil for one the framer parsed.
 func (s *session) logAccess(resp []byte, headLen int, line []byte) {
 	bp := logBufs.Get().(*[]byte)
 	b := (*bp)[:0]
@@ -57,14 +57,11 @@ func (s *session) logAccess(resp []byte, headLen int, line []byte) {
 		b = append(b, '-')
 	}
 	b = append(b, `" `...)
-	status, body := 0, int64(len(resp)-headLen)
-	if len(resp) >= 12 { // "HTTP/1.1 200 "
-		status = int(resp[9]-'0')*100 + int(resp[10]-'0')*10 + int(resp[11]-'0')
-	}
+	body := int64(len(resp) - headLen)
 	if s.file != nil && !s.fileTaken {
 		body += s.fileN
 	}
-	b = strconv.AppendInt(b, int64(status), 10)
+	b = strconv.AppendInt(b, int64(s.status), 10)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, body, 10)
 	b = append(b, ` "`...)

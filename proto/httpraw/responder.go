@@ -116,7 +116,7 @@ type session struct {
 	host                                                       int    // Host fields seen
 	draining                                                   bool   // the server is shutting down: the next response is the last
 	inHead                                                     bool   // between a request line and its header section's end
-	headEnd                                                    int    // where the last response head written ends in its buffer
+	headEnd, status                                            int    // the last response head written: where it ends in its buffer, its status code
 	// A file body to send after the response head (see TakeFile).
 	file            *os.File
 	fileOff, fileN  int64
@@ -472,7 +472,7 @@ func (s *session) appendHeadNoLength(out []byte, status int, reason string, keep
 		out = append(out, "Connection: close\r\n"...)
 	}
 	out = append(out, "\r\n"...)
-	s.headEnd = len(out)
+	s.headEnd, s.status = len(out), status
 	return out
 }
 
