@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,15 +12,12 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/proto/httpraw"
-	"github.com/sockit/sockit/server"
-	"github.com/sockit/sockit/sockittest"
 )
 
 // serveHTTP runs the responder on 127.0.0.1:0 and returns its address.
 func serveHTTP(t *testing.T, r *httpraw.Responder) string {
 	t.Helper()
-	srv := server.New(server.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	return sockittest.Serve(t, srv, "tcp", httpraw.Service(r)).String()
+	return serveOn(t, "", r)
 }
 
 // exchange writes raw request bytes and reads n responses with the
