@@ -129,7 +129,7 @@ func (c *econn) streamer() Streamer { return c.sess.(Streamer) }
 
 func newLoopEngine(s *Server) (*loopEngine, error) {
 	e := &loopEngine{s: s, g: newGoEngine(s), listeners: map[int]*listenerEntry{}, packets: map[int]*packetEntry{}}
-	for range s.loops() {
+	for range s.cfg.LoopCount() {
 		p, err := poll.New()
 		if err != nil {
 			e.closeAll()
@@ -144,9 +144,6 @@ func newLoopEngine(s *Server) (*loopEngine, error) {
 	}
 	return e, nil
 }
-
-// loops is the number of event loops (see Config.Loops).
-func (s *Server) loops() int { return s.cfg.LoopCount() }
 
 func (e *loopEngine) closeAll() {
 	for _, l := range e.loops {
