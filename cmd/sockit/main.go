@@ -88,15 +88,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // "sockit: what" for the root), and returns the exit status. A command
 // ended by SIGINT or SIGTERM exits 130, quietly, whatever its error.
 func (a *app) exitCode(cmd *cobra.Command, err error) int {
-	if err == nil {
-		return exitOK
-	}
-	var q quietExit
-	if errors.As(err, &q) {
-		return int(q)
-	}
 	status := statusOf(a.ctx, err)
-	if status == exitInterrupted {
+	var q quietExit
+	if err == nil || errors.As(err, &q) || status == exitInterrupted {
 		return status
 	}
 	fmt.Fprintf(a.stderr, "%s: %s\n", errPrefix(cmd), errMessage(cmd, err))
