@@ -167,14 +167,15 @@ func (g *Group) Reload(ctx context.Context, specs []Spec, opt Options, removed f
 	}
 	old, oldClosers := g.cur, g.closers
 	for i, sp := range specs {
-		if j, ok := prev[sp.key()]; ok && reused[sp.key()] {
-			if err := handOver(sp, old.bound[j], r.bound[i], opt.UnixMode); err != nil {
+		if reused[sp.key()] {
+			if err := handOver(sp, old.bound[prev[sp.key()]], r.bound[i], opt.UnixMode); err != nil {
 				r.log.Warn("reload: a kept unix socket keeps its mode", "path", sp.Endpoint.Address, "err", err)
 			}
 		}
 	}
 	for i, sp := range g.specs {
-		if _, kept := reusedKey(specs, sp.key()); !kept && removed != nil {
+		kept := slices.ContainsFunc(specs, func(n Spec) bool { return n.key() == sp.key() })
+		if !kept && removed != nil {
 			removed(sp, old.Addrs[i])
 		}
 	}
@@ -200,15 +201,6 @@ func (g *Group) Reload(ctx context.Context, specs []Spec, opt Options, removed f
 	// generation's, under the new guards.
 	old.wg.Wait()
 	return nil
-}
-
-func reusedKey(specs []Spec, key string) (int, bool) {
-	for i, sp := range specs {
-		if sp.key() == key {
-			return i, true
-		}
-	}
-	return 0, false
 }
 
 // Active returns the stream connections open in every generation.
