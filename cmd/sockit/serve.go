@@ -390,12 +390,10 @@ func reopenOnUSR1(al *accesslog.Writer, logger *slog.Logger) (closeLog func()) {
 	return func() {
 		close(quit)
 		<-done
-		if al == nil {
-			signal.Stop(usr1)
-			return
-		}
-		if err := al.Close(); err != nil {
-			logger.Error("access log not closed; its last lines are lost", "err", err)
+		if al != nil {
+			if err := al.Close(); err != nil {
+				logger.Error("access log not closed; its last lines are lost", "err", err)
+			}
 		}
 		signal.Stop(usr1)
 	}
