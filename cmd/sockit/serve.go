@@ -255,16 +255,12 @@ comparison).`,
 			activation.Ready()
 			bg, stopBG := context.WithCancel(a.ctx)
 			var bgWG sync.WaitGroup
-			bgWG.Add(2)
-			go func() { defer bgWG.Done(); activation.Watchdog(bg, nil) }()
-			go func() {
-				defer bgWG.Done()
-				if configFile != "" {
-					base := opt
-					base.Announce = nil
-					a.reloadOnHUP(bg, hup, configFile, cfg, group, activated, base, logger)
-				}
-			}()
+			bgWG.Go(func() { activation.Watchdog(bg, nil) })
+			if configFile != "" {
+				base := opt
+				base.Announce = nil
+				bgWG.Go(func() { a.reloadOnHUP(bg, hup, configFile, cfg, group, activated, base, logger) })
+			}
 			defer func() { stopBG(); bgWG.Wait() }()
 			return group.Wait(a.ctx, st.grace, func() {
 				drainStart = time.Now()
