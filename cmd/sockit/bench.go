@@ -485,6 +485,8 @@ func checkBenchFlags(cmd *cobra.Command, cfg *bench.Config, target string, timeL
 	bad := func(name, format string, a ...any) error {
 		return usageErr("bench: %s: %s", flagName(cmd, name), fmt.Sprintf(format, a...))
 	}
+	verbosity, _ := fl.GetInt("verbosity") // both default to 0 or more
+	threads, _ := fl.GetInt("threads")
 	switch {
 	case fl.Changed("requests") && cfg.Requests <= 0:
 		return bad("requests", "want at least 1 request, not %d", cfg.Requests)
@@ -508,9 +510,9 @@ func checkBenchFlags(cmd *cobra.Command, cfg *bench.Config, target string, timeL
 		return bad("size", "want at least 1 byte, not %d", cfg.Size)
 	case cfg.Size > 65507 && (strings.HasPrefix(target, "udp") || strings.HasPrefix(target, "unixgram")):
 		return bad("size", "%d bytes do not fit in one datagram (at most 65507)", cfg.Size)
-	case fl.Changed("verbosity") && func() bool { v, _ := fl.GetInt("verbosity"); return v < 0 }():
+	case verbosity < 0:
 		return bad("verbosity", "want 0 or more")
-	case fl.Changed("threads") && func() bool { v, _ := fl.GetInt("threads"); return v < 0 }():
+	case threads < 0:
 		return bad("threads", "want 0 (Go's default) or more")
 	}
 	isHTTP := strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://")
