@@ -116,8 +116,15 @@ func mmsg(trap uintptr, fd int, hdrs []unix.Mmsghdr) (int, error) {
 }
 
 // UDPSegmentSpace is the room of a control message holding a UDP_SEGMENT
-// size: unix.CmsgSpace(2) on 64-bit Linux.
+// size: unix.CmsgSpace(2) on 64-bit Linux. A constant, so that callers can
+// size arrays with it; init checks it against the platform for every user.
 const UDPSegmentSpace = 24
+
+func init() {
+	if unix.CmsgSpace(2) != UDPSegmentSpace {
+		panic("rawsys: UDPSegmentSpace is not unix.CmsgSpace(2) on this platform")
+	}
+}
 
 // SetUDPSegment makes the message h, its iovecs n datagrams of seg bytes
 // (the last one may be shorter), leave as one packet the kernel cuts into
