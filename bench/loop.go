@@ -112,7 +112,7 @@ func sockaddr(network, addr string) (unix.Sockaddr, int, bool) {
 // A connection's read buffer starts small and doubles, up to maxReadBuf,
 // while reads fill it: at -c 10000 with small responses the buffers are
 // most of the client's memory (64 KiB each, one page touched: 64 MiB of
-// RSS against wrk's 53; 2 KiB each: see bench/compare).
+// RSS against wrk's 53; 2 KiB each: see perf/compare).
 const (
 	initialReadBuf = 2 << 10
 	maxReadBuf     = 64 << 10

@@ -413,7 +413,7 @@ func TestBulkRefused(t *testing.T) {
 }
 
 // TestBulkAgainstNSD resolves a generated zone through a real NSD (from
-// the nsd package), as bench/compare-resolve does at scale.
+// the nsd package), as perf/compare-resolve does at scale.
 func TestBulkAgainstNSD(t *testing.T) {
 	nsd := sockittest.RequireTool(t, "nsd")
 	if os.Getuid() != 0 {

@@ -72,7 +72,7 @@ func benchUDPEcho(b *testing.B, burst int) {
 // what they cost the server: live-B/conn is the growth of the live heap
 // (after a collection), rss-B/conn the growth of the process's resident
 // memory, both divided by the connections. The client side opens raw
-// sockets, which cost the Go heap nothing. bench/compare-servers measures
+// sockets, which cost the Go heap nothing. perf/compare-servers measures
 // the same from outside, on 15,000 connections (issue 15, target 5).
 func BenchmarkIdleConns(b *testing.B) {
 	b.Run("loops", func(b *testing.B) { benchIdleConns(b, "") })
@@ -85,7 +85,7 @@ func benchIdleConns(b *testing.B, engine string) {
 	var live, rss float64
 	for b.Loop() {
 		// A fresh server for each op: the figure includes what its first
-		// n connections make it allocate, as in bench/compare-servers.
+		// n connections make it allocate, as in perf/compare-servers.
 		srv := server.New(server.Config{Logger: quiet, Engine: engine, Loops: 1, MaxConns: 2 * n, MaxConnsPerSource: -1})
 		addr := netip.MustParseAddrPort(serveStream(b, srv, echo.Service()))
 		sa := &unix.SockaddrInet4{Port: int(addr.Port()), Addr: addr.Addr().As4()}

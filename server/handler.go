@@ -56,7 +56,7 @@
 // 3 Ps 0.09 and 2.08, one loop on 2 Ps 0.09 and 2.07 (gnet 0.31 and 2.59).
 // So sockit serve --loops N runs N+1 Ps. A loop per core (--loops 2 here)
 // was the default for one commit of issue 15; in the same runs of
-// bench/compare-servers and bench/compare it raised echo throughput at
+// perf/compare-servers and perf/compare it raised echo throughput at
 // c=1,000 (97k against 72k msgs/s) but cost more CPU per operation: HTTP
 // with a connection per request 53 µs per request against 36 µs for one
 // loop (nginx 38), keep-alive 12.3 against 9.4, and 64-byte echo at c=50
@@ -108,7 +108,7 @@
 // discard) is a zero-sized value shared by every connection. Timeouts are
 // a scan of the table every 250 ms, not a timer per connection; times are
 // 32-bit milliseconds. With 15,000 idle echo connections
-// (bench/compare-servers) that is 0.10 KiB of RSS each, against 0.31
+// (perf/compare-servers) that is 0.10 KiB of RSS each, against 0.31
 // with a map of separately allocated states and a *net.TCPAddr per accept,
 // and gnet's 0.24 in the same run; BenchmarkIdleConns measures the live
 // heap per connection in process (115 bytes, against 158 before). Beyond

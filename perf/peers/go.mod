@@ -1,4 +1,4 @@
-module sockit.local/bench/peers
+module sockit.local/perf/peers
 
 go 1.26.8
 

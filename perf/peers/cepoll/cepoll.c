@@ -1,4 +1,4 @@
-/* cepoll: a benchmark-only echo server, the floor for bench/compare-servers.
+/* cepoll: a benchmark-only echo server, the floor for perf/compare-servers.
  * One process, one thread per CPU (argv[2], default 2), each with its own
  * epoll set and an SO_REUSEPORT listener; level-triggered, one 64 KiB read
  * per readiness event, written back at once, the rest kept and written on
