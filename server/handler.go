@@ -9,7 +9,7 @@
 // engine (the unexported interface in engine.go) owns the connections and
 // whatever runs them. Config.Engine picks one by name (Engines lists them):
 //
-//   - "loop", the default (loop.go): TCP and unix stream listeners run on
+//   - "loop", the default (loop_linux.go): TCP and unix stream listeners run on
 //     event loops over internal/poll, Config.Loops of them (GOMAXPROCS
 //     minus one by default; see "Event loops: measured choices"), each accepting for itself, with no goroutine
 //     and no net.Conn per connection — about 0.1 KiB of RSS per idle connection
@@ -100,7 +100,7 @@
 // # Idle connections
 //
 // What an idle connection costs on the loops is its slot in the loop's
-// connection table (loopconns.go): 112 bytes of state held by value, in
+// connection table (loopconns_linux.go): 112 bytes of state held by value, in
 // chunks of 1,024 that never move, found from the epoll event itself (the
 // slot travels in the event's data), so there is no map and no allocation
 // per connection. StreamHandler.Open takes the peer as a netip.AddrPort

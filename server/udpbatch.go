@@ -20,7 +20,7 @@ import (
 // leave as a single message with UDP generic segmentation offload
 // (UDP_SEGMENT): the kernel routes and builds the packet once and splits it
 // on the way out, or in the receiver's stack on loopback. The event loops
-// drive it (looppacket.go).
+// drive it (looppacket_linux.go).
 
 const (
 	batchSize = 32
