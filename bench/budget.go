@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/sockit/sockit/internal/cli"
 )
 
 // budget hands out a run's requests to its workers (both engines) and holds
@@ -89,7 +91,7 @@ func (b *budget) record(st *Result, s *sample, kind string, total, at time.Durat
 	if kind != "" {
 		b.failed.Add(1)
 		if s.err != nil && b.first.Load() == nil {
-			msg := s.err.Error()
+			msg := cli.Message(s.err) // in the words of every sockit message, JSON too
 			b.first.CompareAndSwap(nil, &msg)
 		}
 	}

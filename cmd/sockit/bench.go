@@ -211,7 +211,6 @@ Where bench differs from ab, and why:
 			if cfg.Progress != nil {
 				fmt.Fprintln(a.stderr)
 			}
-			res.FirstError = plain(res.FirstError) // in the words of every sockit message, JSON too
 			res.NoConfidence = noConf
 			if f := outs["--html"]; f != nil {
 				if err := res.WriteHTML(f); err != nil {

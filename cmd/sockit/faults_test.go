@@ -211,7 +211,7 @@ func TestConnectTimeoutToBlackhole(t *testing.T) {
 	start := time.Now()
 	r := sockitRun(t, "", "connect", "--timeout", "500ms", "tcp://"+h.peerAddr+":9")
 	el := time.Since(start)
-	if r.code != exitFailure || !strings.Contains(r.stderr, "sockit connect: connect to "+h.peerAddr+":9 (tcp): timed out\n") {
+	if r.code != exitTimeout || !strings.Contains(r.stderr, "sockit connect: connect to "+h.peerAddr+":9 (tcp): timed out\n") {
 		t.Fatalf("blackholed connect: exit %d, %q", r.code, r.stderr)
 	}
 	if el > 5*time.Second {

@@ -18,19 +18,18 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sockit/sockit"
+	"github.com/sockit/sockit/internal/cli"
 	"github.com/sockit/sockit/proto/httpraw"
 )
 
-// curl's exit statuses, which head and get keep (1, unsupported scheme,
-// is exitFailure).
+// curl's exit statuses, which head and get keep beside main's (1,
+// unsupported scheme, is exitFailure; 23 exitWrite, 28 exitTimeout).
 const (
 	exitURLMalformed = 3
 	exitResolve      = 6
 	exitConnect      = 7
 	exitMalformed    = 8
 	exitHTTPFail     = 22
-	exitWrite        = 23
-	exitTimeout      = 28
 	exitTLS          = 35
 	exitRedirects    = 47
 	exitRecv         = 56
@@ -168,7 +167,7 @@ type httpFail struct {
 func (a *app) runHTTP(name string, f *httpFlags, urls []string, uaSet bool) error {
 	say := func(e *httpFail) {
 		if !f.silent || f.showError {
-			fmt.Fprintf(a.stderr, "sockit %s: %s\n", name, plain(e.err.Error()))
+			fmt.Fprintf(a.stderr, "sockit %s: %s\n", name, cli.Message(e.err))
 		}
 	}
 	client, req, fail := a.httpSetup(f, uaSet)
@@ -190,7 +189,7 @@ func (a *app) runHTTP(name string, f *httpFlags, urls []string, uaSet bool) erro
 	out := &sink{path: f.output, stdout: a.stdout}
 	if f.output == "-" {
 		out.path = ""
-	} else if f.output == "" && isTerminalOut(a.stdout) {
+	} else if f.output == "" && a.stdoutTTY {
 		out.binaryCheck = true
 	}
 	var last *httpFail
@@ -425,7 +424,7 @@ func (a *app) transfer(ctx context.Context, name string, f *httpFlags, client *h
 			return ex, fail // the wait would outlast -m
 		}
 		if !f.silent {
-			fmt.Fprintf(a.stderr, "sockit %s: %s; will retry in %v, %d retries left\n", name, plain(fail.err.Error()), wait, retriesLeft)
+			fmt.Fprintf(a.stderr, "sockit %s: %s; will retry in %v, %d retries left\n", name, cli.Message(fail.err), wait, retriesLeft)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -599,7 +598,7 @@ func httpExit(err error) int {
 		ce  *httpraw.ConnectError
 		te  *httpraw.TLSError
 		me  *httpraw.MalformedError
-		we  *writeError
+		we  *cli.WriteError
 		ee  *encodingError
 		ne  net.Error
 		ua  x509.UnknownAuthorityError

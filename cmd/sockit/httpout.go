@@ -12,14 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sockit/sockit/internal/cli"
 	"github.com/sockit/sockit/proto/httpraw"
 )
-
-// writeError: the output could not be written (curl exits 23).
-type writeError struct{ err error }
-
-func (e *writeError) Error() string { return "write error: " + e.err.Error() }
-func (e *writeError) Unwrap() error { return e.err }
 
 // errBinary refuses a binary body on a terminal, as curl does.
 var errBinary = errors.New(`binary output can mess up your terminal; use "--output -" to tell sockit to print it anyway, or "--output FILE" to save it`)
@@ -57,7 +52,7 @@ func (s *sink) Write(p []byte) (int, error) {
 		if s.file == nil {
 			f, err := os.Create(s.path)
 			if err != nil {
-				return 0, &writeError{err}
+				return 0, &cli.WriteError{Name: s.path, Err: err}
 			}
 			s.file, s.size = f, 0
 		}
@@ -65,10 +60,11 @@ func (s *sink) Write(p []byte) (int, error) {
 	}
 	n, err := w.Write(p)
 	s.size += int64(n)
-	if err != nil {
-		return n, &writeError{err}
+	var we *cli.WriteError
+	if err != nil && !errors.As(err, &we) {
+		return n, &cli.WriteError{Name: s.path, Err: err}
 	}
-	return n, nil
+	return n, err
 }
 
 // mark is where the file stands before a transfer (-1: not created).
@@ -106,12 +102,12 @@ func (s *sink) finish(ok bool) error {
 		}
 		f, err := os.Create(s.path)
 		if err != nil {
-			return &writeError{err}
+			return &cli.WriteError{Name: s.path, Err: err}
 		}
 		s.file = f
 	}
 	if err := s.file.Close(); err != nil {
-		return &writeError{err}
+		return &cli.WriteError{Name: s.path, Err: err}
 	}
 	return nil
 }
@@ -121,7 +117,7 @@ type binaryGuard struct{ w io.Writer }
 
 func (g binaryGuard) Write(p []byte) (int, error) {
 	if bytes.IndexByte(p, 0) >= 0 {
-		return 0, &writeError{errBinary}
+		return 0, &cli.WriteError{Name: "stdout", Err: errBinary}
 	}
 	return g.w.Write(p)
 }
@@ -158,7 +154,7 @@ func (b *bodyWriter) Write(p []byte) (int, error) {
 			if err == nil {
 				_, err = io.Copy(dst, zr)
 			}
-			var we *writeError
+			var we *cli.WriteError
 			if err != nil && !errors.As(err, &we) {
 				err = &encodingError{err}
 			}

@@ -9,9 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
-	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -21,14 +21,19 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sockit/sockit"
+	"github.com/sockit/sockit/internal/cli"
 )
 
-// Exit statuses. Network failures are 1 and usage errors 2 for every
-// command; head/get add curl's numbers (6, 7, 8, 22, 28).
+// Exit statuses, the same for every command: 1 a failure (the network, a
+// reply that is wrong), 2 a usage error, 23 output that could not be
+// written, 28 a timeout (curl's numbers, which get and head keep: they add
+// curl's others, http.go), 130 interrupted.
 const (
 	exitOK      = 0
 	exitFailure = 1
 	exitUsage   = 2
+	exitWrite   = 23
+	exitTimeout = 28
 	// exitInterrupted is what a shell reports for a command ended by
 	// SIGINT (128+2); sockit uses it for SIGTERM too, and says nothing.
 	exitInterrupted = 130
@@ -53,12 +58,16 @@ type quietExit int
 func (q quietExit) Error() string { return fmt.Sprintf("exit status %d", int(q)) }
 
 // app is what every command shares: its standard streams and the context
-// that ends on SIGINT or SIGTERM.
+// that ends on SIGINT or SIGTERM. stdout is the one path of every byte a
+// command prints there: a cli.Output, whose first write error ends the
+// command as a failure (exitCode), whatever the command made of it.
 type app struct {
 	ctx    context.Context
 	stdin  io.Reader
-	stdout io.Writer
+	stdout *cli.Output
 	stderr io.Writer
+	// stdoutTTY: stdout is a terminal (get refuses binary bodies there).
+	stdoutTTY bool
 }
 
 func main() {
@@ -74,11 +83,11 @@ func main() {
 
 // run executes one command line and returns the exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	a := &app{ctx: ctx, stdin: stdin, stdout: cli.NewOutput(stdout, "stdout"), stderr: stderr, stdoutTTY: isTerminalOut(stdout)}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(stdin)
-	root.SetOut(stdout)
+	root.SetOut(a.stdout)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteContextC(ctx)
 	return a.exitCode(cmd, err)
@@ -86,8 +95,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // exitCode says why a command failed, once, as "sockit CMD: what" (plain
 // "sockit: what" for the root), and returns the exit status. A command
-// ended by SIGINT or SIGTERM exits 130, quietly, whatever its error.
+// ended by SIGINT or SIGTERM exits 130, quietly, whatever its error. Output
+// that could not be written fails every command (23), even one that saw no
+// error in it, and is what is said: the command's own error, if any, came
+// of it.
 func (a *app) exitCode(cmd *cobra.Command, err error) int {
+	if werr := a.stdout.Err(); werr != nil && a.ctx.Err() == nil {
+		if q := quietExit(0); errors.As(err, &q) && q == exitWrite {
+			return exitWrite // said already (get and head say each URL's failure)
+		}
+		err = werr
+	}
 	status := statusOf(a.ctx, err)
 	var q quietExit
 	if err == nil || errors.As(err, &q) || status == exitInterrupted {
@@ -115,8 +133,20 @@ func statusOf(ctx context.Context, err error) int {
 		return ee.code
 	case errors.Is(err, sockit.ErrBadEndpoint):
 		return exitUsage
+	case errors.As(err, new(*cli.WriteError)):
+		return exitWrite
+	case isTimeout(err):
+		return exitTimeout
 	}
 	return exitFailure
+}
+
+// isTimeout reports whether err is a wait that ran out: a deadline (a
+// client's --timeout on any of its waits), or a query no reply came to.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, sockit.ErrNoReply) || errors.As(err, &ne) && ne.Timeout()
 }
 
 // errPrefix is "sockit CMD" for the command that failed ("sockit" alone
@@ -128,14 +158,13 @@ func errPrefix(cmd *cobra.Command) string {
 	return cmd.CommandPath()
 }
 
-// errMessage drops the prefixes a message may already carry (a sentinel of
-// package sockit says "sockit: ", a usage error names its command) so that
-// none is doubled.
+// errMessage is err in cli's words, less the prefixes its text may already
+// carry (a usage error that names its command, "bench merge: …" as well as
+// "merge: …") so that none is doubled.
 func errMessage(cmd *cobra.Command, err error) string {
-	msg := err.Error()
+	msg := cli.Message(err)
 	prefixes := []string{"sockit: "}
 	if cmd != nil && cmd.HasParent() {
-		// "bench merge: …" from sockit bench merge as well as "merge: …".
 		prefixes = append(prefixes, cmd.CommandPath()+": ", cmd.CommandPath()+" ", cmd.Name()+": ",
 			strings.TrimPrefix(cmd.CommandPath(), "sockit ")+": ")
 	}
@@ -147,64 +176,8 @@ func errMessage(cmd *cobra.Command, err error) string {
 			}
 		}
 	}
-	return plain(msg)
+	return msg
 }
-
-// plain turns what Go's packages say into what a user reads, for every
-// message sockit prints: a socket operation's error ("dial tcp ADDR:
-// connect: connection refused", net.OpError's form) says the phase, the
-// address and the network in words, as nc does ("connect to ADDR (tcp):
-// connection refused"), the innermost of nested ones alone; a timeout
-// keeps the phase it names; strconv's syntax errors become "not a number".
-func plain(msg string) string {
-	var b strings.Builder
-	last := 0
-	ms := netOp.FindAllStringSubmatchIndex(msg, -1)
-	for i, m := range ms {
-		b.WriteString(msg[last:m[0]])
-		last = m[1]
-		if i+1 < len(ms) && ms[i+1][0] == m[1] {
-			continue // "writeto tcp A->B: read tcp A->B: …": the inner one says it
-		}
-		op, network := msg[m[2]:m[3]], msg[m[4]:m[5]]
-		if m[8] < 0 {
-			continue // "dial tcp: lookup NAME: …": the lookup says it
-		}
-		fmt.Fprintf(&b, "%s %s (%s): ", netVerbs[op], msg[m[8]:m[9]], network)
-	}
-	b.WriteString(msg[last:])
-	msg = spliced.ReplaceAllString(b.String(), "")
-	msg = goInternals.ReplaceAllStringFunc(msg, func(m string) string {
-		if strings.HasSuffix(m, "out of range") {
-			return "out of range"
-		}
-		return "not a number"
-	})
-	return plainWords.Replace(msg)
-}
-
-var (
-	plainWords = strings.NewReplacer(
-		"i/o timeout", "timed out",
-		"context deadline exceeded", "timed out",
-		"use of closed network connection", "connection closed",
-		"unexpected EOF", "connection closed early",
-	)
-	goInternals = regexp.MustCompile(`strconv\.Parse\w+: parsing "[^"]*": (invalid syntax|value out of range)`)
-	// netOp is net.OpError's text: "OP NET [SRC->]ADDR: [SYSCALL: ]", or
-	// "OP NET: " without an address.
-	netOp = regexp.MustCompile(`\b(dial|listen|read|write|readfrom|writeto) ` +
-		`(tcp[46]?|udp[46]?|unix|unixgram|unixpacket|ip[46]?(?::\w+)?|rfcomm|l2cap|ipx)` +
-		`(?: (?:(\S+)->)?(\S+?))?: (?:(?:connect|bind|listen|accept|read|write|sendto|recvfrom|sendmsg|recvmsg|socket|setsockopt): )?`)
-	// A conn's ReadFrom(r) moves r's bytes to the peer, its WriteTo(w) the
-	// peer's bytes to w (a splice to stdout): a write and a read.
-	netVerbs = map[string]string{"dial": "connect to", "listen": "listen on", "read": "read from",
-		"readfrom": "write to", "write": "write to", "writeto": "read from"}
-	// spliced is the file side of a splice(2) or sendfile(2) inside a
-	// conn's WriteTo or ReadFrom ("write /dev/stdout: splice: "): the
-	// error is the socket's, which the op before it names.
-	spliced = regexp.MustCompile(`\b(?:read|write) \S+: (?:splice|sendfile|copy_file_range): `)
-)
 
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/sockit/sockit/internal/cli"
 	"io"
 	"os"
 	"os/exec"
@@ -27,7 +28,7 @@ func TestManPages(t *testing.T) {
 	if r := sockitRun(t, "", "man", dir); r.code != 0 {
 		t.Fatalf("sockit man: %+v", r)
 	}
-	root := (&app{ctx: context.Background(), stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}).rootCommand()
+	root := (&app{ctx: context.Background(), stdin: strings.NewReader(""), stdout: cli.NewOutput(io.Discard, "stdout"), stderr: io.Discard}).rootCommand()
 	root.InitDefaultCompletionCmd()
 	want := map[string]*cobra.Command{}
 	var walk func(c *cobra.Command)

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sockit/sockit"
+	"github.com/sockit/sockit/internal/cli"
 	"github.com/sockit/sockit/resolve"
 )
 
@@ -221,7 +222,7 @@ func (a *app) runResolve(r *resolve.Resolver, names iter.Seq[string], o resolveO
 			if re := (*resolve.Error)(nil); errors.As(res.Err, &re) {
 				why = re.Err
 			}
-			fmt.Fprintf(a.stderr, "sockit resolve: %s: %s\n", res.Name, plain(strings.TrimPrefix(why.Error(), "resolve: ")))
+			fmt.Fprintf(a.stderr, "sockit resolve: %s: %s\n", res.Name, cli.Message(why))
 		}
 		if o.asJSON {
 			// Streamed, element by element, in the layout of an indented
