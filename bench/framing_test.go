@@ -114,7 +114,7 @@ var requestVectors = []struct {
 	{"leading empty lines", "\r\n\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", []int{200}, false},
 	{"HTTP/1.0 closes", "GET / HTTP/1.0\r\n\r\n", []int{200}, true},
 	{"POST body skipped", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: a\r\n\r\n", []int{405, 200}, false},
-	{"bare CR in a field value is SP", "GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", []int{200}, false},
+	{"bare CR in a field value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", []int{400}, true},
 	{"bare CR in the request line", "GET /\r HTTP/1.1\r\nHost: a\r\n\r\n", []int{400}, true},
 	{"space in the target", "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", []int{400}, true},
 	{"no Host", "GET / HTTP/1.1\r\n\r\n", []int{400}, true},

@@ -97,22 +97,45 @@ const (
 //  1. a response to HEAD (AnswersHEAD), and any 1xx, 204 or 304 response,
 //     has no body, whatever its fields say; a 1xx other than 101 is interim
 //     and the final response follows it;
-//  2. Transfer-Encoding and Content-Length together are refused in any
-//     message (request smuggling, §6.1 and §6.3 rule 3);
+//  2. a Transfer-Encoding field beside a Content-Length field is refused in
+//     any message, whatever its value (empty, repeated, a list, an unknown
+//     coding): request smuggling, §6.1 and §6.3 rule 3;
 //  3. Transfer-Encoding ending in chunked is read chunk by chunk, chunk
 //     extensions ignored, trailers reported; any other Transfer-Encoding is
-//     read until the connection closes (in a request it is refused, §6.3
-//     rule 4);
+//     read until the connection closes;
 //  4. a valid Content-Length (one value, or a list of identical ones) is
 //     read exactly; any other Content-Length is an error;
 //  5. otherwise a response's body runs until the connection closes, and a
 //     request has none.
 //
+// A request is framed strictly, since a server that reads a request's
+// framing unlike the proxy in front of it is how requests are smuggled; the
+// request-side corpus (sockittest.HTTPRequestVectors) holds each rule
+// against nginx. Where a response is read tolerantly, as RFC 9112 permits,
+// a request is refused with 400 (the MalformedError's Status) and the
+// connection must close:
+//
+//   - Transfer-Encoding must be one field line whose value is the single
+//     coding "chunked" (any case, spaces around it); a repeated field, an
+//     HTTP/1.0 request with one (§6.1), and a list whose last coding is
+//     not chunked (§6.3 rule 4) are 400; a list ending in chunked after
+//     another coding (gzip, chunked), or with a tab or an empty element
+//     about it, is 501, codings this framer does not implement (§6.1);
+//   - Content-Length must be one field line holding one number: a repeated
+//     field or a list, even of identical values, is 400 (RFC 9110 §8.6
+//     allows either);
+//   - a bare CR or a NUL anywhere in a field line, header or trailer, is
+//     400 (RFC 9112 §2.2, RFC 9110 §5.5), where a response has them
+//     replaced by SP;
+//   - a control byte in the request target is 400 (§3.2), and a request
+//     line longer than the header section's bound is 414.
+//
 // Lines may end in a bare LF (§2.2). A bare CR (one not followed by LF) is
 // handled per element, as §2.2 allows: in a start line or a chunk line,
-// which decide framing, it is an error; in a field line it is replaced by
-// SP, in place in p, before the field is reported. Every error is a
-// *MalformedError naming the fault and its byte offset.
+// which decide framing, it is an error; in a response's field line it is
+// replaced by SP, in place in p, before the field is reported, and so is a
+// NUL (RFC 9110 §5.5). Every error is a *MalformedError naming the fault and
+// its byte offset.
 type Framer struct {
 	// Request makes the framer read requests instead of responses.
 	Request bool
@@ -142,6 +165,7 @@ type Framer struct {
 	inTrailer         bool
 	contentLength     int64 // -1 when absent
 	te, chunked       bool  // Transfer-Encoding present; chunked is its last coding
+	teRefused         int16 // a request's Transfer-Encoding is refused with this status (400 or 501)
 	connClose         bool
 	connKeep          bool
 	lastFraming       bool // the previous field was Content-Length or Transfer-Encoding
@@ -341,6 +365,11 @@ func (f *Framer) startLine(p []byte) (Event, int) {
 		start := f.off
 		l, n, ok := f.line(p, f.maxHeader())
 		if !ok {
+			if f.Request {
+				// The request line alone is over the bound: its target is
+				// too long (RFC 9110 §15.5.15), as nginx answers.
+				return f.fail(start, 414, "request line longer than %d bytes", f.maxHeader())
+			}
 			return f.fail(start, 431, "header section longer than %d bytes", f.maxHeader())
 		}
 		if n == 0 {
@@ -355,7 +384,7 @@ func (f *Framer) startLine(p []byte) (Event, int) {
 		// A new message: clear what the last one left.
 		f.budget, f.fields = n, 0
 		f.status, f.start1, f.start2 = 0, nil, nil
-		f.contentLength, f.te, f.chunked, f.connClose, f.connKeep = -1, false, false, false, false
+		f.contentLength, f.te, f.chunked, f.teRefused, f.connClose, f.connKeep = -1, false, false, 0, false, false
 		f.inTrailer, f.lastFraming, f.framing = false, false, FramingNone
 		// Bare CR in a start line: the element is invalid (§2.2), since it
 		// decides how everything after it is read.
@@ -421,7 +450,10 @@ func (f *Framer) requestLine(l []byte, start int64) Event {
 	}
 	method, target, proto := l[:sp1], l[sp1+1:sp2], l[sp2+1:]
 	major, minor, ok := version(proto)
-	if !isToken(method) || !ok || bytes.IndexByte(target, ' ') >= 0 || bytes.IndexByte(target, '\t') >= 0 {
+	if !isToken(method) || !ok || hasCTLOrSP(target) {
+		// A target is visible characters (obs-text tolerated, as nginx
+		// does): a space, tab, NUL or other control byte makes the
+		// request line invalid (RFC 9112 §3.2).
 		f.fail(start, 400, "malformed request line %q", truncate(l))
 		return Failed
 	}
@@ -464,10 +496,20 @@ func (f *Framer) field(p []byte) (Event, int) {
 	if f.fields++; f.MaxFields > 0 && f.fields > f.MaxFields {
 		return f.fail(start, 431, "more than %d fields", f.MaxFields)
 	}
-	// Bare CR in a field line: replaced by SP before the field is used
-	// (§2.2). A field value is data, not framing; a CR in a name still
-	// fails below, as a name must be a token.
-	for i := bytes.IndexByte(l, '\r'); i >= 0; i = bytes.IndexByte(l, '\r') {
+	// A bare CR or a NUL in a field line (§2.2, RFC 9110 §5.5). In a
+	// request it is refused: a CR can hide a field that frames the
+	// message (x:\rTransfer-Encoding: chunked) from one reader and not
+	// another, and nginx refuses both. In a response it is replaced by SP
+	// before the field is used; a CR in a name still fails below, as a
+	// name must be a token.
+	for i := bytes.IndexAny(l, "\r\x00"); i >= 0; i = bytes.IndexAny(l, "\r\x00") {
+		if f.Request {
+			what := "CR"
+			if l[i] == 0 {
+				what = "NUL"
+			}
+			return f.fail(start+int64(i), 400, "bare %s in a %s line", what, strings.TrimSuffix(section, " section"))
+		}
 		l[i] = ' '
 	}
 	if l[0] == ' ' || l[0] == '\t' {
@@ -493,7 +535,7 @@ func (f *Framer) field(p []byte) (Event, int) {
 	f.name, f.value = l[:colon], trimOWS(l[colon+1:])
 	f.lastFraming = false
 	if f.state == stField {
-		if ev := f.framingField(start); ev == Failed {
+		if ev := f.framingField(start, l[colon+1:]); ev == Failed {
 			return ev, 0
 		}
 	}
@@ -502,11 +544,23 @@ func (f *Framer) field(p []byte) (Event, int) {
 	return FieldLine, n
 }
 
-// framingField notes the fields that decide framing and persistence.
-func (f *Framer) framingField(start int64) Event {
+// framingField notes the fields that decide framing and persistence; raw
+// is the field's value untrimmed.
+func (f *Framer) framingField(start int64, raw []byte) Event {
 	switch {
 	case equalFoldASCII(f.name, "content-length"):
 		f.lastFraming = true
+		if f.Request {
+			// One field line, one number (Framer's doc).
+			if f.contentLength >= 0 {
+				f.fail(start, 400, "repeated Content-Length")
+				return Failed
+			}
+			if bytes.IndexByte(f.value, ',') >= 0 {
+				f.fail(start, 400, "invalid Content-Length %q", truncate(f.value))
+				return Failed
+			}
+		}
 		found := false
 		for v := f.value; len(v) > 0 || !found; {
 			var elem []byte
@@ -536,12 +590,23 @@ func (f *Framer) framingField(start int64) Event {
 		}
 	case equalFoldASCII(f.name, "transfer-encoding"):
 		f.lastFraming = true
+		if f.Request && f.te {
+			f.teRefused = 400 // two field lines: readers disagree on which counts
+		}
+		f.te = true // present, whatever its value
 		for v := f.value; len(v) > 0; {
 			var elem []byte
 			elem, v, _ = bytes.Cut(v, []byte(","))
 			if elem = trimOWS(elem); len(elem) > 0 {
-				f.te = true
 				f.chunked = equalFoldASCII(elem, "chunked")
+			}
+		}
+		if f.Request && f.teRefused == 0 {
+			switch {
+			case !f.chunked:
+				f.teRefused = 400 // §6.3 rule 4
+			case !equalFoldASCII(bytes.Trim(raw, " "), "chunked"):
+				f.teRefused = 501 // another coding, or a tab or list about chunked
 			}
 		}
 	case equalFoldASCII(f.name, "connection"):
@@ -566,15 +631,24 @@ func (f *Framer) decide() Event {
 		f.fail(f.off, 400, "message has both Transfer-Encoding and Content-Length (request smuggling)")
 		return Failed
 	}
+	if f.Request && f.te {
+		switch {
+		case f.minor == 0:
+			f.fail(f.off, 400, "HTTP/1.0 request with Transfer-Encoding")
+			return Failed
+		case f.teRefused == 501:
+			f.fail(f.off, 501, "request Transfer-Encoding other than chunked alone")
+			return Failed
+		case f.teRefused != 0:
+			f.fail(f.off, 400, "request Transfer-Encoding not ending in chunked once")
+			return Failed
+		}
+	}
 	f.keep = f.major == 1 && (f.minor >= 1 && !f.connClose || f.minor == 0 && f.connKeep)
 	f.state, f.left = stEnd, 0
 	switch {
 	case f.Request:
 		switch {
-		case f.te && !f.chunked:
-			f.err = &MalformedError{Offset: f.off, Msg: "request Transfer-Encoding does not end in chunked", Status: 400}
-			f.state = stError
-			return Failed
 		case f.te:
 			f.framing, f.state = FramingChunked, stChunkSize
 		case f.contentLength > 0:
@@ -610,11 +684,15 @@ func (f *Framer) chunkSize(p []byte) (Event, int) {
 	if bytes.IndexByte(ext, '\r') >= 0 || bytes.IndexByte(size, '\r') >= 0 {
 		return f.fail(start, 400, "bare CR in a chunk size line")
 	}
-	if len(size) == 0 || len(size) > 15 {
+	digits := size
+	for len(digits) > 1 && digits[0] == '0' {
+		digits = digits[1:] // leading zeros do not count towards the bound
+	}
+	if len(size) == 0 || len(digits) > 15 {
 		return f.fail(start, 400, "malformed chunk size %q", truncate(size))
 	}
 	var v int64
-	for _, c := range size {
+	for _, c := range digits {
 		switch {
 		case '0' <= c && c <= '9':
 			v = v<<4 | int64(c-'0')
@@ -676,6 +754,16 @@ func (f *Framer) EOF() Event {
 	}
 	f.fail(f.off, 400, "%s", msg)
 	return Failed
+}
+
+// hasCTLOrSP reports a space or a control byte (DEL included) in b.
+func hasCTLOrSP(b []byte) bool {
+	for _, c := range b {
+		if c <= ' ' || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 func trimOWS(b []byte) []byte {

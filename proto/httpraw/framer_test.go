@@ -113,11 +113,43 @@ func TestFramerEvents(t *testing.T) {
 		{name: "request chunked", req: true, in: "PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
 			want: `request PUT /|field "Transfer-Encoding"="chunked" cont=false trailer=false|head-end chunked keep=true|body ok|end|error connection closed before a request at byte 58 idle=true|`},
 		{name: "request with a gzip coding refused", req: true, in: "PUT / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
-			want: `request PUT /|field "Transfer-Encoding"="gzip" cont=false trailer=false|error request Transfer-Encoding does not end in chunked at byte 43|`},
+			want: `request PUT /|field "Transfer-Encoding"="gzip" cont=false trailer=false|error request Transfer-Encoding not ending in chunked once at byte 43|`},
 		{name: "bare CR in a request line", req: true, in: "GET /\r HTTP/1.1\r\n\r\n",
 			want: `error bare CR in the request line at byte 0|`},
 		{name: "space in a request target", req: true, in: "GET /a b HTTP/1.1\r\n\r\n",
 			want: `error malformed request line "GET /a b HTTP/1.1" at byte 0|`},
+		{name: "request TE empty beside CL refused", req: true, in: "POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding:\r\n\r\nx",
+			want: `request POST /|field "Content-Length"="1" cont=false trailer=false|field "Transfer-Encoding"="" cont=false trailer=false|error message has both Transfer-Encoding and Content-Length (request smuggling) at byte 58|`},
+		{name: "request TE twice refused", req: true, in: "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+			want: `request POST /|field "Transfer-Encoding"="chunked" cont=false trailer=false|field "Transfer-Encoding"="chunked" cont=false trailer=false|error request Transfer-Encoding not ending in chunked once at byte 75|`},
+		{name: "request TE gzip, chunked is 501", req: true, in: "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+			want: `request POST /|field "Transfer-Encoding"="gzip, chunked" cont=false trailer=false|error request Transfer-Encoding other than chunked alone at byte 53|`},
+		{name: "request TE tab chunked is 501", req: true, in: "POST / HTTP/1.1\r\nTransfer-Encoding:\tchunked\r\n\r\n",
+			want: `request POST /|field "Transfer-Encoding"="chunked" cont=false trailer=false|error request Transfer-Encoding other than chunked alone at byte 47|`},
+		{name: "request TE odd case and spaces", req: true, in: "POST / HTTP/1.1\r\nTransfer-Encoding:  ChUnKeD \r\n\r\n0\r\n\r\n",
+			want: `request POST /|field "Transfer-Encoding"="ChUnKeD" cont=false trailer=false|head-end chunked keep=true|end|error connection closed before a request at byte 54 idle=true|`},
+		{name: "request TE in HTTP/1.0 refused", req: true, in: "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+			want: `request POST /|field "Transfer-Encoding"="chunked" cont=false trailer=false|error HTTP/1.0 request with Transfer-Encoding at byte 47|`},
+		{name: "request CL list refused", req: true, in: "POST / HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\nx",
+			want: `request POST /|error invalid Content-Length "1, 1" at byte 17|`},
+		{name: "request CL twice refused", req: true, in: "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
+			want: `request POST /|field "Content-Length"="1" cont=false trailer=false|error repeated Content-Length at byte 36|`},
+		{name: "request bare CR hiding TE refused", req: true, in: "POST / HTTP/1.1\r\nx:\rTransfer-Encoding: chunked\r\n\r\n",
+			want: `request POST /|error bare CR in a header line at byte 19|`},
+		{name: "request NUL in a value refused", req: true, in: "GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n",
+			want: `request GET /|error bare NUL in a header line at byte 20|`},
+		{name: "request bare CR in a trailer refused", req: true, in: "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: a\rb\r\n\r\n",
+			want: `request POST /|field "Transfer-Encoding"="chunked" cont=false trailer=false|head-end chunked keep=true|error bare CR in a trailer line at byte 54|`},
+		{name: "request control byte in the target refused", req: true, in: "GET /\x7f HTTP/1.1\r\n\r\n",
+			want: `error malformed request line "GET /\x7f HTTP/1.1" at byte 0|`},
+		{name: "request chunk size with leading zeros", req: true, in: "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000001\r\nx\r\n0\r\n\r\n",
+			want: `request POST /|field "Transfer-Encoding"="chunked" cont=false trailer=false|head-end chunked keep=true|body x|end|error connection closed before a request at byte 74 idle=true|`},
+		{name: "response NUL in a value becomes SP", in: "HTTP/1.1 204 No Content\r\nX: a\x00b\r\n\r\n",
+			want: `status 204 No Content|field "X"="a b" cont=false trailer=false|head-end none keep=true|end|error connection closed before a response at byte 35 idle=true|`},
+		{name: "response empty TE beside CL refused", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\nContent-Length: 1\r\n\r\n",
+			want: `status 200 OK|field "Transfer-Encoding"="" cont=false trailer=false|field "Content-Length"="1" cont=false trailer=false|error message has both Transfer-Encoding and Content-Length (request smuggling) at byte 58|`},
+		{name: "response CL list kept", in: "HTTP/1.1 200 OK\r\nContent-Length: 1, 1\r\nContent-Length: 1\r\n\r\nx",
+			want: `status 200 OK|field "Content-Length"="1, 1" cont=false trailer=false|field "Content-Length"="1" cont=false trailer=false|head-end content-length keep=true|body x|end|error connection closed before a response at byte 61 idle=true|`},
 		{name: "request obs-fold refused", req: true, in: "GET / HTTP/1.1\r\nHost: a\r\n b\r\n\r\n",
 			want: `request GET /|field "Host"="a" cont=false trailer=false|error obsolete line folding in the header section at byte 25|`},
 	}
@@ -144,6 +176,10 @@ func TestFramerBounds(t *testing.T) {
 		}
 		got = trace([]byte("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"), step, httpraw.Framer{Request: true, MaxFields: 2})
 		if !strings.Contains(got, "more than 2 fields at byte 28") {
+			t.Errorf("step %d: %s", step, got)
+		}
+		got = trace([]byte("GET /"+strings.Repeat("a", 200)+" HTTP/1.1\r\n\r\n"), step, httpraw.Framer{Request: true, MaxHeaderBytes: 100})
+		if !strings.Contains(got, "request line longer than 100 bytes at byte 0") {
 			t.Errorf("step %d: %s", step, got)
 		}
 		got = trace([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;"+strings.Repeat("x", 5000)+"\r\n"), step, httpraw.Framer{})
@@ -194,6 +230,8 @@ func FuzzFramer(f *testing.F) {
 		"HTTP/1.1 200 OK\r\nX: a\rb\r\nContent-Length: 0\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a\r\n\r\nPOST / HTTP/1.1\r\nContent-Length: 1\r\n\r\nx",
 		"\r\n\nPUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
+		"POST / HTTP/1.1\r\nContent-Length: 10\r\nTransfer-Encoding:\r\nTransfer-Encoding:\r\n\r\n2\r\nAA\r\n0\r\n\r\n",
+		"POST / HTTP/1.1\r\nx:\rTransfer-Encoding: chunked\r\n\r\n2\r\nAA\r\n0\r\n\r\n",
 	} {
 		f.Add([]byte(s), uint8(0))
 		f.Add([]byte(s), uint8(3))

@@ -27,8 +27,10 @@ const DefaultMaxHeaderBytes = 64 << 10
 type MalformedError struct {
 	Offset int64 // bytes of the connection's input read before the fault
 	Msg    string
-	// Status is the status a server answers the fault with: 400, or 431
-	// for a header section over its bounds.
+	// Status is the status a server answers the fault with: 400; 431 for
+	// a header section over its bounds, 414 for a request line over them;
+	// 501 for a request's transfer coding other than chunked alone; 505
+	// for an HTTP version other than 1.x.
 	Status int
 }
 
