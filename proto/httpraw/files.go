@@ -120,9 +120,10 @@ func (r *Responder) now() time.Time {
 
 // lookup finds the document for a request target's path.
 func (r *Responder) lookup(target string) doc {
-	if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
-		// absolute-form (RFC 9112 §3.2.2): the path is what counts.
-		if u, err := url.Parse(target); err == nil {
+	if !strings.HasPrefix(target, "/") {
+		// absolute-form (RFC 9112 §3.2.2): the path is what counts, as
+		// nginx takes it whatever the scheme.
+		if u, err := url.Parse(target); err == nil && u.IsAbs() {
 			target = u.RequestURI()
 		}
 	}
@@ -131,7 +132,7 @@ func (r *Responder) lookup(target string) doc {
 		return doc{status: 400}
 	}
 	p, err := url.PathUnescape(raw)
-	if err != nil || strings.ContainsRune(p, 0) {
+	if err != nil || strings.ContainsRune(p, 0) || aboveRoot(p) {
 		return doc{status: 400}
 	}
 	slash := strings.HasSuffix(p, "/")
@@ -185,6 +186,26 @@ func (r *Responder) lookup(target string) doc {
 	}
 	d.file = f
 	return d
+}
+
+// aboveRoot reports a path whose dot-segments climb above "/" (/../x,
+// /a/../../x, and their percent-encoded forms once decoded): a malformed
+// target, refused with 400 as nginx does, where path.Clean would quietly
+// keep it at the root.
+func aboveRoot(p string) bool {
+	depth := 0
+	for seg := range strings.SplitSeq(p[1:], "/") {
+		switch seg {
+		case "", ".":
+		case "..":
+			if depth--; depth < 0 {
+				return true
+			}
+		default:
+			depth++
+		}
+	}
+	return false
 }
 
 // open opens the file a cleaned path names under Root: a directory's

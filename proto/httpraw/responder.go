@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -68,6 +69,11 @@ type Responder struct {
 	date      atomic.Pointer[dateCache]
 	localTime atomic.Pointer[dateCache] // the access log's $time_local
 	cache     fileCache
+	// watch, if set, is told of every request a session framed: when it
+	// is answered (whole false, its body not read yet) and again when its
+	// body has been read (whole). The request-side corpus compares it with
+	// what nginx forwards (export_test.go sets it).
+	watch func(peer netip.AddrPort, method, target string, status int, body []byte, whole bool)
 }
 
 type dateCache struct {
@@ -114,13 +120,16 @@ type session struct {
 	method, target, ifNoneMatch, ifModifiedSince, rng, ifRange []byte
 	referer, userAgent                                         []byte // kept only for the access log
 	host                                                       int    // Host fields seen
+	badHost                                                    bool   // one of them is not a valid host[:port]
 	draining                                                   bool   // the server is shutting down: the next response is the last
 	inHead                                                     bool   // between a request line and its header section's end
+	inBody                                                     bool   // the request was answered; its body is being read
 	headEnd, status                                            int    // the last response head written: where it ends in its buffer, its status code
 	// A file body to send after the response head (see TakeFile).
 	file            *os.File
 	fileOff, fileN  int64
-	fileTaken, hold bool // the runtime has the file; input waits until it is sent
+	fileTaken, hold bool   // the runtime has the file; input waits until it is sent
+	watched         []byte // with Responder.watch: the body of the request being read
 }
 
 func (s *session) Greet(buf []byte) ([]byte, bool) { return nil, false }
@@ -168,9 +177,9 @@ func (s *session) Resume(buf []byte, err error) ([]byte, bool) {
 }
 
 // Receive answers every complete request in the bytes so far. Requests are
-// framed by the package's Framer in request mode; a request body (only a
-// Content-Length one: a GET/HEAD server decodes no chunks) is read and
-// dropped.
+// framed by the package's Framer in request mode; a request body, by
+// Content-Length or chunked, is read and dropped (a GET/HEAD server has no
+// use for it, as nginx's static files).
 func (s *session) Receive(in, out []byte) ([]byte, bool) {
 	data := in
 	if len(s.pending) > 0 {
@@ -202,7 +211,7 @@ func (s *session) process(data, out []byte) ([]byte, bool) {
 		case StartLine:
 			s.method = append(s.method[:0], s.f.Method()...)
 			s.target = append(s.target[:0], s.f.Target()...)
-			s.ifNoneMatch, s.ifModifiedSince, s.rng, s.ifRange, s.host = s.ifNoneMatch[:0], s.ifModifiedSince[:0], s.rng[:0], s.ifRange[:0], 0
+			s.ifNoneMatch, s.ifModifiedSince, s.rng, s.ifRange, s.host, s.badHost = s.ifNoneMatch[:0], s.ifModifiedSince[:0], s.rng[:0], s.ifRange[:0], 0, false
 			s.referer, s.userAgent, s.inHead = s.referer[:0], s.userAgent[:0], true
 		case FieldLine:
 			switch {
@@ -212,6 +221,7 @@ func (s *session) process(data, out []byte) ([]byte, bool) {
 				s.userAgent = append(s.userAgent[:0], s.f.Value()...)
 			case s.f.NameIs("host"):
 				s.host++
+				s.badHost = s.badHost || !validHost(s.f.Value())
 			case s.f.NameIs("if-none-match"):
 				s.ifNoneMatch = append(s.ifNoneMatch[:0], s.f.Value()...)
 			case s.f.NameIs("if-modified-since"):
@@ -221,6 +231,16 @@ func (s *session) process(data, out []byte) ([]byte, bool) {
 			case s.f.NameIs("if-range"):
 				s.ifRange = append(s.ifRange[:0], s.f.Value()...)
 			}
+		case BodyData:
+			if s.r.watch != nil {
+				s.watched = append(s.watched, s.f.Data()...)
+			}
+		case MessageEnd:
+			s.inBody = false
+			if s.r.watch != nil {
+				s.r.watch(s.peer, string(s.method), string(s.target), s.status, s.watched, true)
+				s.watched = s.watched[:0]
+			}
 		case HeadEnd:
 			var closeAfter bool
 			mark := len(out)
@@ -229,10 +249,17 @@ func (s *session) process(data, out []byte) ([]byte, bool) {
 			if s.r.AccessLog != nil {
 				s.logAccess(out[mark:], s.headEnd-mark, nil)
 			}
+			if s.r.watch != nil {
+				s.r.watch(s.peer, string(s.method), string(s.target), s.status, nil, false)
+			}
 			if closeAfter {
+				if s.r.watch != nil && !s.f.InBody() {
+					s.r.watch(s.peer, string(s.method), string(s.target), s.status, nil, true)
+				}
 				s.pending = nil
 				return out, true
 			}
+			s.inBody = s.f.InBody()
 			if s.file != nil {
 				// The file goes next; later requests wait their turn.
 				s.hold = true
@@ -240,6 +267,15 @@ func (s *session) process(data, out []byte) ([]byte, bool) {
 				return out, false
 			}
 		case Failed:
+			if s.inBody {
+				// The request was answered at its head, and its body (read
+				// only to be dropped) is malformed: the connection ends with
+				// no second response, which the client would take for the
+				// answer to its next request (nginx does the same when it
+				// discards a body).
+				s.pending = nil
+				return out, true
+			}
 			status := 400
 			var me *MalformedError
 			if errors.As(s.f.Err(), &me) && me.Status != 0 {
@@ -282,6 +318,84 @@ func (r *Responder) maxHeaders() int {
 	}
 	return 100
 }
+
+// nginxMethod reports a method of upper-case letters, '-' and '_', as
+// nginx parses them. RFC 9110 §9.1 allows any token (get, m.x), which
+// nginx refuses with 400; so does the responder, rather than answer a
+// request nginx would not take as one.
+func nginxMethod(m []byte) bool {
+	for _, c := range m {
+		if !('A' <= c && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// originOrAbsolute reports a target in origin-form (/path) or
+// absolute-form (scheme:...), the forms a request to an origin server
+// takes (RFC 9112 §3.2). The asterisk-form (OPTIONS *) and the
+// authority-form (CONNECT host:port) are for proxies and server-wide
+// OPTIONS, which the responder does not serve; nginx refuses them with
+// 400, and so does it.
+func originOrAbsolute(t []byte) bool {
+	if len(t) > 0 && t[0] == '/' {
+		return true
+	}
+	i := bytes.IndexByte(t, ':')
+	return i > 0 && bytes.HasPrefix(t[i:], []byte("://")) && isToken(t[:i])
+}
+
+// validHost reports whether a Host value is host[:port] in RFC 3986's
+// grammar (RFC 9112 §3.2 asks for 400 otherwise): a bracketed IP literal,
+// or a name of unreserved, percent-encoded and sub-delimiter characters
+// with no empty label (".."), then an optional port of digits. An empty
+// host is refused too: an "http" URI must not have one (RFC 9110 §4.2.1),
+// and nginx refuses both.
+func validHost(v []byte) bool {
+	if len(v) == 0 || bytes.Contains(v, []byte("..")) {
+		return false
+	}
+	host, port := v, []byte(nil)
+	if len(v) > 0 && v[0] == '[' {
+		end := bytes.IndexByte(v, ']')
+		if end < 0 {
+			return false
+		}
+		for _, c := range v[1:end] {
+			if !(c == ':' || c == '.' || '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'f') {
+				return false
+			}
+		}
+		host, port = nil, v[end+1:]
+		if len(port) > 0 {
+			if port[0] != ':' {
+				return false
+			}
+			port = port[1:]
+		}
+	} else if i := bytes.LastIndexByte(v, ':'); i >= 0 {
+		host, port = v[:i], v[i+1:]
+	}
+	for _, c := range port {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		switch {
+		case 'a' <= c|0x20 && c|0x20 <= 'z', '0' <= c && c <= '9', strings.IndexByte("-._~!$&'()*+,;=", c) >= 0:
+		case c == '%' && i+2 < len(host) && isHex(host[i+1]) && isHex(host[i+2]):
+			i += 2
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'f' }
 
 // validators returns a document's ETag (nginx's form: hex mtime-size) and
 // its Last-Modified and ETag header lines.
@@ -378,13 +492,12 @@ func rangeApplies(ifRange []byte, d *doc) bool {
 func (s *session) handle(out []byte) ([]byte, bool) {
 	r := s.r
 	_, minor := s.f.Version()
-	if s.host > 1 || minor >= 1 && s.host == 0 {
-		return s.errorPage(out, 400, false), true // RFC 9112 §3.2: exactly one Host
-	}
-	if s.f.Framing() == FramingChunked {
-		// Request bodies are not for a GET/HEAD server; it decodes no
-		// chunks, so it answers 501 and ends the connection.
-		return s.errorPage(out, 501, false), true
+	if s.host > 1 || minor >= 1 && s.host == 0 || s.badHost || !nginxMethod(s.method) || !originOrAbsolute(s.target) {
+		// RFC 9112 §3.2: exactly one Host, a valid one. The method and the
+		// target's form are held to what nginx takes (see nginxMethod and
+		// originOrAbsolute): a request nginx refuses, the responder
+		// refuses too, so the two never differ on what is a message.
+		return s.errorPage(out, 400, false), true
 	}
 	keep := s.f.KeepAlive() && !s.draining
 	isGet, isHead := string(s.method) == "GET", string(s.method) == "HEAD"
@@ -407,6 +520,9 @@ func (s *session) handle(out []byte) ([]byte, bool) {
 		}
 		return out, !keep
 	default:
+		if d.status == 400 {
+			keep = false // a malformed target ends the connection, as every 400 does
+		}
 		if isHead {
 			return s.appendHead(out, d.status, statusText(d.status), "text/plain; charset=utf-8", len(statusText(d.status))+1, keep, ""), !keep
 		}
@@ -501,6 +617,8 @@ func statusText(code int) string {
 		return "Not Found"
 	case 405:
 		return "Method Not Allowed"
+	case 414:
+		return "URI Too Long"
 	case 431:
 		return "Request Header Fields Too Large"
 	case 500:

@@ -72,10 +72,11 @@ func TestResponder(t *testing.T) {
 		{"garbage is 400", "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", "GET", 1, []int{400}, true},
 		{"bare LF request", "GET / HTTP/1.1\nHost: a\nConnection: close\n\n", "GET", 1, []int{200}, true},
 		{"leading CRLF ignored", "\r\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", "GET", 1, []int{200}, true},
-		{"chunked request body is 501", "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "GET", 1, []int{501}, true},
+		{"chunked request body read and dropped", "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", "GET", 2, []int{200, 404}, true},
+		{"request TE with CL is 400", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\nTransfer-Encoding:\r\n\r\n", "GET", 1, []int{400}, true},
 		{"huge head is 431", "GET / HTTP/1.1\r\nHost: a\r\nX: " + strings.Repeat("a", 9000) + "\r\n\r\n", "GET", 1, []int{431}, true},
 		{"too many headers is 431", "GET / HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X: y\r\n", 101) + "\r\n", "GET", 1, []int{431}, true},
-		{"traversal is 404", "GET /../../etc/passwd HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", "GET", 1, []int{404}, true},
+		{"traversal is 400", "GET /../../etc/passwd HTTP/1.1\r\nHost: a\r\n\r\n", "GET", 1, []int{400}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
