@@ -2,6 +2,7 @@ package sockit_test
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -46,4 +47,31 @@ func hasPrefix(path string, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// TestBenchEngineDeps keeps the load engine apart from its reports, as
+// vegeta keeps lib apart from lib/prom: package bench (what a program
+// embedding the engine links) imports neither Prometheus nor
+// bench/report, and registers no protocol itself (proto/all is the
+// program's to import).
+func TestBenchEngineDeps(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("go is not on the PATH: %v", err)
+	}
+	out, err := exec.Command(goTool, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "./bench").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "github.com/HdrHistogram/hdrhistogram-go") {
+		t.Fatalf("go list -deps ./bench printed no HDR histogram: %v", deps)
+	}
+	const self = "github.com/sockit/sockit"
+	banned := []string{"github.com/prometheus/", self + "/bench/report", self + "/proto/all", self + "/cmd/", self + "/sockittest"}
+	for _, dep := range deps {
+		if hasPrefix(dep, banned) {
+			t.Errorf("the bench engine depends on %s (go list -deps ./bench)", dep)
+		}
+	}
 }

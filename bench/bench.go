@@ -1,34 +1,17 @@
-// Package bench is sockit's load generator: ab's model and flags (-n
-// requests over -c connections, -k keep-alive) on an engine that also
-// speaks the raw small-service protocols, verifies every echoed byte, can
-// run open-loop at a fixed rate (latency measured from each request's
-// scheduled time, so a stalled server cannot hide — wrk2's fix for
-// coordinated omission), and records latency in HDR histograms that merge
-// exactly across runs and machines.
-//
-// Each of the -c workers owns its connection, buffers and histograms; the
-// only shared state on the hot path is one atomic counter handing out
-// request numbers, so exactly -n requests complete, each as a success or a
-// classified failure.
 package bench
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"net"
-	"net/url"
 	"runtime"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	hdr "github.com/HdrHistogram/hdrhistogram-go"
-
-	"github.com/sockit/sockit"
+	"github.com/sockit/sockit/proto/httpraw"
 )
 
 // Failure kinds.
@@ -48,77 +31,6 @@ const (
 // wait). GOMAXPROCS is the process's to set; the command does, from
 // --threads.
 func Procs(loops int) int { return max(loops, 1) + 1 }
-
-// Config describes a run. Zero values take ab's defaults.
-type Config struct {
-	Target      string // http(s):// URL, or tcp/udp/unix/unixgram endpoint
-	Requests    int64  // -n; zero means 1, or no bound with a Duration
-	Concurrency int    // -c; zero means 1
-	Duration    time.Duration
-	KeepAlive   bool
-	Method      string // "" means GET (HEAD with -i)
-	Headers     []string
-	Body        []byte // the request body (-p, -u); nil for none, empty for an empty one (Content-Length: 0)
-	ContentType string
-	Timeout     time.Duration // -s, per request; zero means 30s
-	Rate        float64       // requests per second in total; zero means closed loop
-	Warmup      time.Duration // requests started before this are extra, not recorded
-	AnyLength   bool          // -l: HTTP bodies may differ in length from the first
-	Proxy       string        // -X host:port: send HTTP requests through this proxy
-	UnixSocket  string        // HTTP over this socket
-	Insecure    bool
-	Proto       string // raw targets: echo (default), discard, chargen, daytime, qotd, time
-	Size        int    // raw payload bytes; zero means 64
-	Seed        uint64
-	// Engine runs the load: EngineGoroutine (a goroutine per connection,
-	// on Go's netpoller) or EngineLoop (epoll event loops, as wrk); ""
-	// picks the loops where they can run the options given (see
-	// DefaultEngine), the goroutines otherwise. Options the chosen engine
-	// cannot run are an error naming it, never a silent switch.
-	Engine string
-	// Loops is the number of event-loop threads of EngineLoop; zero means
-	// one per GOMAXPROCS. A process that bounds its threads for a run (as
-	// wrk -t does) sets GOMAXPROCS to Procs(Loops).
-	Loops int
-	// Progress, if set, is called about once a second with running counts.
-	Progress func(done, failed int64, elapsed time.Duration)
-	// Shard runs one exact part of the load (see Shard); zero runs all.
-	Shard Shard
-	// RunID names the run in the result, so merge can tell runs apart.
-	RunID string
-	// Record, if set, is called once per recorded request, from the
-	// workers' goroutines at once: it must be safe for concurrent use.
-	Record func(Record)
-}
-
-func (c *Config) fill() error {
-	if c.Concurrency <= 0 {
-		c.Concurrency = 1
-	}
-	if c.Requests <= 0 {
-		c.Requests = 1
-		if c.Duration > 0 {
-			c.Requests = math.MaxInt64 // the duration ends the run
-		}
-	}
-	if int64(c.Concurrency) > c.Requests && c.Duration == 0 {
-		// ab refuses -c > -n; running fewer workers gives the same load.
-		c.Concurrency = int(c.Requests)
-	}
-	if c.Timeout <= 0 {
-		c.Timeout = 30 * time.Second
-	}
-	if c.Size <= 0 {
-		c.Size = 64
-	}
-	if c.Proto == "" {
-		c.Proto = "echo"
-	}
-	if c.Method == "" {
-		c.Method = "GET"
-	}
-	return nil
-}
 
 // The engines.
 const (
@@ -147,13 +59,13 @@ func chooseEngine(cfg *Config, newWorker func(int) worker) (*loopTarget, error) 
 		return lt, nil
 	case EngineLoop:
 		if why != "" {
-			return nil, fmt.Errorf("--engine loop cannot run %s; use --engine goroutine", why)
+			return nil, bad("Engine", "%s cannot run %s; the %s engine can", EngineLoop, why, EngineGoroutine)
 		}
 		return lt, nil
 	case EngineGoroutine:
 		return nil, nil
 	}
-	return nil, fmt.Errorf("--engine %q: want goroutine or loop", cfg.Engine)
+	return nil, bad("Engine", "%q: want %s or %s", cfg.Engine, EngineGoroutine, EngineLoop)
 }
 
 // worker is one connection's loop.
@@ -175,7 +87,10 @@ type sample struct {
 	non2xx    bool
 	status    int // HTTP status, 0 if none
 	server    string
-	err       error // why the request failed, where an error said it
+	notHTTP   bool   // the reply to an HTTP request was not an HTTP response
+	echoed    bool   // ... it was the request itself
+	begin     string // ... and began so
+	err       error  // why the request failed, where an error said it
 }
 
 // fail notes err as the request's failure and returns its kind.
@@ -185,13 +100,16 @@ func (s *sample) fail(err error, phase string) string {
 }
 
 // Run executes the benchmark and returns its result. Canceling ctx stops it
-// early; the result then covers what completed.
+// early; the result then covers what completed. A setting Run cannot
+// honour is a *FieldError (Validate's), before anything is sent.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
-	hash := cfg.optionsHash()
-	idle := cfg.Shard.apply(&cfg)
-	if err := cfg.fill(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	hash := cfg.optionsHash()
+	cfg.normalize()
+	idle := cfg.Shard.apply(&cfg)
+	cfg.fill()
 	newWorker, info, err := prepare(&cfg)
 	if err != nil {
 		return nil, err
@@ -207,11 +125,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.Engine, res.Concurrency, res.Rate = cfg.Engine, 0, 0
 		return res, nil
 	}
-	tl := &timeline{}
-	var (
-		wg      sync.WaitGroup
-		workers = make([]*Result, cfg.Concurrency)
-	)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if cfg.Duration > 0 {
@@ -226,200 +139,183 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	bud := newBudget(&cfg, start, info.http)
-	interval := bud.interval
 	res.Engine = cfg.Engine
+	r := &runner{cfg: &cfg, tl: &timeline{}, bud: newBudget(&cfg, start, info.http), start: start}
 	if lt != nil {
-		loops := cfg.Loops
-		if loops <= 0 {
-			loops = runtime.GOMAXPROCS(0)
-		}
-		loops = max(min(loops, cfg.Concurrency), 1)
-		workers = workers[:loops]
-		for i := range loops {
-			st := emptyResult()
-			st.tl, st.sink, st.t0 = tl, cfg.Record, start
-			workers[i] = st
-			slots := cfg.Concurrency / loops
-			if i < cfg.Concurrency%loops {
-				slots++
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := runLoop(runCtx, lt, &cfg, slots, st, bud); err != nil {
-					st.Failures[FailConnect]++ // the loop itself failed (epoll); counted, not hidden
-				}
-			}()
-		}
+		r.loops(runCtx, lt)
 	} else {
-		for w := range cfg.Concurrency {
-			st := emptyResult()
-			st.tl, st.sink, st.t0 = tl, cfg.Record, start
-			workers[w] = st
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				wk := newWorker(w)
-				defer wk.close()
-				for runCtx.Err() == nil {
-					warm, due, ok := bud.take(time.Now())
-					if !ok {
-						return
-					}
-					if interval > 0 {
-						if d := time.Until(due); d > 0 {
-							t := time.NewTimer(d)
-							select {
-							case <-t.C:
-							case <-runCtx.Done():
-								t.Stop()
-								return
-							}
-						} else if lag := -d; lag > st.MaxLag {
-							st.MaxLag = lag
-						}
-					}
-					var s sample
-					t0 := time.Now()
-					kind := wk.do(runCtx, &s)
-					end := time.Now()
-					if kind != "" && ended(runCtx, end) {
-						// Cut off by the end of the run, not a server fault.
-						if !warm {
-							bud.cut.Add(1)
-						}
-						return
-					}
-					bud.noteTimeout(kind)
-					if warm {
-						continue
-					}
-					total := end.Sub(t0)
-					if interval > 0 {
-						total = end.Sub(due)
-					}
-					bud.record(st, &s, kind, total, end.Sub(start))
-				}
-			}()
-		}
+		r.goroutines(runCtx, newWorker)
 	}
-	progressDone := make(chan struct{})
-	go func() {
-		defer close(progressDone)
-		if cfg.Progress == nil {
-			return
-		}
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		finished := make(chan struct{})
-		go func() { wg.Wait(); close(finished) }()
-		for {
-			select {
-			case <-tick.C:
-				cfg.Progress(bud.done.Load(), bud.failed.Load(), time.Since(start))
-			case <-finished:
-				return
-			}
-		}
-	}()
-	wg.Wait()
-	<-progressDone
+	r.wait()
 	elapsed := time.Since(start) - cfg.Warmup
 	if cfg.Warmup > 0 && elapsed <= 0 {
 		elapsed = time.Since(start)
 	}
-	for _, st := range workers {
-		st.acc.flush(tl)
-		res.absorb(st)
+	for _, st := range r.tallies {
+		st.acc.flush(r.tl)
+		res.Add(&st.Result)
 	}
-	res.Seconds = tl.secs
+	bud := r.bud
+	res.Seconds = r.tl.secs
 	res.Cut = bud.cut.Load()
 	if info.http {
 		res.DocLength = bud.docLength()
 	}
 	res.Hint = bud.hint(&cfg)
-	res.FirstError = bud.firstError()
+	res.FirstError, res.FirstErrors = bud.firstErrors()
+	res.NotHTTPStart = bud.notHTTPStart()
+	res.ServerSoftware = bud.serverSoftware()
 	res.Duration = elapsed
 	res.ClientCPU = cpuTime() - cpu0
 	res.Interrupted = ctx.Err() != nil
 	return res, nil
 }
 
-// Latencies are recorded in microseconds, from 1 µs to 1 hour, 3 digits.
-func newHist() *hdr.Histogram { return hdr.New(1, int64(time.Hour/time.Microsecond), 3) }
+// runner is one run's workers (goroutines or event loops) and what they
+// share.
+type runner struct {
+	cfg     *Config
+	tl      *timeline
+	bud     *budget
+	start   time.Time
+	wg      sync.WaitGroup
+	tallies []*tally
+}
 
-// record adds one request to a worker's tally (a Result of its own, merged
-// into the run's at the end).
-func (r *Result) record(s *sample, kind string, total, at time.Duration) string {
-	r.Requests++
-	us := max(int64(total/time.Microsecond), 1)
-	r.Latency.RecordValue(us)
-	r.Connect.RecordValue(int64(s.connect / time.Microsecond))
-	r.Wait.RecordValue(int64(s.wait / time.Microsecond))
-	r.Processing.RecordValue(max(int64((total-s.connect)/time.Microsecond), 0))
-	sec := int(at / time.Second)
-	if r.tl != nil {
-		r.acc.add(sec, us, kind, r.tl)
+func (r *runner) tally() *tally {
+	st := newTally(r.tl, r.cfg.Record, r.start)
+	r.tallies = append(r.tallies, st)
+	return st
+}
+
+// loops runs the load on event loops, the connections spread over them.
+func (r *runner) loops(ctx context.Context, lt *loopTarget) {
+	cfg := r.cfg
+	loops := cfg.Threads
+	if loops <= 0 {
+		loops = runtime.GOMAXPROCS(0)
 	}
-	if r.sink != nil {
-		r.sink(Record{Start: r.t0.Add(at - total), Latency: time.Duration(us) * time.Microsecond, Status: s.status,
-			Error: kind, Sent: s.sent, Received: s.received, Connect: s.connect, Wait: s.wait})
+	loops = max(min(loops, cfg.Concurrency), 1)
+	for i := range loops {
+		st := r.tally()
+		slots := cfg.Concurrency / loops
+		if i < cfg.Concurrency%loops {
+			slots++
+		}
+		r.wg.Go(func() {
+			if err := runLoop(ctx, lt, cfg, slots, st, r.bud); err != nil {
+				st.Failures[FailConnect]++ // the loop itself failed (epoll); counted, not hidden
+			}
+		})
 	}
-	for len(r.PerSecond) <= sec {
-		r.PerSecond = append(r.PerSecond, 0)
+}
+
+// goroutines runs the load on a goroutine per connection.
+func (r *runner) goroutines(ctx context.Context, newWorker func(int) worker) {
+	for w := range r.cfg.Concurrency {
+		st := r.tally()
+		r.wg.Go(func() {
+			wk := newWorker(w)
+			defer wk.close()
+			for ctx.Err() == nil && r.request(ctx, wk, st) {
+			}
+		})
 	}
-	r.PerSecond[sec]++
-	r.BytesSent += s.sent
-	r.BytesReceived += s.received
-	r.BodyBytes += s.body
-	if s.keptAlive {
-		r.KeepAlive++
+}
+
+// request makes one request on wk at its time; false when the worker is
+// done.
+func (r *runner) request(ctx context.Context, wk worker, st *tally) bool {
+	bud := r.bud
+	warm, due, ok := bud.take(time.Now())
+	if !ok {
+		return false
 	}
-	if s.non2xx {
-		r.Non2xx++
+	if bud.interval > 0 {
+		if d := time.Until(due); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return false
+			}
+		} else if lag := -d; lag > st.MaxLag {
+			st.MaxLag = lag
+		}
 	}
-	if s.server != "" && r.ServerSoftware == "" {
-		r.ServerSoftware = s.server
+	var s sample
+	t0 := time.Now()
+	kind := wk.do(ctx, &s)
+	end := time.Now()
+	if kind != "" && ended(ctx, end) {
+		// Cut off by the end of the run, not a server fault.
+		if !warm {
+			bud.cut.Add(1)
+		}
+		return false
 	}
-	if kind == "" && r.DocLength < 0 {
-		r.DocLength = s.body
+	bud.noteTimeout(kind)
+	bud.noteServer(&s)
+	if warm {
+		return true
 	}
-	if kind != "" {
-		r.Failures[kind]++
+	total := end.Sub(t0)
+	if bud.interval > 0 {
+		total = end.Sub(due)
 	}
-	return kind
+	bud.record(st, &s, kind, total, end.Sub(r.start))
+	return true
+}
+
+// wait waits for the workers, calling Config.Progress about once a second
+// meanwhile.
+func (r *runner) wait() {
+	finished := make(chan struct{})
+	go func() { r.wg.Wait(); close(finished) }()
+	if r.cfg.Progress == nil {
+		<-finished
+		return
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			r.cfg.Progress(r.bud.done.Load(), r.bud.failed.Load(), time.Since(r.start))
+		case <-finished:
+			return
+		}
+	}
 }
 
 // targetInfo describes the target for the report.
 type targetInfo struct {
 	host, port, path string
-	http             bool
+	http, packet     bool
 }
 
-// prepare checks the target and returns a worker factory.
+// prepare reads the target (Validate has checked it) and returns a worker
+// factory.
 func prepare(cfg *Config) (func(id int) worker, targetInfo, error) {
-	t := cfg.Target
-	if strings.HasPrefix(t, "http://") || strings.HasPrefix(t, "https://") {
-		u, err := url.Parse(t)
-		if err != nil || u.Host == "" {
-			return nil, targetInfo{}, fmt.Errorf("bad URL %q", t)
-		}
-		h, err := newHTTPTarget(cfg, u)
-		if err != nil {
-			return nil, targetInfo{}, err
-		}
-		return h.worker, targetInfo{host: u.Hostname(), port: h.port, path: u.RequestURI(), http: true}, nil
-	}
-	e, err := sockit.ParseEndpoint(t, sockit.Defaults{Network: "tcp"})
+	t, err := parseTarget(cfg.Target)
 	if err != nil {
 		return nil, targetInfo{}, err
 	}
+	if t.http {
+		u, err := httpraw.ParseURL(cfg.Target)
+		if err != nil {
+			return nil, targetInfo{}, err
+		}
+		h := newHTTPTarget(cfg, u)
+		return h.worker, targetInfo{host: u.Hostname(), port: h.port, path: u.RequestURI(), http: true}, nil
+	}
+	e := t.endpoint
 	r, err := newRawTarget(cfg, e)
 	if err != nil {
 		return nil, targetInfo{}, err
 	}
-	info := targetInfo{host: e.Host(), port: fmt.Sprint(e.Port()), path: cfg.Proto}
+	info := targetInfo{host: e.Host(), port: fmt.Sprint(e.Port()), path: cfg.Proto, packet: e.IsPacket()}
 	if e.IsUnix() {
 		info.host, info.port = e.Address, "-"
 	}

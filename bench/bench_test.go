@@ -15,6 +15,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sockit/sockit/bench"
+	"github.com/sockit/sockit/bench/report"
+	_ "github.com/sockit/sockit/proto/all" // the protocols the tests load
 	"github.com/sockit/sockit/proto/echo"
 	"github.com/sockit/sockit/proto/httpraw"
 	"github.com/sockit/sockit/server"
@@ -61,7 +63,11 @@ func TestExactCount(t *testing.T) {
 		{"tcp://" + echoAddr, 10, 3, false},
 		{"udp://" + udpAddr, 503, 5, false},
 	} {
-		r := run(t, bench.Config{Target: tc.target, Requests: tc.n, Concurrency: tc.c, KeepAlive: tc.keep, Size: 100})
+		cfg := bench.Config{Target: tc.target, Requests: tc.n, Concurrency: tc.c, KeepAlive: tc.keep}
+		if !strings.HasPrefix(tc.target, "http") {
+			cfg.Size = 100
+		}
+		r := run(t, cfg)
 		if r.Requests != tc.n || r.Failed() != 0 || r.Latency.TotalCount() != tc.n {
 			t.Errorf("%s -n %d -c %d: %d requests, %d failed (%v), %d in histogram", tc.target, tc.n, tc.c,
 				r.Requests, r.Failed(), r.Failures, r.Latency.TotalCount())
@@ -184,79 +190,6 @@ func openModelSeesStall(t *testing.T, engine string) {
 	}
 }
 
-func TestMergeEqualsOneRun(t *testing.T) {
-	addr := serve(t, echo.Service(), "tcp")
-	a := run(t, bench.Config{Target: "tcp://" + addr, Requests: 300, Concurrency: 3, KeepAlive: true})
-	b := run(t, bench.Config{Target: "tcp://" + addr, Requests: 500, Concurrency: 5, KeepAlive: true})
-	var ja, jb bytes.Buffer
-	a.WriteJSON(&ja)
-	b.WriteJSON(&jb)
-	ra, err := bench.FromJSON(ja.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rb, err := bench.FromJSON(jb.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := bench.Merge(ra, rb)
-	direct := a.Latency.Clone()
-	direct.Merge(b.Latency)
-	if !m.Latency.Equals(direct) || m.Requests != 800 || m.Concurrency != 8 {
-		t.Errorf("merge of the JSON reports differs from merging the runs' histograms")
-	}
-	for _, bad := range []string{"", "{", `{"requests": 5, "histogram": "!!"}`, `{"requests": 5}`} {
-		if _, err := bench.FromJSON([]byte(bad)); err == nil {
-			t.Errorf("FromJSON(%q) accepted", bad)
-		}
-	}
-}
-
-func TestHTMLIsSelfContained(t *testing.T) {
-	addr := serve(t, echo.Service(), "tcp")
-	r := run(t, bench.Config{Target: "tcp://" + addr, Requests: 200, Concurrency: 2, KeepAlive: true})
-	var b bytes.Buffer
-	if err := r.WriteHTML(&b); err != nil {
-		t.Fatal(err)
-	}
-	s := b.String()
-	for _, bad := range []string{"<script src", "http://", "https://", "<link", "<img", "@import"} {
-		if strings.Contains(strings.ReplaceAll(s, `xmlns="http://www.w3.org/2000/svg"`, ""), bad) {
-			t.Errorf("report contains %q", bad)
-		}
-	}
-	if !strings.Contains(s, `<svg id="latency"`) || !strings.Contains(s, `<polyline`) {
-		t.Error("no latency curve")
-	}
-}
-
-func FuzzFromJSON(f *testing.F) {
-	f.Add([]byte(`{"requests":0,"histogram":""}`))
-	f.Add([]byte(`{"requests":1,"duration_s":-1}`))
-	f.Add([]byte(`{"requests":0,"shard":{"index":2,"count":3},"run_id":"r","seconds":[{"max_us":5,"failures":{"read":1}},{}],"warmup_s":1.5,"duration_s":0.2}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := bench.FromJSON(b)
-		if err != nil {
-			return
-		}
-		// What renders a report read from a file (the HTML page, at a few
-		// milliseconds an input, would slow the fuzzing a hundredfold).
-		var out bytes.Buffer
-		bench.Merge(r, r).WriteText(&out)
-		r.WriteOpenMetrics(&out)
-		bench.WriteCompare(&out, "a", "b", r, r)
-		bench.MergeRun([]bench.Named{{Name: "a", Result: r}})
-	})
-}
-
-func FuzzReadReports(f *testing.F) {
-	f.Add([]byte(bench.MarkerBegin + "\n{\"requests\":0}\n" + bench.MarkerEnd + "\n"))
-	f.Add([]byte("[pod/a] " + bench.MarkerBegin + "\n[pod/b] x\n[pod/a] {}\n[pod/a] " + bench.MarkerEnd + "\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		bench.ReadReports("in", b)
-	})
-}
-
 // dying echoes, and closes the whole server after its 2000th message.
 type dying struct {
 	n    *int64
@@ -285,8 +218,8 @@ func TestServerKilledMidRun(t *testing.T) {
 	addr := sockittest.Serve(t, srv, "tcp", server.Service{Name: "dying", Stream: d})
 	r := run(t, bench.Config{Target: "tcp://" + addr.String(), Requests: 20000, Concurrency: 4, KeepAlive: true})
 	var out bytes.Buffer
-	r.WriteText(&out)
-	r.WriteExtras(&out)
+	report.WriteText(&out, r, report.TextOptions{})
+	report.WriteExtras(&out, r)
 	if r.Requests != 20000 || r.Failed() == 0 || r.Failed() > 20000-1990 {
 		t.Errorf("after the server died: %d requests, failures %v", r.Requests, r.Failures)
 	}

@@ -2,7 +2,9 @@ package bench
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,14 +26,22 @@ type budget struct {
 	anyLen   bool          // -l: bodies may differ in length
 	httpDoc  bool          // check bodies against the first (HTTP targets)
 
-	issued atomic.Int64           // measured requests handed out
-	warm   atomic.Int64           // warm-up requests handed out
-	doc    atomic.Int64           // first document's length + 1; 0 until one completed
-	cut    atomic.Int64           // requests in flight when the run ended
-	quiet  atomic.Int64           // requests that timed out (see hint)
-	done   atomic.Int64           // measured requests recorded
-	failed atomic.Int64           // of which failed
-	first  atomic.Pointer[string] // the first failure's error, where one said why
+	issued atomic.Int64 // measured requests handed out
+	warm   atomic.Int64 // warm-up requests handed out
+	doc    atomic.Int64 // first document's length + 1; 0 until one completed
+	cut    atomic.Int64 // requests in flight when the run ended
+	quiet  atomic.Int64 // requests that timed out (see hint)
+	done   atomic.Int64 // measured requests recorded
+	failed atomic.Int64 // of which failed
+	// The first failure's error of each kind, where one said why, and the
+	// kind of the first of all; the start of the first reply that was not
+	// an HTTP response.
+	mu      sync.Mutex
+	seen    atomic.Uint32 // a bit per kind (kinds) whose first is kept
+	firsts  map[string]string
+	first   string
+	notHTTP atomic.Pointer[string]
+	server  atomic.Pointer[string] // the first Server field, warm-up included
 }
 
 func newBudget(cfg *Config, start time.Time, httpDoc bool) *budget {
@@ -85,21 +95,70 @@ func (b *budget) checkLength(s *sample, kind string) string {
 // record tallies one measured request on st, a worker's or loop's own
 // Result, for both engines: ab's length check, then the request, then the
 // running counts. It ends at at, counted from the start of the run.
-func (b *budget) record(st *Result, s *sample, kind string, total, at time.Duration) {
+func (b *budget) record(st *tally, s *sample, kind string, total, at time.Duration) {
 	kind = st.record(s, b.checkLength(s, kind), total, at)
 	b.done.Add(1)
-	if kind != "" {
-		b.failed.Add(1)
-		if s.err != nil && b.first.Load() == nil {
-			msg := cli.Message(s.err) // in the words of every sockit message, JSON too
-			b.first.CompareAndSwap(nil, &msg)
+	if s.notHTTP && b.notHTTP.Load() == nil {
+		v := s.begin
+		b.notHTTP.CompareAndSwap(nil, &v)
+	}
+	if kind == "" {
+		return
+	}
+	b.failed.Add(1)
+	if s.err == nil {
+		return
+	}
+	bit := uint32(1) << max(slices.Index(kinds, kind), 0)
+	if b.seen.Load()&bit != 0 {
+		return // this kind's first is kept: no lock on the failing hot path
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.seen.Load()&bit == 0 {
+		b.seen.Or(bit)
+		if b.firsts == nil {
+			b.firsts = map[string]string{}
+		}
+		b.firsts[kind] = cli.Message(s.err) // in the words of every sockit message, JSON too
+		if b.first == "" {
+			b.first = kind
 		}
 	}
 }
 
-// firstError is the first failure's error text, "" if none said why.
-func (b *budget) firstError() string {
-	if p := b.first.Load(); p != nil {
+// kinds are the failure kinds, in the order of budget.seen's bits.
+var kinds = []string{FailConnect, FailTimeout, FailRead, FailWrite, FailStatus, FailLength, FailVerify}
+
+// firstErrors are the first failure's error text ("" if none said why) and
+// each kind's first.
+func (b *budget) firstErrors() (string, map[string]string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.firsts[b.first], b.firsts
+}
+
+// noteServer keeps the first response's Server field: ab's Server
+// Software, which a warm-up response may be the only one to carry (each
+// worker reads the field once).
+func (b *budget) noteServer(s *sample) {
+	if s.server != "" && b.server.Load() == nil {
+		v := s.server // s is the loop's, reused by its next request
+		b.server.CompareAndSwap(nil, &v)
+	}
+}
+
+// serverSoftware is the first response's Server field, "" if none.
+func (b *budget) serverSoftware() string {
+	if p := b.server.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// notHTTPStart is how the first reply that was not an HTTP response began.
+func (b *budget) notHTTPStart() string {
+	if p := b.notHTTP.Load(); p != nil {
 		return *p
 	}
 	return ""

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/sockit/sockit/bench"
+	"github.com/sockit/sockit/bench/report"
 	"github.com/sockit/sockit/proto/httpraw"
 )
 
@@ -34,8 +36,8 @@ func TestEngineChoice(t *testing.T) {
 			t.Errorf("%+v: engine %q (failures %v), want %q", tc.cfg, r.Engine, r.Failures, tc.want)
 		}
 		var text, js bytes.Buffer
-		r.WriteExtras(&text)
-		r.WriteJSON(&js)
+		report.WriteExtras(&text, r)
+		report.WriteJSON(&js, r)
 		if !strings.HasPrefix(text.String(), "sockit: engine "+tc.want+"\n") {
 			t.Errorf("text report does not name the engine:\n%s", text.String())
 		}
@@ -48,13 +50,14 @@ func TestEngineChoice(t *testing.T) {
 		cfg  bench.Config
 		want string
 	}{
-		{bench.Config{Target: "https://" + addr + "/", Engine: bench.EngineLoop}, "--engine loop cannot run https (TLS)"},
-		{bench.Config{Target: "udp://127.0.0.1:7", Engine: bench.EngineLoop}, "--engine loop cannot run udp (datagrams)"},
-		{bench.Config{Target: "tcp://" + addr, Proto: "daytime", Engine: bench.EngineLoop}, "--engine loop cannot run --proto daytime"},
-		{bench.Config{Target: url, Engine: "uring"}, `--engine "uring": want goroutine or loop`},
+		{bench.Config{Target: "https://" + addr + "/", Engine: bench.EngineLoop}, "Engine: loop cannot run https (TLS); the goroutine engine can"},
+		{bench.Config{Target: "udp://127.0.0.1:7", Engine: bench.EngineLoop}, "Engine: loop cannot run udp (datagrams)"},
+		{bench.Config{Target: "tcp://" + addr, Proto: "daytime", Engine: bench.EngineLoop}, "Engine: loop cannot run daytime (only echo)"},
+		{bench.Config{Target: url, Engine: "uring"}, `Engine: "uring": want goroutine or loop`},
 	} {
 		_, err := bench.Run(context.Background(), tc.cfg)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
+		var fe *bench.FieldError
+		if !errors.As(err, &fe) || fe.Field != "Engine" || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: err %v, want %q", tc.cfg, err, tc.want)
 		}
 	}

@@ -71,6 +71,13 @@ func TestFramingEveryConsumer(t *testing.T) {
 		if tt.Err == "" {
 			want = outcome{status: tt.WantStatus(), body: int64(len(tt.Body))}
 		}
+		// A reply that does not begin "HTTP/" is not a response at all:
+		// bench counts it as ab does, a complete response without a
+		// status or a body (non-2xx); the client fails on it.
+		wantBench := want
+		if tt.Response != "" && !strings.HasPrefix(tt.Response, "HTTP/") {
+			wantBench = outcome{}
+		}
 		for _, chunk := range []int{0, 1} {
 			name := tt.Name + "/whole"
 			if chunk == 1 {
@@ -92,8 +99,12 @@ func TestFramingEveryConsumer(t *testing.T) {
 					"loop engine":      benchOutcome(t, addr, method, bench.EngineLoop),
 				}
 				for who, o := range got {
-					if o != want {
-						t.Errorf("%s: %v, want %v", who, o, want)
+					w := wantBench
+					if who == "client" {
+						w = want
+					}
+					if o != w {
+						t.Errorf("%s: %v, want %v", who, o, w)
 					}
 				}
 			})

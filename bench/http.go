@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strings"
@@ -23,9 +25,11 @@ type httpTarget struct {
 	tls     *tls.Config
 	req     []byte
 	head    bool
+	local   net.Addr // -B, or nil
 }
 
-func newHTTPTarget(cfg *Config, u *url.URL) (*httpTarget, error) {
+// newHTTPTarget builds the request of a validated cfg.
+func newHTTPTarget(cfg *Config, u *url.URL) *httpTarget {
 	h := &httpTarget{cfg: cfg, network: "tcp", port: u.Port(), head: cfg.Method == "HEAD"}
 	if h.port == "" {
 		h.port = "80"
@@ -37,34 +41,44 @@ func newHTTPTarget(cfg *Config, u *url.URL) (*httpTarget, error) {
 	if cfg.UnixSocket != "" {
 		h.network, h.addr = "unix", cfg.UnixSocket
 	}
+	if cfg.LocalAddr != "" {
+		h.local = &net.TCPAddr{IP: net.ParseIP(strings.Trim(cfg.LocalAddr, "[]"))}
+	}
 	target := u.RequestURI()
 	if cfg.Proxy != "" {
 		// ab -X: every request goes to the proxy, naming the full URL.
-		if u.Scheme == "https" {
-			return nil, fmt.Errorf("-X: a proxy for https (CONNECT) is not supported")
-		}
 		h.addr, target = cfg.Proxy, u.String()
 	}
 	if u.Scheme == "https" {
-		h.tls = &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: cfg.Insecure}
+		h.tls = &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: cfg.Insecure, RootCAs: cfg.RootCAs}
 	}
-	// ab sends HTTP/1.0; with -k it asks for keep-alive. sockit uses
-	// HTTP/1.1 for -k, where keep-alive is the default and chunked bodies
-	// are framed properly.
+	h.req = request(cfg, u.Host, target)
+	return h
+}
+
+// request writes the request every connection sends. ab sends HTTP/1.0;
+// with -k it asks for keep-alive. sockit uses HTTP/1.1 for -k, where
+// keep-alive is the default and chunked bodies are framed properly.
+func request(cfg *Config, host, target string) []byte {
 	var b bytes.Buffer
 	proto := "HTTP/1.0"
 	if cfg.KeepAlive {
 		proto = "HTTP/1.1"
 	}
-	fmt.Fprintf(&b, "%s %s %s\r\nHost: %s\r\nUser-Agent: sockit-bench\r\nAccept: */*\r\n", cfg.Method, target, proto, u.Host)
+	fmt.Fprintf(&b, "%s %s %s\r\nHost: %s\r\nUser-Agent: %s\r\nAccept: */*\r\n", cfg.Method, target, proto, host, cfg.UserAgent)
 	if !cfg.KeepAlive {
 		b.WriteString("Connection: close\r\n")
 	}
 	for _, hd := range cfg.Headers {
-		if !strings.Contains(hd, ":") || strings.ContainsAny(hd, "\r\n") {
-			return nil, fmt.Errorf("header %q is not 'Name: value'", hd)
-		}
 		b.WriteString(hd + "\r\n")
+	}
+	for _, c := range cfg.Cookies {
+		b.WriteString("Cookie: " + c + "\r\n")
+	}
+	for _, a := range []struct{ field, creds string }{{"Authorization", cfg.Auth}, {"Proxy-Authorization", cfg.ProxyAuth}} {
+		if a.creds != "" {
+			b.WriteString(a.field + ": Basic " + base64.StdEncoding.EncodeToString([]byte(a.creds)) + "\r\n")
+		}
 	}
 	if cfg.Body != nil {
 		ct := cfg.ContentType
@@ -75,21 +89,26 @@ func newHTTPTarget(cfg *Config, u *url.URL) (*httpTarget, error) {
 	}
 	b.WriteString("\r\n")
 	b.Write(cfg.Body)
-	h.req = b.Bytes()
-	return h, nil
+	return b.Bytes()
 }
 
 type httpWorker struct {
 	t        *httpTarget
-	deadline time.Time // when the connection's deadline was last moved
-	server   bool      // the Server header was captured already
+	reply    replyStart // the connection, as the decoder reads it
+	deadline time.Time  // when the connection's deadline was last moved
+	server   bool       // the Server header was captured already
 	conn     net.Conn
 	unwatch  func() bool // stops cancelOnDone for conn
 	dec      *httpraw.Decoder
 	d        net.Dialer
 }
 
-func (h *httpTarget) worker(int) worker { return &httpWorker{t: h} }
+func (h *httpTarget) worker(int) worker {
+	w := &httpWorker{t: h}
+	w.d.LocalAddr = h.local
+	w.reply.req = h.req
+	return w
+}
 
 func (w *httpWorker) close() {
 	if w.conn != nil {
@@ -113,12 +132,12 @@ func (w *httpWorker) dial(ctx context.Context) error {
 		}
 		c = tc
 	}
-	w.conn = c
+	w.conn, w.reply.Conn = c, c
 	if w.dec == nil {
-		w.dec = httpraw.NewDecoder(c, 16<<10)
+		w.dec = httpraw.NewDecoder(&w.reply, 16<<10)
 		w.dec.Framer.AnswersHEAD = w.t.head
 	} else {
-		w.dec.Reset(c)
+		w.dec.Reset(&w.reply)
 	}
 	return nil
 }
@@ -143,6 +162,7 @@ func (w *httpWorker) do(ctx context.Context, s *sample) string {
 		setDeadline(ctx, w.conn, t1.Add(to))
 		w.deadline = t1
 	}
+	w.reply.reset()
 	n, err := w.conn.Write(w.t.req)
 	s.sent = int64(n)
 	if err != nil {
@@ -181,13 +201,102 @@ func (w *httpWorker) readResponse(s *sample) string {
 	defer func() { s.received += f.Offset() - off }()
 	for {
 		if ev := w.dec.Next(); s.response(ev, f, &w.server) {
-			if ev == httpraw.Failed {
-				s.err = w.dec.Err()
-				return failKind(w.dec.Err(), w.dec.EOF(), f)
+			if ev != httpraw.Failed {
+				return ""
 			}
-			return ""
+			if w.reply.notHTTP() {
+				off = f.Offset() // the reply is counted whole below
+				return w.notHTTP(s)
+			}
+			s.err = w.dec.Err()
+			return failKind(w.dec.Err(), w.dec.EOF(), f)
 		}
 	}
+}
+
+// notHTTP finishes a reply that is not an HTTP response (see
+// replyStart): it ends when the server closes, or once the whole request
+// came back (an echo server); it counts, as ab does, as a complete
+// non-2xx response without a body.
+func (w *httpWorker) notHTTP(s *sample) string {
+	var buf [4096]byte
+	for !w.reply.echoed() && !w.dec.EOF() {
+		_, err := w.reply.Read(buf[:])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			s.err = err
+			return classify(err, FailRead)
+		}
+	}
+	s.received += w.reply.n
+	w.reply.done(s)
+	w.close()
+	return ""
+}
+
+// replyStart is the connection as the goroutine engine's decoder reads it,
+// noting how each reply begins (replyNote).
+type replyStart struct {
+	net.Conn
+	replyNote
+}
+
+func (r *replyStart) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p)
+	r.note(p[:n])
+	return n, err
+}
+
+// replyNote keeps how the reply to the last request began, for both
+// engines, so that a reply that is not an HTTP response (it does not begin
+// with "HTTP/") can be told apart from a broken one, and whether it is the
+// request itself, sent back. Past the first bytes that tell, it costs a
+// compare per read.
+type replyNote struct {
+	req  []byte
+	n    int64 // bytes of this reply so far
+	head [16]byte
+	echo int // bytes of req the reply has matched so far; -1 once one did not
+}
+
+func (r *replyNote) reset() { r.n, r.echo = 0, 0 }
+
+// note adds b, the next bytes of the reply.
+func (r *replyNote) note(b []byte) {
+	if r.n < int64(len(r.head)) {
+		copy(r.head[r.n:], b)
+	}
+	r.n += int64(len(b))
+	if r.echo >= 0 && len(b) > 0 {
+		if k := min(len(b), len(r.req)-r.echo); k == len(b) && bytes.Equal(b, r.req[r.echo:r.echo+k]) {
+			r.echo += k
+		} else {
+			r.echo = -1
+		}
+	}
+}
+
+// notHTTP reports whether the reply so far cannot be an HTTP response.
+func (r *replyNote) notHTTP() bool { return isNotHTTP(r.head[:min(r.n, int64(len(r.head)))]) }
+
+// echoed reports whether the reply is the whole request, sent back.
+func (r *replyNote) echoed() bool { return r.echo == len(r.req) && r.n == int64(len(r.req)) }
+
+// done marks s as a reply that was not an HTTP response: as ab counts it,
+// a complete non-2xx response without a body.
+func (r *replyNote) done(s *sample) {
+	s.notHTTP, s.echoed, s.status, s.non2xx, s.body = true, r.echoed(), 0, true, 0
+	s.begin = string(r.head[:min(r.n, int64(len(r.head)))])
+}
+
+// isNotHTTP reports whether a reply beginning with got is not an HTTP
+// response: its first bytes are not "HTTP/" (nor the start of it).
+func isNotHTTP(got []byte) bool {
+	const h = "HTTP/"
+	k := min(len(got), len(h))
+	return k > 0 && string(got[:k]) != h[:k]
 }
 
 // failKind classifies a response that failed: cut short inside its body

@@ -35,6 +35,7 @@ type loopTarget struct {
 	keep    bool
 	network string // for the error of a failed connect, as the goroutine engine's
 	addr    string
+	local   unix.Sockaddr // -B: bound before connecting; nil for none
 }
 
 // connectErr is a failed connect's error in net's form, as a dial says it.
@@ -71,22 +72,42 @@ func loopTargetFor(cfg *Config, newWorker func(int) worker) (*loopTarget, string
 			return nil, "a target address that does not resolve"
 		}
 		return &loopTarget{sa: sa, family: fam, request: w.t.req, http: true, head: w.t.head, keep: cfg.KeepAlive,
-			network: w.t.network, addr: w.t.addr}, ""
+			network: w.t.network, addr: w.t.addr, local: localSockaddr(w.t.local)}, ""
 	case *rawWorker:
 		if w.t.e.IsPacket() {
 			return nil, w.t.e.Network + " (datagrams)"
 		}
 		if cfg.Proto != "echo" {
-			return nil, "--proto " + cfg.Proto + " (only echo)"
+			return nil, cfg.Proto + " (only echo)"
 		}
 		sa, fam, ok := sockaddr(w.t.e.Network, w.t.e.Address)
 		if !ok {
 			return nil, "a target address that does not resolve"
 		}
-		return &loopTarget{sa: sa, family: fam, request: w.payload, keep: cfg.KeepAlive,
-			network: w.t.e.Network, addr: w.t.e.Address}, ""
+		lt := &loopTarget{sa: sa, family: fam, request: w.payload, keep: cfg.KeepAlive,
+			network: w.t.e.Network, addr: w.t.e.Address}
+		if w.t.local != nil {
+			lt.local = localSockaddr(&net.TCPAddr{IP: w.t.local})
+		}
+		return lt, ""
 	}
 	return nil, "this target"
+}
+
+// localSockaddr is -B's address (port 0) for bind(2); nil for none.
+func localSockaddr(a net.Addr) unix.Sockaddr {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok || ta == nil {
+		return nil
+	}
+	if ip4 := ta.IP.To4(); ip4 != nil {
+		sa := &unix.SockaddrInet4{}
+		copy(sa.Addr[:], ip4)
+		return sa
+	}
+	sa := &unix.SockaddrInet6{}
+	copy(sa.Addr[:], ta.IP.To16())
+	return sa
 }
 
 // sockaddr resolves once, before the run; names are resolved here, not per
@@ -133,8 +154,10 @@ type lconn struct {
 	sent       time.Time
 	deadline   time.Time
 	s          sample
-	active     bool // a request is in flight
-	warm       bool // the request in flight is a warm-up one (not recorded)
+	reply      replyNote // HTTP: how the reply began
+	notHTTP    bool      // HTTP: the reply is not an HTTP response (replyNote)
+	active     bool      // a request is in flight
+	warm       bool      // the request in flight is a warm-up one (not recorded)
 }
 
 type loop struct {
@@ -142,7 +165,7 @@ type loop struct {
 	cfg    *Config
 	p      *poll.Poller
 	conns  []*lconn // by file descriptor
-	st     *Result
+	st     *tally
 	bud    *budget
 	now    time.Time
 	server bool
@@ -151,7 +174,7 @@ type loop struct {
 	parked, spare []*lconn
 }
 
-func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Result, bud *budget) error {
+func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *tally, bud *budget) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	p, err := poll.New()
@@ -162,17 +185,7 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Res
 	// A unix.Sockaddr keeps a scratch buffer that Connect writes: each loop
 	// needs its own.
 	own := *t
-	switch sa := t.sa.(type) {
-	case *unix.SockaddrInet4:
-		c := *sa
-		own.sa = &c
-	case *unix.SockaddrInet6:
-		c := *sa
-		own.sa = &c
-	case *unix.SockaddrUnix:
-		c := *sa
-		own.sa = &c
-	}
+	own.sa, own.local = copySockaddr(t.sa), copySockaddr(t.local)
 	t = &own
 	l := &loop{t: t, cfg: cfg, p: p, conns: make([]*lconn, 0, 1024), st: st, bud: bud}
 	defer func() {
@@ -186,6 +199,7 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Res
 	l.now = time.Now()
 	for range slots {
 		c := &lconn{fd: -1, buf: make([]byte, initialReadBuf)} // fd -1: none (0 is a valid descriptor)
+		c.reply.req = t.request
 		c.f.AnswersHEAD = t.head
 		if l.next(c) {
 			live++
@@ -239,6 +253,22 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *Res
 		}
 	}
 	return nil
+}
+
+// copySockaddr is a copy of sa, with its own scratch buffer.
+func copySockaddr(sa unix.Sockaddr) unix.Sockaddr {
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		c := *sa
+		return &c
+	case *unix.SockaddrInet6:
+		c := *sa
+		return &c
+	case *unix.SockaddrUnix:
+		c := *sa
+		return &c
+	}
+	return sa
 }
 
 func (l *loop) conn(fd int) *lconn {
@@ -329,6 +359,12 @@ func (l *loop) connect(c *lconn) error {
 	if l.t.family != unix.AF_UNIX {
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	}
+	if l.t.local != nil {
+		if err := unix.Bind(fd, l.t.local); err != nil {
+			unix.Close(fd)
+			return os.NewSyscallError("bind", err)
+		}
+	}
 	err = unix.Connect(fd, l.t.sa)
 	if err != nil && err != unix.EINPROGRESS && err != unix.EAGAIN {
 		unix.Close(fd)
@@ -350,6 +386,9 @@ func (l *loop) send(c *lconn) bool {
 	c.gotByte = false
 	if !l.t.http {
 		c.left = int64(len(l.t.request))
+	} else {
+		c.reply.reset()
+		c.notHTTP = false
 	}
 	c.wrote = 0
 	return l.flush(c)
@@ -436,6 +475,12 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 	}
 	if n <= 0 {
 		eof := err == nil
+		if eof && l.t.http && (c.notHTTP || c.reply.notHTTP()) {
+			// Not an HTTP response, ended by the close (see replyNote).
+			l.drop(c)
+			c.reply.done(&c.s)
+			return l.finish(c, "", now)
+		}
 		if eof && l.t.http && c.f.EOF() == httpraw.MessageEnd {
 			// A body read until the connection closed.
 			l.drop(c)
@@ -461,6 +506,9 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 		c.s.wait = now.Sub(c.sent)
 	}
 	c.s.received += int64(n)
+	if l.t.http {
+		c.reply.note(c.buf[c.n : c.n+n])
+	}
 	c.n += n
 	if c.n == len(c.buf) && len(c.buf) < maxReadBuf {
 		// The read filled the buffer: more is on its way (a large body, a
@@ -468,6 +516,11 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 		c.buf = append(c.buf, make([]byte, len(c.buf))...)
 	}
 	complete, kind := l.advance(c)
+	if complete && c.notHTTP {
+		l.drop(c)
+		c.reply.done(&c.s)
+		return l.finish(c, "", now)
+	}
 	if !complete {
 		if c.off == c.n {
 			c.off, c.n = 0, 0
@@ -499,6 +552,7 @@ func (l *loop) finish(c *lconn, kind string, now time.Time) bool {
 
 func (l *loop) record(c *lconn, kind string, now time.Time) {
 	c.active = false
+	l.bud.noteServer(&c.s)
 	if c.warm {
 		return // a warm-up request: extra, not recorded, as on the goroutine engine
 	}
@@ -520,6 +574,10 @@ func (l *loop) advance(c *lconn) (bool, string) {
 		c.left -= k
 		return c.left == 0, ""
 	}
+	if c.notHTTP {
+		c.off = c.n // counted, not framed
+		return c.reply.echoed(), ""
+	}
 	for {
 		ev, n := c.f.Next(c.buf[c.off:c.n])
 		c.off += n
@@ -527,10 +585,17 @@ func (l *loop) advance(c *lconn) (bool, string) {
 			return false, ""
 		}
 		if c.s.response(ev, &c.f, &l.server) {
-			if ev == httpraw.Failed {
-				return true, FailRead
+			if ev != httpraw.Failed {
+				return true, ""
 			}
-			return true, ""
+			if c.reply.notHTTP() {
+				// Read on until the server closes, or the whole request
+				// came back (see replyNote).
+				c.notHTTP = true
+				c.off = c.n
+				return c.reply.echoed(), ""
+			}
+			return true, FailRead
 		}
 	}
 }

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/sockit/sockit"
 	"github.com/sockit/sockit/proto"
-	_ "github.com/sockit/sockit/proto/all" // the protocols --proto names
 )
 
 // rawTarget loads a registered protocol's endpoint (package proto).
@@ -20,25 +18,33 @@ type rawTarget struct {
 	e     sockit.Endpoint
 	d     sockit.Dialer
 	bench proto.Bench
+	local net.IP // -B, or nil
+}
+
+// dial connects to the target, from -B's address if one is given.
+func (r *rawTarget) dial(ctx context.Context) (net.Conn, error) {
+	if r.local == nil {
+		return r.d.Dial(ctx, r.e)
+	}
+	var la net.Addr = &net.TCPAddr{IP: r.local}
+	if r.e.IsPacket() {
+		la = &net.UDPAddr{IP: r.local}
+	}
+	d := net.Dialer{LocalAddr: la}
+	return d.DialContext(ctx, r.e.Network, r.e.Address)
 }
 
 func newRawTarget(cfg *Config, e sockit.Endpoint) (*rawTarget, error) {
 	p, ok := proto.Lookup(cfg.Proto)
 	if !ok || p.Bench == nil {
-		return nil, fmt.Errorf("--proto %q: want %s", cfg.Proto, orList(proto.Names(func(p proto.Protocol) bool { return p.Bench != nil })))
+		// Validate names the protocols a program registered.
+		return nil, bad("Proto", "%q: no such protocol is registered (a program imports proto/all)", cfg.Proto)
 	}
-	if p.Bench.Mode == proto.BenchSink && e.IsPacket() {
-		return nil, fmt.Errorf("--proto %s over %s: the server never replies, so nothing can be timed", cfg.Proto, e.Network)
+	t := &rawTarget{cfg: cfg, e: e, bench: *p.Bench}
+	if cfg.LocalAddr != "" {
+		t.local = net.ParseIP(strings.Trim(cfg.LocalAddr, "[]"))
 	}
-	return &rawTarget{cfg: cfg, e: e, bench: *p.Bench}, nil
-}
-
-// orList writes names as "a, b or c".
-func orList(names []string) string {
-	if len(names) < 2 {
-		return strings.Join(names, "")
-	}
-	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	return t, nil
 }
 
 type rawWorker struct {
@@ -69,15 +75,15 @@ func (w *rawWorker) do(ctx context.Context, s *sample) string {
 	if w.conn == nil {
 		t0 := time.Now()
 		dctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-		c, err := w.t.d.Dial(dctx, w.t.e)
+		c, err := w.t.dial(dctx)
 		cancel()
 		s.connect = time.Since(t0)
 		if err != nil {
 			return s.fail(err, FailConnect)
 		}
 		w.conn, w.unwatch = c, cancelOnDone(ctx, c)
-	} else {
-		s.keptAlive = true
+	} else if !packet {
+		s.keptAlive = true // datagrams have no connection to keep alive
 	}
 	c := w.conn
 	if !reuse {

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -76,69 +75,13 @@ func TestParseShard(t *testing.T) {
 	}
 }
 
-// TestReadReportsFromKubectlLogs: reports between markers, in a log whose
-// lines carry kubectl's --prefix and interleave between pods.
-func TestReadReportsFromKubectlLogs(t *testing.T) {
-	a, b := emptyResult(), emptyResult()
-	a.Shard, b.Shard = Shard{1, 2}, Shard{2, 2}
-	var sa, sb strings.Builder
-	a.WriteJSONMarked(&sa)
-	b.WriteJSONMarked(&sb)
-	la, lb := strings.Split(sa.String(), "\n"), strings.Split(sb.String(), "\n")
-	var log strings.Builder
-	log.WriteString("[pod/j-0-x/bench] Server Hostname: 127.0.0.1\n")
-	for i := range max(len(la), len(lb)) {
-		if i < len(la) && la[i] != "" {
-			log.WriteString("[pod/j-0-x/bench] " + la[i] + "\n")
-		}
-		if i < len(lb) && lb[i] != "" {
-			log.WriteString("[pod/j-1-y/bench] " + lb[i] + "\n")
-		}
-	}
-	rs, err := ReadReports("stdin", []byte(log.String()))
-	if err != nil || len(rs) != 2 || rs[0].Shard != a.Shard || rs[1].Shard != b.Shard || !strings.Contains(rs[1].Name, "pod/j-1-y") {
-		t.Fatalf("%v %v", rs, err)
-	}
-	if _, err := ReadReports("cut", []byte(strings.Join(la[:3], "\n"))); err == nil || !strings.Contains(err.Error(), "never ends") {
-		t.Errorf("truncated log: %v", err)
-	}
-}
-
-// TestMergeRunAlignsShards: shards that started 3 s apart merge into one
-// series, each shard's seconds at their place in wall time, the duration
-// spanning both, and the skew is warned about.
-func TestMergeRunAlignsShards(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	shard := func(i int, start time.Time) *Result {
-		r := synthetic(200, 2, uint64(i), func(*rand.Rand) time.Duration { return time.Millisecond })
-		r.Shard, r.RunID, r.OptionsHash, r.Start = Shard{i, 2}, "r", "h", start
-		return r
-	}
-	m, err := MergeRun([]Named{{"a", shard(1, t0)}, {"b", shard(2, t0.Add(3*time.Second))}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.Requests != 400 || len(m.PerSecond) != 5 || m.PerSecond[2] != 0 || m.PerSecond[3] != 100 || m.Seconds[4].Latency.TotalCount() != 100 {
-		t.Errorf("merged series %v", m.PerSecond)
-	}
-	if m.Duration != 5*time.Second || m.StartSkew != 3*time.Second || len(m.Warnings()) == 0 || !strings.Contains(m.Warnings()[0], "3s apart") {
-		t.Errorf("duration %v, skew %v, warnings %q", m.Duration, m.StartSkew, m.Warnings())
-	}
-	if _, err := MergeRun([]Named{{"a", shard(1, t0)}, {"x", func() *Result { r := shard(2, t0); r.OptionsHash = "other"; return r }()}}); err == nil || !strings.Contains(err.Error(), "a and x were asked for different loads") {
-		t.Errorf("different loads: %v", err)
-	}
-	if _, err := MergeRun([]Named{{"a", shard(1, t0)}, {"y", func() *Result { r := shard(2, t0); r.RunID = "s"; return r }()}}); err == nil || !strings.Contains(err.Error(), `a is run "r" but y is run "s"`) {
-		t.Errorf("different runs: %v", err)
-	}
-}
-
 // TestOptionsHash: shards of one load share the hash, whatever their index
 // or run id; another load does not.
 func TestOptionsHash(t *testing.T) {
 	base := Config{Target: "http://127.0.0.1:1/", Requests: 1000, Concurrency: 8, Shard: Shard{1, 3}, RunID: "a"}
 	h := base.optionsHash()
 	same := base
-	same.Shard, same.RunID, same.Loops = Shard{3, 3}, "b", 4
+	same.Shard, same.RunID, same.Threads = Shard{3, 3}, "b", 4
 	if same.optionsHash() != h {
 		t.Errorf("index, run id or threads changed the hash")
 	}

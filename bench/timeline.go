@@ -7,30 +7,6 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// Second is what the run saw in one second of wall time (counted from the
-// run's start, warm-up included): its failures by kind and its latency, in
-// a coarse HDR histogram (one significant digit: every value within about
-// 6%, a few hundred bytes encoded) so an hour's series stays small and
-// still merges exactly across shards. Requests per second are in
-// Result.PerSecond.
-type Second struct {
-	Failures map[string]int64
-	MaxUs    int64          // exact
-	Latency  *hdr.Histogram // µs, coarse
-}
-
-// quantile is the second's q-th percentile latency in µs, clamped to its
-// exact max (the coarse histogram's bucket may reach past it); ok is false
-// for a second without requests.
-func (s Second) quantile(q float64) (us int64, ok bool) {
-	if s.Latency == nil || s.Latency.TotalCount() == 0 {
-		return 0, false
-	}
-	return min(s.Latency.ValueAtQuantile(q), s.MaxUs), true
-}
-
-func newSecondHist() *hdr.Histogram { return hdr.New(1, int64(time.Hour/time.Microsecond), 1) }
-
 // timeline collects the run's per-second series. Each worker fills its
 // current second alone and hands it over when the second is done, so the
 // lock is taken about once per worker per second, not per request.
@@ -49,7 +25,7 @@ type secAcc struct {
 
 func (a *secAcc) add(sec int, us int64, kind string, tl *timeline) {
 	if a.lat == nil {
-		a.lat, a.sec = newSecondHist(), sec
+		a.lat, a.sec = NewSecondHistogram(), sec
 	} else if sec != a.sec {
 		a.flush(tl)
 		a.sec = sec
@@ -69,42 +45,69 @@ func (a *secAcc) flush(tl *timeline) {
 		return
 	}
 	tl.mu.Lock()
-	tl.secs = addSecond(tl.secs, a.sec, Second{Failures: a.failures, MaxUs: a.maxUs, Latency: a.lat})
+	tl.secs = AddSecond(tl.secs, a.sec, Second{Failures: a.failures, MaxUs: a.maxUs, Latency: a.lat})
 	tl.mu.Unlock()
 	a.lat.Reset()
 	a.failures, a.maxUs = nil, 0
 }
 
-// addSecond adds s into secs[i], growing secs as needed; s is not kept.
-func addSecond(secs []Second, i int, s Second) []Second {
-	for len(secs) <= i {
-		secs = append(secs, Second{})
-	}
-	d := &secs[i]
-	if d.Latency == nil {
-		d.Latency = newSecondHist()
-	}
-	if s.Latency != nil {
-		d.Latency.Merge(s.Latency)
-	}
-	d.MaxUs = max(d.MaxUs, s.MaxUs)
-	for k, v := range s.Failures {
-		if d.Failures == nil {
-			d.Failures = map[string]int64{}
-		}
-		d.Failures[k] += v
-	}
-	return secs
+// tally is one worker's (or loop's) own Result, added into the run's at
+// the end, with what feeds the run's timeline and Config.Record.
+type tally struct {
+	Result
+	tl   *timeline
+	acc  secAcc
+	sink func(Record)
+	t0   time.Time
 }
 
-// Record is one request, as --csv writes it.
-type Record struct {
-	Start    time.Time     // when the request started (or was due, at a --rate)
-	Latency  time.Duration // as the histograms count it
-	Status   int           // HTTP status; 0 for raw protocols or when none was read
-	Error    string        // failure kind; "" for success
-	Sent     int64         // bytes
-	Received int64         // bytes
-	Connect  time.Duration // 0 on a kept-alive connection
-	Wait     time.Duration // request sent to the first response byte
+func newTally(tl *timeline, sink func(Record), t0 time.Time) *tally {
+	return &tally{Result: *NewResult(), tl: tl, sink: sink, t0: t0}
+}
+
+// record adds one request to the tally; it returns its failure kind.
+func (r *tally) record(s *sample, kind string, total, at time.Duration) string {
+	r.Requests++
+	us := max(int64(total/time.Microsecond), 1)
+	r.Latency.RecordValue(us)
+	r.Connect.RecordValue(int64(s.connect / time.Microsecond))
+	r.Wait.RecordValue(int64(s.wait / time.Microsecond))
+	r.Processing.RecordValue(max(int64((total-s.connect)/time.Microsecond), 0))
+	sec := int(at / time.Second)
+	if r.tl != nil {
+		r.acc.add(sec, us, kind, r.tl)
+	}
+	if r.sink != nil {
+		r.sink(Record{Start: r.t0.Add(at - total), Latency: time.Duration(us) * time.Microsecond, Status: s.status,
+			Error: kind, Sent: s.sent, Received: s.received, Connect: s.connect, Wait: s.wait})
+	}
+	for len(r.PerSecond) <= sec {
+		r.PerSecond = append(r.PerSecond, 0)
+	}
+	r.PerSecond[sec]++
+	r.BytesSent += s.sent
+	r.BytesReceived += s.received
+	r.BodyBytes += s.body
+	if s.keptAlive {
+		r.KeepAlive++
+	}
+	if s.non2xx {
+		r.Non2xx++
+	}
+	if s.notHTTP {
+		r.NotHTTP++
+		if s.echoed {
+			r.Echoed++
+		}
+	}
+	if s.server != "" && r.ServerSoftware == "" {
+		r.ServerSoftware = s.server
+	}
+	if kind == "" && r.DocLength < 0 {
+		r.DocLength = s.body
+	}
+	if kind != "" {
+		r.Failures[kind]++
+	}
+	return kind
 }

@@ -260,7 +260,7 @@ func TestBenchAllFailedAndJSONVersion(t *testing.T) {
 	for _, engine := range []string{"goroutine", "loop"} {
 		r := sockitRun(t, "", "bench", "--engine", engine, "-n", "3", "http://"+addr+"/")
 		if r.code != exitFailure || !strings.HasSuffix(r.stderr, "sockit bench: every request failed (connect 3): connect to "+addr+" (tcp): connection refused\n") ||
-			!strings.Contains(r.stdout, "Failed requests:        3") || !strings.Contains(r.stderr, "sockit: first failure: connect to "+addr) {
+			!strings.Contains(r.stdout, "Failed requests:        3") || !strings.Contains(r.stderr, "sockit: first connect failure: connect to "+addr) {
 			t.Errorf("%s: exit %d, stderr %q", engine, r.code, r.stderr)
 		}
 		// A server that takes the request and never answers: -s runs out.

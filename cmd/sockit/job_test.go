@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/sockit/sockit/bench"
+	"github.com/sockit/sockit/bench/report"
 )
 
 // jobSpec is what TestBenchJobLocally reads from the Job manifest: the
@@ -105,7 +105,7 @@ func TestBenchJobLocally(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("merge: %d %s\n%s", r.code, r.stderr, logs.String())
 	}
-	m, err := bench.FromJSON([]byte(r.stdout))
+	m, err := report.FromJSON([]byte(r.stdout))
 	if err != nil {
 		t.Fatal(err)
 	}

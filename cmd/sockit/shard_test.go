@@ -19,6 +19,7 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/sockit/sockit/bench"
+	"github.com/sockit/sockit/bench/report"
 )
 
 // countingEcho is a TCP echo server on loopback that counts the
@@ -86,7 +87,7 @@ func TestShardsMergeExactly(t *testing.T) {
 	if one.code != 0 {
 		t.Fatalf("one process: %d %s", one.code, one.stderr)
 	}
-	whole, err := bench.FromJSON([]byte(one.stdout))
+	whole, err := report.FromJSON([]byte(one.stdout))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func TestShardsMergeExactly(t *testing.T) {
 	}
 	for i, want := range []int64{334, 333, 333} {
 		b, _ := os.ReadFile(files[i])
-		r, err := bench.FromJSON(b)
+		r, err := report.FromJSON(b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +141,7 @@ func TestShardsMergeExactly(t *testing.T) {
 	if m.code != 0 {
 		t.Fatalf("merge: %d %s", m.code, m.stderr)
 	}
-	merged, err := bench.FromJSON([]byte(m.stdout))
+	merged, err := report.FromJSON([]byte(m.stdout))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +200,7 @@ func TestShardsMergeExactly(t *testing.T) {
 		want  string
 	}{
 		{files[:2], "shard 3/3 missing"},
-		{[]string{files[0], files[1], files[1], files[2]}, "shard 2/3 appears twice: " + files[1] + " and " + files[1]},
+		{[]string{files[0], files[1], files[1], files[2]}, files[1] + " is given twice"},
 	} {
 		r := sockitRun(t, "", append([]string{"bench", "merge"}, tc.files...)...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
@@ -220,7 +221,7 @@ func TestShardIdleAndEnv(t *testing.T) {
 		if err != nil {
 			t.Fatalf("index %d: %v %s", idx, err, stderr)
 		}
-		r, err := bench.FromJSON([]byte(out))
+		r, err := report.FromJSON([]byte(out))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package bench
+package report
 
 import (
 	"fmt"
@@ -6,12 +6,14 @@ import (
 	"maps"
 	"slices"
 	"text/tabwriter"
+
+	"github.com/sockit/sockit/bench"
 )
 
 // WriteSeries writes the per-second series as a table (at most 60 rows:
 // longer runs are shown in windows of several seconds, their histograms
 // merged, never their percentiles averaged), then the failures by kind.
-func (r *Result) WriteSeries(w io.Writer) error {
+func WriteSeries(w io.Writer, r *bench.Result) error {
 	n := len(r.PerSecond)
 	step := max((n+59)/60, 1)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -19,7 +21,7 @@ func (r *Result) WriteSeries(w io.Writer) error {
 	for i := 0; i < n; i += step {
 		end := min(i+step, n)
 		var reqs, failed int64
-		var win Second
+		var win bench.Second
 		var width float64
 		for j := i; j < end; j++ {
 			reqs += r.PerSecond[j]
@@ -29,7 +31,7 @@ func (r *Result) WriteSeries(w io.Writer) error {
 				for _, v := range s.Failures {
 					failed += v
 				}
-				win = addSecond([]Second{win}, 0, s)[0]
+				win = bench.AddSecond([]bench.Second{win}, 0, s)[0]
 			}
 		}
 		label := fmt.Sprintf("%d", i+1)
@@ -40,7 +42,7 @@ func (r *Result) WriteSeries(w io.Writer) error {
 			label += " (partial)"
 		}
 		p := func(q float64) string {
-			us, ok := win.quantile(q)
+			us, ok := win.Quantile(q)
 			if !ok {
 				return "-"
 			}

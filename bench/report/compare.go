@@ -1,10 +1,12 @@
-package bench
+package report
 
 import (
 	"fmt"
 	"io"
 	"math"
 	"text/tabwriter"
+
+	"github.com/sockit/sockit/bench"
 )
 
 // Delta is one metric of two runs compared.
@@ -46,7 +48,7 @@ const z = 1.96
 // significant digits) are always within noise. This is the noise a single
 // report can show; repeated runs (a server warming up, a neighbour on the
 // machine) can differ more, so "not within noise" is a hint, not a proof.
-func Compare(a, b *Result) []Delta {
+func Compare(a, b *bench.Result) []Delta {
 	var out []Delta
 	add := func(d Delta) { out = append(out, d) }
 	add(Delta{Metric: "requests", A: float64(a.Requests), B: float64(b.Requests)})
@@ -60,7 +62,7 @@ func Compare(a, b *Result) []Delta {
 	return out
 }
 
-func failedDelta(a, b *Result) Delta {
+func failedDelta(a, b *bench.Result) Delta {
 	d := Delta{Metric: "failed", Unit: "%", Judged: a.Requests > 0 && b.Requests > 0}
 	if !d.Judged {
 		return d
@@ -76,7 +78,7 @@ func failedDelta(a, b *Result) Delta {
 
 // fullSeconds returns the per-second values f(i) of the seconds the run
 // covered in full after its warm-up.
-func fullSeconds(r *Result, f func(i int) (float64, bool)) []float64 {
+func fullSeconds(r *bench.Result, f func(i int) (float64, bool)) []float64 {
 	var v []float64
 	first := int(math.Ceil(r.Warmup.Seconds()))
 	for i := first; i < len(r.PerSecond); i++ {
@@ -124,9 +126,9 @@ func tQuantile(df int) float64 {
 	return z
 }
 
-func rpsDelta(a, b *Result) Delta {
+func rpsDelta(a, b *bench.Result) Delta {
 	d := Delta{Metric: "requests/s", A: a.RPS(), B: b.RPS(), Unit: "/s"}
-	rate := func(r *Result) func(int) (float64, bool) {
+	rate := func(r *bench.Result) func(int) (float64, bool) {
 		return func(i int) (float64, bool) { return float64(r.PerSecond[i]), true }
 	}
 	_, ha, okA := meanSE(fullSeconds(a, rate(a)))
@@ -138,9 +140,9 @@ func rpsDelta(a, b *Result) Delta {
 	return d
 }
 
-func meanDelta(a, b *Result) Delta {
+func meanDelta(a, b *bench.Result) Delta {
 	d := Delta{Metric: "latency mean", A: a.Latency.Mean() / 1000, B: b.Latency.Mean() / 1000, Unit: "ms"}
-	half := func(r *Result) (float64, bool) {
+	half := func(r *bench.Result) (float64, bool) {
 		n := float64(r.Latency.TotalCount())
 		if n < 2 {
 			return 0, false
@@ -167,7 +169,7 @@ func meanDelta(a, b *Result) Delta {
 }
 
 // quantileInterval is the run's 95% interval of its q-th percentile, in µs.
-func quantileInterval(r *Result, q float64) (lo, hi int64, ok bool) {
+func quantileInterval(r *bench.Result, q float64) (lo, hi int64, ok bool) {
 	h := r.Latency
 	n := float64(h.TotalCount())
 	p := q / 100
@@ -192,7 +194,7 @@ func quantileInterval(r *Result, q float64) (lo, hi int64, ok bool) {
 	return lo, hi, true
 }
 
-func quantileDelta(a, b *Result, q float64) Delta {
+func quantileDelta(a, b *bench.Result, q float64) Delta {
 	va, vb := a.Latency.ValueAtQuantile(q), b.Latency.ValueAtQuantile(q)
 	d := Delta{Metric: fmt.Sprintf("latency p%g", q), A: ms(va), B: ms(vb), Unit: "ms"}
 	loA, hiA, okA := quantileInterval(a, q)
@@ -206,7 +208,7 @@ func quantileDelta(a, b *Result, q float64) Delta {
 
 // WriteCompare writes the comparison of b (named nb) against a (na) as a
 // table, with a note on each difference within noise.
-func WriteCompare(w io.Writer, na, nb string, a, b *Result) error {
+func WriteCompare(w io.Writer, na, nb string, a, b *bench.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "metric\t%s\t%s\tdelta\tchange\t\n", na, nb)
 	for _, d := range Compare(a, b) {

@@ -1,16 +1,18 @@
-package bench
+package report
 
 import (
 	"io"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/sockit/sockit/bench"
 )
 
 // WriteOpenMetrics writes the run's summary in the OpenMetrics text format
 // (counts, failures by kind, rate and latency quantiles from the HDR
 // histogram), for a Pushgateway, a textfile collector or a CI dashboard.
-func (r *Result) WriteOpenMetrics(w io.Writer) error {
+func WriteOpenMetrics(w io.Writer, r *bench.Result) error {
 	reg := prometheus.NewPedanticRegistry()
 	if err := reg.Register(resultCollector{r}); err != nil {
 		return err
@@ -30,7 +32,7 @@ func (r *Result) WriteOpenMetrics(w io.Writer) error {
 }
 
 // resultCollector exposes a Result as constant metrics.
-type resultCollector struct{ r *Result }
+type resultCollector struct{ r *bench.Result }
 
 var (
 	omInfo = prometheus.NewDesc("sockit_bench_info", "The run: its target, run id, shard (I/N, empty for a whole run) and load options hash.",

@@ -1,4 +1,4 @@
-package bench
+package report
 
 import (
 	"fmt"
@@ -9,12 +9,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-)
 
-// WriteHTML writes one run's self-contained report page.
-func (r *Result) WriteHTML(w io.Writer) error {
-	return WriteHTMLReport(w, []Named{{Name: r.Target, Result: r}})
-}
+	"github.com/sockit/sockit/bench"
+)
 
 // WriteHTMLReport writes one self-contained page (inline SVG and a few
 // lines of inline script; no fonts, styles or scripts fetched, so it opens
@@ -23,7 +20,7 @@ func (r *Result) WriteHTML(w io.Writer) error {
 // per second with failures stacked by kind, the latency percentile curve
 // on a log ("nines") axis, and the errors by kind. A last second that the
 // run covered only in part is drawn as partial, at its rate, not as a drop.
-func WriteHTMLReport(w io.Writer, runs []Named) error {
+func WriteHTML(w io.Writer, runs ...Named) error {
 	if len(runs) == 0 {
 		return fmt.Errorf("no run to report")
 	}
@@ -87,8 +84,8 @@ document.documentElement.dataset.rendered = document.querySelectorAll("svg").len
 
 var (
 	runColors  = []string{"#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f"}
-	kindColors = map[string]string{FailConnect: "#c62828", FailTimeout: "#ef6c00", FailRead: "#6a1b9a",
-		FailWrite: "#ad1457", FailStatus: "#f9a825", FailLength: "#4e342e", FailVerify: "#00838f"}
+	kindColors = map[string]string{bench.FailConnect: "#c62828", bench.FailTimeout: "#ef6c00", bench.FailRead: "#6a1b9a",
+		bench.FailWrite: "#ad1457", bench.FailStatus: "#f9a825", bench.FailLength: "#4e342e", bench.FailVerify: "#00838f"}
 	okColor = "#2e7d32"
 )
 
@@ -136,7 +133,7 @@ func summaryTable(runs []Named) string {
 	}
 	b.WriteString(`</table>`)
 	for _, r := range runs {
-		for _, w := range r.Warnings() {
+		for _, w := range Warnings(r.Result) {
 			fmt.Fprintf(&b, `<p class="note">%s: %s</p>`, template.HTMLEscapeString(r.Name), template.HTMLEscapeString(w))
 		}
 	}
@@ -307,11 +304,11 @@ func emptySVG(id, msg string) string {
 }
 
 // span is how many seconds a run's series covers, warm-up included.
-func span(r *Result) float64 { return (r.Warmup + r.Duration).Seconds() }
+func span(r *bench.Result) float64 { return (r.Warmup + r.Duration).Seconds() }
 
 // covered is the part of second i the run covered: 1, except for a last
 // second cut short.
-func covered(r *Result, i int) float64 {
+func covered(r *bench.Result, i int) float64 {
 	if n := len(r.PerSecond); i == n-1 {
 		if f := span(r) - float64(i); f > 0.001 && f < 0.999 {
 			return f
@@ -325,7 +322,7 @@ func covered(r *Result, i int) float64 {
 const minCovered = 0.2
 
 // rateOf is second i's rate for the charts; ok is false for a sliver.
-func rateOf(r *Result, i int, n int64) (float64, bool) {
+func rateOf(r *bench.Result, i int, n int64) (float64, bool) {
 	f := covered(r, i)
 	if f < minCovered {
 		return float64(n), false
@@ -369,7 +366,7 @@ func latencyTimeSVG(runs []Named) string {
 			var d strings.Builder
 			cmd := "M" // after a second without requests, a new segment
 			for i, s := range r.Seconds {
-				us, ok := s.quantile(q.q)
+				us, ok := s.Quantile(q.q)
 				if !ok {
 					cmd = "M"
 					continue
@@ -431,7 +428,7 @@ func throughputSVG(runs []Named) string {
 		for i, n := range r.PerSecond {
 			f := covered(r, i)
 			var fails int64
-			var s Second
+			var s bench.Second
 			if i < len(r.Seconds) {
 				s = r.Seconds[i]
 			}
@@ -510,7 +507,7 @@ func throughputSVG(runs []Named) string {
 // ratePath is the path of count(i) per second over r's seconds, a point
 // in the middle of the part of each second the run covered; a sliver of a
 // last second has no rate and no point. total adds up every second.
-func (p *plot) ratePath(r *Result, count func(i int) int64) (d string, points int, total int64) {
+func (p *plot) ratePath(r *bench.Result, count func(i int) int64) (d string, points int, total int64) {
 	var b strings.Builder
 	for i := range r.PerSecond {
 		n := count(i)

@@ -1,4 +1,4 @@
-package bench_test
+package report_test
 
 import (
 	"image/png"
@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/sockit/sockit/bench"
+	"github.com/sockit/sockit/bench/report"
 	"github.com/sockit/sockit/sockittest"
 )
 
@@ -117,7 +118,7 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	}
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
-	writeHTML(t, page, func(w io.Writer) error { return r.WriteHTML(w) })
+	writeHTML(t, page, func(w io.Writer) error { return report.WriteHTML(w, report.Named{Name: r.Target, Result: r}) })
 	dom := chromium(t, page, "--dump-dom")
 	if !strings.Contains(dom, `data-rendered="3"`) {
 		t.Errorf("the page's script did not run to its end (no data-rendered=\"3\")")
@@ -248,7 +249,7 @@ func TestHTMLOverlay(t *testing.T) {
 	b := run(t, bench.Config{Target: "tcp://" + addr, Requests: 60, Concurrency: 2})
 	page := filepath.Join(t.TempDir(), "cmp.html")
 	writeHTML(t, page, func(w io.Writer) error {
-		return bench.WriteHTMLReport(w, []bench.Named{{Name: "before", Result: a}, {Name: "after", Result: b}})
+		return report.WriteHTML(w, report.Named{Name: "before", Result: a}, report.Named{Name: "after", Result: b})
 	})
 	dom := chromium(t, page, "--dump-dom")
 	curves := elements(dom, "polyline", "series")

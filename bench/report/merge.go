@@ -1,4 +1,4 @@
-package bench
+package report
 
 import (
 	"bufio"
@@ -9,6 +9,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/sockit/sockit/bench"
 )
 
 // The lines around a JSON report in a log stream (--json-markers), so
@@ -19,11 +21,11 @@ const (
 )
 
 // WriteJSONMarked writes the JSON report between the marker lines.
-func (r *Result) WriteJSONMarked(w io.Writer) error {
+func WriteJSONMarked(w io.Writer, r *bench.Result) error {
 	if _, err := fmt.Fprintln(w, MarkerBegin); err != nil {
 		return err
 	}
-	if err := r.WriteJSON(w); err != nil {
+	if err := WriteJSON(w, r); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintln(w, MarkerEnd)
@@ -34,7 +36,7 @@ func (r *Result) WriteJSONMarked(w io.Writer) error {
 // a log stream).
 type Named struct {
 	Name string
-	*Result
+	*bench.Result
 }
 
 // ReadReports reads the reports in data, named name: either one JSON
@@ -108,59 +110,33 @@ func ReadReports(name string, data []byte) ([]Named, error) {
 	return out, nil
 }
 
-// MergeRun combines the reports of one run. Shards must all be there,
-// once each, of the same run id and the same load (options hash); the
-// error names the reports that disagree. Reports without shards (runs made
-// side by side by hand) merge as Merge does, as long as their run ids agree.
+// MergeOptions are MergeRun's choices.
+type MergeOptions struct {
+	// Force merges what MergeRun would refuse: reports of different runs
+	// or loads, a report given twice, an incomplete set of shards.
+	Force bool
+}
+
+// MergeRun combines the reports of one run. They must be of one run id
+// and one load (options hash), each report once; shards must all be
+// there, once each. The error names the reports that disagree. Reports
+// without shards (runs made side by side by hand) merge as Merge does.
 //
 // Counts and HDR histograms add exactly; percentiles come from the merged
 // histogram, never averaged. Per-second series are aligned on each
 // report's start time (to the nearest second), and the duration spans from
 // the first start to the last end.
-func MergeRun(rs []Named) (*Result, error) {
+func MergeRun(rs []Named, opt MergeOptions) (*bench.Result, error) {
 	if len(rs) == 0 {
 		return nil, errors.New("no report to merge")
 	}
+	if !opt.Force {
+		if err := mergeable(rs); err != nil {
+			return nil, err
+		}
+	}
 	first := rs[0]
-	for _, r := range rs[1:] {
-		if r.RunID != first.RunID {
-			return nil, fmt.Errorf("%s is run %q but %s is run %q: refusing to merge different runs", first.Name, first.RunID, r.Name, r.RunID)
-		}
-		if (r.Shard.Count == 0) != (first.Shard.Count == 0) {
-			sharded, whole := first, r
-			if first.Shard.Count == 0 {
-				sharded, whole = r, first
-			}
-			return nil, fmt.Errorf("%s is shard %s but %s is a whole run: refusing to merge them", sharded.Name, sharded.Shard, whole.Name)
-		}
-		if first.Shard.Count != 0 && r.OptionsHash != first.OptionsHash {
-			return nil, fmt.Errorf("%s and %s were asked for different loads (options hash %s vs %s): refusing to merge", first.Name, r.Name, first.OptionsHash, r.OptionsHash)
-		}
-		if r.Shard.Count != first.Shard.Count {
-			return nil, fmt.Errorf("%s is shard %s but %s is shard %s: different shard counts", first.Name, first.Shard, r.Name, r.Shard)
-		}
-	}
-	if n := first.Shard.Count; n > 0 {
-		by := make([]string, n+1)
-		for _, r := range rs {
-			if prev := by[r.Shard.Index]; prev != "" {
-				return nil, fmt.Errorf("shard %s appears twice: %s and %s", r.Shard, prev, r.Name)
-			}
-			by[r.Shard.Index] = r.Name
-		}
-		var missing, have []string
-		for i := 1; i <= n; i++ {
-			if by[i] == "" {
-				missing = append(missing, fmt.Sprintf("%d/%d", i, n))
-			} else {
-				have = append(have, fmt.Sprintf("%d/%d %s", i, n, by[i]))
-			}
-		}
-		if len(missing) > 0 {
-			return nil, fmt.Errorf("run %q: shard %s missing (have %s)", first.RunID, strings.Join(missing, ", "), strings.Join(have, ", "))
-		}
-	}
-	out := emptyResult()
+	out := bench.NewResult()
 	out.RunID, out.OptionsHash = first.RunID, first.OptionsHash
 	var t0, end time.Time
 	for _, r := range rs {
@@ -183,7 +159,7 @@ func MergeRun(rs []Named) (*Result, error) {
 				out.StartSkew = max(out.StartSkew, r.Start.Sub(t0))
 			}
 		}
-		out.absorbAt(r.Result, off)
+		out.AddAt(r.Result, off)
 		out.Rate += r.Rate
 		out.Warmup = max(out.Warmup, r.Warmup)
 		out.Interrupted = out.Interrupted || r.Interrupted
@@ -193,4 +169,62 @@ func MergeRun(rs []Named) (*Result, error) {
 		out.Duration = end.Sub(t0) - out.Warmup
 	}
 	return out, nil
+}
+
+// mergeable refuses reports that do not add up to one run.
+func mergeable(rs []Named) error {
+	first := rs[0]
+	for i, r := range rs[1:] {
+		if r.RunID != first.RunID {
+			return fmt.Errorf("%s is run %q but %s is run %q: refusing to merge different runs (--force merges anyway)", first.Name, first.RunID, r.Name, r.RunID)
+		}
+		if (r.Shard.Count == 0) != (first.Shard.Count == 0) {
+			sharded, whole := first, r
+			if first.Shard.Count == 0 {
+				sharded, whole = r, first
+			}
+			return fmt.Errorf("%s is shard %s but %s is a whole run: refusing to merge them", sharded.Name, sharded.Shard, whole.Name)
+		}
+		if r.OptionsHash != first.OptionsHash {
+			return fmt.Errorf("%s and %s were asked for different loads (%s, options hash %s; %s, options hash %s): refusing to merge (--force merges anyway)",
+				first.Name, r.Name, first.Target, first.OptionsHash, r.Target, r.OptionsHash)
+		}
+		if r.Shard.Count != first.Shard.Count {
+			return fmt.Errorf("%s is shard %s but %s is shard %s: different shard counts", first.Name, first.Shard, r.Name, r.Shard)
+		}
+		for _, o := range rs[:i+1] {
+			if sameRun(o.Result, r.Result) {
+				return fmt.Errorf("%s and %s are the same report (one run, started %s): its counts would be added twice (--force merges anyway)",
+					o.Name, r.Name, r.Start.UTC().Format(time.RFC3339Nano))
+			}
+		}
+	}
+	if n := first.Shard.Count; n > 0 {
+		by := make([]string, n+1)
+		for _, r := range rs {
+			if prev := by[r.Shard.Index]; prev != "" {
+				return fmt.Errorf("shard %s appears twice: %s and %s", r.Shard, prev, r.Name)
+			}
+			by[r.Shard.Index] = r.Name
+		}
+		var missing, have []string
+		for i := 1; i <= n; i++ {
+			if by[i] == "" {
+				missing = append(missing, fmt.Sprintf("%d/%d", i, n))
+			} else {
+				have = append(have, fmt.Sprintf("%d/%d %s", i, n, by[i]))
+			}
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("run %q: shard %s missing (have %s)", first.RunID, strings.Join(missing, ", "), strings.Join(have, ", "))
+		}
+	}
+	return nil
+}
+
+// sameRun reports whether a and b are one run's report (copies of one
+// file): the same start, shard, load and counts.
+func sameRun(a, b *bench.Result) bool {
+	return !a.Start.IsZero() && a.Start.Equal(b.Start) && a.Shard == b.Shard && a.OptionsHash == b.OptionsHash &&
+		a.Requests == b.Requests && a.Latency.Equals(b.Latency)
 }

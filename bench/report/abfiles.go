@@ -1,4 +1,4 @@
-package bench
+package report
 
 import (
 	"bufio"
@@ -6,12 +6,14 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/sockit/sockit/bench"
 )
 
 // WritePercentiles writes ab's -e file: "Percentage served,Time in ms",
 // then one line for each percent from 0 (the fastest request) to 100 (the
 // slowest), read off the HDR histogram.
-func (r *Result) WritePercentiles(w io.Writer) error {
+func WritePercentiles(w io.Writer, r *bench.Result) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "Percentage served,Time in ms\n")
 	for i := 0; i <= 100; i++ {
@@ -29,7 +31,7 @@ func (r *Result) WritePercentiles(w io.Writer) error {
 	return bw.Flush()
 }
 
-// GnuplotWriter streams ab's -g file (Config.Record): a header, then one
+// GnuplotWriter streams ab's -g file (bench.Config.Record): a header, then one
 // tab-separated line per request: its start as ctime(3) text, as Unix
 // seconds, and its connect, processing, total and waiting times in ms.
 // It is safe for the workers to call at once.
@@ -47,7 +49,7 @@ func NewGnuplotWriter(w io.Writer) *GnuplotWriter {
 }
 
 // Record writes rec's line.
-func (g *GnuplotWriter) Record(rec Record) {
+func (g *GnuplotWriter) Record(rec bench.Record) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.err != nil {

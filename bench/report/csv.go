@@ -1,16 +1,18 @@
-package bench
+package report
 
 import (
 	"bufio"
 	"io"
 	"strconv"
 	"sync"
+
+	"github.com/sockit/sockit/bench"
 )
 
 // CSVHeader is the first line --csv writes.
 const CSVHeader = "start_unix_us,latency_us,status,error,bytes_sent,bytes_received\n"
 
-// CSVWriter streams one CSV row per request (Config.Record), through a
+// CSVWriter streams one CSV row per request (bench.Config.Record), through a
 // fixed buffer, so a run of any length holds the same memory. It is safe
 // for the workers to call at once.
 type CSVWriter struct {
@@ -29,7 +31,7 @@ func NewCSVWriter(w io.Writer) *CSVWriter {
 
 // Record writes rec's row; the first write error stops the rows and is
 // returned by Flush.
-func (c *CSVWriter) Record(rec Record) {
+func (c *CSVWriter) Record(rec bench.Record) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err != nil {
