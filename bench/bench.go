@@ -87,6 +87,7 @@ type sample struct {
 	non2xx    bool
 	status    int // HTTP status, 0 if none
 	server    string
+	inBody    bool   // HTTP: the response's head has ended
 	notHTTP   bool   // the reply to an HTTP request was not an HTTP response
 	echoed    bool   // ... it was the request itself
 	begin     string // ... and began so
@@ -152,11 +153,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		elapsed = time.Since(start)
 	}
 	for _, st := range r.tallies {
-		st.acc.flush(r.tl)
+		st.flush()
 		res.Add(&st.Result)
 	}
 	bud := r.bud
-	res.Seconds = r.tl.secs
+	res.Seconds, res.Tenths = r.tl.secs, r.tl.tenths
 	res.Cut = bud.cut.Load()
 	if info.http {
 		res.DocLength = bud.docLength()

@@ -18,8 +18,9 @@ import (
 // one request over one connection, a 30 s timeout.
 type Config struct {
 	// Target is what to load: an http:// or https:// URL, or a raw endpoint
-	// tcp://, udp://, unix:// or unixgram:// served by Proto. The scheme is
-	// required, as ab requires one: a bare host:port could be either.
+	// tcp://, udp://, unix:// or unixgram:// served by Proto. Without a
+	// scheme, host[:port]/path is HTTP, as ab takes it; host:port alone is
+	// refused, as ab refuses it, rather than guessed HTTP or raw.
 	Target string
 	// Requests is ab's -n; zero means 1, or 50000 with a TimeLimit (as
 	// ab's -t), or no bound with a Duration.
@@ -189,7 +190,12 @@ const rawSchemes = "tcp://, udp://, unix://, unixgram://"
 func parseTarget(s string) (target, error) {
 	scheme, _, ok := strings.Cut(s, "://")
 	if !ok {
-		return target{}, bad("Target", "no scheme: want http:// or https://, or for a raw load %s (ab refuses a target without one)", rawSchemes)
+		// As ab: host[:port]/path is an HTTP URL; host:port alone is
+		// refused, and so is guessing a raw load.
+		if !strings.Contains(s, "/") {
+			return target{}, bad("Target", "no scheme: want http:// or https:// (or host:port/path, which ab takes for http://), or for a raw load %s", rawSchemes)
+		}
+		scheme = "http"
 	}
 	switch scheme {
 	case "http", "https":

@@ -209,7 +209,7 @@ func (w *httpWorker) readResponse(s *sample) string {
 				return w.notHTTP(s)
 			}
 			s.err = w.dec.Err()
-			return failKind(w.dec.Err(), w.dec.EOF(), f)
+			return failKind(w.dec.Err(), w.dec.EOF(), s.inBody)
 		}
 	}
 }
@@ -259,9 +259,14 @@ type replyNote struct {
 	n    int64 // bytes of this reply so far
 	head [16]byte
 	echo int // bytes of req the reply has matched so far; -1 once one did not
+	// Of a reply that is not HTTP: where its "body" begins, as ab reads
+	// one (after the first blank line, CRLF CRLF or LF LF), -1 until seen;
+	// win holds the last bytes scanned.
+	bodyAt int64
+	win    uint32
 }
 
-func (r *replyNote) reset() { r.n, r.echo = 0, 0 }
+func (r *replyNote) reset() { r.n, r.echo, r.bodyAt, r.win = 0, 0, -1, 0 }
 
 // note adds b, the next bytes of the reply.
 func (r *replyNote) note(b []byte) {
@@ -269,6 +274,15 @@ func (r *replyNote) note(b []byte) {
 		copy(r.head[r.n:], b)
 	}
 	r.n += int64(len(b))
+	if r.bodyAt < 0 && r.notHTTP() {
+		for i, c := range b {
+			r.win = r.win<<8 | uint32(c)
+			if r.win == 0x0d0a0d0a || r.win&0xffff == 0x0a0a {
+				r.bodyAt = r.n - int64(len(b)) + int64(i) + 1
+				break
+			}
+		}
+	}
 	if r.echo >= 0 && len(b) > 0 {
 		if k := min(len(b), len(r.req)-r.echo); k == len(b) && bytes.Equal(b, r.req[r.echo:r.echo+k]) {
 			r.echo += k
@@ -285,9 +299,13 @@ func (r *replyNote) notHTTP() bool { return isNotHTTP(r.head[:min(r.n, int64(len
 func (r *replyNote) echoed() bool { return r.echo == len(r.req) && r.n == int64(len(r.req)) }
 
 // done marks s as a reply that was not an HTTP response: as ab counts it,
-// a complete non-2xx response without a body.
+// a complete non-2xx response whose body is what followed its first blank
+// line, if any.
 func (r *replyNote) done(s *sample) {
 	s.notHTTP, s.echoed, s.status, s.non2xx, s.body = true, r.echoed(), 0, true, 0
+	if r.bodyAt >= 0 {
+		s.body = r.n - r.bodyAt
+	}
 	s.begin = string(r.head[:min(r.n, int64(len(r.head)))])
 }
 
@@ -299,10 +317,11 @@ func isNotHTTP(got []byte) bool {
 	return k > 0 && string(got[:k]) != h[:k]
 }
 
-// failKind classifies a response that failed: cut short inside its body
-// (length), a timeout, or anything else (read).
-func failKind(err error, eof bool, f *httpraw.Framer) string {
-	if eof && f.InBody() {
+// failKind classifies a response that failed: cut short by the close
+// inside its body (length, as ab counts a body of another length), a
+// timeout, or anything else (read).
+func failKind(err error, eof, inBody bool) string {
+	if eof && inBody {
 		return FailLength
 	}
 	return classify(err, FailRead)
@@ -323,6 +342,8 @@ func (s *sample) response(ev httpraw.Event, f *httpraw.Framer, server *bool) boo
 			}
 			s.server, *server = string(v), true
 		}
+	case httpraw.HeadEnd:
+		s.inBody = !f.Interim()
 	case httpraw.BodyData:
 		s.body += int64(len(f.Data()))
 	case httpraw.MessageEnd:

@@ -3,6 +3,8 @@ package bench
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"net"
 	"os"
 	"runtime"
@@ -51,6 +53,14 @@ func (t *loopTarget) timeoutErr(connecting bool) error {
 		op = "dial"
 	}
 	return &net.OpError{Op: op, Net: t.network, Addr: textAddr(t.addr), Err: os.ErrDeadlineExceeded}
+}
+
+// ioErr is a read's or write's error on a connection, in net's form.
+func (t *loopTarget) ioErr(op string, err error) error {
+	if err == nil {
+		err = io.ErrShortWrite // a write of nothing, without an error
+	}
+	return &net.OpError{Op: op, Net: t.network, Addr: textAddr(t.addr), Err: os.NewSyscallError(op, err)}
 }
 
 // textAddr is an address already written out, as a net.Addr.
@@ -397,6 +407,9 @@ func (l *loop) send(c *lconn) bool {
 func (l *loop) flush(c *lconn) bool {
 	for c.wrote < len(l.t.request) {
 		n, err := rawsys.Write(c.fd, l.t.request[c.wrote:])
+		if err != nil && err != unix.EAGAIN || err == nil && n <= 0 {
+			c.s.err = l.t.ioErr("write", err)
+		}
 		if err == unix.EAGAIN {
 			l.p.Modify(c.fd, poll.Out|poll.In)
 			return true
@@ -465,6 +478,7 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 	if c.n == len(c.buf) {
 		// A line longer than the buffer: grow; the framer bounds lines.
 		if len(c.buf) >= 1<<20 {
+			c.s.err = errors.New("a line of the response is longer than 1 MiB")
 			return l.finish(c, FailRead, now)
 		}
 		c.buf = append(c.buf, make([]byte, len(c.buf))...)
@@ -496,7 +510,15 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 			c.reused = false
 			return true
 		}
-		if eof && (!l.t.http || c.f.InBody()) {
+		switch {
+		case !eof:
+			c.s.err = l.t.ioErr("read", err)
+		case l.t.http:
+			c.s.err = c.f.Err() // EOF above made it the framer's failure
+		default:
+			c.s.err = io.ErrUnexpectedEOF // an echo cut short
+		}
+		if eof && (!l.t.http || c.s.inBody) {
 			return l.finish(c, FailLength, now)
 		}
 		return l.finish(c, FailRead, now)
@@ -567,6 +589,7 @@ func (l *loop) advance(c *lconn) (bool, string) {
 		k := min(int64(len(avail)), c.left)
 		want := l.t.request[int64(len(l.t.request))-c.left:]
 		if !bytes.Equal(avail[:k], want[:k]) {
+			c.s.err = echoDiffers(c.s.body, avail[:k], want[:k])
 			return true, FailVerify
 		}
 		c.off += int(k)
@@ -595,6 +618,7 @@ func (l *loop) advance(c *lconn) (bool, string) {
 				c.off = c.n
 				return c.reply.echoed(), ""
 			}
+			c.s.err = c.f.Err()
 			return true, FailRead
 		}
 	}

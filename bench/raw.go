@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -114,7 +115,7 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 			if err != nil {
 				return s.fail(err, FailRead)
 			}
-			return w.check(w.buf[:n])
+			return w.check(s, w.buf[:n])
 		}
 		got := w.buf[:len(w.payload)]
 		n, err = io.ReadFull(c, got)
@@ -122,11 +123,12 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 		s.received, s.body = int64(n), int64(n)
 		if err != nil {
 			if err == io.ErrUnexpectedEOF || err == io.EOF {
+				s.err = io.ErrUnexpectedEOF // an echo cut short
 				return FailLength
 			}
 			return s.fail(err, FailRead)
 		}
-		if kind := w.check(got); kind != "" {
+		if kind := w.check(s, got); kind != "" {
 			return kind
 		}
 		if !cfg.KeepAlive {
@@ -150,7 +152,7 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 			if kind != "" {
 				return kind
 			}
-			return w.check(w.buf[:n])
+			return w.check(s, w.buf[:n])
 		}
 		got := w.buf[:cfg.Size]
 		n, err := io.ReadFull(c, got)
@@ -163,7 +165,7 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 		// check (chargen's pattern), so each request uses its own
 		// connection.
 		w.close()
-		return w.check(got)
+		return w.check(s, got)
 	}
 	// BenchOneShot: one reply, then the server closes (TCP).
 	if packet {
@@ -171,7 +173,7 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 		if kind != "" {
 			return kind
 		}
-		return w.check(w.buf[:n])
+		return w.check(s, w.buf[:n])
 	}
 	var total int
 	for {
@@ -187,11 +189,12 @@ func (w *rawWorker) exchange(c net.Conn, s *sample, packet bool, t1 time.Time) s
 			return s.fail(err, FailRead)
 		}
 		if total == len(w.buf) {
+			s.err = fmt.Errorf("the reply is longer than %d bytes", len(w.buf))
 			return FailLength
 		}
 	}
 	s.received, s.body = int64(total), int64(total)
-	return w.check(w.buf[:total])
+	return w.check(s, w.buf[:total])
 }
 
 // query sends an empty datagram and reads the reply into w.buf.
@@ -218,14 +221,33 @@ func (w *rawWorker) finish(c net.Conn, s *sample) string {
 	return ""
 }
 
-// check runs the protocol's verifier on a reply to w.payload.
-func (w *rawWorker) check(reply []byte) string {
+// echoDiffers says where an echo (at offset off of the reply) first
+// differs from what was sent.
+func echoDiffers(off int64, got, sent []byte) error {
+	i := 0
+	for i < len(got) && i < len(sent) && got[i] == sent[i] {
+		i++
+	}
+	if i == len(got) || i == len(sent) {
+		return fmt.Errorf("the echo is %d bytes, %d were sent", off+int64(len(got)), off+int64(len(sent)))
+	}
+	return fmt.Errorf("the echo differs from what was sent at byte %d (0x%02x, sent 0x%02x)", off+int64(i), got[i], sent[i])
+}
+
+// check runs the protocol's verifier on a reply to w.payload, noting why
+// it failed in s.
+func (w *rawWorker) check(s *sample, reply []byte) string {
 	if w.t.bench.Check == nil {
 		return ""
 	}
 	if err := w.t.bench.Check(w.payload, reply); err != nil {
 		if errors.Is(err, proto.ErrLength) {
+			s.err = err
 			return FailLength
+		}
+		s.err = err
+		if w.t.bench.Mode == proto.BenchEcho {
+			s.err = echoDiffers(0, reply, w.payload)
 		}
 		return FailVerify
 	}

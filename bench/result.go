@@ -65,6 +65,10 @@ type Result struct {
 	Start       time.Time // wall clock at the start of the run (warm-up included)
 	Warmup      time.Duration
 	Seconds     []Second // per-second series; index as PerSecond
+	// Tenths is the series of the run's first FineSpan in FineBucket
+	// steps (warm-up included), for the charts of short runs; each bucket's
+	// request count is its Latency's.
+	Tenths []Second
 	// StartSkew is how far apart a merged run's shards started.
 	StartSkew time.Duration
 }
@@ -161,6 +165,10 @@ func (r *Result) AddAt(o *Result, off int) {
 	}
 	for i, s := range o.Seconds {
 		r.Seconds = AddSecond(r.Seconds, i+off, s)
+	}
+	perSecond := int(time.Second / FineBucket)
+	for i, s := range o.Tenths {
+		r.Tenths = AddSecond(r.Tenths, i+off*perSecond, s)
 	}
 }
 

@@ -7,16 +7,27 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// timeline collects the run's per-second series. Each worker fills its
-// current second alone and hands it over when the second is done, so the
-// lock is taken about once per worker per second, not per request.
+// timeline collects the run's per-second series, and for its first
+// FineSpan the series in FineBucket steps. Each worker fills its current
+// bucket alone and hands it over when the bucket is done, so the lock is
+// taken about once per worker per bucket, not per request.
 type timeline struct {
-	mu   sync.Mutex
-	secs []Second
+	mu     sync.Mutex
+	secs   []Second
+	tenths []Second
 }
 
-// secAcc is one worker's current second.
+// The fine series: buckets of FineBucket over the first FineSpan of a run,
+// which the charts of a run shorter than FineSpan draw (a second is too
+// coarse a step for them).
+const (
+	FineBucket = 100 * time.Millisecond
+	FineSpan   = 5 * time.Second
+)
+
+// secAcc is one worker's current bucket (a second, or a tenth).
 type secAcc struct {
+	fine     bool // a FineBucket's, not a second's
 	sec      int
 	lat      *hdr.Histogram
 	failures map[string]int64
@@ -45,7 +56,11 @@ func (a *secAcc) flush(tl *timeline) {
 		return
 	}
 	tl.mu.Lock()
-	tl.secs = AddSecond(tl.secs, a.sec, Second{Failures: a.failures, MaxUs: a.maxUs, Latency: a.lat})
+	if a.fine {
+		tl.tenths = AddSecond(tl.tenths, a.sec, Second{Failures: a.failures, MaxUs: a.maxUs, Latency: a.lat})
+	} else {
+		tl.secs = AddSecond(tl.secs, a.sec, Second{Failures: a.failures, MaxUs: a.maxUs, Latency: a.lat})
+	}
 	tl.mu.Unlock()
 	a.lat.Reset()
 	a.failures, a.maxUs = nil, 0
@@ -55,14 +70,20 @@ func (a *secAcc) flush(tl *timeline) {
 // the end, with what feeds the run's timeline and Config.Record.
 type tally struct {
 	Result
-	tl   *timeline
-	acc  secAcc
-	sink func(Record)
-	t0   time.Time
+	tl        *timeline
+	acc, fine secAcc
+	sink      func(Record)
+	t0        time.Time
 }
 
 func newTally(tl *timeline, sink func(Record), t0 time.Time) *tally {
-	return &tally{Result: *NewResult(), tl: tl, sink: sink, t0: t0}
+	return &tally{Result: *NewResult(), tl: tl, sink: sink, t0: t0, fine: secAcc{fine: true}}
+}
+
+// flush hands the tally's last buckets to the timeline.
+func (r *tally) flush() {
+	r.acc.flush(r.tl)
+	r.fine.flush(r.tl)
 }
 
 // record adds one request to the tally; it returns its failure kind.
@@ -76,6 +97,9 @@ func (r *tally) record(s *sample, kind string, total, at time.Duration) string {
 	sec := int(at / time.Second)
 	if r.tl != nil {
 		r.acc.add(sec, us, kind, r.tl)
+		if at < FineSpan {
+			r.fine.add(int(at/FineBucket), us, kind, r.tl)
+		}
 	}
 	if r.sink != nil {
 		r.sink(Record{Start: r.t0.Add(at - total), Latency: time.Duration(us) * time.Microsecond, Status: s.status,

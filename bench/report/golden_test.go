@@ -18,8 +18,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/ f
 
 // fixture is a run made up, not measured, so that every writer's output
 // is the same on every machine: 1,000 requests over 2.5 s (the last second
-// half covered), latencies drawn from a fixed seed, and failures of two
-// kinds.
+// half covered; its charts per 100 ms), latencies drawn from a fixed seed,
+// and failures of two kinds.
 func fixture() *bench.Result {
 	r := bench.NewResult()
 	r.Target, r.Host, r.Port, r.Path, r.HTTP = "http://127.0.0.1:8080/", "127.0.0.1", "8080", "/", true
@@ -42,6 +42,8 @@ func fixture() *bench.Result {
 		r.Processing.RecordValue(us - us/10)
 		second := bench.Second{Latency: bench.NewSecondHistogram(), MaxUs: us}
 		second.Latency.RecordValue(us)
+		tenth := bench.Second{Latency: bench.NewSecondHistogram(), MaxUs: us}
+		tenth.Latency.RecordValue(us)
 		kind := ""
 		switch {
 		case i%211 == 5:
@@ -52,8 +54,10 @@ func fixture() *bench.Result {
 		if kind != "" {
 			r.Failures[kind]++
 			second.Failures = map[string]int64{kind: 1}
+			tenth.Failures = map[string]int64{kind: 1}
 		}
 		r.Seconds = bench.AddSecond(r.Seconds, sec, second)
+		r.Tenths = bench.AddSecond(r.Tenths, int(at/bench.FineBucket), tenth)
 		for len(r.PerSecond) <= sec {
 			r.PerSecond = append(r.PerSecond, 0)
 		}

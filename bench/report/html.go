@@ -61,7 +61,7 @@ svg .grid{stroke:#eee}svg .axis{stroke:#999}.legend{cursor:pointer}.legend.off{o
 <body><h1>{{.Title}}</h1>
 <h2>Summary</h2>{{.Summary}}
 <h2>Latency over time</h2>{{.Timeline}}
-<p class="note">Each second's p50, p90, p99 and max latency (per-second histograms hold every value within about 6%; max is exact). Click a legend entry to hide its series.</p>
+<p class="note">The p50, p90, p99 and max latency of each second (of each 100 ms for a run under 5 s; of windows of several seconds for a run of more than 300), from histograms that hold every value within about 6%; max is exact. Click a legend entry to hide its series.</p>
 <h2>Requests per second</h2>{{.Tput}}
 <h2>Latency by percentile</h2>{{.Percentile}}
 <p class="note">From the run's HDR histogram (3 significant digits). The x axis counts nines: each step to the right is ten times rarer.</p>
@@ -189,6 +189,7 @@ type plot struct {
 	x0, x1      float64
 	y0, y1      float64 // data range; log10 of it when logY
 	logY        bool
+	step        float64 // the linear y axis's tick step
 }
 
 func newPlot(id string, x0, x1, y0, y1 float64, logY bool) *plot {
@@ -203,7 +204,16 @@ func newPlot(id string, x0, x1, y0, y1 float64, logY bool) *plot {
 			p.y1 = p.y0 + 1
 		}
 	} else {
-		p.y0, p.y1 = y0, niceCeil(y1)
+		// A round step leaving at most five intervals, and the top the
+		// first of its multiples at or above the data
+		// (5% of headroom, so that no bar reaches the frame).
+		y1 = y0 + (y1-y0)*1.05
+		step := niceCeil(math.Max(y1-y0, 1e-9) / 5)
+		p.y0, p.y1 = y0, y0+math.Ceil((y1-y0)/step*(1-1e-9))*step
+		if p.y1 <= p.y0 {
+			p.y1 = p.y0 + step
+		}
+		p.step = step
 	}
 	fmt.Fprintf(&p.b, `<svg id="%s" xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f">`, id, p.w, p.h, p.w, p.h)
 	return p
@@ -249,29 +259,85 @@ func (p *plot) yAxis(label func(float64) string) {
 			}
 		}
 	} else {
-		step := niceCeil((p.y1 - p.y0) / 5)
-		for v := p.y0; v <= p.y1+step/1e6; v += step {
+		for k := 0; ; k++ {
+			v := p.y0 + float64(k)*p.step
+			if v > p.y1+p.step/1e6 {
+				break
+			}
 			ticks = append(ticks, v)
 		}
 	}
 	for _, v := range ticks {
 		y := p.Y(v)
-		fmt.Fprintf(&p.b, `<line class="grid" x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f"/><text x="%.1f" y="%.1f" text-anchor="end">%s</text>`,
+		fmt.Fprintf(&p.b, `<line class="grid" x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f"/><text class="tick" x="%.1f" y="%.1f" text-anchor="end">%s</text>`,
 			p.l, p.w-p.r, y, y, p.l-6, y+4, label(v))
 	}
 	fmt.Fprintf(&p.b, `<line class="axis" x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f"/>`, p.l, p.l, float64(p.t), p.h-p.bt)
 	fmt.Fprintf(&p.b, `<line class="axis" x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f"/>`, p.l, p.w-p.r, p.h-p.bt, p.h-p.bt)
 }
 
-// secondsAxis labels the x axis in seconds of the run.
-func (p *plot) secondsAxis() {
-	step := niceCeil((p.x1 - p.x0) / 10)
-	for v := p.x0; v <= p.x1+1e-9; v += step {
+// timeAxis labels the x axis in time since the start of the run, at a
+// round step (0.1 s, 0.2 s, 0.5 s, 1 s ... 1 min, 2 min ...) that leaves
+// at most ten intervals, each label written from its index (no sums of
+// floats, so no 0.30000000000000004).
+func (p *plot) timeAxis() {
+	step := timeStep((p.x1 - p.x0) / 10)
+	for k := 0; ; k++ {
+		v := p.x0 + float64(k)*step
+		if v > p.x1+step/1e6 {
+			break
+		}
 		x := p.X(v)
-		fmt.Fprintf(&p.b, `<line class="grid" x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f"/><text x="%.1f" y="%.1f" text-anchor="middle">%gs</text>`,
-			x, x, p.h-p.bt, p.h-p.bt+4, x, p.h-p.bt+16, v)
+		fmt.Fprintf(&p.b, `<line class="grid" x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f"/><text class="tick" x="%.1f" y="%.1f" text-anchor="middle">%s</text>`,
+			x, x, p.h-p.bt, p.h-p.bt+4, x, p.h-p.bt+16, fmtSeconds(v, step))
 	}
-	fmt.Fprintf(&p.b, `<text x="%.1f" y="%.1f" text-anchor="middle">seconds since start</text>`, (p.l+p.w-p.r)/2, p.h-4)
+	fmt.Fprintf(&p.b, `<text x="%.1f" y="%.1f" text-anchor="middle">time since the start of the run</text>`, (p.l+p.w-p.r)/2, p.h-4)
+}
+
+// timeSteps are the round steps of a time axis, in seconds.
+var timeSteps = []float64{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400}
+
+// timeStep is the least round step of at least min seconds.
+func timeStep(min float64) float64 {
+	for _, s := range timeSteps {
+		if s >= min*(1-1e-9) {
+			return s
+		}
+	}
+	return niceCeil(min)
+}
+
+// fmtSeconds writes v, a multiple of step, as a tick label: "0.3 s",
+// "15 s", "2 min", "1 min 30 s", "2 h".
+func fmtSeconds(v, step float64) string {
+	switch {
+	case v == 0:
+		return "0"
+	case step < 1:
+		decimals := int(math.Ceil(-math.Log10(step) - 1e-9))
+		return strconv.FormatFloat(v, 'f', decimals, 64) + " s"
+	case v < 60 || step < 60 && math.Mod(v, 60) != 0:
+		if v >= 60 {
+			return fmt.Sprintf("%d min %d s", int(v)/60, int(v)%60)
+		}
+		return strconv.FormatFloat(v, 'f', 0, 64) + " s"
+	case v < 3600 || math.Mod(v, 3600) != 0:
+		return strconv.FormatFloat(v/60, 'f', -1, 64) + " min"
+	}
+	return strconv.FormatFloat(v/3600, 'f', -1, 64) + " h"
+}
+
+// fmtRate writes a rate for an axis: "0", "800/s", "2.5k/s", "1.2M/s".
+func fmtRate(v float64) string {
+	switch {
+	case v >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'f', -1, 64) + "M/s"
+	case v >= 1e4:
+		return strconv.FormatFloat(v/1e3, 'f', -1, 64) + "k/s"
+	case v == 0:
+		return "0"
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64) + "/s"
 }
 
 // legend draws entry i of the legend on the right; clicking it toggles
@@ -317,20 +383,130 @@ func covered(r *bench.Result, i int) float64 {
 	return 1
 }
 
-// minCovered is the least part of a second whose rate is shown: a run
-// that ends a few milliseconds into a second has no meaningful rate there.
+// minCovered is the least part of a bucket whose rate is shown: a run
+// that ends a few milliseconds into a bucket has no meaningful rate there.
 const minCovered = 0.2
 
-// rateOf is second i's rate for the charts; ok is false for a sliver.
-func rateOf(r *bench.Result, i int, n int64) (float64, bool) {
-	f := covered(r, i)
-	if f < minCovered {
-		return float64(n), false
-	}
-	return float64(n) / f, true
+// maxBins is the most buckets a time chart draws: a longer series is
+// drawn in windows of several buckets (histograms merged), so a bar is
+// never under 2 px.
+const maxBins = 300
+
+// series is what the time charts draw of one run: its buckets, width
+// seconds each, with their requests, failures and latency.
+type series struct {
+	r     *bench.Result
+	width float64
+	bins  []bench.Second
+	count []int64
 }
 
-// latencyTimeSVG draws each second's p50, p90, p99 and max.
+// fineCharts reports whether the time charts draw the 100 ms series: every
+// run is shorter than it covers, and has it.
+func fineCharts(runs []Named) bool {
+	for _, r := range runs {
+		if span(r.Result) > bench.FineSpan.Seconds() || len(r.Tenths) == 0 && len(r.PerSecond) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// seriesOf is r's series for the charts: per 100 ms if fine, else per
+// second, in windows of several when there are more than maxBins.
+func seriesOf(r *bench.Result, fine bool) series {
+	s := series{r: r, width: 1}
+	if fine {
+		s.width = bench.FineBucket.Seconds()
+		s.bins = r.Tenths
+		for _, b := range r.Tenths {
+			var n int64
+			if b.Latency != nil {
+				n = b.Latency.TotalCount()
+			}
+			s.count = append(s.count, n)
+		}
+	} else {
+		s.count = r.PerSecond
+		s.bins = make([]bench.Second, len(r.PerSecond))
+		copy(s.bins, r.Seconds)
+	}
+	if k := (len(s.count) + maxBins - 1) / maxBins; k > 1 {
+		var bins []bench.Second
+		var count []int64
+		for i := range s.count {
+			bins = bench.AddSecond(bins, i/k, s.bins[i])
+			for len(count) <= i/k {
+				count = append(count, 0)
+			}
+			count[i/k] += s.count[i]
+		}
+		s.bins, s.count, s.width = bins, count, s.width*float64(k)
+	}
+	for len(s.bins) < len(s.count) {
+		s.bins = append(s.bins, bench.Second{})
+	}
+	return s
+}
+
+// len is the number of buckets.
+func (s series) len() int { return len(s.count) }
+
+// end is where the series ends on the time axis: where the run ended in
+// its last bucket.
+func (s series) end() float64 {
+	n := len(s.count)
+	if n == 0 {
+		return span(s.r)
+	}
+	return (float64(n-1) + s.covered(n-1)) * s.width
+}
+
+// covered is the part of bucket i the run covered: 1, except for a last
+// bucket cut short.
+func (s series) covered(i int) float64 {
+	if i == len(s.count)-1 {
+		if f := (span(s.r) - float64(i)*s.width) / s.width; f > 0.001 && f < 0.999 {
+			return f
+		}
+	}
+	return 1
+}
+
+// rate is n, counted in bucket i, per second; ok is false for a sliver of
+// a last bucket, whose rate means nothing: its rate is then n over the
+// whole bucket, a bar drawn for its count, not its pace.
+func (s series) rate(i int, n int64) (float64, bool) {
+	f := s.covered(i)
+	if f < minCovered {
+		return float64(n) / s.width, false
+	}
+	return float64(n) / (s.width * f), true
+}
+
+// mid is the time of bucket i's point: the middle of its covered part.
+func (s series) mid(i int) float64 { return (float64(i) + s.covered(i)/2) * s.width }
+
+// label names bucket i: "second 3", "0.3-0.4 s", "10-12 s".
+func (s series) label(i int) string {
+	if s.width == 1 {
+		return fmt.Sprintf("second %d", i+1)
+	}
+	step := s.width
+	return fmtSeconds(float64(i)*step, step) + " to " + fmtSeconds(float64(i+1)*step, step)
+}
+
+// timeRange is the time axis's end over every run: the longest series,
+// never under one bucket.
+func timeRange(ss []series) float64 {
+	xs := 0.0
+	for _, s := range ss {
+		xs = math.Max(xs, math.Max(s.end(), s.width))
+	}
+	return xs
+}
+
+// latencyTimeSVG draws each bucket's p50, p90, p99 and max.
 func latencyTimeSVG(runs []Named) string {
 	quantiles := []struct {
 		name string
@@ -338,55 +514,63 @@ func latencyTimeSVG(runs []Named) string {
 		dash string
 	}{{"p50", 50, ""}, {"p90", 90, "6,3"}, {"p99", 99, "2,3"}, {"max", 100, "1,5"}}
 	qColors := []string{"#1565c0", "#00897b", "#ef6c00", "#c62828"}
-	var lo, hi, xs float64 = math.Inf(1), 0, 1
-	for _, r := range runs {
-		for _, s := range r.Seconds {
-			if s.Latency != nil && s.Latency.TotalCount() > 0 {
-				lo = math.Min(lo, ms(s.Latency.ValueAtQuantile(50)))
-				hi = math.Max(hi, ms(s.MaxUs))
+	fine := fineCharts(runs)
+	ss := make([]series, len(runs))
+	var lo, hi float64 = math.Inf(1), 0
+	for ri, r := range runs {
+		ss[ri] = seriesOf(r.Result, fine)
+		for _, b := range ss[ri].bins {
+			if us, ok := b.Quantile(50); ok {
+				lo = math.Min(lo, ms(us))
+				hi = math.Max(hi, ms(b.MaxUs))
 			}
 		}
-		xs = math.Max(xs, math.Max(float64(len(r.Seconds)), math.Ceil(span(r.Result))))
 	}
 	if hi == 0 {
-		return emptySVG("latency-time", "no per-second latencies in this report")
+		return emptySVG("latency-time", "no latencies over time in this report")
 	}
-	p := newPlot("latency-time", 0, xs, lo, hi, true)
+	p := newPlot("latency-time", 0, timeRange(ss), lo, hi, true)
 	p.warmup(runs)
 	p.yAxis(func(v float64) string { return fmtMs(v) })
-	p.secondsAxis()
+	p.timeAxis()
 	li := 0
 	for ri, r := range runs {
+		s := ss[ri]
 		for qi, q := range quantiles {
-			color, series := qColors[qi], q.name
+			color, name := qColors[qi], q.name
 			if len(runs) > 1 {
-				color, series = runColor(ri), fmt.Sprintf("r%d-%s", ri, q.name)
+				color, name = runColor(ri), fmt.Sprintf("r%d-%s", ri, q.name)
 			}
 			var pts []string
-			var d strings.Builder
-			cmd := "M" // after a second without requests, a new segment
-			for i, s := range r.Seconds {
-				us, ok := s.Quantile(q.q)
+			var d, dots strings.Builder
+			cmd := "M" // after a bucket without requests, a new segment
+			for i, b := range s.bins {
+				us, ok := b.Quantile(q.q)
 				if !ok {
 					cmd = "M"
 					continue
 				}
 				v := ms(us)
 				if q.q == 100 {
-					v = ms(s.MaxUs)
+					v = ms(b.MaxUs)
 				}
-				x := p.X(float64(i) + covered(r.Result, i)/2)
-				fmt.Fprintf(&d, "%s%.1f,%.1f ", cmd, x, p.Y(v))
+				x, y := p.X(s.mid(i)), p.Y(v)
+				fmt.Fprintf(&d, "%s%.1f,%.1f ", cmd, x, y)
+				if s.len() <= 60 {
+					// A dot per bucket: a one-bucket run still shows.
+					fmt.Fprintf(&dots, `<circle data-series="%s" cx="%.1f" cy="%.1f" r="2.5" fill="%s"/>`, name, x, y, color)
+				}
 				cmd = "L"
 				pts = append(pts, strconv.FormatFloat(v, 'g', 4, 64))
 			}
-			fmt.Fprintf(&p.b, `<path class="series" data-series="%s" data-run="%d" data-q="%s" data-points="%d" data-values="%s" fill="none" stroke="%s" stroke-width="%s" stroke-dasharray="%s" d="%s"/>`,
-				series, ri, q.name, len(pts), strings.Join(pts, " "), color, map[bool]string{true: "1.2", false: "2"}[q.name == "max"], q.dash, strings.TrimSpace(d.String()))
+			fmt.Fprintf(&p.b, `<path class="series" data-series="%s" data-run="%d" data-q="%s" data-bucket-s="%g" data-points="%d" data-values="%s" fill="none" stroke="%s" stroke-width="%s" stroke-dasharray="%s" d="%s"/>`,
+				name, ri, q.name, s.width, len(pts), strings.Join(pts, " "), color, map[bool]string{true: "1.2", false: "2"}[q.name == "max"], q.dash, strings.TrimSpace(d.String()))
+			p.b.WriteString(dots.String())
 			label := q.name
 			if len(runs) > 1 {
 				label = shortName(r.Name, 12) + " " + q.name
 			}
-			p.legend(li, series, color, q.dash, label)
+			p.legend(li, name, color, q.dash, label)
 			li++
 		}
 	}
@@ -400,119 +584,131 @@ func shortName(s string, n int) string {
 	return s
 }
 
-// throughputSVG draws requests per second: for one run, bars with the
-// failures stacked by kind on the successes; for several, a line per run.
-// A last second cut short is drawn at its rate, narrower, paler and
-// outlined, and labelled partial.
+// throughputSVG draws requests per second, per bucket of the series: for
+// one run, bars with the failures stacked by kind on the successes; for
+// several, a line per run. A last bucket cut short is drawn at its rate,
+// narrower, paler and outlined, and labelled partial.
 func throughputSVG(runs []Named) string {
-	var peak, xs float64 = 1, 1
-	for _, r := range runs {
-		for i, n := range r.PerSecond {
-			if v, ok := rateOf(r.Result, i, n); ok {
-				peak = math.Max(peak, v)
+	fine := fineCharts(runs)
+	ss := make([]series, len(runs))
+	peak, drawable := 0.0, false
+	for ri, r := range runs {
+		ss[ri] = seriesOf(r.Result, fine)
+		for i, n := range ss[ri].count {
+			if v, ok := ss[ri].rate(i, n); ok {
+				peak, drawable = math.Max(peak, v), true
 			}
 		}
-		xs = math.Max(xs, math.Max(float64(len(r.PerSecond)), math.Ceil(span(r.Result))))
 	}
-	if len(runs) == 1 && len(runs[0].PerSecond) == 0 {
+	if len(runs) == 1 && ss[0].len() == 0 {
 		return emptySVG("throughput", "no requests")
 	}
-	p := newPlot("throughput", 0, xs, 0, peak, false)
+	if !drawable {
+		return emptySVG("throughput", fmt.Sprintf("the run lasted %.3f s: too short for a rate over time (the summary has its rate)", span(runs[0].Result)))
+	}
+	p := newPlot("throughput", 0, timeRange(ss), 0, peak, false)
 	p.warmup(runs)
-	p.yAxis(func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) + "/s" })
-	p.secondsAxis()
+	p.yAxis(fmtRate)
+	p.timeAxis()
 	if len(runs) == 1 {
-		r := runs[0].Result
-		kinds := slices.Sorted(maps.Keys(r.Failures))
-		bw := p.X(1) - p.X(0)
-		for i, n := range r.PerSecond {
-			f := covered(r, i)
-			var fails int64
-			var s bench.Second
-			if i < len(r.Seconds) {
-				s = r.Seconds[i]
-			}
-			for _, k := range kinds {
-				fails += s.Failures[k]
-			}
-			x, w := p.X(float64(i))+0.5, math.Max(bw*f-1, 1)
-			base := p.Y(0)
-			partial := f < 1
-			bar := func(series, kind string, count int64, color string) {
-				if count == 0 {
-					return
-				}
-				v, _ := rateOf(r, i, count)
-				hgt := math.Min(p.Y(0)-p.Y(v), base-p.t) // a sliver's count, never past the top
-				fill := color
-				title := fmt.Sprintf("second %d: %d %s", i+1, count, kind)
-				if partial {
-					title = fmt.Sprintf("second %d (partial: the run covered %.2f s of it): %d %s", i+1, f, count, kind)
-					if f >= minCovered {
-						title += fmt.Sprintf(", %.0f/s", float64(count)/f)
-					}
-				}
-				fmt.Fprintf(&p.b, `<rect class="bar" data-series="%s" data-second="%d" data-kind="%s" data-n="%d" data-partial="%t" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"`,
-					series, i, kind, count, partial, x, base-hgt, w, hgt, fill)
-				if partial {
-					p.b.WriteString(` fill-opacity="0.55" stroke="` + color + `" stroke-dasharray="3,2"`)
-				}
-				fmt.Fprintf(&p.b, `><title>%s</title></rect>`, title)
-				base -= hgt
-			}
-			bar("ok", "ok", n-fails, okColor)
-			for _, k := range kinds {
-				bar("fail-"+k, k, s.Failures[k], kindColor(k))
-			}
-			if partial {
-				fmt.Fprintf(&p.b, `<text class="partial" x="%.1f" y="%.1f" text-anchor="middle">partial (%.2f s)</text>`, x+w/2, base-4, f)
-			}
-		}
-		p.legend(0, "ok", okColor, "", "ok")
-		for i, k := range kinds {
-			p.legend(i+1, "fail-"+k, kindColor(k), "", k)
-		}
+		p.bars(ss[0])
 		return p.String()
 	}
 	li := 0
 	for ri, r := range runs {
-		d, points, total := p.ratePath(r.Result, func(i int) int64 { return r.PerSecond[i] })
-		series := fmt.Sprintf("r%d", ri)
+		s := ss[ri]
+		d, points, total := p.ratePath(s, func(i int) int64 { return s.count[i] })
+		name := fmt.Sprintf("r%d", ri)
 		fmt.Fprintf(&p.b, `<path class="series" data-series="%s" data-run="%d" data-points="%d" data-n="%d" fill="none" stroke="%s" stroke-width="2" d="%s"/>`,
-			series, ri, points, total, runColor(ri), d)
-		p.legend(li, series, runColor(ri), "", shortName(r.Name, 18))
+			name, ri, points, total, runColor(ri), d)
+		p.legend(li, name, runColor(ri), "", shortName(r.Name, 18))
 		li++
 		if r.Failed() == 0 {
 			continue
 		}
 		// Its failures, all kinds together, dashed.
-		d, points, failed := p.ratePath(r.Result, func(i int) int64 {
+		d, points, failed := p.ratePath(s, func(i int) int64 {
 			var n int64
-			if i < len(r.Seconds) {
-				for _, v := range r.Seconds[i].Failures {
-					n += v
-				}
+			for _, v := range s.bins[i].Failures {
+				n += v
 			}
 			return n
 		})
-		series += "-fail"
+		name += "-fail"
 		fmt.Fprintf(&p.b, `<path class="series" data-series="%s" data-run="%d" data-points="%d" data-n="%d" fill="none" stroke="%s" stroke-width="1.5" stroke-dasharray="5,3" d="%s"/>`,
-			series, ri, points, failed, runColor(ri), d)
-		p.legend(li, series, runColor(ri), "5,3", shortName(r.Name, 12)+" failed")
+			name, ri, points, failed, runColor(ri), d)
+		p.legend(li, name, runColor(ri), "5,3", shortName(r.Name, 12)+" failed")
 		li++
 	}
 	return p.String()
 }
 
-// ratePath is the path of count(i) per second over r's seconds, a point
-// in the middle of the part of each second the run covered; a sliver of a
-// last second has no rate and no point. total adds up every second.
-func (p *plot) ratePath(r *bench.Result, count func(i int) int64) (d string, points int, total int64) {
+// bars draws one run's buckets as bars: successes, then each kind of
+// failure stacked on them.
+func (p *plot) bars(s series) {
+	kinds := slices.Sorted(maps.Keys(s.r.Failures))
+	bw := p.X(s.width) - p.X(0)
+	for i, n := range s.count {
+		f := s.covered(i)
+		b := s.bins[i]
+		var fails int64
+		for _, k := range kinds {
+			fails += b.Failures[k]
+		}
+		gap := 1.0 // between bars, where they are wide enough to spare it
+		if bw < 4 {
+			gap = 0
+		}
+		x, w := p.X(float64(i)*s.width)+gap/2, math.Max(bw*f-gap, 1)
+		base := p.Y(0)
+		partial := f < 1
+		bar := func(name, kind string, count int64, color string) {
+			if count == 0 {
+				return
+			}
+			v, paced := s.rate(i, count)
+			hgt := math.Min(p.Y(0)-p.Y(v), base-p.t) // never past the top
+			title := fmt.Sprintf("%s: %d %s", s.label(i), count, kind)
+			if partial {
+				title = fmt.Sprintf("%s (partial: the run covered %.3f s of it): %d %s", s.label(i), f*s.width, count, kind)
+				if paced {
+					title += fmt.Sprintf(", %.0f/s", v)
+				} else {
+					title += " (too short a part for a rate: drawn as the count over the whole bucket)"
+				}
+			}
+			fmt.Fprintf(&p.b, `<rect class="bar" data-series="%s" data-bucket="%d" data-bucket-s="%g" data-kind="%s" data-n="%d" data-partial="%t" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"`,
+				name, i, s.width, kind, count, partial, x, base-hgt, w, hgt, color)
+			if partial {
+				p.b.WriteString(` fill-opacity="0.55" stroke="` + color + `" stroke-dasharray="3,2"`)
+			}
+			fmt.Fprintf(&p.b, `><title>%s</title></rect>`, title)
+			base -= hgt
+		}
+		bar("ok", "ok", n-fails, okColor)
+		for _, k := range kinds {
+			bar("fail-"+k, k, b.Failures[k], kindColor(k))
+		}
+		if partial && f >= minCovered && bw*f >= 80 {
+			// Where there is room for it; the bar's title says it anyway.
+			fmt.Fprintf(&p.b, `<text class="partial" x="%.1f" y="%.1f" text-anchor="middle">partial (%.2f s)</text>`, x+w/2, math.Max(base-4, p.t+10), f*s.width)
+		}
+	}
+	p.legend(0, "ok", okColor, "", "ok")
+	for i, k := range kinds {
+		p.legend(i+1, "fail-"+k, kindColor(k), "", k)
+	}
+}
+
+// ratePath is the path of count(i) per second over s's buckets, a point in
+// the middle of the part of each bucket the run covered; a sliver of a
+// last bucket has no rate and no point. total adds up every bucket.
+func (p *plot) ratePath(s series, count func(i int) int64) (d string, points int, total int64) {
 	var b strings.Builder
-	for i := range r.PerSecond {
+	for i := range s.count {
 		n := count(i)
 		total += n
-		v, ok := rateOf(r, i, n)
+		v, ok := s.rate(i, n)
 		if !ok {
 			continue
 		}
@@ -520,7 +716,7 @@ func (p *plot) ratePath(r *bench.Result, count func(i int) int64) (d string, poi
 		if points == 0 {
 			cmd = "M"
 		}
-		fmt.Fprintf(&b, "%s%.1f,%.1f ", cmd, p.X(float64(i)+covered(r, i)/2), p.Y(v))
+		fmt.Fprintf(&b, "%s%.1f,%.1f ", cmd, p.X(s.mid(i)), p.Y(v))
 		points++
 	}
 	return strings.TrimSpace(b.String()), points, total

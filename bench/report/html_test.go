@@ -1,8 +1,10 @@
 package report_test
 
 import (
+	"html"
 	"image/png"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -12,9 +14,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sockit/sockit/bench"
 	"github.com/sockit/sockit/bench/report"
+	"github.com/sockit/sockit/proto/echo"
 	"github.com/sockit/sockit/sockittest"
 )
 
@@ -104,20 +108,196 @@ func atoi(t *testing.T, s string) int64 {
 	return n
 }
 
-// TestHTMLRendersInChromium renders a report of a real run that failed in
-// several kinds and ended part-way into its last second, in headless
-// Chromium with the network off: no console message, the script ran, and
-// the SVG holds every series with the run's counts; a screenshot shows the
-// charts drawn.
+// TestHTMLRendersInChromium renders reports in headless Chromium with the
+// network off, as a user opens them: a run that failed in several kinds
+// and ended part-way into its last bucket (1.5 s), a run of 0.1 s, one of
+// 3 s, and a made-up run of 10 minutes. Each must show no console message,
+// run its script, hold every bucket's counts in its bars (100 ms buckets
+// for a run under 5 s, windows of several seconds for one of more than 300
+// buckets), scale its axes to the data with round labels that do not
+// overlap, and draw (a screenshot has the bars' and lines' colours). With
+// SOCKIT_SHOTS=DIR the screenshots are kept there, to look at.
 func TestHTMLRendersInChromium(t *testing.T) {
+	sockittest.RequireTool(t, "chromium")
 	addr := flakyEcho(t)
-	// 300 requests at 200/s: 1.5 s, so the last second is half covered.
-	r := run(t, bench.Config{Target: "tcp://" + addr, Requests: 300, Concurrency: 3, Rate: 200})
-	if len(r.Failures) < 2 || r.Failed() < 150 {
-		t.Fatalf("want failures of several kinds, got %v", r.Failures)
+	echoAddr := serve(t, echo.Service(), "tcp")
+	for _, tc := range []struct {
+		name   string
+		result func() *bench.Result
+		bucket float64 // seconds per bar
+		kinds  bool    // failures of several kinds
+	}{
+		{"flaky-1.5s", func() *bench.Result {
+			// 300 requests at 200/s: 1.5 s.
+			return run(t, bench.Config{Target: "tcp://" + addr, Requests: 300, Concurrency: 3, Rate: 200})
+		}, 0.1, true},
+		{"short-0.1s", func() *bench.Result {
+			return run(t, bench.Config{Target: "tcp://" + echoAddr, Duration: 100 * time.Millisecond, Concurrency: 2, KeepAlive: true})
+		}, 0.1, false},
+		{"3s", func() *bench.Result {
+			return run(t, bench.Config{Target: "tcp://" + echoAddr, Duration: 3 * time.Second, Rate: 400, Concurrency: 2, KeepAlive: true})
+		}, 0.1, false},
+		{"10min", func() *bench.Result { return longRun(599) }, 2, true}, // 599.4 s: 600 seconds, in windows of 2
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.result()
+			if tc.kinds && len(r.Failures) < 2 {
+				t.Fatalf("want failures of several kinds, got %v", r.Failures)
+			}
+			checkChartsInChromium(t, r, tc.name, tc.bucket)
+		})
 	}
+}
+
+// longRun is a made-up run of secs seconds at 1,000 requests a second
+// with a slow spell and failures of two kinds: what 10 minutes against a
+// server would leave, without loading one for that long.
+func longRun(secs int) *bench.Result {
+	r := bench.NewResult()
+	r.Target, r.Host, r.Port, r.Path, r.Concurrency = "tcp://127.0.0.1:8001", "127.0.0.1", "8001", "echo", 8
+	r.Duration = time.Duration(secs)*time.Second + 400*time.Millisecond
+	rng := rand.New(rand.NewPCG(3, 4))
+	for sec := 0; sec <= secs; sec++ {
+		n := 1000
+		if sec == secs {
+			n = 400 // the last second, 0.4 s of it
+		}
+		b := bench.Second{Latency: bench.NewSecondHistogram()}
+		for range n {
+			us := 300 + rng.Int64N(400)
+			if sec > secs/2 && sec < secs/2+30 {
+				us *= 10 // the slow spell
+			}
+			kind := ""
+			switch rng.IntN(200) {
+			case 0:
+				kind = bench.FailTimeout
+			case 1:
+				kind = bench.FailRead
+			}
+			r.Latency.RecordValue(us)
+			b.Latency.RecordValue(us)
+			b.MaxUs = max(b.MaxUs, us)
+			if kind != "" {
+				r.Failures[kind]++
+				if b.Failures == nil {
+					b.Failures = map[string]int64{}
+				}
+				b.Failures[kind]++
+			}
+		}
+		r.Requests += int64(n)
+		r.PerSecond = append(r.PerSecond, int64(n))
+		r.Seconds = append(r.Seconds, b)
+	}
+	return r
+}
+
+// chartBuckets is what the charts of r should draw: per 100 ms under 5 s,
+// else per second, in windows of k seconds past 300 of them.
+func chartBuckets(r *bench.Result) (counts []int64, bins []bench.Second, width float64) {
+	if (r.Warmup + r.Duration) <= bench.FineSpan {
+		for _, b := range r.Tenths {
+			counts = append(counts, b.Latency.TotalCount())
+		}
+		return counts, r.Tenths, bench.FineBucket.Seconds()
+	}
+	k := (len(r.PerSecond) + 299) / 300
+	for i, n := range r.PerSecond {
+		if i/k == len(counts) {
+			counts = append(counts, 0)
+			bins = append(bins, bench.Second{})
+		}
+		counts[i/k] += n
+		bins = bench.AddSecond(bins, i/k, r.Seconds[i])
+	}
+	return counts, bins, float64(k)
+}
+
+// tick is an axis label as Chromium laid it out.
+type tick struct {
+	x, y float64
+	text string
+}
+
+var tickRe = regexp.MustCompile(`<text class="tick" x="([0-9.]+)" y="([0-9.]+)" text-anchor="\w+">([^<]*)</text>`)
+
+// ticks returns the labels of the chart whose svg id is id.
+func ticks(t *testing.T, dom, id string) (xs, ys []tick) {
+	t.Helper()
+	i := strings.Index(dom, `<svg id="`+id+`"`)
+	if i < 0 {
+		t.Fatalf("no chart %s", id)
+	}
+	svg := dom[i : i+strings.Index(dom[i:], "</svg>")]
+	for _, m := range tickRe.FindAllStringSubmatch(svg, -1) {
+		x, _ := strconv.ParseFloat(m[1], 64)
+		y, _ := strconv.ParseFloat(m[2], 64)
+		tk := tick{x, y, html.UnescapeString(m[3])}
+		if y > 290 { // below the plot: the time axis
+			xs = append(xs, tk)
+		} else {
+			ys = append(ys, tk)
+		}
+	}
+	return xs, ys
+}
+
+// labelWidth is a label's width at the charts' 11 px font, generously.
+func labelWidth(s string) float64 { return 7 * float64(len([]rune(s))) }
+
+var (
+	timeLabel = regexp.MustCompile(`^(0|\d+(\.\d{1,2})? s|\d+ min( \d+ s)?|\d+ h)$`)
+	rateLabel = regexp.MustCompile(`^(0|\d+(\.\d+)?[kM]?/s)$`)
+	msLabel   = regexp.MustCompile(`^\d+(\.\d+)? (µs|ms|s)$`)
+)
+
+// checkAxes checks a chart's labels: round, in order, none overlapping.
+func checkAxes(t *testing.T, dom, id string, ylabel *regexp.Regexp) (xs, ys []tick) {
+	t.Helper()
+	xs, ys = ticks(t, dom, id)
+	if len(xs) < 3 || len(xs) > 12 || len(ys) < 2 || len(ys) > 16 {
+		t.Errorf("%s: %d time labels and %d value labels", id, len(xs), len(ys))
+	}
+	for i, x := range xs {
+		if !timeLabel.MatchString(x.text) {
+			t.Errorf("%s: time label %q is not round", id, x.text)
+		}
+		if i > 0 && x.x-xs[i-1].x < (labelWidth(x.text)+labelWidth(xs[i-1].text))/2+4 {
+			t.Errorf("%s: time labels %q and %q overlap (%.0f px apart)", id, xs[i-1].text, x.text, x.x-xs[i-1].x)
+		}
+	}
+	for i, y := range ys {
+		if !ylabel.MatchString(y.text) {
+			t.Errorf("%s: value label %q is not round", id, y.text)
+		}
+		if i > 0 && y.y-ys[i-1].y > -12 {
+			t.Errorf("%s: value labels %q and %q overlap or are out of order", id, ys[i-1].text, y.text)
+		}
+	}
+	return xs, ys
+}
+
+// rateOfLabel reads "2.5k/s" back as 2500.
+func rateOfLabel(s string) float64 {
+	s = strings.TrimSuffix(s, "/s")
+	mult := 1.0
+	switch {
+	case strings.HasSuffix(s, "k"):
+		s, mult = strings.TrimSuffix(s, "k"), 1e3
+	case strings.HasSuffix(s, "M"):
+		s, mult = strings.TrimSuffix(s, "M"), 1e6
+	}
+	v, _ := strconv.ParseFloat(s, 64)
+	return v * mult
+}
+
+func checkChartsInChromium(t *testing.T, r *bench.Result, name string, bucket float64) {
 	dir := t.TempDir()
-	page := filepath.Join(dir, "report.html")
+	if d := os.Getenv("SOCKIT_SHOTS"); d != "" {
+		dir = d
+	}
+	page := filepath.Join(dir, name+".html")
 	writeHTML(t, page, func(w io.Writer) error { return report.WriteHTML(w, report.Named{Name: r.Target, Result: r}) })
 	dom := chromium(t, page, "--dump-dom")
 	if !strings.Contains(dom, `data-rendered="3"`) {
@@ -126,52 +306,78 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	if m := regexp.MustCompile(`(src|href)=|@import|url\(`).FindString(dom); m != "" {
 		t.Errorf("the page loads something (%q): it must open offline", m)
 	}
+	counts, bins, width := chartBuckets(r)
+	if width != bucket {
+		t.Fatalf("buckets of %g s, want %g", width, bucket)
+	}
 
-	// Throughput: a bar per second and kind, holding that second's count.
+	// Throughput: a bar per bucket and kind, holding that bucket's count.
 	type key struct {
-		sec  int
-		kind string
+		bucket int
+		kind   string
 	}
 	bars := map[key]int64{}
 	var partial []int
 	for _, a := range elements(dom, "rect", "bar") {
-		sec := int(atoi(t, a["data-second"]))
-		bars[key{sec, a["data-kind"]}] += atoi(t, a["data-n"])
-		if a["data-partial"] == "true" && (len(partial) == 0 || partial[len(partial)-1] != sec) {
-			partial = append(partial, sec)
+		i := int(atoi(t, a["data-bucket"]))
+		if w, _ := strconv.ParseFloat(a["data-bucket-s"], 64); w != width {
+			t.Fatalf("a bar of %g s, want %g", w, width)
+		}
+		bars[key{i, a["data-kind"]}] += atoi(t, a["data-n"])
+		if a["data-partial"] == "true" && (len(partial) == 0 || partial[len(partial)-1] != i) {
+			partial = append(partial, i)
 		}
 	}
 	var sum int64
-	for i, n := range r.PerSecond {
+	peak := 0.0
+	for i, n := range counts {
 		var failed int64
-		for k, v := range r.Seconds[i].Failures {
+		for k, v := range bins[i].Failures {
 			failed += v
 			if bars[key{i, k}] != v {
-				t.Errorf("second %d: %d %s bars, the run counted %d", i, bars[key{i, k}], k, v)
+				t.Errorf("bucket %d: %d %s bars, the run counted %d", i, bars[key{i, k}], k, v)
 			}
 		}
 		if bars[key{i, "ok"}] != n-failed {
-			t.Errorf("second %d: %d ok bars, the run counted %d", i, bars[key{i, "ok"}], n-failed)
+			t.Errorf("bucket %d: %d ok bars, the run counted %d", i, bars[key{i, "ok"}], n-failed)
 		}
 		sum += n
+		if i < len(counts)-1 {
+			peak = max(peak, float64(n)/width)
+		}
 	}
 	var barSum int64
 	for _, v := range bars {
 		barSum += v
 	}
 	if barSum != sum || sum != r.Requests {
-		t.Errorf("bars hold %d requests, per-second counts %d, the run %d", barSum, sum, r.Requests)
+		t.Errorf("bars hold %d requests, the buckets %d, the run %d", barSum, sum, r.Requests)
 	}
-	if len(partial) != 1 || partial[0] != len(r.PerSecond)-1 || !strings.Contains(dom, "partial (") {
-		t.Errorf("partial seconds drawn: %v; want only the last, %d", partial, len(r.PerSecond)-1)
+	end := (r.Warmup + r.Duration).Seconds()
+	last := len(counts) - 1
+	if cut := end - float64(last)*width; cut > 0.001*width && cut < 0.999*width {
+		if len(partial) != 1 || partial[0] != last {
+			t.Errorf("partial buckets drawn: %v; want only the last, %d (the run ended %.3f s into it)", partial, last, cut)
+		}
+	} else if len(partial) != 0 {
+		t.Errorf("partial buckets drawn: %v; the run ended at a bucket's end", partial)
+	}
+	xs, ys := checkAxes(t, dom, "throughput", rateLabel)
+	if top := rateOfLabel(ys[len(ys)-1].text); top < peak || top > 2.1*peak+1 {
+		t.Errorf("the rate axis tops at %s for a peak of %.0f/s: not scaled to the data", ys[len(ys)-1].text, peak)
+	}
+	if xs[len(xs)-1].text == "0" || xs[len(xs)-1].x < 600 {
+		t.Errorf("the time axis ends at %q (x %.0f): not scaled to the run of %.2f s", xs[len(xs)-1].text, xs[len(xs)-1].x, end)
 	}
 
-	// Latency over time: p50, p90, p99 and max, a point per second that
-	// had requests, max exact.
+	// Latency over time: p50, p90, p99 and max, a point per bucket with
+	// requests, max exact.
 	withReqs := 0
-	for _, s := range r.Seconds {
-		if s.Latency != nil && s.Latency.TotalCount() > 0 {
+	var maxes []string
+	for _, b := range bins {
+		if b.Latency != nil && b.Latency.TotalCount() > 0 {
 			withReqs++
+			maxes = append(maxes, strconv.FormatFloat(float64(b.MaxUs)/1000, 'g', 4, 64))
 		}
 	}
 	paths := elements(dom, "path", "series")
@@ -182,18 +388,11 @@ func TestHTMLRendersInChromium(t *testing.T) {
 		if atoi(t, a["data-points"]) != int64(withReqs) {
 			t.Errorf("%s over time has %s points, want %d", a["data-q"], a["data-points"], withReqs)
 		}
-		if a["data-q"] == "max" {
-			var maxes []string
-			for _, s := range r.Seconds {
-				if s.MaxUs > 0 {
-					maxes = append(maxes, strconv.FormatFloat(float64(s.MaxUs)/1000, 'g', 4, 64))
-				}
-			}
-			if a["data-values"] != strings.Join(maxes, " ") {
-				t.Errorf("max over time %q, the run's %q", a["data-values"], strings.Join(maxes, " "))
-			}
+		if a["data-q"] == "max" && a["data-values"] != strings.Join(maxes, " ") {
+			t.Errorf("max over time %q, the run's %q", a["data-values"], strings.Join(maxes, " "))
 		}
 	}
+	checkAxes(t, dom, "latency-time", msLabel)
 	// The percentile curve holds the whole histogram; tick labels are short.
 	curves := elements(dom, "polyline", "series")
 	if len(curves) != 1 || atoi(t, curves[0]["data-count"]) != r.Requests {
@@ -211,7 +410,7 @@ func TestHTMLRendersInChromium(t *testing.T) {
 
 	// And it draws: the ok bars' green and the p50 line's blue are on the
 	// screenshot.
-	shot := filepath.Join(dir, "shot.png")
+	shot := filepath.Join(dir, name+".png")
 	chromium(t, page, "--screenshot="+shot, "--hide-scrollbars")
 	pf, err := os.Open(shot)
 	if err != nil {

@@ -55,11 +55,13 @@ type JSON struct {
 	Start         *time.Time       `json:"start,omitempty"`
 	WarmupS       float64          `json:"warmup_s,omitempty"`
 	Seconds       []SecondJSON     `json:"seconds,omitempty"`
-	StartSkewS    float64          `json:"start_skew_s,omitempty"`
-	Interrupted   bool             `json:"interrupted,omitempty"`
-	Cut           int64            `json:"cut,omitempty"` // in flight at the end, not counted
-	Hint          string           `json:"hint,omitempty"`
-	FirstError    string           `json:"first_error,omitempty"` // why the first failed request failed
+	// Tenths is the series of the run's first 5 s in 100 ms steps.
+	Tenths      []SecondJSON `json:"tenths,omitempty"`
+	StartSkewS  float64      `json:"start_skew_s,omitempty"`
+	Interrupted bool         `json:"interrupted,omitempty"`
+	Cut         int64        `json:"cut,omitempty"` // in flight at the end, not counted
+	Hint        string       `json:"hint,omitempty"`
+	FirstError  string       `json:"first_error,omitempty"` // why the first failed request failed
 	// FirstErrors is each failure kind's first error, where one said why.
 	FirstErrors map[string]string `json:"first_errors,omitempty"`
 	// NotHTTP counts the replies that were not HTTP responses, Echoed
@@ -124,7 +126,7 @@ func ToJSON(r *bench.Result) JSON {
 		DocLength: r.DocLength, KeepAlive: r.KeepAlive, BodyBytes: r.BodyBytes,
 		KeepAliveOn: r.KeepAliveOn, SendsBody: r.SendsBody, VariableLen: r.VariableLength,
 		RunID: r.RunID, OptionsHash: r.OptionsHash, Idle: r.Idle, WarmupS: r.Warmup.Seconds(),
-		Shard: shardJSON(r), Start: startJSON(r), Seconds: secondsJSON(r), StartSkewS: r.StartSkew.Seconds(),
+		Shard: shardJSON(r), Start: startJSON(r), Seconds: seriesJSON(r.Seconds), Tenths: seriesJSON(r.Tenths), StartSkewS: r.StartSkew.Seconds(),
 		FirstErrors: r.FirstErrors, NotHTTP: r.NotHTTP, Echoed: r.Echoed, NotHTTPStart: r.NotHTTPStart,
 	}
 }
@@ -144,9 +146,12 @@ func startJSON(r *bench.Result) *time.Time {
 	return &t
 }
 
-func secondsJSON(r *bench.Result) []SecondJSON {
-	out := make([]SecondJSON, len(r.Seconds))
-	for i, s := range r.Seconds {
+func seriesJSON(secs []bench.Second) []SecondJSON {
+	if len(secs) == 0 {
+		return nil
+	}
+	out := make([]SecondJSON, len(secs))
+	for i, s := range secs {
 		out[i] = SecondJSON{Failures: s.Failures, MaxUs: s.MaxUs}
 		if s.Latency != nil && s.Latency.TotalCount() > 0 {
 			out[i].Histogram = encodeHist(s.Latency)
@@ -202,28 +207,41 @@ func FromJSON(data []byte) (*bench.Result, error) {
 	if j.Start != nil {
 		r.Start = *j.Start
 	}
-	if math.IsNaN(j.WarmupS) || j.WarmupS < 0 || j.WarmupS > 1e9 || len(j.Seconds) > 1e7 {
+	if math.IsNaN(j.WarmupS) || j.WarmupS < 0 || j.WarmupS > 1e9 || len(j.Seconds) > 1e7 || len(j.Tenths) > 1e7 {
 		return nil, errors.New("report has an impossible warm-up or series")
 	}
 	r.Warmup = time.Duration(j.WarmupS * float64(time.Second))
 	if !math.IsNaN(j.StartSkewS) && j.StartSkewS > 0 && j.StartSkewS < 1e9 {
 		r.StartSkew = time.Duration(j.StartSkewS * float64(time.Second))
 	}
-	r.Seconds = make([]bench.Second, len(j.Seconds))
-	for i, s := range j.Seconds {
-		r.Seconds[i] = bench.Second{Failures: s.Failures, MaxUs: s.MaxUs, Latency: bench.NewSecondHistogram()}
-		if s.Histogram != "" {
-			h, err := decodeHist(s.Histogram)
-			if err != nil {
-				return nil, fmt.Errorf("second %d: %w", i, err)
-			}
-			r.Seconds[i].Latency = h
-		}
+	if r.Seconds, err = seriesFromJSON(j.Seconds, "second"); err != nil {
+		return nil, err
+	}
+	if r.Tenths, err = seriesFromJSON(j.Tenths, "tenth"); err != nil {
+		return nil, err
 	}
 	if r.Latency.TotalCount() != r.Requests {
 		return nil, fmt.Errorf("report's histogram holds %d requests, its count says %d", r.Latency.TotalCount(), r.Requests)
 	}
 	return r, nil
+}
+
+func seriesFromJSON(js []SecondJSON, what string) ([]bench.Second, error) {
+	if len(js) == 0 {
+		return nil, nil
+	}
+	out := make([]bench.Second, len(js))
+	for i, s := range js {
+		out[i] = bench.Second{Failures: s.Failures, MaxUs: s.MaxUs, Latency: bench.NewSecondHistogram()}
+		if s.Histogram != "" {
+			h, err := decodeHist(s.Histogram)
+			if err != nil {
+				return nil, fmt.Errorf("%s %d: %w", what, i, err)
+			}
+			out[i].Latency = h
+		}
+	}
+	return out, nil
 }
 
 func decodeHist(s string) (*hdr.Histogram, error) {

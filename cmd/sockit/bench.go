@@ -34,8 +34,9 @@ and a later body of another length is a Length failure unless -l. A reply that
 is not an HTTP response at all (an echo server sends the request back) is, as
 ab counts it, a complete non-2xx response; bench says so on stderr.
 
-The target needs its scheme, as in ab: http:// or https://, or for a raw load
-tcp://, udp://, unix:// or unixgram:// (a bare host:port could be either).
+The target is a URL (http://, https://, or host:port/path, which ab too takes
+for http://), or for a raw load tcp://, udp://, unix:// or unixgram://; a bare
+host:port, which ab refuses, is refused rather than guessed HTTP or raw.
 
 Where bench differs from ab, and why:
   - stdout holds ab's report without ab's banner (bench is not ApacheBench);

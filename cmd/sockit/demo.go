@@ -49,6 +49,11 @@ func (a *app) runDemo() error {
 		return err
 	}
 	defer run.Server.Close()
+	brief, err := startBriefEcho()
+	if err != nil {
+		return err
+	}
+	defer brief.Close()
 	ep := func(service, network string) string {
 		if network == "http" {
 			e, _ := run.Endpoint(specs, service, "tcp")
@@ -124,6 +129,15 @@ func (a *app) runDemo() error {
 			check: func(out string) error {
 				return expect(strings.Contains(out, "Complete requests:      1000\n") && strings.Contains(out, "Failed requests:        0\n"),
 					"not 1000 requests without failure")
+			},
+		},
+		{
+			title: "The brief's benchmark against the brief's own asyncio server",
+			brief: "$ ab -c 50 -n 1000 http://localhost:8001/   (its server reads 1024 bytes, writes them back, closes)",
+			args:  []string{"bench", "-c", "50", "-n", "1000", "http://" + brief.Addr() + "/"},
+			check: func(out string) error {
+				return expect(strings.Contains(out, "Complete requests:      1000\n") && strings.Contains(out, "Failed requests:        0\n") &&
+					strings.Contains(out, "Non-2xx responses:      1000\n"), "not ab's accounting: 1000 complete, 0 failed, 1000 non-2xx")
 			},
 		},
 		{
