@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,14 +59,23 @@ func newHTTPTarget(cfg *Config, u *url.URL) *httpTarget {
 
 // request writes the request every connection sends. ab sends HTTP/1.0;
 // with -k it asks for keep-alive. sockit uses HTTP/1.1 for -k, where
-// keep-alive is the default and chunked bodies are framed properly.
+// keep-alive is the default and chunked bodies are framed properly. As in
+// ab, a -H header named Host, User-Agent or Accept replaces the default.
 func request(cfg *Config, host, target string) []byte {
 	var b bytes.Buffer
 	proto := "HTTP/1.0"
 	if cfg.KeepAlive {
 		proto = "HTTP/1.1"
 	}
-	fmt.Fprintf(&b, "%s %s %s\r\nHost: %s\r\nUser-Agent: %s\r\nAccept: */*\r\n", cfg.Method, target, proto, host, cfg.UserAgent)
+	fmt.Fprintf(&b, "%s %s %s\r\n", cfg.Method, target, proto)
+	for _, d := range []struct{ name, value string }{{"Host", host}, {"User-Agent", cfg.UserAgent}, {"Accept", "*/*"}} {
+		if !slices.ContainsFunc(cfg.Headers, func(h string) bool {
+			name, _, _ := strings.Cut(h, ":")
+			return strings.EqualFold(strings.TrimSpace(name), d.name)
+		}) {
+			b.WriteString(d.name + ": " + d.value + "\r\n")
+		}
+	}
 	if !cfg.KeepAlive {
 		b.WriteString("Connection: close\r\n")
 	}

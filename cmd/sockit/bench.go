@@ -132,7 +132,7 @@ func (o *benchOpts) flags(f *pflag.FlagSet) {
 	f.BoolVarP(&c.KeepAlive, "keepalive", "k", false, "keep connections alive (HTTP/1.1)")
 	f.BoolVarP(&o.head, "head", "i", false, "HEAD requests instead of GET")
 	f.StringVarP(&c.Method, "method", "m", "", "request method")
-	f.StringArrayVarP(&c.Headers, "header", "H", nil, "extra header 'Name: value' (repeatable)")
+	f.StringArrayVarP(&c.Headers, "header", "H", nil, "extra header 'Name: value' (repeatable); one named Host, User-Agent or Accept replaces bench's own, as in ab")
 	f.StringVarP(&o.postFile, "postfile", "p", "", "send this file as the request body (POST unless -m)")
 	f.StringVarP(&o.putFile, "putfile", "u", "", "ab's -u: send this file as the request body by PUT (unless -m)")
 	f.StringVarP(&c.ContentType, "content-type", "T", "", "Content-Type of the -p or -u body (default text/plain)")

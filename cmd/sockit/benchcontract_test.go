@@ -344,3 +344,30 @@ func TestBenchHTMLTablesMatchAb(t *testing.T) {
 		}
 	}
 }
+
+// As in ab, a -H header named Host, User-Agent or Accept replaces bench's
+// own, on both engines: each is sent once, with the user's value.
+func TestBenchHeaderReplacesDefault(t *testing.T) {
+	addr, reqs := sockittest.ScriptedHTTP(t, nil, func(*sockittest.HTTPRequest) string {
+		return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+	})
+	for _, engine := range []string{"goroutine", "loop"} {
+		r := sockitRun(t, "", "bench", "--engine", engine, "-n", "2", "-H", "user-agent: probe/1", "-H", "Host: example.test",
+			"-H", "Accept: text/html", "http://"+addr+"/")
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d %s", engine, r.code, r.stderr)
+		}
+	}
+	got := reqs()
+	if len(got) != 4 {
+		t.Fatalf("%d requests", len(got))
+	}
+	for _, req := range got {
+		head := strings.ToLower(req.Head) + "\r\n" // the last line's end
+		for _, f := range []string{"\r\nuser-agent: probe/1\r\n", "\r\nhost: example.test\r\n", "\r\naccept: text/html\r\n"} {
+			if strings.Count(head, f) != 1 || strings.Count(head, f[:strings.Index(f, ":")+1]) != 1 {
+				t.Errorf("request head:\n%s\nwant %q once and no other", req.Head, strings.TrimSpace(f))
+			}
+		}
+	}
+}
