@@ -8,13 +8,11 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/sockit/sockit/internal/rawsys"
-	"golang.org/x/sys/unix"
 )
 
 // Dialer connects to endpoints. Its zero value is ready to use.
@@ -25,26 +23,38 @@ type Dialer struct {
 	Family int
 }
 
-// Dial connects to e. A unixgram socket is bound to a fresh abstract
-// address first, so the peer has somewhere to send its replies.
+// Dial connects to e. A unixgram socket is bound to a fresh address
+// first, so the peer has somewhere to send its replies: an abstract one on
+// Linux, elsewhere a socket file in the temporary directory that closing
+// the connection removes.
 func (d *Dialer) Dial(ctx context.Context, e Endpoint) (net.Conn, error) {
 	if isFamily(e.Network) {
 		return dialFamily(ctx, e, d.Timeout)
 	}
 	e = e.WithFamily(d.Family)
 	nd := net.Dialer{Timeout: d.Timeout}
-	if e.Network == "unixgram" {
-		nd.LocalAddr = &net.UnixAddr{Net: "unixgram", Name: AutoAbstractName()}
+	if e.Network != "unixgram" {
+		return nd.DialContext(ctx, e.Network, e.Address)
 	}
-	return nd.DialContext(ctx, e.Network, e.Address)
+	local := clientSocketName()
+	nd.LocalAddr = &net.UnixAddr{Net: "unixgram", Name: local}
+	c, err := nd.DialContext(ctx, e.Network, e.Address)
+	if err != nil || isAbstract(local) {
+		return c, err
+	}
+	u := &unlinkOnClose{UnixConn: c.(*net.UnixConn), path: local}
+	u.unlink.Store(true)
+	return u, nil
 }
 
 // AutoAbstractName returns a unique Linux abstract socket name, for a client
 // that must be addressable (unixgram replies).
-func AutoAbstractName() string {
+func AutoAbstractName() string { return "@" + uniqueName() }
+
+func uniqueName() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return "@sockit-" + hex.EncodeToString(b[:])
+	return "sockit-" + hex.EncodeToString(b[:])
 }
 
 // ListenConfig holds the options of Listen and ListenPacket. Its zero
@@ -54,8 +64,9 @@ type ListenConfig struct {
 	// unix or unixgram socket created on a path; zero leaves the mode the
 	// umask gives. Connecting to a socket file takes write permission on
 	// it, so this is who may connect. The file is created with no more
-	// bits than these (never wider, even before the mode is set), then set
-	// to exactly these. Abstract sockets (@name) have no mode.
+	// bits than these (never wider, even before the mode is set; on Linux:
+	// elsewhere the umask rules until then), then set to exactly these.
+	// Abstract sockets (@name) have no mode.
 	UnixMode os.FileMode
 }
 
@@ -140,10 +151,11 @@ func (c *ListenConfig) ListenPacket(ctx context.Context, e Endpoint) (net.Packet
 // netConfig is the net.ListenConfig for e: for a unix socket on a path
 // with a UnixMode, the socket's own mode is narrowed before bind, which
 // Linux gives the file it creates (less the umask), so the file is never
-// wider than asked for between bind and chmod.
+// wider than asked for between bind and chmod. (Elsewhere the umask alone
+// sets the mode until chmod.)
 func (c *ListenConfig) netConfig(e Endpoint) net.ListenConfig {
 	var lc net.ListenConfig
-	if c.UnixMode != 0 && e.IsUnix() && !isAbstract(e.Address) {
+	if chmodBeforeBind && c.UnixMode != 0 && e.IsUnix() && !isAbstract(e.Address) {
 		mode := uint32(c.UnixMode.Perm())
 		lc.Control = func(_, _ string, rc syscall.RawConn) error {
 			var err error
@@ -174,34 +186,15 @@ func (c *ListenConfig) chmod(e Endpoint) error {
 // socket file at path. It changes only a socket this process's user owns:
 // a symbolic link put at path by whoever may write its directory is not
 // followed, and no other file is touched, so a server running as root
-// cannot be led to chmod another file (os.Chmod follows the link).
+// cannot be led to chmod another file (os.Chmod follows the link). On
+// Linux what is checked is what is changed (one O_PATH descriptor);
+// elsewhere the check and the change are two steps, the change never
+// following a link: keep a socket's directory writable by its owner only.
 func SetSocketMode(path string, mode os.FileMode) error {
 	if mode&^0o777 != 0 {
 		return fmt.Errorf("mode %#o is not permission bits (0 to 0777)", uint32(mode))
 	}
-	// O_PATH|O_NOFOLLOW opens what is at path itself, a link included,
-	// so what is checked below is what is changed.
-	f, err := os.OpenFile(path, unix.O_PATH|unix.O_NOFOLLOW, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if fi.Mode()&os.ModeSocket == 0 {
-		return &os.PathError{Op: "chmod", Path: path, Err: fmt.Errorf("%s is there, not a socket", fileKind(fi.Mode()))}
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
-		return &os.PathError{Op: "chmod", Path: path, Err: fmt.Errorf("the socket there is uid %d's, not this process's", st.Uid)}
-	}
-	// fchmod refuses an O_PATH descriptor; chmod through its /proc link
-	// changes the very file opened (glibc's fchmodat does the same).
-	if err := os.Chmod("/proc/self/fd/"+strconv.Itoa(int(f.Fd())), mode); err != nil {
-		return &os.PathError{Op: "chmod", Path: path, Err: errors.Unwrap(err)}
-	}
-	return nil
+	return chmodSocket(path, mode)
 }
 
 func isAbstract(addr string) bool { return len(addr) > 0 && addr[0] == '@' }

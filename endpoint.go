@@ -158,6 +158,8 @@ func ParseEndpoint(s string, def Defaults) (Endpoint, error) {
 			return bad("no socket path")
 		case rest == "@":
 			return bad("empty abstract socket name")
+		case rest[0] == '@' && !abstractSockets:
+			return bad("abstract socket names (@name) are Linux-only; use a path")
 		case strings.HasPrefix(rest, "./"):
 			rest = rest[2:]
 			if rest == "" {

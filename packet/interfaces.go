@@ -2,10 +2,7 @@ package packet
 
 import (
 	"net"
-	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // Interface is what a packet user wants to know of a network interface
@@ -19,7 +16,8 @@ type Interface struct {
 	HWAddr string   `json:"hwaddr,omitempty"`
 	Addrs  []string `json:"addrs"`
 	// Families lists the address families the interface carries: packet
-	// (AF_PACKET, every interface), inet and inet6 where it has addresses.
+	// (AF_PACKET, every interface, on Linux), inet and inet6 where it has
+	// addresses.
 	Families []string `json:"families"`
 }
 
@@ -37,20 +35,8 @@ func Interfaces() ([]Interface, error) {
 				in.Flags = append(in.Flags, strings.ToUpper(f))
 			}
 		}
-		in.Link = "unknown"
-		if t, err := LinkTypeOf(ifi.Name); err == nil {
-			switch t {
-			case unix.ARPHRD_ETHER:
-				in.Link = "ether"
-			case unix.ARPHRD_LOOPBACK:
-				in.Link = "loopback"
-			case unix.ARPHRD_NONE:
-				in.Link = "none"
-			default:
-				in.Link = "arphrd " + strconv.Itoa(t)
-			}
-		}
-		in.Families = []string{"packet"}
+		in.Link = linkName(ifi)
+		in.Families = linkFamilies()
 		var v4, v6 bool
 		if addrs, err := ifi.Addrs(); err == nil {
 			for _, a := range addrs {

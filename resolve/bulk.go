@@ -99,24 +99,25 @@ func (e *RcodeError) Error() string {
 // Bulk returns when every name has been emitted, the context ends, emit
 // returns an error (which it returns) or the server cannot be reached at
 // all (connection refused). It needs Server to be set; with TCP set it
-// resolves through Each instead.
+// resolves through Each instead (Window lookups in flight; Retries, Rate
+// and Unordered then do not apply). So it does on systems other than Linux
+// too, where the bulk engine's sendmmsg, recvmmsg, UDP_SEGMENT, eventfd
+// and ppoll are missing; there Rate still paces the names.
 func (r *Resolver) Bulk(ctx context.Context, names iter.Seq[string], opt BulkOptions, emit func(Result) error) error {
 	if r.Server == "" {
 		return errors.New("resolve: Bulk needs a Server")
 	}
 	if r.TCP {
-		w := opt.Window
-		if w <= 0 {
-			w = 256
-		}
-		return r.Each(ctx, names, w, opt.Reverse, emit)
+		return r.Each(ctx, names, bulkWindow(opt), opt.Reverse, emit)
 	}
-	e, err := newBulkEngine(ctx, r, opt, emit)
-	if err != nil {
-		return err
+	return r.bulk(ctx, names, opt, emit)
+}
+
+// bulkWindow is opt.Window with its default: the lookups Each keeps in
+// flight when Bulk resolves through it.
+func bulkWindow(opt BulkOptions) int {
+	if opt.Window <= 0 {
+		return 256
 	}
-	defer e.close()
-	stop := context.AfterFunc(ctx, e.wake)
-	defer stop()
-	return e.run(ctx, names)
+	return opt.Window
 }

@@ -123,6 +123,18 @@ type bulkEngine struct {
 	fqdn  []byte // the name being packed, with its root dot
 }
 
+// bulk runs the bulk engine over names.
+func (r *Resolver) bulk(ctx context.Context, names iter.Seq[string], opt BulkOptions, emit func(Result) error) error {
+	e, err := newBulkEngine(ctx, r, opt, emit)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	stop := context.AfterFunc(ctx, e.wake)
+	defer stop()
+	return e.run(ctx, names)
+}
+
 func newBulkEngine(ctx context.Context, r *Resolver, opt BulkOptions, emit func(Result) error) (*bulkEngine, error) {
 	if opt.Window <= 0 {
 		opt.Window = 256

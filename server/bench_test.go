@@ -91,7 +91,7 @@ func benchIdleConns(b *testing.B, engine string) {
 		sa := &unix.SockaddrInet4{Port: int(addr.Port()), Addr: addr.Addr().As4()}
 		heap0, rss0 := memNow(b)
 		for range n {
-			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 			if err == nil {
 				if err = unix.Connect(fd, sa); err != nil {
 					unix.Close(fd)

@@ -33,13 +33,14 @@ type engine interface {
 	stop()
 }
 
-// engines are the values Config.Engine takes, the default first.
-var engines = []struct {
+// engines are the values Config.Engine takes, the default first: this
+// platform's own (the epoll loops on Linux), then the goroutine engine,
+// which runs wherever Go does.
+var engines = append(platformEngines, engineEntry{"goroutine", func(s *Server) (engine, error) { return newGoEngine(s), nil }})
+
+type engineEntry struct {
 	name  string
 	start func(*Server) (engine, error)
-}{
-	{"loop", func(s *Server) (engine, error) { return newLoopEngine(s) }},
-	{"goroutine", func(s *Server) (engine, error) { return newGoEngine(s), nil }},
 }
 
 // Engines returns the names Config.Engine accepts, the default first.
@@ -61,6 +62,9 @@ func (s *Server) engine() (engine, error) {
 		}
 		var eng engine
 		err := fmt.Errorf("server: unknown engine %q (known: %s)", name, strings.Join(Engines(), ", "))
+		if why, ok := unavailableEngines[name]; ok {
+			err = fmt.Errorf("server: engine %q %s (this system has: %s)", name, why, strings.Join(Engines(), ", "))
+		}
 		for _, e := range engines {
 			if e.name == name {
 				eng, err = e.start(s)

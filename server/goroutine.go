@@ -451,7 +451,7 @@ func pendingInput(c net.Conn) int {
 	}
 	n := -1
 	rc.Control(func(fd uintptr) {
-		if v, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ); err == nil {
+		if v, err := unix.IoctlGetInt(int(fd), fionread); err == nil {
 			n = v
 		}
 	})

@@ -9,7 +9,8 @@
 // engine (the unexported interface in engine.go) owns the connections and
 // whatever runs them. Config.Engine picks one by name (Engines lists them):
 //
-//   - "loop", the default (loop_linux.go): TCP and unix stream listeners run on
+//   - "loop", the default on Linux and Linux's only (loop_linux.go): TCP
+//     and unix stream listeners run on
 //     event loops over internal/poll, Config.Loops of them (GOMAXPROCS
 //     minus one by default; see "Event loops: measured choices"), each accepting for itself, with no goroutine
 //     and no net.Conn per connection — about 0.1 KiB of RSS per idle connection
@@ -19,7 +20,8 @@
 //     passes them) join the loops the same way. What has no descriptor, and
 //     unixgram, goes to the goroutine engine inside it.
 //   - "goroutine" (goroutine.go): one goroutine per connection and per
-//     datagram socket, kept for comparison. Even there an idle connection
+//     datagram socket, kept for comparison, and the engine of every other
+//     system. Even there an idle connection
 //     holds no read buffer (it waits through its RawConn and borrows a
 //     pooled buffer only once readable).
 //
@@ -140,6 +142,7 @@
 package server
 
 import (
+	"errors"
 	"net/netip"
 	"os"
 )
@@ -238,6 +241,23 @@ type FileSender interface {
 	// to buf, and whether to close once it is sent); when err is non-nil
 	// its output is ignored.
 	Resume(buf []byte, err error) (out []byte, closeAfter bool)
+}
+
+// errConnEnded is what a session's Resume hears when its connection ended
+// before the file body was sent.
+var errConnEnded = errors.New("server: connection ended")
+
+// endFile tells fs that its connection ended: a file body under way
+// (taken), or one its last reply asked for but never handed over (the
+// reply's write failed first), ends with Resume(errConnEnded), so the
+// session closes its file.
+func endFile(fs FileSender, taken bool) {
+	if !taken {
+		if f, _, _ := fs.TakeFile(); f == nil {
+			return
+		}
+	}
+	fs.Resume(nil, errConnEnded)
 }
 
 // PacketHandler answers datagrams. It is called concurrently.

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -59,21 +58,4 @@ func (l *loop) sendFile(c *econn) bool {
 		c.closeAfter = true
 	}
 	return true
-}
-
-// errConnEnded is what a session's Resume hears when its connection ended
-// before the file body was sent.
-var errConnEnded = errors.New("server: connection ended")
-
-// endFile tells fs that its connection ended: a file body under way
-// (taken), or one its last reply asked for but never handed over (the
-// reply's write failed first), ends with Resume(errConnEnded), so the
-// session closes its file.
-func endFile(fs FileSender, taken bool) {
-	if !taken {
-		if f, _, _ := fs.TakeFile(); f == nil {
-			return
-		}
-	}
-	fs.Resume(nil, errConnEnded)
 }

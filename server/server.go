@@ -53,11 +53,12 @@ type Config struct {
 	// Now is the clock; nil means time.Now. Tests inject one.
 	Now func() time.Time
 	// Engine chooses what runs the connections (see Engines): "" or "loop"
-	// (the default) serves TCP and unix listeners and UDP sockets on event
-	// loops, and the rest (listeners without a file descriptor, unixgram)
-	// as "goroutine" does; "goroutine" gives every stream connection and
-	// every datagram socket its own goroutine (kept for comparison). An
-	// unknown name makes the Serve methods fail.
+	// (the default, on Linux) serves TCP and unix listeners and UDP sockets
+	// on event loops, and the rest (listeners without a file descriptor,
+	// unixgram) as "goroutine" does; "goroutine" gives every stream
+	// connection and every datagram socket its own goroutine (kept for
+	// comparison, and the default and only engine on other systems). An
+	// unknown name, or "loop" outside Linux, makes the Serve methods fail.
 	Engine string
 	// Loops is the number of event-loop threads of the "loop" engine; zero
 	// (or negative) means GOMAXPROCS minus one, and at least one. A loop blocked in

@@ -30,7 +30,7 @@ func (a *app) demoPacketStep(n int, echoEndpoint string) (ran bool, err error) {
 	ctx, cancel := context.WithCancel(a.ctx)
 	defer cancel()
 	c, err := packet.Open(ctx, "lo", f, packet.Options{Blocks: 8, Timeout: time.Millisecond})
-	if errors.Is(err, packet.ErrPermission) {
+	if errors.Is(err, packet.ErrPermission) || errors.Is(err, packet.ErrLinuxOnly) {
 		fmt.Fprintf(a.stdout, "skipped: %v\n", err)
 		return false, nil
 	}

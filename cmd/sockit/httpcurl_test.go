@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/sockit/sockit/sockittest"
 )
 
@@ -322,23 +320,7 @@ func TestGetAgainstNginxTimingsRetry(t *testing.T) {
 // TestGetRefusesBinaryOnTerminal runs sockit with a pseudo-terminal as
 // stdout: a body with a NUL is refused (23) unless -o - asks for it.
 func TestGetRefusesBinaryOnTerminal(t *testing.T) {
-	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals: %v", err)
-	}
-	defer ptmx.Close()
-	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tty, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tty.Close()
+	ptmx, tty := openPTY(t)
 	go io.Copy(io.Discard, ptmx) // the terminal's reader; ends when ptmx closes
 	srv, _ := sockittest.ScriptedHTTP(t, nil, func(r *sockittest.HTTPRequest) string {
 		if r.Target == "/text" {

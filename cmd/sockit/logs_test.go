@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/sockit/sockit/sockittest"
 )
 
@@ -469,7 +467,7 @@ func TestServeStderrStalled(t *testing.T) {
 	}()
 	defer func() { r.Close(); <-filled }()
 	sockittest.Eventually(t, 10*time.Second, "stderr's pipe full", func() bool {
-		n, err := unix.IoctlGetInt(int(r.Fd()), unix.TIOCINQ)
+		n, err := inputPending(int(r.Fd()))
 		return err == nil && n >= size
 	})
 	// An echo connection is served, and one past --max-conns refused: a
@@ -534,20 +532,4 @@ func TestServeAccessLogStalledReopen(t *testing.T) {
 	if l := lines[len(lines)-2]; l.str("msg") != "access log not closed; its last lines are lost" {
 		t.Errorf("line before the stop line: %v", l)
 	}
-}
-
-// smallPipe returns a pipe of the smallest size, so that it fills soon,
-// and its size; both ends close when the test ends.
-func smallPipe(t *testing.T) (r, w *os.File, size int) {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close(); w.Close() })
-	unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, 4096)
-	if size, err = unix.FcntlInt(r.Fd(), unix.F_GETPIPE_SZ, 0); err != nil {
-		t.Fatal(err)
-	}
-	return r, w, size
 }

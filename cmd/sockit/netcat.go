@@ -8,8 +8,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mattn/go-isatty"
+
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/sockit/sockit"
 	"github.com/sockit/sockit/netcat"
@@ -126,8 +127,7 @@ func isTerminal(r io.Reader) bool {
 	if !ok {
 		return false
 	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+	return isatty.IsTerminal(f.Fd())
 }
 
 // interrupted makes a netcat that a signal ended exit 130, as nc killed by

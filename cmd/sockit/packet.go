@@ -28,7 +28,11 @@ their well-known ports and sockit serve's local ones) and HTTP, what was said.
 
 FILTER is tcpdump's expression language (host, net, port, portrange, src, dst,
 ip, ip6, arp, rarp, tcp, udp, icmp, icmp6, vlan, and, or, not, parentheses),
-compiled to classic BPF and run in the kernel.`,
+compiled to classic BPF and run in the kernel.
+
+capture and send use AF_PACKET sockets, which only Linux has: on macOS and the
+BSDs they say so and exit 1 (capture with tcpdump -w there, over the BPF
+devices); read works everywhere.`,
 		Args: subcommandsOnly,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
@@ -122,6 +126,9 @@ tcpdump prints them.`,
 	var bufKiB int
 	cmd.Flags().IntVarP(&bufKiB, "buffer-size", "B", 16384, "ring size in KiB (as tcpdump's -B), in blocks of 128 KiB (512 KiB with -w)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := packet.Supported(); err != nil {
+			return err
+		}
 		if iface == "" {
 			return usageErr("%s: -i IFACE is required (see sockit interfaces)", cmd.CommandPath())
 		}
@@ -311,6 +318,9 @@ and colons ignored). --loop sends the whole set N times, as tcpreplay's
 	cmd.Flags().StringArrayVar(&hexs, "hex", nil, "a frame in hex, instead of a file (repeatable)")
 	cmd.Flags().IntVar(&loops, "loop", 1, "send the frames N times")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := packet.Supported(); err != nil {
+			return err
+		}
 		if iface == "" {
 			return usageErr("%s: -i IFACE is required", cmd.CommandPath())
 		}

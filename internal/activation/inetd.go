@@ -7,7 +7,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -128,7 +127,7 @@ func closeStdio() {
 		// Keep descriptor 2 valid (the runtime writes there on a crash) but
 		// pointing nowhere.
 		if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
-			syscall.Dup3(int(null.Fd()), 2, 0)
+			unix.Dup2(int(null.Fd()), 2)
 			null.Close()
 		}
 	}

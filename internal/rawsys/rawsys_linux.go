@@ -1,12 +1,7 @@
-// Package rawsys holds the system calls of sockit's event loops, made as
-// raw calls: on non-blocking sockets they never block, so telling the Go
-// scheduler about them (entersyscall, exitsyscall) is pure cost — paid
-// several times per request otherwise.
 package rawsys
 
 import (
 	"net/netip"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -77,19 +72,6 @@ func Accept4(fd int) (int, netip.Addr, int, error) {
 		return int(n), netip.AddrFrom16(sa.Addr).Unmap(), int(p[0])<<8 | int(p[1]), nil
 	}
 	return int(n), netip.Addr{}, 0, nil
-}
-
-// ReusePort is a net.ListenConfig Control function that sets SO_REUSEPORT
-// before the socket is bound, so further sockets (of the same user) can
-// share the address and the kernel spreads traffic over them.
-func ReusePort(_, _ string, c syscall.RawConn) error {
-	var serr error
-	if err := c.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
-	}); err != nil {
-		return err
-	}
-	return serr
 }
 
 // SendMmsg sends up to len(hdrs) datagrams in one call without blocking
