@@ -17,7 +17,11 @@ import (
 
 // Dialer connects to endpoints. Its zero value is ready to use.
 type Dialer struct {
-	// Timeout bounds the connect; zero means no bound beyond the context's.
+	// Timeout bounds every wait of the client: the connect, and on the
+	// connection returned (a *TimeoutConn) each wait for the peer, so that
+	// a peer that accepts and never answers, stalls halfway or trickles
+	// its reply ends the exchange within Timeout (TimeoutConn says how).
+	// Zero means no bound beyond the context's, and a plain connection.
 	Timeout time.Duration
 	// Family narrows IP endpoints: 4, 6, or 0 for either (the default).
 	Family int
@@ -28,6 +32,14 @@ type Dialer struct {
 // Linux, elsewhere a socket file in the temporary directory that closing
 // the connection removes.
 func (d *Dialer) Dial(ctx context.Context, e Endpoint) (net.Conn, error) {
+	c, err := d.dial(ctx, e)
+	if err != nil || d.Timeout <= 0 {
+		return c, err
+	}
+	return NewTimeoutConn(c, d.Timeout), nil
+}
+
+func (d *Dialer) dial(ctx context.Context, e Endpoint) (net.Conn, error) {
 	if isFamily(e.Network) {
 		return dialFamily(ctx, e, d.Timeout)
 	}

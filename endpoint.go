@@ -71,6 +71,11 @@ var networks = map[string]bool{
 	"unix": true, "unixgram": true,
 }
 
+// Describe names the endpoint as every sockit message names a peer, in
+// nc's form: address, then network in parentheses ("127.0.0.1:7 (tcp)",
+// "/run/app.sock (unix)"). String gives the notation ParseEndpoint reads.
+func (e Endpoint) Describe() string { return e.Address + " (" + e.Network + ")" }
+
 // IsUnix reports whether the endpoint is a Unix-domain socket.
 func (e Endpoint) IsUnix() bool { return e.Network == "unix" || e.Network == "unixgram" }
 

@@ -59,7 +59,8 @@ func (q *Query) Exchange(ctx context.Context, c net.Conn, req, buf []byte) ([]by
 			return nil, attempt, err
 		}
 		if attempt > q.Retries {
-			return nil, attempt, fmt.Errorf("%w from %s after %d attempt(s), %v each", ErrNoReply, c.RemoteAddr(), attempt, timeout)
+			return nil, attempt, fmt.Errorf("%w from %s (%s) after %d attempt(s), %v each", ErrNoReply,
+				c.RemoteAddr(), c.RemoteAddr().Network(), attempt, timeout)
 		}
 	}
 }

@@ -52,6 +52,12 @@ type closeWriter interface{ CloseWrite() error }
 // which may never end). Canceling ctx closes c. It returns the first error
 // other than an orderly close.
 func Relay(ctx context.Context, c net.Conn, in io.Reader, out io.Writer, stopOnPeerClose bool) error {
+	return relay(ctx, c, in, out, stopOnPeerClose, nil)
+}
+
+// relay is Relay, calling inDone (if set) once in has ended and the write
+// half is shut down.
+func relay(ctx context.Context, c net.Conn, in io.Reader, out io.Writer, stopOnPeerClose bool, inDone func()) error {
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	sendErr := make(chan error, 1)
@@ -60,6 +66,9 @@ func Relay(ctx context.Context, c net.Conn, in io.Reader, out io.Writer, stopOnP
 		if err == nil {
 			if cw, ok := c.(closeWriter); ok {
 				err = cw.CloseWrite()
+			}
+			if inDone != nil {
+				inDone()
 			}
 		}
 		sendErr <- err
@@ -84,17 +93,27 @@ func Relay(ctx context.Context, c net.Conn, in io.Reader, out io.Writer, stopOnP
 	return recvErr
 }
 
-// Connect dials e and relays in and out over it.
+// Connect dials e and relays in and out over it. d.Timeout bounds the
+// connect and, over a stream, once in has ended, each wait for the peer
+// (sockit.TimeoutConn's rule), as nc's -w bounds "connects and final net
+// reads": while in is open the peer may be quiet as long as it likes (a
+// conversation typed at a terminal). Over datagrams, Options.Wait ends the
+// relay instead.
 func Connect(ctx context.Context, d *sockit.Dialer, e sockit.Endpoint, in io.Reader, out io.Writer, opt Options) error {
 	c, err := d.Dial(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	var final func()
+	if tc, ok := c.(*sockit.TimeoutConn); ok {
+		tc.SetTimeout(0)
+		final = func() { tc.SetTimeout(d.Timeout) }
+	}
 	if e.IsPacket() {
 		return relayPackets(ctx, c, in, out, opt.wait())
 	}
-	return Relay(ctx, c, in, out, opt.StopOnPeerClose)
+	return relay(ctx, c, in, out, opt.StopOnPeerClose, final)
 }
 
 // relayPackets sends each read of in as one datagram and prints each reply;

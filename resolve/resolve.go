@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -162,9 +163,12 @@ func (r *Resolver) server() string {
 	return net.JoinHostPort(strings.Trim(r.Server, "[]"), "53")
 }
 
-// lookupServer asks Server for A and AAAA records, following CNAME chains
-// the server did not flatten (at most 8 links). When one type fails and the
-// other gave addresses, it returns both the addresses and the failure.
+// lookupServer asks Server for A and AAAA records, both at once (as
+// glibc's getaddrinfo does), so a lookup waits for the slower of the two,
+// not their sum: a server that never answers costs one Timeout. CNAME
+// chains the server did not flatten are followed (at most 8 links). When
+// one type fails and the other gave addresses, it returns both the
+// addresses and the failure.
 func (r *Resolver) lookupServer(ctx context.Context, name string) ([]netip.Addr, error) {
 	var types []uint16
 	if r.Family != 6 {
@@ -173,17 +177,32 @@ func (r *Resolver) lookupServer(ctx context.Context, name string) ([]netip.Addr,
 	if r.Family != 4 {
 		types = append(types, dns.TypeAAAA)
 	}
+	type answer struct {
+		addrs []netip.Addr
+		err   error
+	}
+	answers := make([]answer, len(types))
+	var wg sync.WaitGroup
+	for i, t := range types {
+		wg.Go(func() {
+			got, err := r.lookupType(ctx, name, t)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				err = fmt.Errorf("%s query: %w", dns.TypeToString[t], err)
+			}
+			answers[i] = answer{got, err}
+		})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	var addrs []netip.Addr
 	var failed error
-	for _, t := range types {
-		got, err := r.lookupType(ctx, name, t)
-		if err != nil && !errors.Is(err, ErrNotFound) && failed == nil {
-			failed = fmt.Errorf("%s query: %w", dns.TypeToString[t], err)
+	for _, a := range answers {
+		if a.err != nil && !errors.Is(a.err, ErrNotFound) && failed == nil {
+			failed = a.err
 		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		addrs = append(addrs, got...)
+		addrs = append(addrs, a.addrs...)
 	}
 	if failed != nil {
 		return addrs, failed

@@ -13,7 +13,9 @@ type Misbehaviour int
 
 const (
 	// Silent accepts (or receives) and never answers; a stream is kept
-	// open, and what the client sends is read.
+	// open, and what the client sends is read. (Every misbehaviour but
+	// Hangup keeps a stream open until the test ends, even after the
+	// client's FIN.)
 	Silent Misbehaviour = iota + 1
 	// Stall answers the first half of the reply (at least a byte), then
 	// nothing more, the connection kept open. Over UDP: one datagram with
@@ -136,6 +138,7 @@ func misbehaveStream(c net.Conn, how Misbehaviour, s Script, stop <-chan struct{
 		buf := make([]byte, 64<<10)
 		n, err := c.Read(buf)
 		if err != nil {
+			<-stop // the client half-closed: hold on regardless
 			return
 		}
 		req = buf[:n]
@@ -164,10 +167,11 @@ func misbehaveStream(c net.Conn, how Misbehaviour, s Script, stop <-chan struct{
 		}
 	}
 	// Hold the connection open, reading (and dropping) what comes, until
-	// the client closes it or the test ends (which closes c).
+	// the test ends (which closes c); a client's FIN changes nothing.
 	buf := make([]byte, 4096)
 	for {
 		if _, err := c.Read(buf); err != nil {
+			<-stop
 			return
 		}
 	}

@@ -27,7 +27,7 @@ type clientFlags struct {
 
 func (a *app) addClientFlags(cmd *cobra.Command) *clientFlags {
 	cf := &clientFlags{family: familyFlags(cmd)}
-	durationVar(cmd.Flags(), &cf.timeout, "timeout", 2*time.Second, "bound on the connect, and on each UDP attempt's wait for a reply (positive)")
+	durationVar(cmd.Flags(), &cf.timeout, "timeout", 2*time.Second, "bound on every wait: the connect, the reply (each 1 KiB of it), each UDP attempt (positive)")
 	cmd.Flags().IntVar(&cf.retries, "retries", 3, "UDP: times to resend a request that got no reply (0: send once)")
 	cmd.Flags().BoolVar(&cf.json, "json", false, "print one JSON object on stdout: endpoint, bytes, duration_s and the result")
 	cmd.Flags().BoolVarP(&cf.verbose, "verbose", "v", false, "print details on stderr")
@@ -70,7 +70,7 @@ func (a *app) setup(cf *clientFlags, name, arg string) (sockit.Endpoint, *sockit
 	q := &sockit.Query{Retries: cf.retries, Timeout: cf.timeout}
 	q.OnRetry = func(attempt int) {
 		fmt.Fprintf(a.stderr, "sockit %s: no reply from %s in %v, resending (attempt %d of %d)\n",
-			name, e, cf.timeout, attempt, cf.retries+1)
+			name, e.Describe(), cf.timeout, attempt, cf.retries+1)
 	}
 	return e.WithFamily(fam), &sockit.Dialer{Timeout: cf.timeout, Family: fam}, q, nil
 }
@@ -135,10 +135,6 @@ func (a *app) clientCommand(name string, c *proto.Client) *cobra.Command {
 		err = run(a.ctx, call)
 		if ue := proto.UsageError(""); errors.As(err, &ue) {
 			return usageErr("%s", ue)
-		}
-		if errors.Is(err, sockit.ErrNoReply) {
-			// No reply at all is a timeout: curl's 28, as get says it.
-			return &exitError{code: exitTimeout, err: err}
 		}
 		return err
 	}

@@ -3,13 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
+	"github.com/sockit/sockit/proto/chargen"
+	"github.com/sockit/sockit/proto/daytime"
 	"github.com/sockit/sockit/sockittest"
 )
 
@@ -94,5 +100,121 @@ func TestLostOutputFails(t *testing.T) {
 	}
 	if code := <-done; code != exitWrite || !strings.HasSuffix(errb.String(), "sockit listen: "+lost) {
 		t.Errorf("listen > /dev/full: exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// TestClientsCannotHang runs every client command against the four
+// misbehaving servers (sockittest.Misbehave: silent, stalled after half a
+// reply, trickling a byte every 250 ms — faster than --timeout, so only
+// the 1 KiB rule ends it — and hanging up mid-reply), over TCP and UDP:
+// each ends within --timeout plus a margin, with one line per message,
+// each with its prefix, and its documented exit status: 28 for a timeout.
+// echo, daytime, time, chargen, discard and qotd tcp:// waited forever on
+// the silent server.
+func TestClientsCannotHang(t *testing.T) {
+	const timeout = time.Second
+	const margin = 2 * time.Second // a loaded machine; the bound itself is --timeout
+	every := 250 * time.Millisecond
+	same := func(req []byte) []byte { return req }
+	fixed := func(b []byte) func([]byte) []byte { return func([]byte) []byte { return b } }
+	quote := []byte("A quote that is neither short nor long.\r\n")
+	line := []byte(daytime.Format(time.Now(), "nist") + "\n")
+	stamp := []byte{0xe9, 0x8a, 0x1c, 0x00}
+	pattern := chargen.Append(nil, 0, 7400)
+	response := []byte("HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" + strings.Repeat("x", 2000))
+	const (
+		T = exitTimeout
+		F = exitFailure
+	)
+	type want [4]int // exit status for silent, stall, trickle, hangup
+	for _, tc := range []struct {
+		network string
+		script  sockittest.Script
+		stdin   string
+		args    []string // the endpoint is appended, or put where "@" is
+		want    want
+	}{
+		{"tcp", sockittest.Script{Request: true, Reply: same}, "", []string{"echo", "@", "hello"}, want{T, T, T, F}},
+		{"udp", sockittest.Script{Reply: same}, "", []string{"echo", "@", "hello"}, want{T, F, F, F}},
+		{"tcp", sockittest.Script{Request: true}, "hello", []string{"discard"}, want{T, T, T, 0}},
+		{"tcp", sockittest.Script{Reply: fixed(pattern)}, "", []string{"chargen"}, want{T, T, T, F}},
+		{"udp", sockittest.Script{Reply: fixed(pattern[:512])}, "", []string{"chargen"}, want{T, 0, 0, F}},
+		{"tcp", sockittest.Script{Reply: fixed(quote)}, "", []string{"qotd"}, want{T, T, T, 0}},
+		{"udp", sockittest.Script{Reply: fixed(quote)}, "", []string{"qotd"}, want{T, 0, 0, F}},
+		{"tcp", sockittest.Script{Reply: fixed(line)}, "", []string{"daytime"}, want{T, T, T, 0}},
+		{"udp", sockittest.Script{Reply: fixed(line)}, "", []string{"daytime"}, want{T, 0, F, F}}, // NIST's line begins "\n": a 1-byte trickle is empty
+		{"tcp", sockittest.Script{Reply: fixed(stamp)}, "", []string{"time"}, want{T, T, T, F}},
+		{"udp", sockittest.Script{Reply: fixed(stamp)}, "", []string{"time"}, want{T, F, F, F}},
+		{"tcp", sockittest.Script{Request: true, Reply: fixed(quote)}, "hello", []string{"connect"}, want{T, T, T, 0}},
+		// Half of the response is in its body (curl's 18), half of its head is not (8).
+		{"tcp", sockittest.Script{Request: true, Reply: fixed(response)}, "", []string{"get", "-o", "/dev/null", "http://@/"}, want{T, T, T, exitPartial}},
+		{"tcp", sockittest.Script{Request: true, Reply: fixed(response[:40])}, "", []string{"get", "-o", "/dev/null", "http://@/"}, want{T, T, T, exitMalformed}},
+		{"tcp", sockittest.Script{Request: true, Reply: fixed(response[:40])}, "", []string{"head", "http://@/"}, want{T, T, T, exitMalformed}},
+		{"tcp", sockittest.Script{Request: true, Reply: dnsReply(t, true)}, "", []string{"resolve", "--server", "tcp://@", "a.test"}, want{T, T, T, F}},
+		// A datagram that is not a DNS answer is ignored (anyone can send
+		// one): the query then times out.
+		{"udp", sockittest.Script{Reply: dnsReply(t, false)}, "", []string{"resolve", "--retries", "0", "--server", "udp://@", "a.test"}, want{T, T, T, F}},
+	} {
+		for i, how := range sockittest.Misbehaviours {
+			tc.script.Every = every
+			name := tc.network + " " + strings.Join(tc.args, " ") + "/" + how.String()
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				addr := sockittest.Misbehave(t, tc.network, how, tc.script)
+				args := append([]string{tc.args[0], "--timeout", fmt.Sprint(timeout.Seconds())}, tc.args[1:]...)
+				if !slices.ContainsFunc(args, func(a string) bool { return strings.Contains(a, "@") }) {
+					args = append(args, "@")
+				}
+				for i, a := range args {
+					if a == "@" {
+						a = tc.network + "://@"
+					}
+					args[i] = strings.Replace(a, "@", addr, 1)
+				}
+				if tc.args[0] != "connect" && tc.args[0] != "get" && tc.args[0] != "head" && tc.args[0] != "discard" && tc.args[0] != "resolve" {
+					args = slices.Insert(args, 1, "--retries", "0")
+				}
+				start := time.Now()
+				r := sockitRun(t, tc.stdin, args...)
+				el := time.Since(start)
+				t.Logf("exit %d after %v: %q", r.code, el.Round(time.Millisecond), r.stderr)
+				if r.code != tc.want[i] || el > timeout+margin {
+					t.Errorf("%v: exit %d after %v, stderr %q; want %d within %v", args, r.code, el.Round(time.Millisecond), r.stderr, tc.want[i], timeout+margin)
+				}
+				for _, l := range strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n") {
+					if r.code != 0 && !strings.HasPrefix(l, "sockit "+tc.args[0]+": ") {
+						t.Errorf("%v: stderr line %q lacks the prefix", args, l)
+					}
+				}
+				if r.code == T && !strings.Contains(r.stderr, "timed out") && !strings.Contains(r.stderr, "no reply") {
+					t.Errorf("%v: a timeout that does not say so: %q", args, r.stderr)
+				}
+			})
+		}
+	}
+}
+
+// dnsReply answers a DNS query with one A record (over TCP, with the
+// length prefix).
+func dnsReply(t *testing.T, tcp bool) func([]byte) []byte {
+	return func(req []byte) []byte {
+		if tcp && len(req) >= 2 {
+			req = req[2:]
+		}
+		q := new(dns.Msg)
+		if err := q.Unpack(req); err != nil {
+			return []byte("not dns")
+		}
+		m := new(dns.Msg)
+		m.SetReply(q)
+		if q.Question[0].Qtype == dns.TypeA {
+			rr, _ := dns.NewRR(q.Question[0].Name + " 60 IN A 192.0.2.1")
+			m.Answer = append(m.Answer, rr)
+		}
+		b, _ := m.Pack()
+		if tcp {
+			b = append([]byte{byte(len(b) >> 8), byte(len(b))}, b...)
+		}
+		return b
 	}
 }

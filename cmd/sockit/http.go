@@ -29,9 +29,11 @@ const (
 	exitResolve      = 6
 	exitConnect      = 7
 	exitMalformed    = 8
+	exitPartial      = 18
 	exitHTTPFail     = 22
 	exitTLS          = 35
 	exitRedirects    = 47
+	exitEmptyReply   = 52
 	exitRecv         = 56
 	exitPeerCert     = 60
 	exitTooLarge     = 63
@@ -60,6 +62,7 @@ type httpFlags struct {
 	trusted        bool
 	maxRedirs      int
 	connectTimeout time.Duration
+	timeout        time.Duration
 	maxTime        time.Duration
 	fail           bool
 	maxBytes       int64
@@ -103,10 +106,11 @@ user:password) go only to the origin they were given for, as curl does, and
 never from https to http; --location-trusted sends them to other origins.
 
 Exit statuses follow curl's: 1 unsupported scheme, 3 malformed URL, 6 name not
-resolved, 7 connection failed, 8 malformed response, 22 status >= 400 with
---fail, 23 write error, 28 timeout, 35 TLS handshake failed, 47 too many
-redirects, 56 receive failure, 60 certificate not trusted, 61 bad gzip body,
-63 --max-bytes, 77 --cacert unreadable. With several URLs, the last failure's.`,
+resolved, 7 connection failed, 8 malformed response, 18 body cut short by a
+close, 22 status >= 400 with --fail, 23 write error, 28 timeout, 35 TLS
+handshake failed, 47 too many redirects, 52 empty reply, 56 receive failure,
+60 certificate not trusted, 61 bad gzip body, 63 --max-bytes, 77 --cacert
+unreadable. With several URLs, the last failure's.`,
 		Example: example,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -150,6 +154,7 @@ redirects, 56 receive failure, 60 certificate not trusted, 61 bad gzip body,
 	fl.BoolVar(&f.trusted, "location-trusted", false, "as -L, and send credentials to other origins too (never from https to http)")
 	fl.IntVar(&f.maxRedirs, "max-redirs", 50, "most redirects followed with -L (-1: no bound)")
 	durationVar(fl, &f.connectTimeout, "connect-timeout", 10*time.Second, "bound on resolving, connecting and the TLS handshake")
+	durationVar(fl, &f.timeout, "timeout", 30*time.Second, "bound on each wait for the server once connected: the first byte, each later 1 KiB, each write (0: none, as curl)")
 	durationVarP(fl, &f.maxTime, "max-time", "m", 0, "bound on the whole command (0: none)")
 	fl.BoolVarP(&f.fail, "fail", "f", false, "on a status of 400 or more print no body, only an error, and exit 22")
 	fl.Int64Var(&f.maxBytes, "max-bytes", 0, "refuse a body larger than this (0: no bound)")
@@ -232,6 +237,8 @@ func (a *app) httpSetup(f *httpFlags, uaSet bool) (*httpraw.Client, *httpraw.Req
 	switch {
 	case f.connectTimeout < 0:
 		return nil, nil, usage("--connect-timeout %v: want 0 (no bound) or more", f.connectTimeout)
+	case f.timeout < 0:
+		return nil, nil, usage("--timeout %v: want 0 (no bound) or more", f.timeout)
 	case f.maxTime < 0:
 		return nil, nil, usage("-m %v: want 0 (no bound) or more", f.maxTime)
 	case f.maxBytes < 0:
@@ -241,7 +248,7 @@ func (a *app) httpSetup(f *httpFlags, uaSet bool) (*httpraw.Client, *httpraw.Req
 	case f.maxRedirs < -1:
 		return nil, nil, usage("--max-redirs %d: want -1 (no bound) or more", f.maxRedirs)
 	}
-	client := &httpraw.Client{ConnectTimeout: f.connectTimeout, Family: fam}
+	client := &httpraw.Client{ConnectTimeout: f.connectTimeout, Timeout: f.timeout, Family: fam}
 	if f.unixSocket != "" {
 		path := f.unixSocket
 		if strings.Contains(path, "://") {
@@ -594,17 +601,18 @@ func ms(d time.Duration) string {
 
 func httpExit(err error) int {
 	var (
-		re  *httpraw.ResolveError
-		ce  *httpraw.ConnectError
-		te  *httpraw.TLSError
-		me  *httpraw.MalformedError
-		we  *cli.WriteError
-		ee  *encodingError
-		ne  net.Error
-		ua  x509.UnknownAuthorityError
-		ci  x509.CertificateInvalidError
-		he  x509.HostnameError
-		cve *tls.CertificateVerificationError
+		re     *httpraw.ResolveError
+		ce     *httpraw.ConnectError
+		te     *httpraw.TLSError
+		me     *httpraw.MalformedError
+		we     *cli.WriteError
+		ee     *encodingError
+		ne     net.Error
+		ua     x509.UnknownAuthorityError
+		ci     x509.CertificateInvalidError
+		he     x509.HostnameError
+		cve    *tls.CertificateVerificationError
+		closed *httpraw.ClosedError
 	)
 	switch {
 	case errors.As(err, &we):
@@ -623,6 +631,10 @@ func httpExit(err error) int {
 		return exitRedirects
 	case errors.Is(err, httpraw.ErrUnsupportedScheme):
 		return exitFailure
+	case errors.As(err, &closed) && closed.Empty:
+		return exitEmptyReply
+	case errors.As(err, &closed):
+		return exitPartial
 	case errors.As(err, &me):
 		return exitMalformed
 	case errors.Is(err, httpraw.ErrBodyTooLarge):

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -144,9 +143,9 @@ func statusOf(ctx context.Context, err error) int {
 // isTimeout reports whether err is a wait that ran out: a deadline (a
 // client's --timeout on any of its waits), or a query no reply came to.
 func isTimeout(err error) bool {
-	var ne net.Error
+	var te interface{ Timeout() bool }
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, sockit.ErrNoReply) || errors.As(err, &ne) && ne.Timeout()
+		errors.Is(err, sockit.ErrNoReply) || errors.As(err, &te) && te.Timeout()
 }
 
 // errPrefix is "sockit CMD" for the command that failed ("sockit" alone

@@ -53,7 +53,7 @@ no reply has come for --wait.`,
 		Args: exactArgs(1),
 	}
 	family := familyFlags(cmd)
-	durationVar(cmd.Flags(), &timeout, "timeout", 10*time.Second, "bound on the connect (0: none)")
+	durationVar(cmd.Flags(), &timeout, "timeout", 10*time.Second, "bound on the connect and, once stdin has ended, on each wait for the peer (nc -w; 0: none)")
 	durationVar(cmd.Flags(), &opt.Wait, "wait", 2*time.Second, "datagrams: quiet time to wait for replies after stdin ends")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		fam, err := family()

@@ -61,7 +61,8 @@ AAAA), the answered addresses are printed and the failed query reported on
 stderr, as getaddrinfo, host and dig show what they got.
 
 Exit status: 0 when every NAME gave at least one answer (even if a family
-failed), 1 when some NAME gave none, 2 for a usage error.`,
+failed), 1 when some NAME gave none, 28 when every NAME that gave none timed
+out (--timeout, after --retries), 2 for a usage error.`,
 		Example: `  sockit resolve localhost
   sockit resolve -4 -H localhost example.internal
   sockit resolve --server 127.0.0.1:5353 www.example.com
@@ -208,7 +209,7 @@ type resolveOpts struct {
 }
 
 func (a *app) runResolve(r *resolve.Resolver, names iter.Seq[string], o resolveOpts) error {
-	failed := false
+	failed, timedOut := false, true
 	out := bufio.NewWriterSize(a.stdout, 64<<10)
 	count := 0
 	lastFlush := time.Now()
@@ -216,6 +217,7 @@ func (a *app) runResolve(r *resolve.Resolver, names iter.Seq[string], o resolveO
 		if res.Err != nil {
 			if len(res.Addrs) == 0 {
 				failed = true
+				timedOut = timedOut && isTimeout(res.Err)
 			}
 			// "sockit resolve: NAME: why", the one form of every command.
 			why := res.Err
@@ -232,7 +234,7 @@ func (a *app) runResolve(r *resolve.Resolver, names iter.Seq[string], o resolveO
 				j.Addresses = []string{}
 			}
 			if res.Err != nil {
-				j.Error = res.Err.Error()
+				j.Error = cli.Message(res.Err)
 			}
 			b, err := json.MarshalIndent(j, "  ", "  ")
 			if err != nil {
@@ -291,7 +293,10 @@ func (a *app) runResolve(r *resolve.Resolver, names iter.Seq[string], o resolveO
 	if err := out.Flush(); err != nil {
 		return err
 	}
-	if failed {
+	switch {
+	case failed && timedOut:
+		return quietExit(exitTimeout) // every NAME that failed got no answer in time
+	case failed:
 		return quietExit(exitFailure)
 	}
 	return nil

@@ -85,12 +85,13 @@ func TestInterruptIsQuiet(t *testing.T) {
 		{"echo tcp", syscall.SIGTERM, []string{"echo", "--timeout", "30s", "tcp://" + ln.Addr().String(), "hi"}},
 		{"qotd udp", os.Interrupt.(syscall.Signal), []string{"qotd", "--timeout", "30s", "udp://" + pc.LocalAddr().String()}},
 		{"listen", os.Interrupt.(syscall.Signal), []string{"listen", "127.0.0.1:0"}},
+		// (resolve -4: one query, one connection; A and AAAA go at once.)
 		// A server that accepts and never answers; the HTTP clients said
 		// "context canceled" and exited 1, resolve over TCP waited out
 		// --timeout.
 		{"get", os.Interrupt.(syscall.Signal), []string{"get", "http://" + ln.Addr().String() + "/"}},
 		{"head -o", syscall.SIGTERM, []string{"head", "-o", filepath.Join(t.TempDir(), "h"), "http://" + ln.Addr().String() + "/"}},
-		{"resolve tcp", os.Interrupt.(syscall.Signal), []string{"resolve", "--timeout", "30s", "--server", "tcp://" + ln.Addr().String(), "a.test"}},
+		{"resolve tcp", os.Interrupt.(syscall.Signal), []string{"resolve", "-4", "--timeout", "30s", "--server", "tcp://" + ln.Addr().String(), "a.test"}},
 		// Connected, then reading a stdin that never ends: discard sat in
 		// its read until killed.
 		{"discard stdin", os.Interrupt.(syscall.Signal), []string{"discard", "tcp://" + ln.Addr().String()}},
@@ -325,11 +326,11 @@ func TestClientSummariesAndJSON(t *testing.T) {
 
 	r := sockitRun(t, "", "chargen", "-p", "--bytes", "740", chargen)
 	if r.code != 0 || len(r.stdout) != 740 || strings.Contains(r.stdout, "chargen") ||
-		!strings.HasPrefix(r.stderr, "sockit chargen: 740 bytes from "+chargen) {
+		!strings.HasPrefix(r.stderr, "sockit chargen: 740 bytes from "+addrs["chargen tcp"]+" (tcp)") {
 		t.Errorf("chargen -p: exit %d, %d bytes out, stderr %q", r.code, len(r.stdout), r.stderr)
 	}
 	r = sockitRun(t, "hello", "discard", discard)
-	if r.code != 0 || r.stdout != "" || !strings.HasPrefix(r.stderr, "sockit discard: sent 5 bytes to "+discard) {
+	if r.code != 0 || r.stdout != "" || !strings.HasPrefix(r.stderr, "sockit discard: sent 5 bytes to "+addrs["discard tcp"]+" (tcp)") {
 		t.Errorf("discard: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}
 

@@ -39,10 +39,10 @@ pattern and writes a summary line on stderr; -p prints the characters on stdout,
 				return err
 			}
 			if c.Endpoint.IsPacket() && got > MaxDatagram {
-				fmt.Fprintf(c.Stderr, "sockit: chargen: note: %s sent %d characters; RFC 864 says at most %d\n", c.Endpoint, got, MaxDatagram)
+				fmt.Fprintf(c.Stderr, "sockit chargen: note: %s sent %d characters; RFC 864 says at most %d\n", c.Endpoint.Describe(), got, MaxDatagram)
 			}
 			return c.Summary("chargen", got, el, map[string]any{"pattern_ok": true},
-				fmt.Sprintf("%d bytes from %s in %v (%s), pattern ok", got, c.Endpoint, el.Round(time.Microsecond), proto.Rate(got, el)), true)
+				fmt.Sprintf("%d bytes from %s in %v (%s), pattern ok", got, c.Endpoint.Describe(), el.Round(time.Microsecond), proto.Rate(got, el)), true)
 		}
 	},
 }

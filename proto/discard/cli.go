@@ -25,5 +25,5 @@ func runClient(ctx context.Context, c *proto.Call) error {
 	}
 	el := time.Since(start)
 	return c.Summary("discard", n, el, nil,
-		fmt.Sprintf("sent %d bytes to %s in %v (%s)", n, c.Endpoint, el.Round(time.Microsecond), proto.Rate(n, el)), true)
+		fmt.Sprintf("sent %d bytes to %s in %v (%s)", n, c.Endpoint.Describe(), el.Round(time.Microsecond), proto.Rate(n, el)), true)
 }

@@ -57,7 +57,7 @@ func runClient(ctx context.Context, c *proto.Call) error {
 	}
 	if err == nil {
 		c.Summary("echo", int64(len(msg)), el, nil, fmt.Sprintf("%d bytes to %s, the same %d back in %v",
-			len(msg), c.Endpoint, len(got), el.Round(time.Microsecond)), false)
+			len(msg), c.Endpoint.Describe(), len(got), el.Round(time.Microsecond)), false)
 	}
 	return err
 }

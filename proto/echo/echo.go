@@ -84,6 +84,9 @@ func Exchange(ctx context.Context, d *sockit.Dialer, e sockit.Endpoint, msg []by
 	if err != nil {
 		return got, err
 	}
+	if len(got) < len(msg) && bytes.HasPrefix(msg, got) {
+		return got, fmt.Errorf("%w: sent %d bytes, %d came back before the connection closed", ErrMismatch, len(msg), len(got))
+	}
 	if !bytes.Equal(got, msg) {
 		return got, fmt.Errorf("%w: sent %d bytes, got %d back, first difference at byte %d", ErrMismatch, len(msg), len(got), firstDiff(got, msg))
 	}

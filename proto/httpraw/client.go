@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sockit/sockit"
 )
 
 // Request is what the client writes: the brief's request line and Host and
@@ -81,6 +83,18 @@ type (
 	TLSError struct{ Err error }
 )
 
+// ClosedError is a response the server cut short by closing the
+// connection: in its body (curl's "transfer closed", 18), or before its
+// first byte, Empty (curl's "Empty reply from server", 52). Err, a
+// *MalformedError, says where.
+type ClosedError struct {
+	Empty bool
+	Err   error
+}
+
+func (e *ClosedError) Error() string { return e.Err.Error() }
+func (e *ClosedError) Unwrap() error { return e.Err }
+
 func (e *ResolveError) Error() string { return e.Err.Error() }
 func (e *ResolveError) Unwrap() error { return e.Err }
 func (e *ConnectError) Error() string { return e.Err.Error() }
@@ -96,6 +110,12 @@ type Client struct {
 	// ConnectTimeout bounds resolving and connecting (and the TLS
 	// handshake); zero means no bound beyond the context's.
 	ConnectTimeout time.Duration
+	// Timeout bounds each wait for the server once connected — the TLS
+	// handshake, the first byte of a response and each later read, and
+	// each write — by sockit's client rule (sockit.TimeoutConn): a server
+	// that stays silent, stalls or trickles ends the exchange within it.
+	// Zero means no bound (curl's default).
+	Timeout time.Duration
 	// TLS is the configuration for https; nil means the system roots. Its
 	// ServerName is set from each URL.
 	TLS *tls.Config
@@ -225,7 +245,7 @@ func (c *Client) do(ctx context.Context, req *Request, pick func(*Response) io.W
 			return ex, errStale
 		}
 		if err == io.EOF {
-			return ex, &MalformedError{Offset: 0, Msg: "connection closed before a response"}
+			return ex, &ClosedError{Empty: true, Err: &MalformedError{Msg: "empty reply from server: connection closed before a response"}}
 		}
 		return ex, c.ctxErr(ctx, err)
 	}
@@ -244,6 +264,9 @@ func (c *Client) do(ctx context.Context, req *Request, pick func(*Response) io.W
 		body = io.Discard
 	}
 	ex.BodySize, err = c.rd.Body(resp, body, maxBody)
+	if me := (*MalformedError)(nil); c.rd.d.eof && errors.As(err, &me) {
+		err = &ClosedError{Err: err}
+	}
 	c.rd.Raw = nil
 	ex.Timings.Total = time.Since(start)
 	if c.OnDone != nil {
@@ -310,6 +333,9 @@ func (c *Client) dial(ctx context.Context, u *url.URL, t *Timings) error {
 		if conn == nil {
 			return &ConnectError{c.ctxErr(ctx, lastErr)}
 		}
+	}
+	if c.Timeout > 0 {
+		conn = sockit.NewTimeoutConn(conn, c.Timeout)
 	}
 	if u.Scheme == "https" {
 		cfg := &tls.Config{}

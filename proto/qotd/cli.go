@@ -34,7 +34,7 @@ func runClient(ctx context.Context, c *proto.Call) error {
 	}
 	if err == nil {
 		c.Summary("qotd", int64(len(quote)), el, nil, fmt.Sprintf("%d bytes from %s in %v, %d attempt(s)",
-			len(quote), c.Endpoint, el.Round(time.Microsecond), attempts), false)
+			len(quote), c.Endpoint.Describe(), el.Round(time.Microsecond), attempts), false)
 	}
 	return err
 }

@@ -26,7 +26,7 @@ func runClient(ctx context.Context, c *proto.Call) error {
 	if c.JSON {
 		return c.Summary("time", 4, el, map[string]any{"time": remote, "offset_s": offset.Seconds(), "attempts": attempts}, "", false)
 	}
-	c.Summary("time", 4, el, nil, fmt.Sprintf("4 bytes from %s in %v, %d attempt(s)", c.Endpoint, el.Round(time.Microsecond), attempts), false)
+	c.Summary("time", 4, el, nil, fmt.Sprintf("4 bytes from %s in %v, %d attempt(s)", c.Endpoint.Describe(), el.Round(time.Microsecond), attempts), false)
 	_, err = fmt.Fprintf(c.Stdout, "%s (offset %+.0fs from the local clock)\n", remote.Format(time.RFC3339), offset.Seconds())
 	return err
 }
