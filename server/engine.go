@@ -20,8 +20,13 @@ type engine interface {
 	// servePacket answers pc's datagrams in the same way.
 	servePacket(pc net.PacketConn, svc Service, ctr *counters) error
 	// unwatch stops serving l, a listener or packet socket the server closes
-	// next; when it returns, nothing of the engine uses l's descriptor.
+	// next: no more accepts or reads are started on it.
 	unwatch(l io.Closer)
+	// release follows unwatch: it forgets l and closes it. With graceful,
+	// when l is a stream listener, the connections already queued on it
+	// are taken as it closes (closeQueued) and served like any other. When
+	// it returns, l's Serve call may return.
+	release(l io.Closer, graceful bool, stop <-chan struct{})
 	// drain begins a graceful shutdown, after the server stopped admitting:
 	// every connection that is idle (see Idler) closes now, and the others
 	// are told (Idler.Drain) and close as soon as they are idle.

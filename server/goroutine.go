@@ -29,12 +29,28 @@ type goEngine struct {
 	s        *Server
 	draining atomic.Bool
 
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	mu        sync.Mutex
+	conns     map[net.Conn]struct{}
+	listeners map[net.Listener]*goListener // being served, for unwatch and release
+	released  map[net.Listener]struct{}    // released before their Serve call began
+	forced    bool                         // closeConns ran: a connection started now closes at once
+}
+
+// goListener is what serves one listener's connections.
+type goListener struct {
+	svc Service
+	ctr *counters
+	// unwatched: unwatch has begun to stop the accept loop (under the
+	// engine's mu), and release follows. Then acceptEnded is closed when
+	// the loop has left Accept for good, and released when release has
+	// closed the listener and started what it took from the queue.
+	unwatched             bool
+	acceptEnded, released chan struct{}
 }
 
 func newGoEngine(s *Server) *goEngine {
-	return &goEngine{s: s, conns: make(map[net.Conn]struct{})}
+	return &goEngine{s: s, conns: make(map[net.Conn]struct{}),
+		listeners: make(map[net.Listener]*goListener), released: make(map[net.Listener]struct{})}
 }
 
 // serveStream accepts until the listener closes. Accept errors such as
@@ -42,11 +58,32 @@ func newGoEngine(s *Server) *goEngine {
 // others are returned.
 func (e *goEngine) serveStream(ln net.Listener, svc Service, ctr *counters) error {
 	s := e.s
+	gl := &goListener{svc: svc, ctr: ctr, acceptEnded: make(chan struct{}), released: make(chan struct{})}
+	e.mu.Lock()
+	if _, gone := e.released[ln]; gone {
+		delete(e.released, ln)
+		e.mu.Unlock()
+		return ErrServerClosed
+	}
+	e.listeners[ln] = gl
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(e.listeners, ln)
+		e.mu.Unlock()
+	}()
 	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if s.isClosing() {
+				e.mu.Lock()
+				unwatched := gl.unwatched
+				e.mu.Unlock()
+				if unwatched {
+					close(gl.acceptEnded)
+					<-gl.released
+				}
 				return ErrServerClosed
 			}
 			if isTemporaryAccept(err) {
@@ -54,44 +91,121 @@ func (e *goEngine) serveStream(ln net.Listener, svc Service, ctr *counters) erro
 				s.cfg.Logger.Warn("accept failed; retrying", "service", svc.Name, "addr", ln.Addr().String(),
 					"err", err, "hint", fdHint(err), "retry_in", backoff)
 				t := time.NewTimer(backoff)
-				<-t.C
+				select {
+				case <-t.C:
+				case <-s.closed:
+					t.Stop()
+				}
 				continue
 			}
 			return err
 		}
 		backoff = 0
-		remote := remoteAddrPort(c.RemoteAddr())
-		src := remote.Addr()
-		if reason, ok := s.admit(src); !ok {
-			if reason != "" {
-				ctr.drop(reason, remote)
-			}
-			c.Close()
-			continue
-		}
-		ctr.accepted()
-		e.mu.Lock()
-		e.conns[c] = struct{}{}
-		e.mu.Unlock()
-		go func() {
-			defer func() {
-				ctr.closed()
-				e.mu.Lock()
-				delete(e.conns, c)
-				e.mu.Unlock()
-				s.release(src)
-			}()
-			e.serveConn(c, svc.Stream.Open(remote), ctr)
-		}()
+		e.start(c, svc, ctr)
 	}
+}
+
+// start admits an accepted connection and serves it on a goroutine of its
+// own.
+func (e *goEngine) start(c net.Conn, svc Service, ctr *counters) {
+	s := e.s
+	remote := remoteAddrPort(c.RemoteAddr())
+	src := remote.Addr()
+	if reason, ok := s.admit(src); !ok {
+		if reason != "" {
+			ctr.drop(reason, remote)
+		}
+		c.Close()
+		return
+	}
+	ctr.accepted()
+	e.mu.Lock()
+	e.conns[c] = struct{}{}
+	if e.forced {
+		c.Close() // admitted as closeConns ran: it ends with the rest
+	}
+	e.mu.Unlock()
+	go func() {
+		defer func() {
+			ctr.closed()
+			e.mu.Lock()
+			delete(e.conns, c)
+			e.mu.Unlock()
+			s.release(src)
+		}()
+		e.serveConn(c, svc.Stream.Open(remote), ctr)
+	}()
 }
 
 func (e *goEngine) servePacket(pc net.PacketConn, svc Service, ctr *counters) error {
 	return e.s.servePacketConn(pc, svc.Packet, ctr)
 }
 
-// unwatch has nothing to do: closing a listener ends its Accept.
-func (e *goEngine) unwatch(io.Closer) {}
+// unwatch ends a listener's accept loop: a deadline in the past wakes its
+// Accept, which then sees the server closing. It returns once the loop has
+// left Accept, which held the descriptor: release's close then closes it
+// at once, right after its last accept, not whenever the woken goroutine
+// is next scheduled (the connections that completed their handshake in
+// between were reset). A listener without deadlines keeps its loop until
+// release closes it.
+func (e *goEngine) unwatch(c io.Closer) {
+	ln, ok := c.(net.Listener)
+	if !ok {
+		return
+	}
+	e.mu.Lock()
+	gl := e.listeners[ln]
+	if gl != nil {
+		gl.unwatched = true
+	}
+	e.mu.Unlock()
+	d, ok := ln.(interface{ SetDeadline(time.Time) error })
+	if gl == nil || !ok || d.SetDeadline(aLongTimeAgo) != nil {
+		return
+	}
+	<-gl.acceptEnded
+}
+
+// release closes a listener, taking what its queue holds as it closes
+// (with graceful) and starting each of those connections as the accept
+// loop does (which may still take some itself until the close). Once stop
+// is closed the grace is over: what is not started yet is closed.
+func (e *goEngine) release(c io.Closer, graceful bool, stop <-chan struct{}) {
+	ln, ok := c.(net.Listener)
+	if !ok {
+		c.Close()
+		return
+	}
+	e.mu.Lock()
+	gl := e.listeners[ln]
+	if gl == nil {
+		e.released[ln] = struct{}{} // its Serve call, when it begins, ends at once
+	}
+	e.mu.Unlock()
+	if gl == nil {
+		ln.Close()
+		return
+	}
+	defer close(gl.released)
+	q := closeQueued(ln, graceful, stop)
+	for i, qc := range q {
+		select {
+		case <-stop:
+			for _, qc := range q[i:] {
+				syscall.Close(qc.fd)
+			}
+			return
+		default:
+		}
+		f := os.NewFile(uintptr(qc.fd), "")
+		conn, err := net.FileConn(f) // a duplicate in Go's poller
+		f.Close()
+		if err != nil {
+			continue
+		}
+		e.start(conn, gl.svc, gl.ctr)
+	}
+}
 
 // aLongTimeAgo is a read deadline that has passed: it wakes a blocked read.
 var aLongTimeAgo = time.Unix(1, 0)
@@ -108,6 +222,7 @@ func (e *goEngine) drain() {
 func (e *goEngine) closeConns() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.forced = true
 	for c := range e.conns {
 		c.Close()
 	}

@@ -33,7 +33,11 @@
 // # Shutdown
 //
 // Shutdown follows net/http and nginx: (1) stop accepting and receiving:
-// listeners leave the loops, then close; (2) close every idle connection at
+// listeners leave the loops, then close, each taking as it closes the
+// connections the kernel had already queued on it (those clients' connects
+// have returned: they are served like any other; one after the close is
+// refused), where closing the listener first, as net/http's Shutdown does,
+// resets them; (2) close every idle connection at
 // once — a connection is idle when its Session implements Idler and says
 // so, none of its output is pending and no input waits (an HTTP keep-alive
 // connection between requests); (3) tell every other Idler session that

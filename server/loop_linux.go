@@ -4,12 +4,14 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/sockit/sockit/internal/poll"
+	"github.com/sockit/sockit/internal/rawsys"
 )
 
 // The event-loop engine serves stream connections without a goroutine or a
@@ -46,6 +48,10 @@ type listenerEntry struct {
 	ln       net.Listener
 	uds      bool
 	deferred bool // TCP_DEFER_ACCEPT is set (see ClientFirst): read at once after accept
+	// unwatched: the server is stopping it, the loops no longer wait on it
+	// (a listener paused after EMFILE is not taken back).
+	unwatched atomic.Bool
+	done      chan struct{} // closed once released: its Serve call returns
 }
 
 func newLoopEngine(s *Server) (*loopEngine, error) {
@@ -118,9 +124,9 @@ func listenerFD(ln net.Listener) (int, bool) {
 }
 
 // add starts accepting on ln in every loop.
-func (e *loopEngine) add(ln net.Listener, fd int, svc Service, ctr *counters) error {
+func (e *loopEngine) add(ln net.Listener, fd int, svc Service, ctr *counters) (*listenerEntry, error) {
 	_, uds := ln.(*net.UnixListener)
-	le := &listenerEntry{fd: fd, svc: svc, ctr: ctr, ln: ln, uds: uds}
+	le := &listenerEntry{fd: fd, svc: svc, ctr: ctr, ln: ln, uds: uds, done: make(chan struct{})}
 	if _, ok := svc.Stream.(ClientFirst); ok && !uds {
 		le.deferred = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1) == nil
 	}
@@ -130,7 +136,19 @@ func (e *loopEngine) add(ln net.Listener, fd int, svc Service, ctr *counters) er
 	for _, l := range e.loops {
 		if err := l.watchListener(fd); err != nil {
 			e.remove(fd)
-			return err
+			return nil, err
+		}
+	}
+	return le, nil
+}
+
+// entry returns ln's listener entry, nil when the loops do not serve it.
+func (e *loopEngine) entry(ln net.Listener) *listenerEntry {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	for _, le := range e.listeners {
+		if le.ln == ln {
+			return le
 		}
 	}
 	return nil
@@ -139,16 +157,8 @@ func (e *loopEngine) add(ln net.Listener, fd int, svc Service, ctr *counters) er
 // removeListener stops accepting on ln, if the loops serve it; it must run
 // before ln is closed, while its descriptor cannot yet be reused.
 func (e *loopEngine) removeListener(ln net.Listener) {
-	e.mu.RLock()
-	fd := -1
-	for f, le := range e.listeners {
-		if le.ln == ln {
-			fd = f
-		}
-	}
-	e.mu.RUnlock()
-	if fd >= 0 {
-		e.remove(fd)
+	if le := e.entry(ln); le != nil {
+		e.remove(le.fd)
 	}
 }
 
@@ -183,14 +193,15 @@ func (e *loopEngine) serveStream(ln net.Listener, svc Service, ctr *counters) er
 	if _, hasFD := listenerFD(ln); !ok || !hasFD {
 		return e.g.serveStream(ln, svc, ctr)
 	}
-	err := e.registerHeld(sc, func(fd int) error { return e.add(ln, fd, svc, ctr) }, func() { e.removeListener(ln) })
+	var le *listenerEntry
+	err := e.registerHeld(sc, func(fd int) (err error) { le, err = e.add(ln, fd, svc, ctr); return err }, func() { e.removeListener(ln) })
 	if err != nil {
 		if e.s.isClosing() {
 			return ErrServerClosed
 		}
 		return err
 	}
-	<-e.s.closed // stopListening removes ln from the loops, then closes it
+	<-le.done // stopListening takes ln off the loops, empties its queue, then closes it
 	return ErrServerClosed
 }
 
@@ -206,10 +217,54 @@ func (e *loopEngine) servePacket(pc net.PacketConn, svc Service, ctr *counters) 
 func (e *loopEngine) unwatch(c io.Closer) {
 	switch c := c.(type) {
 	case net.Listener:
-		e.removeListener(c)
+		le := e.entry(c)
+		if le == nil {
+			e.g.unwatch(c)
+			return
+		}
+		le.unwatched.Store(true)
+		for _, l := range e.loops {
+			l.p.Delete(le.fd)
+			l.quiesce()
+		}
 	case net.PacketConn:
 		e.removePacket(c)
 	}
+}
+
+// release forgets an unwatched listener and closes it, taking what its
+// queue holds as it closes (with graceful); the first loop then serves
+// those as if it had accepted them itself. A packet socket, already off
+// the loops, is closed.
+func (e *loopEngine) release(c io.Closer, graceful bool, stop <-chan struct{}) {
+	ln, ok := c.(net.Listener)
+	if !ok {
+		c.Close()
+		return
+	}
+	le := e.entry(ln)
+	if le == nil {
+		e.g.release(c, graceful, stop)
+		return
+	}
+	e.mu.Lock()
+	delete(e.listeners, le.fd) // before the close frees its number
+	e.mu.Unlock()
+	if q := closeQueued(ln, graceful, stop); len(q) > 0 {
+		adopted := false
+		e.loops[0].do(func(l *loop) {
+			adopted = true
+			for _, qc := range q {
+				l.adopt(le, qc.fd, qc.peer.Addr(), int(qc.peer.Port()))
+			}
+		})
+		if !adopted { // the loop has ended: nothing can serve them
+			for _, qc := range q {
+				rawsys.Close(qc.fd)
+			}
+		}
+	}
+	close(le.done)
 }
 
 // drain has every loop close its idle connections and tell the others.

@@ -29,9 +29,10 @@ type loop struct {
 	done     chan struct{} // closed when run returns
 
 	// Barriers let another goroutine wait until the loop is between event
-	// batches (see quiesce).
+	// batches (see quiesce), and have it run a task there (see do).
 	barrierMu sync.Mutex
 	barriers  []chan struct{}
+	tasks     []func(*loop)
 	barrier   atomic.Bool
 	paused    map[int]time.Time // listeners backed off after EMFILE
 	now       time.Time
@@ -65,15 +66,36 @@ func (l *loop) quiesce() {
 	}
 }
 
-// releaseBarriers lets every quiesce waiting on l return.
+// do runs fn on l's thread, between event batches, and returns once it
+// has run (or the loop has ended).
+func (l *loop) do(fn func(*loop)) {
+	ch := make(chan struct{})
+	l.barrierMu.Lock()
+	l.tasks = append(l.tasks, fn)
+	l.barriers = append(l.barriers, ch)
+	l.barrierMu.Unlock()
+	l.barrier.Store(true)
+	l.wake()
+	select {
+	case <-ch:
+	case <-l.done:
+	}
+}
+
+// releaseBarriers runs the tasks given to do, then lets every quiesce and
+// do waiting on l return.
 func (l *loop) releaseBarriers() {
 	l.barrierMu.Lock()
 	l.barrier.Store(false)
-	for _, ch := range l.barriers {
+	tasks, barriers := l.tasks, l.barriers
+	l.tasks, l.barriers = nil, nil
+	l.barrierMu.Unlock()
+	for _, fn := range tasks {
+		fn(l)
+	}
+	for _, ch := range barriers {
 		close(ch)
 	}
-	l.barriers = nil
-	l.barrierMu.Unlock()
 }
 
 func (l *loop) wake() { l.p.Wake() }
@@ -164,7 +186,7 @@ func (l *loop) scan() {
 	for fd, until := range l.paused {
 		if l.now.After(until) {
 			delete(l.paused, fd)
-			if l.e.listener(fd) != nil {
+			if le := l.e.listener(fd); le != nil && !le.unwatched.Load() {
 				l.watchListener(fd)
 			}
 		}
@@ -196,12 +218,20 @@ func (l *loop) accept(le *listenerEntry) bool {
 		}
 		return false // EAGAIN, EINTR, or paused
 	}
+	l.adopt(le, nfd, src, port)
+	return true
+}
+
+// adopt serves nfd, a connection accepted on le (by the loop, or taken
+// from le's queue at shutdown), from src and port.
+func (l *loop) adopt(le *listenerEntry, nfd int, src netip.Addr, port int) {
+	s := l.e.s
 	if reason, ok := s.admit(src); !ok {
 		if reason != "" {
 			le.ctr.drop(reason, netip.AddrPortFrom(src, uint16(port)))
 		}
 		rawsys.Close(nfd)
-		return true
+		return
 	}
 	le.ctr.accepted()
 	var remote netip.AddrPort
@@ -217,7 +247,7 @@ func (l *loop) accept(le *listenerEntry) bool {
 	c.closeAfter = closeAfter
 	c.fullRead = closeAfter // the peer may have sent something we will never read
 	if !l.sendLast(c, out, closeAfter) {
-		return true
+		return
 	}
 	switch {
 	case c.closeAfter && len(c.out) == 0:
@@ -234,7 +264,9 @@ func (l *loop) accept(le *listenerEntry) bool {
 	if c.sess != nil { // not closed already
 		l.register(c)
 	}
-	return true
+	if l.draining && c.sess != nil {
+		l.drainConn(c) // accepted during shutdown: its first exchange is its last
+	}
 }
 
 // register adds c to the loop's epoll set, watched as want last set (a
