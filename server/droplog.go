@@ -10,26 +10,31 @@ import (
 )
 
 // dropReasons are the reasons a listener logs, in the order of their slots.
+// The last slot holds the reasons sessions give (Ender.End): the Recorder
+// counts each under its own name, and the log line names the last seen.
 var dropReasons = [...]string{
 	DropMaxConns, DropPerSource, CloseIdle, CloseWriteTimeout,
 	DropReservedPort, DropBadSource, DropBudget, DropBudgetTable,
-	DropUnaddressable, DropSendBuffer,
+	DropUnaddressable, DropSendBuffer, "",
 }
+
+// sessionSlot is the slot of the reasons sessions give.
+const sessionSlot = len(dropReasons) - 1
 
 // dropMessages say what happened, by slot.
 var dropMessages = [len(dropReasons)]string{
 	"connections refused", "connections refused", "connections closed", "connections closed",
 	"datagrams dropped", "datagrams dropped", "replies dropped", "replies dropped",
-	"replies dropped", "replies dropped",
+	"replies dropped", "replies dropped", "connections closed",
 }
 
 func dropSlot(reason string) int {
-	for i, r := range dropReasons {
+	for i, r := range dropReasons[:sessionSlot] {
 		if r == reason {
 			return i
 		}
 	}
-	return -1
+	return sessionSlot
 }
 
 // dropLog writes a listener's rate-limited drop lines (WARN, INFO for idle
@@ -55,6 +60,7 @@ type dropSlotState struct {
 	armed   atomic.Bool  // a line is scheduled: drops only count
 	srcMu   sync.Mutex   // try-locked by note
 	src     netip.AddrPort
+	reason  string      // the last reason noted (the session slot's line names it)
 	timer   *time.Timer // under dropLog.mu
 }
 
@@ -77,13 +83,10 @@ func (d *dropLog) note(reason string, n int, src netip.AddrPort) {
 		return
 	}
 	i := dropSlot(reason)
-	if i < 0 {
-		return
-	}
 	sl := &d.slots[i]
 	sl.pending.Add(int64(n))
 	if sl.srcMu.TryLock() {
-		sl.src = src
+		sl.src, sl.reason = src, reason
 		sl.srcMu.Unlock()
 	}
 	if sl.armed.Load() || !sl.armed.CompareAndSwap(false, true) {
@@ -141,9 +144,9 @@ func (d *dropLog) flush(i int) bool {
 		return false
 	}
 	sl.srcMu.Lock()
-	src := sl.src
+	src, reason := sl.src, sl.reason
 	sl.srcMu.Unlock()
-	attrs := []any{"reason", dropReasons[i], "count", n}
+	attrs := []any{"reason", reason, "count", n}
 	switch {
 	case src.Port() != 0:
 		attrs = append(attrs, "source", src.String())

@@ -319,6 +319,13 @@ func (r *reader) done() {
 func (e *goEngine) serveConn(c net.Conn, sess Session, ctr *counters) {
 	s := e.s
 	defer c.Close()
+	if en, ok := sess.(Ender); ok {
+		defer func() {
+			if reason := en.End(); reason != "" {
+				ctr.drop(reason, peerAddr(c))
+			}
+		}()
+	}
 	write := func(p []byte) bool {
 		if len(p) == 0 {
 			return true
@@ -348,8 +355,28 @@ func (e *goEngine) serveConn(c net.Conn, sess Session, ctr *counters) {
 		return
 	}
 	if closeAfter {
-		lingerClose(c)
+		e.lingerClose(c, sess)
 		return
+	}
+
+	// produce writes what a Producer has ready beyond its replies, piece
+	// by piece, each write paced by the peer; false when the connection
+	// failed or is to close.
+	prod, produces := sess.(Producer)
+	produce := func(scratch *[]byte) bool {
+		for {
+			out, closeAfter := prod.More((*scratch)[:0])
+			if !write(out) {
+				return false
+			}
+			if closeAfter {
+				e.lingerClose(c, sess)
+				return false
+			}
+			if len(out) == 0 {
+				return true
+			}
+		}
 	}
 
 	r := newReader(c)
@@ -375,6 +402,14 @@ func (e *goEngine) serveConn(c net.Conn, sess Session, ctr *counters) {
 				return
 			}
 			tellDrain(sess)
+			if produces {
+				scratch := bufPool.Get().(*[]byte)
+				ok := produce(scratch)
+				bufPool.Put(scratch)
+				if !ok || idleNow(sess, c) {
+					return
+				}
+			}
 		}
 		in, err := r.read()
 		if len(in) > 0 {
@@ -397,13 +432,16 @@ func (e *goEngine) serveConn(c net.Conn, sess Session, ctr *counters) {
 					endFile(fs, false)
 				}
 			}
+			if ok && !closeAfter && produces && !produce(scratch) {
+				ok, closeAfter = false, false // closed by produce, or failed
+			}
 			bufPool.Put(scratch)
 			r.done()
 			if !ok {
 				return
 			}
 			if closeAfter {
-				lingerClose(c)
+				e.lingerClose(c, sess)
 				return
 			}
 			if drained && idleNow(sess, c) {
@@ -516,24 +554,37 @@ func idleNow(sess Session, c net.Conn) bool {
 // reply still in flight; so when input is waiting, send FIN first and read
 // (and drop) what the peer sends until it closes, at most a second. When
 // nothing is waiting — the usual case, checked with one FIONREAD — the
-// plain close sends FIN after the reply and costs nothing more.
-func lingerClose(c net.Conn) {
-	if pendingInput(c) == 0 {
+// plain close sends FIN after the reply and costs nothing more. A
+// Lingerer's close always waits so, for up to 5 s of silence from the peer
+// and the write timeout in all (see lingerSilence), when it lingers always.
+func (e *goEngine) lingerClose(c net.Conn, sess Session) {
+	mode := lingerMode(sess)
+	talks := mode == LingerAlways
+	if mode == LingerNever || pendingInput(c) == 0 && !talks {
 		return // the caller's Close sends FIN after the queued reply
 	}
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
-	end := time.Now().Add(time.Second)
+	silence := time.Second
+	if talks {
+		silence = lingerSilence
+	}
+	start := time.Now()
+	end := start.Add(silence)
 	c.SetReadDeadline(end)
 	var b [512]byte
 	for {
 		if _, err := c.Read(b[:]); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) && time.Now().Before(end) {
-				c.SetReadDeadline(end) // moved by drain: the linger keeps its second
+				c.SetReadDeadline(end) // moved by drain: the linger keeps its time
 				continue
 			}
 			return
+		}
+		if talks && time.Since(start) < e.s.writeTimeout() {
+			end = time.Now().Add(silence)
+			c.SetReadDeadline(end)
 		}
 	}
 }
@@ -552,6 +603,14 @@ func discardInput(c net.Conn) {
 			return
 		}
 	}
+}
+
+// lingerMode is how sess's connection closes (see Lingerer).
+func lingerMode(sess Session) Linger {
+	if lg, ok := sess.(Lingerer); ok {
+		return lg.Linger()
+	}
+	return LingerIfWaiting
 }
 
 // pendingInput returns the bytes waiting to be read on c, or -1 if unknown.

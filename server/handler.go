@@ -149,6 +149,7 @@ import (
 	"errors"
 	"net/netip"
 	"os"
+	"time"
 )
 
 // StreamHandler starts a Session for each accepted stream connection.
@@ -263,6 +264,69 @@ func endFile(fs FileSender, taken bool) {
 	}
 	fs.Resume(nil, errConnEnded)
 }
+
+// Producer is a Session that can have more output ready than one call
+// returned, or output that no input prompts: HTTP/2 sends a file body in
+// DATA frames as the peer's flow-control window opens, a piece at a time,
+// and its GOAWAY when told to drain. The runtime calls More after every
+// Receive, Resume and Drain once the output so far has been written, and
+// again each time the kernel has taken it all, until More returns nothing.
+// Between pieces it goes on reading (and calling Receive) only while all
+// output has been written, so a peer that does not read still holds back
+// its own input.
+type Producer interface {
+	Session
+	// More appends the next piece of output to buf (nil when nothing is
+	// ready until more input comes), and whether to close once it is sent.
+	More(buf []byte) (out []byte, closeAfter bool)
+}
+
+// Ender is a Session that holds something across calls (HTTP/2 keeps the
+// files of streams waiting for the peer's window open), or that ends
+// connections whose peer abuses the protocol. The runtime calls End exactly
+// once, when the connection has closed, whoever closed it.
+type Ender interface {
+	Session
+	// End releases what the session holds. It returns why the session
+	// ended the connection when the peer was to blame (an HTTP/2 flood:
+	// rapid resets, CONTINUATION or control-frame floods), "" otherwise;
+	// the runtime counts that reason as a drop (Recorder.Dropped) and logs
+	// it in the drop log, as it does its own timeouts.
+	End() (dropReason string)
+}
+
+// Lingerer is a Session that says how its connection closes once the
+// output is sent. By default (LingerIfWaiting) the runtime closes at once
+// unless input is waiting, and then shuts the connection for writing and
+// reads and drops input until the peer closes or a second passes: closing
+// a socket with input unread sends a reset, which can destroy output the
+// peer has not read yet. An HTTP/1.1 request per connection costs no wait.
+type Lingerer interface {
+	Session
+	// Linger is asked when the connection is to close after its output.
+	Linger() Linger
+}
+
+// lingerSilence is how long a LingerAlways close waits for the peer's
+// next bytes or FIN: nginx's lingering_timeout (5 s); its lingering_time
+// (30 s) is the server's write timeout here.
+const lingerSilence = 5 * time.Second
+
+// Linger is how a connection closes after its last output.
+type Linger uint8
+
+const (
+	// LingerIfWaiting lingers only when input is waiting (the default).
+	LingerIfWaiting Linger = iota
+	// LingerAlways waits for the peer's FIN, while the peer keeps sending,
+	// up to 5 s of silence and the write timeout in all: HTTP/2 clients
+	// send WINDOW_UPDATE and PING frames as they read, so more are on the
+	// way after the last frame.
+	LingerAlways
+	// LingerNever closes at once, input waiting or not: a peer cut off for
+	// a flood is not read for another second.
+	LingerNever
+)
 
 // PacketHandler answers datagrams. It is called concurrently.
 type PacketHandler interface {

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"net/netip"
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/sockit/sockit/internal/rawsys"
@@ -22,11 +25,13 @@ func (l *loop) finishClose(c *econn) {
 	if shut {
 		unix.Shutdown(int(c.fd), unix.SHUT_WR)
 	}
-	if c.eof || !c.fullRead {
+	mode := lingerMode(c.sess)
+	talks := !c.eof && mode == LingerAlways // the peer may be sending still
+	if c.eof || mode == LingerNever || !c.fullRead && !talks {
 		l.close(c)
 		return
 	}
-	if v, err := unix.IoctlGetInt(int(c.fd), unix.SIOCINQ); err == nil && v == 0 {
+	if v, err := unix.IoctlGetInt(int(c.fd), unix.SIOCINQ); err == nil && v == 0 && !talks {
 		l.close(c)
 		return
 	}
@@ -34,6 +39,9 @@ func (l *loop) finishClose(c *econn) {
 		unix.Shutdown(int(c.fd), unix.SHUT_WR)
 	}
 	c.linger = max(l.mono+1000, 1) // 0 is none
+	if talks {
+		c.linger = max(l.mono+uint32(lingerSilence/time.Millisecond), 1)
+	}
 	c.closeAfter = false
 	c.streams = false
 	l.want(c, false)
@@ -49,6 +57,11 @@ func (l *loop) close(c *econn) {
 		c.file = nil
 	}
 	ctr, src := c.ctr, c.src
+	if en, ok := c.sess.(Ender); ok {
+		if reason := en.End(); reason != "" {
+			ctr.drop(reason, netip.AddrPortFrom(src, 0))
+		}
+	}
 	l.conns.put(c)
 	ctr.closed()
 	l.e.s.release(src)
@@ -64,6 +77,11 @@ func (l *loop) drainConn(c *econn) {
 	if !c.drained {
 		c.drained = true
 		tellDrain(c.sess)
+		// A Producer may have something to say first (HTTP/2's GOAWAY);
+		// once it is written the connection may be idle already.
+		if produces(c) && l.produce(c) && l.idle(c) {
+			l.close(c)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/netip"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -99,9 +100,26 @@ func (l *loop) handle(c *econn, ev uint32) {
 		}
 		return
 	}
-	if ev&(poll.In|poll.Hup|poll.Err|poll.RDHup) != 0 {
+	if ev&(poll.In|poll.Hup|poll.Err|poll.RDHup) != 0 || l.between(c) {
 		l.read(c)
 	}
+}
+
+// between reports whether c is a Producer between pieces of output: all
+// written, more may be ready. It is watched for writability only, so its
+// input is read here, between pieces (an HTTP/2 peer's WINDOW_UPDATE,
+// PING or next request during a long body); a read that finds nothing
+// costs one EAGAIN per few pieces.
+func (l *loop) between(c *econn) bool {
+	return c.writing && len(c.out) == 0 && c.file == nil && !c.closeAfter && c.linger == 0 && c.sess != nil && produces(c)
+}
+
+// produces reports whether c's session is a Producer. It is asked, not
+// kept: a flag would take econn past 112 bytes (see TestEconnSize), and
+// the question costs a few nanoseconds where it is asked.
+func produces(c *econn) bool {
+	_, ok := c.sess.(Producer)
+	return ok
 }
 
 // flush writes pending output; then streams more for a streamer.
@@ -147,8 +165,47 @@ func (l *loop) flush(c *econn) bool {
 			}
 		}
 		return true
+	case produces(c):
+		return l.produce(c)
 	}
 	l.want(c, false)
+	return true
+}
+
+// produce asks a Producer for more output while the kernel takes all of
+// it, a few pieces per turn; when more may be ready, c is watched for
+// writability and comes back after the other connections. False when c was
+// closed.
+func (l *loop) produce(c *econn) bool {
+	p := c.sess.(Producer)
+	for range 4 {
+		if len(c.out) > 0 || c.file != nil || c.closeAfter || c.linger != 0 {
+			return true // the kernel has not taken the last piece yet
+		}
+		out, closeAfter := p.More(l.scratch[:0])
+		if len(out) == 0 && !closeAfter {
+			l.want(c, false)
+			return true
+		}
+		if !c.nodelay && c.tcp {
+			// Pieces of one output: Nagle would hold each behind the
+			// peer's ACK of the last (1 ms a piece, measured on loopback).
+			c.nodelay = true
+			unix.SetsockoptInt(int(c.fd), unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		}
+		if !l.sendLast(c, out, closeAfter) {
+			return false
+		}
+		if closeAfter {
+			c.closeAfter = true
+			if len(c.out) == 0 {
+				l.finishClose(c)
+				return false
+			}
+			return true
+		}
+	}
+	l.want(c, true)
 	return true
 }
 
@@ -173,6 +230,11 @@ func (l *loop) read(c *econn) {
 	c.lastRead = l.mono
 	c.fullRead = n == len(l.buf)
 	c.ctr.in(n)
+	if c.linger != 0 && lingerMode(c.sess) == LingerAlways && l.since(c.lastWrite) < l.e.s.writeTimeout() {
+		// A Lingerer's peer that still sends is still reading what it was
+		// sent (HTTP/2's WINDOW_UPDATE): wait on, up to the write timeout.
+		c.linger = max(l.mono+uint32(lingerSilence/time.Millisecond), 1)
+	}
 	if c.streams || c.linger != 0 || c.closeAfter {
 		return // input is dropped
 	}
@@ -204,5 +266,9 @@ func (l *loop) read(c *econn) {
 		if len(c.out) == 0 && c.file == nil {
 			l.finishClose(c)
 		}
+		return
+	}
+	if produces(c) {
+		l.produce(c)
 	}
 }

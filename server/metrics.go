@@ -23,7 +23,8 @@ type ListenerRecorder interface {
 	Received(datagrams, bytes int)
 	Sent(datagrams, bytes int)
 	// Dropped counts n datagrams or connections dropped for reason (one of
-	// the Drop and Close constants). A connection dropped for DropMaxConns
+	// the Drop and Close constants, or a reason a session gave for ending
+	// its connection: see Ender). A connection dropped for DropMaxConns
 	// or DropPerSource was refused; one dropped for CloseIdle or
 	// CloseWriteTimeout was open and closed by the server's timeout.
 	Dropped(reason string, n int)
