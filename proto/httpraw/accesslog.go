@@ -2,6 +2,7 @@ package httpraw
 
 import (
 	"bytes"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -31,45 +32,67 @@ var logBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }
 // s.fileN bytes more. line is the raw request line of a refused request,
 // nil for one the framer parsed.
 func (s *session) logAccess(resp []byte, headLen int, line []byte) {
+	e := accessEntry{peer: s.peer, raw: line, status: s.status, body: int64(len(resp) - headLen),
+		referer: s.referer, userAgent: s.userAgent}
+	if line == nil && len(s.method) > 0 {
+		e.method, e.target = s.method, s.target
+		e.major, e.minor = s.f.Version()
+	}
+	if s.file != nil && !s.fileTaken {
+		e.body += s.fileN
+	}
+	s.r.logEntry(&e)
+}
+
+// accessEntry is what one access log line says, whichever protocol
+// carried the exchange.
+type accessEntry struct {
+	peer           netip.AddrPort
+	method, target []byte // nil: no request line ("-")
+	major, minor   int    // the request's HTTP version
+	raw            []byte // a refused request line, as sent, instead of method and target
+	status         int
+	body           int64 // body bytes of the response
+	referer        []byte
+	userAgent      []byte
+}
+
+// logEntry writes e's line to the access log in one Write.
+func (r *Responder) logEntry(e *accessEntry) {
 	bp := logBufs.Get().(*[]byte)
 	b := (*bp)[:0]
-	if s.peer.Addr().IsValid() {
-		b = s.peer.Addr().AppendTo(b)
+	if e.peer.Addr().IsValid() {
+		b = e.peer.Addr().AppendTo(b)
 	} else {
 		b = append(b, "unix:"...)
 	}
 	b = append(b, " - - ["...)
-	b = append(b, s.r.timeLocal()...)
+	b = append(b, r.timeLocal()...)
 	b = append(b, `] "`...)
 	switch {
-	case line != nil:
-		b = appendEscaped(b, line)
-	case len(s.method) > 0:
-		major, minor := s.f.Version()
-		b = appendEscaped(b, s.method)
+	case e.raw != nil:
+		b = appendEscaped(b, e.raw)
+	case len(e.method) > 0:
+		b = appendEscaped(b, e.method)
 		b = append(b, ' ')
-		b = appendEscaped(b, s.target)
+		b = appendEscaped(b, e.target)
 		b = append(b, " HTTP/"...)
-		b = strconv.AppendInt(b, int64(major), 10)
+		b = strconv.AppendInt(b, int64(e.major), 10)
 		b = append(b, '.')
-		b = strconv.AppendInt(b, int64(minor), 10)
+		b = strconv.AppendInt(b, int64(e.minor), 10)
 	default:
 		b = append(b, '-')
 	}
 	b = append(b, `" `...)
-	body := int64(len(resp) - headLen)
-	if s.file != nil && !s.fileTaken {
-		body += s.fileN
-	}
-	b = strconv.AppendInt(b, int64(s.status), 10)
+	b = strconv.AppendInt(b, int64(e.status), 10)
 	b = append(b, ' ')
-	b = strconv.AppendInt(b, body, 10)
+	b = strconv.AppendInt(b, e.body, 10)
 	b = append(b, ` "`...)
-	b = appendField(b, s.referer)
+	b = appendField(b, e.referer)
 	b = append(b, `" "`...)
-	b = appendField(b, s.userAgent)
+	b = appendField(b, e.userAgent)
 	b = append(b, "\"\n"...)
-	s.r.AccessLog.Write(b)
+	r.AccessLog.Write(b)
 	*bp = b
 	logBufs.Put(bp)
 }

@@ -79,6 +79,7 @@ type Responder struct {
 type dateCache struct {
 	sec int64
 	val []byte
+	str string // val as a string, for HTTP/2's HPACK
 }
 
 // Service returns the responder as a server.Service (streams only).
@@ -86,18 +87,22 @@ func Service(r *Responder) server.Service {
 	return server.Service{Name: "http", Stream: r}
 }
 
-func (r *Responder) dateHeader() []byte {
+func (r *Responder) dateHeader() []byte { return r.dateNow().val }
+
+// dateNow is the Date header's value this second.
+func (r *Responder) dateNow() *dateCache {
 	now := time.Now
 	if r.Now != nil {
 		now = r.Now
 	}
 	t := now()
 	if c := r.date.Load(); c != nil && c.sec == t.Unix() {
-		return c.val
+		return c
 	}
-	c := &dateCache{sec: t.Unix(), val: []byte(t.UTC().Format(http1123))}
+	str := t.UTC().Format(http1123)
+	c := &dateCache{sec: t.Unix(), val: []byte(str), str: str}
 	r.date.Store(c)
-	return c.val
+	return c
 }
 
 const http1123 = "Mon, 02 Jan 2006 15:04:05 GMT"
@@ -117,19 +122,20 @@ type session struct {
 	pending []byte         // bytes received that the framer has not consumed yet
 	// The request being read: its start line and the fields the responder
 	// uses, copied out of the input (their capacity is reused).
-	method, target, ifNoneMatch, ifModifiedSince, rng, ifRange []byte
-	referer, userAgent                                         []byte // kept only for the access log
-	host                                                       int    // Host fields seen
-	badHost                                                    bool   // one of them is not a valid host[:port]
-	draining                                                   bool   // the server is shutting down: the next response is the last
-	inHead                                                     bool   // between a request line and its header section's end
-	inBody                                                     bool   // the request was answered; its body is being read
-	headEnd, status                                            int    // the last response head written: where it ends in its buffer, its status code
+	request
+	referer, userAgent []byte // kept only for the access log
+	host               int    // Host fields seen
+	badHost            bool   // one of them is not a valid host[:port]
+	draining           bool   // the server is shutting down: the next response is the last
+	inHead             bool   // between a request line and its header section's end
+	inBody             bool   // the request was answered; its body is being read
+	headEnd, status    int    // the last response head written: where it ends in its buffer, its status code
 	// A file body to send after the response head (see TakeFile).
 	file            *os.File
 	fileOff, fileN  int64
-	fileTaken, hold bool   // the runtime has the file; input waits until it is sent
-	watched         []byte // with Responder.watch: the body of the request being read
+	fileTaken, hold bool    // the runtime has the file; input waits until it is sent
+	watched         []byte  // with Responder.watch: the body of the request being read
+	h2              *h2conn // the connection speaks HTTP/2 (see h2.go)
 }
 
 func (s *session) Greet(buf []byte) ([]byte, bool) { return nil, false }
@@ -141,12 +147,22 @@ var (
 
 // Idle implements server.Idler: between requests (every one answered, none
 // begun), a keep-alive connection can be closed on shutdown at once.
-func (s *session) Idle() bool { return len(s.pending) == 0 && s.file == nil && s.f.Idle() }
+func (s *session) Idle() bool {
+	if s.h2 != nil {
+		return s.h2.idle()
+	}
+	return len(s.pending) == 0 && s.file == nil && s.f.Idle()
+}
 
 // Drain implements server.Idler: the request in progress is answered with
 // Connection: close, and the connection ends there (as net/http does once
 // Shutdown has begun).
-func (s *session) Drain() { s.draining = true }
+func (s *session) Drain() {
+	s.draining = true
+	if s.h2 != nil {
+		s.h2.draining = true
+	}
+}
 
 // TakeFile implements server.FileSender: the file body of the response
 // just returned, if it has one.
@@ -181,6 +197,9 @@ func (s *session) Resume(buf []byte, err error) ([]byte, bool) {
 // Content-Length or chunked, is read and dropped (a GET/HEAD server has no
 // use for it, as nginx's static files).
 func (s *session) Receive(in, out []byte) ([]byte, bool) {
+	if s.h2 != nil || s.f.Offset() == 0 && h2Preface(s.pending, in) {
+		return s.receiveH2(in, out)
+	}
 	data := in
 	if len(s.pending) > 0 {
 		s.pending = append(s.pending, in...)
@@ -490,7 +509,6 @@ func rangeApplies(ifRange []byte, d *doc) bool {
 
 // handle answers the request whose header section just ended.
 func (s *session) handle(out []byte) ([]byte, bool) {
-	r := s.r
 	_, minor := s.f.Version()
 	if s.host > 1 || minor >= 1 && s.host == 0 || s.badHost || !nginxMethod(s.method) || !originOrAbsolute(s.target) {
 		// RFC 9112 §3.2: exactly one Host, a valid one. The method and the
@@ -500,71 +518,124 @@ func (s *session) handle(out []byte) ([]byte, bool) {
 		return s.errorPage(out, 400, false), true
 	}
 	keep := s.f.KeepAlive() && !s.draining
-	isGet, isHead := string(s.method) == "GET", string(s.method) == "HEAD"
+	a := s.r.answer(&s.request)
+	if a.status == 400 {
+		keep = false // a malformed target ends the connection, as every 400 does
+	}
+	out = s.appendHeadNoLength(out, a.status, a.reason, keep, a.lines)
+	if a.file != nil {
+		s.file, s.fileOff, s.fileN = a.file, a.off, a.n
+		return out, !keep
+	}
+	out = append(out, a.body...)
+	return append(out, a.text...), !keep
+}
+
+// request is what the responder answers, whichever protocol carried it:
+// the method, the target, and the fields it acts on.
+type request struct {
+	method, target, ifNoneMatch, ifModifiedSince, rng, ifRange []byte
+}
+
+// reply is the responder's answer to a request before either protocol
+// writes it: the status, the header lines that follow Server and Date
+// (each "Name: value\r\n", as HTTP/1.1 sends them; HTTP/2 lowers the
+// names), and the body: bytes in memory (body, or a fixed text), or a
+// range of a file, which the caller sends and then closes.
+type reply struct {
+	status int
+	reason string
+	lines  string
+	body   []byte
+	text   string
+	file   *os.File
+	off, n int64
+}
+
+// textLines are the header lines of a plain-text body of n bytes.
+func textLines(n int) string {
+	return "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " + strconv.Itoa(n) + "\r\n"
+}
+
+// errorReply is status's plain-text answer, its reason phrase as the body.
+func errorReply(status int) reply {
+	text := statusText(status) + "\n"
+	return reply{status: status, reason: statusText(status), lines: textLines(len(text)), text: text}
+}
+
+const (
+	methodNotAllowedText = "method not allowed\n"
+	movedText            = "Moved Permanently\n"
+)
+
+// methodNotAllowedLines are the 405's header lines, computed once.
+var methodNotAllowedLines = textLines(len(methodNotAllowedText)) + "Allow: GET, HEAD\r\n"
+
+// answer decides the reply to q: the brief's page or a file under Root,
+// with RFC 9110's conditional requests and single byte ranges, for GET and
+// HEAD (a HEAD's reply has no body); 405 for other methods.
+func (r *Responder) answer(q *request) reply {
+	isGet, isHead := string(q.method) == "GET", string(q.method) == "HEAD"
 	if !isGet && !isHead {
-		out = s.appendHead(out, 405, "Method Not Allowed", "text/plain; charset=utf-8", 19, keep, "Allow: GET, HEAD\r\n")
-		return append(out, "method not allowed\n"...), !keep
+		return reply{status: 405, reason: "Method Not Allowed", lines: methodNotAllowedLines, text: methodNotAllowedText}
 	}
 	var d doc
-	if r.Root == nil && (string(s.target) == "/" || string(s.target) == "/index.html") {
+	if r.Root == nil && (string(q.target) == "/" || string(q.target) == "/index.html") {
 		d = pageDoc // the brief's page, without allocating
 	} else {
-		d = r.lookup(string(s.target))
+		d = r.lookup(string(q.target))
 	}
 	switch d.status {
 	case 200:
 	case 301:
-		out = s.appendHead(out, 301, "Moved Permanently", "text/plain; charset=utf-8", len("Moved Permanently\n"), keep, "Location: "+d.redirect+"\r\n")
+		a := reply{status: 301, reason: "Moved Permanently", lines: textLines(len(movedText)) + "Location: " + d.redirect + "\r\n"}
 		if isGet {
-			out = append(out, "Moved Permanently\n"...)
+			a.text = movedText
 		}
-		return out, !keep
+		return a
 	default:
-		if d.status == 400 {
-			keep = false // a malformed target ends the connection, as every 400 does
-		}
+		a := errorReply(d.status)
 		if isHead {
-			return s.appendHead(out, d.status, statusText(d.status), "text/plain; charset=utf-8", len(statusText(d.status))+1, keep, ""), !keep
+			a.text = ""
 		}
-		return s.errorPage(out, d.status, keep), !keep
+		return a
 	}
-	if notModified(s.ifNoneMatch, s.ifModifiedSince, d.etag, d.mod) {
+	if notModified(q.ifNoneMatch, q.ifModifiedSince, d.etag, d.mod) {
 		if d.file != nil {
 			d.file.Close()
 		}
-		return s.appendHeadNoLength(out, 304, "Not Modified", keep, d.lines), !keep
+		return reply{status: 304, reason: "Not Modified", lines: d.lines}
 	}
 	off, n := int64(0), d.size
 	status, reason, contentRange := 200, "OK", ""
-	if isGet && len(s.rng) > 0 && rangeApplies(s.ifRange, &d) {
-		if o, k, ok, satisfiable := byteRange(s.rng, d.size); ok && !satisfiable {
+	if isGet && len(q.rng) > 0 && rangeApplies(q.ifRange, &d) {
+		if o, k, ok, satisfiable := byteRange(q.rng, d.size); ok && !satisfiable {
 			if d.file != nil {
 				d.file.Close()
 			}
-			text := statusText(416) + "\n"
-			out = s.appendHead(out, 416, statusText(416), "text/plain; charset=utf-8", len(text), keep, "Content-Range: bytes */"+strconv.FormatInt(d.size, 10)+"\r\n")
-			return append(out, text...), !keep
+			a := errorReply(416)
+			a.lines += "Content-Range: bytes */" + strconv.FormatInt(d.size, 10) + "\r\n"
+			return a
 		} else if ok {
 			off, n, status, reason = o, k, 206, "Partial Content"
 			contentRange = "Content-Range: bytes " + strconv.FormatInt(o, 10) + "-" + strconv.FormatInt(o+k-1, 10) + "/" + strconv.FormatInt(d.size, 10) + "\r\n"
 		}
 	}
-	head := d.head // a document in memory's 200, computed once
-	if status != 200 || head == "" {
-		head = headLines(d.ctype, n, d.lines) + contentRange
+	a := reply{status: status, reason: reason, lines: d.head} // a document in memory's 200, computed once
+	if status != 200 || a.lines == "" {
+		a.lines = headLines(d.ctype, n, d.lines) + contentRange
 	}
-	out = s.appendHeadNoLength(out, status, reason, keep, head)
 	switch {
 	case !isGet:
 		if d.file != nil {
 			d.file.Close()
 		}
 	case d.file != nil:
-		s.file, s.fileOff, s.fileN = d.file, off, n
+		a.file, a.off, a.n = d.file, off, n
 	default:
-		out = append(out, d.body[off:off+n]...)
+		a.body = d.body[off : off+n]
 	}
-	return out, !keep
+	return a
 }
 
 // appendHeadNoLength writes every response's head, so it is where each
@@ -592,15 +663,10 @@ func (s *session) appendHeadNoLength(out []byte, status int, reason string, keep
 	return out
 }
 
-func (s *session) appendHead(out []byte, status int, reason, ctype string, length int, keep bool, extra string) []byte {
-	extra = "Content-Type: " + ctype + "\r\nContent-Length: " + strconv.Itoa(length) + "\r\n" + extra
-	return s.appendHeadNoLength(out, status, reason, keep, extra)
-}
-
 func (s *session) errorPage(out []byte, status int, keep bool) []byte {
-	text := statusText(status) + "\n"
-	out = s.appendHead(out, status, statusText(status), "text/plain; charset=utf-8", len(text), keep, "")
-	return append(out, text...)
+	a := errorReply(status)
+	out = s.appendHeadNoLength(out, a.status, a.reason, keep, a.lines)
+	return append(out, a.text...)
 }
 
 func statusText(code int) string {
