@@ -1,11 +1,16 @@
 package httpraw_test
 
 import (
+	"bytes"
+	"encoding/binary"
 	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"github.com/sockit/sockit/proto/httpraw"
 	"github.com/sockit/sockit/server/promrecorder"
@@ -63,6 +68,51 @@ func BenchmarkResponderCachedFile(b *testing.B) {
 	for b.Loop() {
 		out, closeAfter := sess.Receive(req, buf)
 		if closeAfter || len(out) < 200 {
+			b.Fatalf("bad reply: %d bytes, close %v", len(out), closeAfter)
+		}
+	}
+}
+
+// BenchmarkResponderH2GET is BenchmarkResponderGET over HTTP/2: one GET of
+// the brief's page on a new stream of a connection already open, as
+// h2load sends it (its fields indexed in HPACK's dynamic table after the
+// first request), answered with HEADERS and DATA; the input also gives
+// back the connection window the answer used.
+func BenchmarkResponderH2GET(b *testing.B) {
+	r := &httpraw.Responder{}
+	sess := r.Open(netip.MustParseAddrPort("127.0.0.1:40000"))
+	var wire bytes.Buffer
+	fr := http2.NewFramer(&wire, nil)
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	block := func() []byte {
+		hb.Reset()
+		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "localhost:8080"}, {":path", "/"}, {"user-agent", "h2load nghttp2/1.52.0"}, {"accept-encoding", "gzip, deflate"}} {
+			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		return bytes.Clone(hb.Bytes())
+	}
+	wire.WriteString(http2.ClientPreface)
+	fr.WriteSettings()
+	fr.WriteSettingsAck()
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block(), EndStream: true, EndHeaders: true})
+	buf := make([]byte, 0, 16<<10)
+	if out, _ := sess.Receive(wire.Bytes(), buf); len(out) < 400 {
+		b.Fatalf("first reply: %d bytes", len(out))
+	}
+	page := uint32(len(httpraw.Page()))
+	wire.Reset()
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: block(), EndStream: true, EndHeaders: true})
+	fr.WriteWindowUpdate(0, page)
+	req := bytes.Clone(wire.Bytes())
+	b.ReportAllocs()
+	b.SetBytes(int64(len(req)))
+	id := uint32(3)
+	for b.Loop() {
+		binary.BigEndian.PutUint32(req[5:9], id)
+		id += 2
+		out, closeAfter := sess.Receive(req, buf)
+		if closeAfter || len(out) < int(page) {
 			b.Fatalf("bad reply: %d bytes, close %v", len(out), closeAfter)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"syscall"
 	"testing"
@@ -12,6 +13,9 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/sockit/sockit/proto/httpraw"
+	"github.com/sockit/sockit/server"
 )
 
 // h2peer is a test's HTTP/2 client: raw frames through x/net's Framer, so
@@ -188,4 +192,70 @@ func (p *h2peer) untilGoAway() (*http2.GoAwayFrame, int) {
 			n++
 		}
 	}
+}
+
+// FuzzH2Session feeds the responder's HTTP/2 session whatever follows the
+// client preface, whole and then in pieces of a few bytes, and reads
+// every output with x/net's Framer and HPACK decoder: no panic, and every
+// call's output is whole, valid frames (their header blocks decodable in
+// order), nothing after the session asked to close.
+func FuzzH2Session(f *testing.F) {
+	var seed bytes.Buffer
+	fr := http2.NewFramer(&seed, nil)
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for _, hf := range []hpack.HeaderField{{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"}, {Name: ":path", Value: "/"}, {Name: ":authority", Value: "a"}} {
+		enc.WriteField(hf)
+	}
+	fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 10})
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true})
+	fr.WriteWindowUpdate(1, 100)
+	fr.WritePing(false, [8]byte{1})
+	f.Add(seed.Bytes(), uint8(3))
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: hb.Bytes()[:3]})
+	fr.WriteContinuation(3, true, hb.Bytes()[3:])
+	fr.WriteData(3, true, []byte("body"))
+	fr.WriteRSTStream(5, http2.ErrCodeCancel)
+	f.Add(seed.Bytes(), uint8(1))
+	f.Fuzz(func(t *testing.T, in []byte, step uint8) {
+		for _, size := range []int{len(in), int(step%16) + 1} {
+			sess := (&httpraw.Responder{}).Open(netip.AddrPort{})
+			dec := hpack.NewDecoder(4096, nil)
+			check := func(out []byte, closed bool) {
+				rd := http2.NewFramer(nil, bytes.NewReader(out))
+				rd.ReadMetaHeaders = dec
+				rd.MaxHeaderListSize = 1 << 20
+				for {
+					_, err := rd.ReadFrame()
+					if err == io.EOF {
+						return
+					}
+					if err != nil {
+						t.Fatalf("output not whole frames: %v", err)
+					}
+				}
+			}
+			feed := append([]byte(http2.ClientPreface), in...)
+			closed := false
+			for len(feed) > 0 && !closed {
+				n := min(size, len(feed))
+				if size == 0 {
+					n = len(feed)
+				}
+				out, c := sess.Receive(feed[:n], make([]byte, 0, 16<<10))
+				check(out, closed)
+				closed = c
+				feed = feed[n:]
+				for !closed {
+					out, c := sess.(server.Producer).More(make([]byte, 0, 16<<10))
+					if len(out) == 0 && !c {
+						break
+					}
+					check(out, closed)
+					closed = c
+				}
+			}
+			sess.(server.Ender).End()
+		}
+	})
 }
