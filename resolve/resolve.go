@@ -25,6 +25,38 @@ import (
 // records ("no such host").
 var ErrNotFound = errors.New("resolve: no such host")
 
+// Present writes name as dig presents a name: a byte that is not
+// printable ASCII, or a space, as \DDD (its decimal value), and a
+// backslash as \\, so that no name from a file or a server reaches a
+// terminal raw.
+func Present(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '\\':
+			b.WriteString(`\\`)
+		case c <= ' ' || c >= 0x7f:
+			fmt.Fprintf(&b, "\\%03d", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// FamilyError is the error for an address literal of the family
+// Resolver.Family excludes (resolve -4 ::1): the question is wrong, not
+// the name.
+type FamilyError struct{ IPv4 bool }
+
+func (e *FamilyError) Error() string {
+	if e.IPv4 {
+		return "an IPv4 address, and only IPv6 was asked for"
+	}
+	return "an IPv6 address, and only IPv4 was asked for"
+}
+
 // Resolver looks names up. Its zero value uses the system's rules: the Go
 // resolver reading /etc/hosts, /etc/nsswitch.conf and /etc/resolv.conf.
 type Resolver struct {
@@ -67,7 +99,12 @@ func (e *Error) Unwrap() error { return e.Err }
 // and dig all show what was answered.
 func (r *Resolver) Lookup(ctx context.Context, name string) ([]netip.Addr, error) {
 	if a, err := netip.ParseAddr(name); err == nil {
-		return r.filter(name, []netip.Addr{a})
+		if !r.keeps(a) {
+			// An address resolves to itself: of the other family, it is
+			// the question that is wrong, not the name.
+			return nil, &Error{Name: name, Err: &FamilyError{IPv4: a.Is4()}}
+		}
+		return []netip.Addr{a}, nil
 	}
 	var addrs []netip.Addr
 	var err error

@@ -226,7 +226,7 @@ func (o *benchOpts) config(cmd *cobra.Command, a *app, target string) (bench.Con
 		}
 		b, err := os.ReadFile(body.file)
 		if err != nil {
-			return cfg, usageErr("bench: %s: %v", body.flag, err)
+			return cfg, usageErr("bench: %s: %w", body.flag, err)
 		}
 		cfg.Body = append([]byte{}, b...) // non-nil even when empty: a body of 0 bytes is still sent
 		if cfg.Method == "" {
@@ -236,7 +236,7 @@ func (o *benchOpts) config(cmd *cobra.Command, a *app, target string) (bench.Con
 	if o.cacert != "" {
 		pem, err := os.ReadFile(o.cacert)
 		if err != nil {
-			return cfg, usageErr("bench: --cacert: %v", err)
+			return cfg, usageErr("bench: --cacert: %w", err)
 		}
 		cfg.RootCAs = x509.NewCertPool()
 		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
@@ -258,11 +258,11 @@ func (o *benchOpts) shardOf(cfg *bench.Config) error {
 	if o.shard != "" {
 		sh, err := bench.ParseShard(o.shard)
 		if err != nil {
-			return usageErr("bench: --shard: %v", err)
+			return usageErr("bench: --shard: %w", err)
 		}
 		cfg.Shard = sh
 	} else if sh, ok, err := bench.ShardFromEnv(os.Getenv); err != nil {
-		return usageErr("bench: %v", err)
+		return usageErr("bench: %w", err)
 	} else if ok {
 		cfg.Shard = sh
 	}
@@ -395,7 +395,7 @@ func openOutputs(paths map[string]string) (*outputs, error) {
 		f, err := os.Create(paths[flag])
 		if err != nil {
 			outs.close()
-			return nil, usageErr("bench: %s: %v", flag, err)
+			return nil, usageErr("bench: %s: %w", flag, err)
 		}
 		outs.files[flag] = f
 	}

@@ -52,7 +52,7 @@ merges a Kubernetes Job's pods.`,
 			}
 			m, err := report.MergeRun(rs, report.MergeOptions{Force: force})
 			if err != nil {
-				return usageErr("bench merge: %v", err)
+				return usageErr("bench merge: %w", err)
 			}
 			if htmlFile != "" {
 				if err := writeFile(htmlFile, func(w io.Writer) error { return report.WriteHTML(w, report.Named{Name: m.Target, Result: m}) }); err != nil {
@@ -117,11 +117,11 @@ func (a *app) readReports(cmdName string, files []string) ([]report.Named, error
 			b, err = os.ReadFile(p)
 		}
 		if err != nil {
-			return nil, usageErr("%s: %v", cmdName, err)
+			return nil, usageErr("%s: %w", cmdName, err)
 		}
 		got, err := report.ReadReports(p, b)
 		if err != nil {
-			return nil, usageErr("%s: %v", cmdName, err)
+			return nil, usageErr("%s: %w", cmdName, err)
 		}
 		if len(got) == 0 {
 			return nil, usageErr("%s: %s holds no report", cmdName, p)

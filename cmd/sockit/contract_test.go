@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -216,5 +218,101 @@ func dnsReply(t *testing.T, tcp bool) func([]byte) []byte {
 			b = append([]byte{byte(len(b) >> 8), byte(len(b))}, b...)
 		}
 		return b
+	}
+}
+
+// TestOneVoice runs the error paths of every command and fails on Go's
+// or a package's own words in what they print, and on a line without the
+// command's prefix: every message is worded in one place (internal/cli)
+// and said as "sockit CMD: …".
+func TestOneVoice(t *testing.T) {
+	refused := sockittest.FreePort(t)
+	dead := fmt.Sprintf("127.0.0.1:%d", refused)
+	reset := sockittest.TCPPeer(t, func(c *net.TCPConn) { readSome(c); c.SetLinger(0) })
+	closer := sockittest.TCPPeer(t, func(c *net.TCPConn) { readSome(c) })
+	garbage := sockittest.TCPPeer(t, func(c *net.TCPConn) { readSome(c); c.Write([]byte("SSH-2.0-OpenSSH\r\n\r\n")) })
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	inUse := taken.Addr().String()
+	missing := filepath.Join(t.TempDir(), "missing")
+	for _, args := range [][]string{
+		{"frob"},
+		{"help", "frob"},
+		{"connect"},
+		{"connect", "tcp://" + dead},
+		{"connect", "tcp://127.0.0.1:99999"},
+		{"connect", "--timeout", "x", "tcp://" + dead},
+		{"connect", "tcp://" + reset},
+		{"connect", "unix://" + missing},
+		{"connect", "nosuch.invalid:80"},
+		{"listen", "tcp://" + inUse},
+		{"listen", "unix:///proc/x/y"},
+		{"echo", "tcp://" + dead, "hi"},
+		{"echo", "tcp://" + reset, "hi"},
+		{"echo", "--timeout", "0.3", "--retries", "0", "udp://" + dead, "hi"},
+		{"discard", "tcp://" + dead},
+		{"chargen", "--bytes", "x", "tcp://" + dead},
+		{"chargen", "tcp://" + closer},
+		{"qotd", "a", "b"},
+		{"qotd", "udp://" + dead},
+		{"qotd", "tcp://" + closer},
+		{"daytime", "tcp://" + dead},
+		{"daytime", "localhost:nosuchsvc"},
+		{"time", "tcp://" + closer},
+		{"time", "udp://" + dead},
+		{"get", "http://127.0.0.1:99999/"},
+		{"get", "http://a b/"},
+		{"get", "http://[::1/"},
+		{"get", "ftp://x/"},
+		{"get", "http://" + dead + "/"},
+		{"get", "http://" + closer + "/"},
+		{"get", "http://" + reset + "/"},
+		{"get", "http://" + garbage + "/"},
+		{"get", "http://nosuch.invalid/"},
+		{"get", "-d", "@" + missing, "http://" + dead + "/"},
+		{"get", "--cacert", missing, "https://" + dead + "/"},
+		{"get", "-w", "@" + missing, "http://" + dead + "/"},
+		{"get", "--unix-socket", missing, "http://x/"},
+		{"get", "-m", "x", "http://x/"},
+		{"head", "http://" + closer + "/"},
+		{"resolve", "-f", missing},
+		{"resolve", "--server", "127.0.0.1:99999", "a.test"},
+		{"resolve", "--server", "tcp://" + closer, "a.test"},
+		{"resolve", "--server", "tcp://" + dead, "a.test"},
+		{"resolve", "-x", "nosuch"},
+		{"resolve", "-4", "::1"},
+		{"interfaces", "x"},
+		{"bench", "-n", "x", "http://a/"},
+		{"bench", "merge", missing},
+		{"serve", "--frob"},
+		{"packet", "read", missing},
+	} {
+		r := sockitRun(t, "", args...)
+		path := "sockit"
+		if args[0] != "frob" {
+			path += " " + args[0]
+		}
+		if args[0] == "bench" && args[1] == "merge" || args[0] == "packet" {
+			path += " " + args[1]
+		}
+		t.Logf("%v: exit %d: %s", args, r.code, r.stderr)
+		if r.code == 0 || r.stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q; want a failure said", args, r.code, r.stderr)
+		}
+		for _, l := range strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n") {
+			if !strings.HasPrefix(l, path+": ") {
+				t.Errorf("%v: line %q lacks the prefix %q", args, l, path+": ")
+			}
+			for _, words := range []string{"EOF", "dial tcp", "dial udp", "route ip+net", "httpraw:", `parse "`,
+				`invalid port "`, "strconv", "context canceled", "context deadline", "i/o timeout", "use of closed",
+				"lookup ", "read tcp", "write tcp", "read udp", "sockit: sockit", "open /"} {
+				if strings.Contains(l, words) {
+					t.Errorf("%v: Go's or a package's words %q in %q", args, words, l)
+				}
+			}
+		}
 	}
 }

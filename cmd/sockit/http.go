@@ -183,7 +183,7 @@ func (a *app) runHTTP(name string, f *httpFlags, urls []string, uaSet bool) erro
 	defer client.Close()
 	format, err := readArg(a, f.writeOut)
 	if err != nil {
-		return usageErr("%s: -w: %v", name, err)
+		return usageErr("%s: -w: %w", name, err)
 	}
 	ctx := a.ctx
 	if f.maxTime > 0 {
@@ -254,7 +254,7 @@ func (a *app) httpSetup(f *httpFlags, uaSet bool) (*httpraw.Client, *httpraw.Req
 		if strings.Contains(path, "://") {
 			e, err := sockit.ParseEndpoint(path, sockit.Defaults{})
 			if err != nil {
-				return nil, nil, usage("--unix-socket: %v", err)
+				return nil, nil, usage("--unix-socket: %w", err)
 			}
 			if e.Network != "unix" {
 				return nil, nil, usage("--unix-socket %s: HTTP needs a unix:// stream socket", path)
@@ -267,7 +267,7 @@ func (a *app) httpSetup(f *httpFlags, uaSet bool) (*httpraw.Client, *httpraw.Req
 	if f.cacert != "" {
 		pem, err := os.ReadFile(f.cacert)
 		if err != nil {
-			return nil, nil, &httpFail{exitCACert, fmt.Errorf("--cacert: %v", err)}
+			return nil, nil, &httpFail{exitCACert, fmt.Errorf("--cacert: %w", err)}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
@@ -292,7 +292,7 @@ func (a *app) httpSetup(f *httpFlags, uaSet bool) (*httpraw.Client, *httpraw.Req
 		client.CheckRedirect = httpraw.FollowRedirects(f.maxRedirs, f.trusted)
 	}
 
-	req := &httpraw.Request{Method: f.method}
+	req := &httpraw.Request{Method: f.method, UserAgent: "sockit/" + version()}
 	var h []httpraw.Field
 	for _, s := range f.headers {
 		n, v, ok := strings.Cut(s, ":")
@@ -329,7 +329,7 @@ func (a *app) httpSetup(f *httpFlags, uaSet bool) (*httpraw.Client, *httpraw.Req
 	for i, d := range append(append([]string{}, f.data...), f.dataBinary...) {
 		b, err := readArg(a, d)
 		if err != nil {
-			return nil, nil, usage("-d: %v", err)
+			return nil, nil, usage("-d: %w", err)
 		}
 		if i < len(f.data) && strings.HasPrefix(d, "@") {
 			b = strings.NewReplacer("\r", "", "\n", "").Replace(b) // as curl -d @FILE
@@ -345,7 +345,7 @@ func (a *app) httpSetup(f *httpFlags, uaSet bool) (*httpraw.Client, *httpraw.Req
 		for _, d := range f.json {
 			b, err := readArg(a, d)
 			if err != nil {
-				return nil, nil, usage("--json: %v", err)
+				return nil, nil, usage("--json: %w", err)
 			}
 			body.WriteString(b)
 		}

@@ -211,6 +211,8 @@ udp://, udp4://, udp6://, unix:///path, unix://@abstract or unixgram:///path.`,
 	root.SuggestionsMinimumDistance = 2
 	root.SetHelpCommand(a.helpCommand(root))
 	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
+	// -V, as curl, nc and ab spell it (-v is verbose everywhere in sockit).
+	root.Flags().BoolP("version", "V", false, "print the version, commit and Go version (as sockit version does)")
 	root.AddCommand(
 		a.resolveCommand(),
 		a.connectCommand(),

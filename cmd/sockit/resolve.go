@@ -97,7 +97,7 @@ out (--timeout, after --retries), 2 for a usage error.`,
 					if err == nil {
 						err = fmt.Errorf("%q: a DNS server is udp:// or tcp:// HOST[:PORT]", server)
 					}
-					return usageErr("resolve: --server: %v", err)
+					return usageErr("resolve: --server: %w", err)
 				}
 				r.Server = e.Address
 				if strings.HasPrefix(e.Network, "tcp") {
@@ -120,7 +120,7 @@ out (--timeout, after --retries), 2 for a usage error.`,
 				if file != "-" {
 					f, err := os.Open(file)
 					if err != nil {
-						return usageErr("resolve: %v", err)
+						return usageErr("resolve: %w", err)
 					}
 					defer f.Close()
 					in = f
@@ -160,7 +160,7 @@ out (--timeout, after --retries), 2 for a usage error.`,
 	durationVar(f, &r.Timeout, "timeout", 5*time.Second, "with --server, how long to wait for the answer to each query (each try)")
 	f.BoolVarP(&o.reverse, "reverse", "x", false, "reverse lookup: NAMEs are IP addresses, print their host names (PTR)")
 	f.BoolVarP(&o.withNames, "with-names", "H", false, `print "NAME ADDR" on each line instead of ADDR alone`)
-	f.BoolVar(&o.asJSON, "json", false, `print [{"name": ..., "addresses": [...]}]`)
+	f.BoolVar(&o.asJSON, "json", false, `print [{"name": ..., "addresses": [...]}] (with -x: [{"address": ..., "names": [...]}])`)
 	f.StringVarP(&file, "file", "f", "", "read NAMEs from FILE, one a line (- for stdin)")
 	f.IntVar(&o.concurrency, "concurrency", 16, fmt.Sprintf("lookups in flight at once; queries in flight with --server over UDP (default %d there)", bulkWindow))
 	f.IntVar(&o.Retries, "retries", 2, "with --server over UDP, send a query this many more times when no answer came within --timeout (dig's +retry)")
@@ -199,6 +199,13 @@ type resolveJSON struct {
 	Error     string   `json:"error,omitempty"`
 }
 
+// reverseJSON is -x's: an address's names are not addresses.
+type reverseJSON struct {
+	Address string   `json:"address"`
+	Names   []string `json:"names"`
+	Error   string   `json:"error,omitempty"`
+}
+
 // resolveOpts are the ways a batch of names is looked up and printed.
 type resolveOpts struct {
 	withNames, reverse, asJSON bool
@@ -214,27 +221,32 @@ func (a *app) runResolve(r *resolve.Resolver, names iter.Seq[string], o resolveO
 	count := 0
 	lastFlush := time.Now()
 	emit := func(res resolve.Result) error {
+		name := resolve.Present(res.Name) // as dig shows it: \255 for a byte that is not printable ASCII
+		why := res.Err
 		if res.Err != nil {
 			if len(res.Addrs) == 0 {
 				failed = true
 				timedOut = timedOut && isTimeout(res.Err)
 			}
 			// "sockit resolve: NAME: why", the one form of every command.
-			why := res.Err
 			if re := (*resolve.Error)(nil); errors.As(res.Err, &re) {
 				why = re.Err
 			}
-			fmt.Fprintf(a.stderr, "sockit resolve: %s: %s\n", res.Name, cli.Message(why))
+			fmt.Fprintf(a.stderr, "sockit resolve: %s: %s\n", name, cli.Message(why))
 		}
 		if o.asJSON {
 			// Streamed, element by element, in the layout of an indented
 			// json.Encoder: memory stays flat however long the list.
-			j := resolveJSON{Name: res.Name, Addresses: res.Addrs}
-			if j.Addresses == nil {
-				j.Addresses = []string{}
+			found, msg := res.Addrs, ""
+			if found == nil {
+				found = []string{}
 			}
 			if res.Err != nil {
-				j.Error = cli.Message(res.Err)
+				msg = cli.Message(why)
+			}
+			var j any = resolveJSON{Name: name, Addresses: found, Error: msg}
+			if o.reverse {
+				j = reverseJSON{Address: name, Names: found, Error: msg}
 			}
 			b, err := json.MarshalIndent(j, "  ", "  ")
 			if err != nil {
@@ -249,7 +261,7 @@ func (a *app) runResolve(r *resolve.Resolver, names iter.Seq[string], o resolveO
 		} else {
 			for _, addr := range res.Addrs {
 				if o.withNames {
-					out.WriteString(res.Name)
+					out.WriteString(name)
 					out.WriteByte(' ')
 				}
 				out.WriteString(addr)

@@ -196,3 +196,31 @@ func TestResolveInterrupted(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 130 and nothing", code, errb.String())
 	}
 }
+
+// TestResolvePresentation (issue 22 item 15): a name that is not
+// printable ASCII is shown as dig shows it (\255\254), never raw; an
+// address of the family -4/-6 excludes names the mismatch; --json -x lists
+// an address's names under "names", not "addresses".
+func TestResolvePresentation(t *testing.T) {
+	addr, _ := resolveDNS(t)
+	r := sockitRun(t, "", "resolve", "-4", "-H", "--server", "tcp://"+addr, "\xff\xfea b.test")
+	if r.code != 1 || r.stderr != `sockit resolve: \255\254a\032b.test: no such host`+"\n" {
+		t.Errorf("non-UTF-8 name: %d %q", r.code, r.stderr)
+	}
+	r = sockitRun(t, "", "resolve", "--json", "-4", "--server", "tcp://"+addr, "\xffx.test")
+	if r.code != 1 || !strings.Contains(r.stdout, `"name": "\\255x.test"`) {
+		t.Errorf("non-UTF-8 name --json: %d %q", r.code, r.stdout)
+	}
+	for _, tc := range []struct{ flag, addr, want string }{
+		{"-4", "::1", "sockit resolve: ::1: an IPv6 address, and only IPv4 was asked for\n"},
+		{"-6", "127.0.0.1", "sockit resolve: 127.0.0.1: an IPv4 address, and only IPv6 was asked for\n"},
+	} {
+		if r := sockitRun(t, "", "resolve", tc.flag, tc.addr); r.code != 1 || r.stderr != tc.want {
+			t.Errorf("resolve %s %s: %d %q", tc.flag, tc.addr, r.code, r.stderr)
+		}
+	}
+	r = sockitRun(t, "", "resolve", "--json", "-x", "--server", addr, "192.0.2.1")
+	if r.code != 0 || r.stdout != "[\n  {\n    \"address\": \"192.0.2.1\",\n    \"names\": [\n      \"host.test\"\n    ]\n  }\n]\n" {
+		t.Errorf("--json -x: %d %q", r.code, r.stdout)
+	}
+}

@@ -27,16 +27,21 @@ type Request struct {
 	// field with an empty value removes a default, as curl's -H 'Name:'.
 	Header []Field
 	Body   []byte
+	// UserAgent is the User-Agent sent unless Header gives one; "" means
+	// "sockit" (sockit get sends "sockit/VERSION", as curl sends
+	// "curl/VERSION").
+	UserAgent string
 }
-
-// UserAgent is sent unless the request overrides it.
-var UserAgent = "sockit"
 
 // Write writes the request in HTTP/1.1 wire form.
 func (req *Request) Write(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "%s %s HTTP/1.1\r\n", req.Method, escapeTarget(req.URL.RequestURI()))
-	defaults := []Field{{"Host", req.URL.Host}, {"User-Agent", UserAgent}, {"Accept", "*/*"}}
+	ua := req.UserAgent
+	if ua == "" {
+		ua = "sockit"
+	}
+	defaults := []Field{{"Host", req.URL.Host}, {"User-Agent", ua}, {"Accept", "*/*"}}
 	for _, d := range defaults {
 		if !overridden(req.Header, d.Name) {
 			fmt.Fprintf(bw, "%s: %s\r\n", d.Name, d.Value)
@@ -92,7 +97,12 @@ type ClosedError struct {
 	Err   error
 }
 
-func (e *ClosedError) Error() string { return e.Err.Error() }
+func (e *ClosedError) Error() string {
+	if e.Empty {
+		return "empty reply from server (connection closed before a response)"
+	}
+	return e.Err.Error()
+}
 func (e *ClosedError) Unwrap() error { return e.Err }
 
 func (e *ResolveError) Error() string { return e.Err.Error() }
