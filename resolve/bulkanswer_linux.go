@@ -11,8 +11,6 @@ import (
 
 	"github.com/miekg/dns"
 	"golang.org/x/sys/unix"
-
-	"github.com/sockit/sockit/internal/rawsys"
 )
 
 func (e *bulkEngine) receive() error {
@@ -25,10 +23,7 @@ func (e *bulkEngine) receive() error {
 			continue
 		}
 		for {
-			for i := range e.rhdr {
-				e.rhdr[i].Len = 0
-			}
-			n, err := rawsys.RecvMmsg(fd, e.rhdr[:])
+			n, err := e.in.Recv(fd)
 			if err == unix.EAGAIN {
 				break
 			}
@@ -36,7 +31,7 @@ func (e *bulkEngine) receive() error {
 				return e.netError(err)
 			}
 			for i := range n {
-				msg := e.rbuf[i*replySize : i*replySize+int(e.rhdr[i].Len)]
+				msg := e.in.Datagram(i)
 				if len(msg) < 12 {
 					continue
 				}

@@ -110,14 +110,9 @@ type bulkEngine struct {
 	wg        sync.WaitGroup
 
 	gso   bool // UDP_SEGMENT until the kernel refuses it
-	segs  [sendBatch]int
-	cmsg  [sendBatch][rawsys.UDPSegmentSpace]byte
-	shdr  [sendBatch]unix.Mmsghdr
-	siov  [sendBatch]unix.Iovec
-	sent  [sendBatch]int32
-	rhdr  [recvBatch]unix.Mmsghdr
-	riov  [recvBatch]unix.Iovec
-	rbuf  []byte
+	out   *rawsys.SendBatch
+	sent  [sendBatch]int32 // the slots of the queries in out, in order
+	in    *rawsys.RecvBatch
 	pfds  []unix.PollFd
 	evbuf [8]byte
 	fqdn  []byte // the name being packed, with its root dot
@@ -188,17 +183,8 @@ func newBulkEngine(ctx context.Context, r *Resolver, opt BulkOptions, emit func(
 	for i := n - 1; i >= 0; i-- {
 		e.freeEntries = append(e.freeEntries, int32(i))
 	}
-	e.rbuf = make([]byte, recvBatch*replySize)
-	for i := range e.rhdr {
-		e.riov[i].Base = &e.rbuf[i*replySize]
-		e.riov[i].SetLen(replySize)
-		e.rhdr[i].Hdr.Iov = &e.riov[i]
-		e.rhdr[i].Hdr.SetIovlen(1)
-	}
-	for i := range e.shdr {
-		e.shdr[i].Hdr.Iov = &e.siov[i]
-		e.shdr[i].Hdr.SetIovlen(1)
-	}
+	e.in = rawsys.NewRecvBatch(recvBatch, replySize, false)
+	e.out = rawsys.NewSendBatch(sendBatch)
 	return e, nil
 }
 

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/sockit/sockit/internal/rawsys"
 )
 
 // budget is how many queries Rate lets leave now.
@@ -79,9 +77,9 @@ func (e *bulkEngine) send(now int64) error {
 
 // sendBatch sends the queries of e.sent[:n] and returns how many left, the
 // first ones. Queries of one size go as one message with UDP segmentation
-// offload (UDP_SEGMENT): the kernel builds and routes one packet and splits
-// it, instead of doing that work per query. A kernel that refuses it
-// (EINVAL, EIO) gets one message per query from then on.
+// offload (rawsys.SendBatch): the kernel builds and routes one packet and
+// splits it, instead of doing that work per query. A kernel that refuses
+// it (EINVAL, EIO) gets one message per query from then on.
 func (e *bulkEngine) sendBatch(fd, n int) (int, error) {
 	if e.gso {
 		// Equal sizes next to each other: longer runs, fewer messages.
@@ -89,33 +87,14 @@ func (e *bulkEngine) sendBatch(fd, n int) (int, error) {
 			return cmp.Compare(e.slots[b].plen, e.slots[a].plen)
 		})
 	}
-	for i, si := range e.sent[:n] {
+	e.out.Reset()
+	for _, si := range e.sent[:n] {
 		sl := &e.slots[si]
-		e.siov[i].Base = &sl.pkt[0]
-		e.siov[i].SetLen(sl.plen)
+		e.out.Add(sl.pkt[:sl.plen], nil, 0) // the socket is connected to the server
 	}
-	msgs := 0
-	for i := 0; i < n; msgs++ {
-		seg, j := int(e.siov[i].Len), i+1
-		for e.gso && j < n {
-			l := int(e.siov[j].Len)
-			if l > seg {
-				break
-			}
-			j++
-			if l < seg {
-				break // only the last segment may be short
-			}
-		}
-		h := &e.shdr[msgs].Hdr
-		h.Iov = &e.siov[i]
-		h.SetIovlen(j - i)
-		rawsys.SetUDPSegment(h, &e.cmsg[msgs], seg, j-i)
-		e.segs[msgs] = j - i
-		i = j
-	}
-	m, err := rawsys.SendMmsg(fd, e.shdr[:msgs])
-	if (err == unix.EINVAL || err == unix.EIO) && e.gso && e.segs[0] > 1 {
+	e.out.Coalesce(e.gso)
+	m, err := e.out.Send(fd, 0)
+	if (err == unix.EINVAL || err == unix.EIO) && e.gso && e.out.Segments(0) > 1 {
 		e.gso = false
 		return e.sendBatch(fd, n)
 	}
@@ -123,8 +102,8 @@ func (e *bulkEngine) sendBatch(fd, n int) (int, error) {
 		return 0, err
 	}
 	sent := 0
-	for _, s := range e.segs[:m] {
-		sent += s
+	for msg := range m {
+		sent += e.out.Segments(msg)
 	}
 	return sent, nil
 }

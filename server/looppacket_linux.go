@@ -64,13 +64,12 @@ func (l *loop) datagrams(pe *packetEntry) {
 	}
 	s, b := l.e.s, l.batch
 	for range 8 {
-		b.resetRecv()
-		n, err := rawsys.RecvMmsg(pe.fd, b.recv[:])
+		n, err := b.recv.Recv(pe.fd)
 		if err != nil {
 			return
 		}
-		k := s.prepareReplies(b, n, pe.h, pe.ctr)
-		if b.sendAll(pe.fd, b.coalesce(k, !pe.noGSO), pe.ctr) {
+		s.prepareReplies(b, n, pe.h, pe.ctr)
+		if b.sendAll(pe.fd, b.send.Coalesce(!pe.noGSO), pe.ctr) {
 			pe.noGSO = true
 		}
 		if n < batchSize {

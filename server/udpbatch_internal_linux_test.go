@@ -23,23 +23,20 @@ type reply struct {
 	data []byte
 }
 
-// loadBatch puts replies into b as prepareReplies would and returns how many.
+// loadBatch queues replies in b.send as prepareReplies would and returns
+// how many.
 func loadBatch(t *testing.T, b *udpBatch, replies []reply) int {
 	t.Helper()
+	b.send.Reset()
+	addrs := make([]unix.RawSockaddrInet4, len(replies)) // kept by the batch until sent
 	for i, r := range replies {
 		ap := r.to.LocalAddr().(*net.UDPAddr).AddrPort()
-		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&b.addrs[i]))
+		sa := &addrs[i]
 		sa.Family = unix.AF_INET
 		p := (*[2]byte)(unsafe.Pointer(&sa.Port))
 		p[0], p[1] = byte(ap.Port()>>8), byte(ap.Port())
 		sa.Addr = ap.Addr().As4()
-		b.send[i].Hdr.Name = (*byte)(unsafe.Pointer(&b.addrs[i]))
-		b.send[i].Hdr.Namelen = unix.SizeofSockaddrInet4
-		b.siov[i].Base = nil
-		if len(r.data) > 0 {
-			b.siov[i].Base = &r.data[0]
-		}
-		b.siov[i].SetLen(len(r.data))
+		b.send.Add(r.data, (*byte)(unsafe.Pointer(sa)), unix.SizeofSockaddrInet4)
 	}
 	return len(replies)
 }
@@ -112,7 +109,7 @@ func TestCoalesceKeepsEveryDatagram(t *testing.T) {
 	)
 	b := newUDPBatch()
 	k := loadBatch(t, b, replies)
-	m := b.coalesce(k, true)
+	m := b.send.Coalesce(true)
 	if want := 7; m != want {
 		t.Errorf("coalesce made %d messages of %d replies, want %d", m, k, want)
 	}
@@ -157,7 +154,8 @@ func TestCoalesceFallsBack(t *testing.T) {
 		replies = append(replies, reply{rcv, sockittest.RandomBytes(1200, uint64(i))})
 	}
 	b := newUDPBatch()
-	if m := b.coalesce(loadBatch(t, b, replies), true); m != 1 {
+	loadBatch(t, b, replies)
+	if m := b.send.Coalesce(true); m != 1 {
 		t.Fatalf("coalesce made %d messages, want 1", m)
 	}
 	var sent sentCounter

@@ -74,15 +74,15 @@ func Accept4(fd int) (int, netip.Addr, int, error) {
 	return int(n), netip.Addr{}, 0, nil
 }
 
-// SendMmsg sends up to len(hdrs) datagrams in one call without blocking
+// sendMmsg sends up to len(hdrs) datagrams in one call without blocking
 // (MSG_DONTWAIT) and returns how many left.
-func SendMmsg(fd int, hdrs []unix.Mmsghdr) (int, error) {
+func sendMmsg(fd int, hdrs []unix.Mmsghdr) (int, error) {
 	return mmsg(unix.SYS_SENDMMSG, fd, hdrs)
 }
 
-// RecvMmsg receives up to len(hdrs) datagrams in one call without blocking
+// recvMmsg receives up to len(hdrs) datagrams in one call without blocking
 // (MSG_DONTWAIT); each header's Len is set to its datagram's size.
-func RecvMmsg(fd int, hdrs []unix.Mmsghdr) (int, error) {
+func recvMmsg(fd int, hdrs []unix.Mmsghdr) (int, error) {
 	return mmsg(unix.SYS_RECVMMSG, fd, hdrs)
 }
 
@@ -97,22 +97,16 @@ func mmsg(trap uintptr, fd int, hdrs []unix.Mmsghdr) (int, error) {
 	return int(n), nil
 }
 
-// UDPSegmentSpace is the room of a control message holding a UDP_SEGMENT
-// size: unix.CmsgSpace(2) on 64-bit Linux. A constant, so that callers can
-// size arrays with it; init checks it against the platform for every user.
-const UDPSegmentSpace = 24
+// udpSegmentSpace is the room of a control message holding a UDP_SEGMENT
+// size (24 bytes on 64-bit Linux, 16 on 32-bit).
+var udpSegmentSpace = unix.CmsgSpace(2)
 
-func init() {
-	if unix.CmsgSpace(2) != UDPSegmentSpace {
-		panic("rawsys: UDPSegmentSpace is not unix.CmsgSpace(2) on this platform")
-	}
-}
-
-// SetUDPSegment makes the message h, its iovecs n datagrams of seg bytes
+// setUDPSegment makes the message h, its iovecs n datagrams of seg bytes
 // (the last one may be shorter), leave as one packet the kernel cuts into
-// them (UDP segmentation offload), its control message written into c.
-// With n < 2 it clears h's control: one datagram, sent whole.
-func SetUDPSegment(h *unix.Msghdr, c *[UDPSegmentSpace]byte, seg, n int) {
+// them (UDP segmentation offload), its control message written into c
+// (udpSegmentSpace bytes, aligned as a cmsghdr). With n < 2 it clears h's
+// control: one datagram, sent whole.
+func setUDPSegment(h *unix.Msghdr, c []byte, seg, n int) {
 	if n < 2 {
 		h.Control = nil
 		h.SetControllen(0)
@@ -123,5 +117,5 @@ func SetUDPSegment(h *unix.Msghdr, c *[UDPSegmentSpace]byte, seg, n int) {
 	ch.SetLen(unix.CmsgLen(2))
 	*(*uint16)(unsafe.Pointer(&c[unix.CmsgLen(0)])) = uint16(seg)
 	h.Control = &c[0]
-	h.SetControllen(UDPSegmentSpace)
+	h.SetControllen(udpSegmentSpace)
 }
