@@ -225,24 +225,6 @@ func (r *Running) Endpoint(specs []Spec, service, network string) (sockit.Endpoi
 	return sockit.Endpoint{}, false
 }
 
-// Wait serves until ctx ends or a listener fails, then shuts down: no new
-// connections, and open ones get grace to finish before they are closed.
-// draining, if set, is called when the shutdown begins.
-func (r *Running) Wait(ctx context.Context, grace time.Duration, draining func()) error {
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-r.errs:
-	}
-	if draining != nil {
-		draining()
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	r.shutdown(sctx, grace)
-	return err
-}
-
 // shutdown stops r gracefully until sctx (grace long) ends, then waits for
 // its Serve calls.
 func (r *Running) shutdown(sctx context.Context, grace time.Duration) {
