@@ -303,10 +303,8 @@ func (a *app) httpSetup(f *httpFlags, uaSet bool) (*httpraw.Client, *httpraw.Req
 	}
 	// Fields derived from flags give way to the same field given with -H.
 	add := func(name, value string) {
-		for _, x := range h {
-			if strings.EqualFold(x.Name, name) {
-				return
-			}
+		if httpraw.Header(h).Has(name) {
+			return
 		}
 		h = append(h, httpraw.Field{Name: name, Value: value})
 	}
@@ -407,7 +405,7 @@ func (a *app) transfer(ctx context.Context, name string, f *httpFlags, client *h
 		// -u's, or -H Authorization's, if given).
 		user := u.User.Username()
 		pw, _ := u.User.Password()
-		if !hasField(req.Header, "Authorization") {
+		if !req.Header.Has("Authorization") {
 			req.Header = append(append([]httpraw.Field(nil), req.Header...), httpraw.Field{Name: "Authorization", Value: basicAuth(user + ":" + pw)})
 		}
 		u.User = nil
@@ -442,15 +440,6 @@ func (a *app) transfer(ctx context.Context, name string, f *httpFlags, client *h
 		}
 		delay *= 2
 	}
-}
-
-func hasField(h []httpraw.Field, name string) bool {
-	for _, f := range h {
-		if strings.EqualFold(f.Name, name) {
-			return true
-		}
-	}
-	return false
 }
 
 // transientStatus: the HTTP statuses curl's --retry retries.

@@ -25,7 +25,7 @@ type Request struct {
 	URL    *url.URL
 	// Header adds to or replaces the defaults (Host, User-Agent, Accept); a
 	// field with an empty value removes a default, as curl's -H 'Name:'.
-	Header []Field
+	Header Header
 	Body   []byte
 	// UserAgent is the User-Agent sent unless Header gives one; "" means
 	// "sockit" (sockit get sends "sockit/VERSION", as curl sends
@@ -43,7 +43,7 @@ func (req *Request) Write(w io.Writer) error {
 	}
 	defaults := []Field{{"Host", req.URL.Host}, {"User-Agent", ua}, {"Accept", "*/*"}}
 	for _, d := range defaults {
-		if !overridden(req.Header, d.Name) {
+		if !req.Header.Has(d.Name) {
 			fmt.Fprintf(bw, "%s: %s\r\n", d.Name, d.Value)
 		}
 	}
@@ -52,21 +52,12 @@ func (req *Request) Write(w io.Writer) error {
 			fmt.Fprintf(bw, "%s: %s\r\n", f.Name, f.Value)
 		}
 	}
-	if len(req.Body) > 0 && !overridden(req.Header, "Content-Length") {
+	if len(req.Body) > 0 && !req.Header.Has("Content-Length") {
 		fmt.Fprintf(bw, "Content-Length: %d\r\n", len(req.Body))
 	}
 	bw.WriteString("\r\n")
 	bw.Write(req.Body)
 	return bw.Flush()
-}
-
-func overridden(h []Field, name string) bool {
-	for _, f := range h {
-		if strings.EqualFold(f.Name, name) {
-			return true
-		}
-	}
-	return false
 }
 
 // Timings are the phases of one exchange, as hey reports them; a phase

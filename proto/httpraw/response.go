@@ -55,6 +55,12 @@ func (h Header) Get(name string) (string, bool) {
 	return "", false
 }
 
+// Has reports whether h has a field called name (case-insensitive).
+func (h Header) Has(name string) bool {
+	_, ok := h.Get(name)
+	return ok
+}
+
 // add appends the field of f's FieldLine event to h, or joins an obs-fold
 // continuation to the last field (the Framer refuses a fold with no field
 // before it).
