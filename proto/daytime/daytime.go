@@ -25,7 +25,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -202,34 +201,14 @@ func Parse(s string) (Line, error) {
 	return Line{}, fmt.Errorf("daytime: %q is in none of the nist, rfc822, ctime and xinetd formats", t)
 }
 
-// Handler serves the time of day.
-type Handler struct {
-	Format string           // one of the Format constants; "" means nist
-	Now    func() time.Time // nil means time.Now
-}
-
-func (h Handler) line(buf []byte) []byte {
-	now := time.Now
-	if h.Now != nil {
-		now = h.Now
-	}
-	return append(buf, Format(now(), h.Format)...)
-}
-
-type session struct{ h Handler }
-
-// Open implements server.StreamHandler.
-func (h Handler) Open(netip.AddrPort) server.Session { return session{h} }
-
-func (s session) Greet(buf []byte) ([]byte, bool)  { return s.h.line(buf), true }
-func (session) Receive(_, _ []byte) ([]byte, bool) { return nil, true }
-
-// Reply implements server.PacketHandler.
-func (h Handler) Reply(_, buf []byte) []byte { return h.line(buf) }
-
-// Service returns daytime as a server.Service.
+// Service returns daytime as a server.Service: the time of day in format
+// (one of the Format constants; "" means nist) on the clock now (nil means
+// time.Now).
 func Service(format string, now func() time.Time) server.Service {
-	h := Handler{Format: format, Now: now}
+	if now == nil {
+		now = time.Now
+	}
+	h := server.GreetingFunc(func(buf []byte) []byte { return append(buf, Format(now(), format)...) })
 	return server.Service{Name: "daytime", Stream: h, Packet: h}
 }
 

@@ -7,7 +7,6 @@ package discard
 import (
 	"context"
 	"io"
-	"net/netip"
 
 	"github.com/sockit/sockit"
 	"github.com/sockit/sockit/server"
@@ -16,23 +15,11 @@ import (
 // Port is the well-known port (RFC 863).
 const Port = 9
 
-// Handler serves discard over streams and datagrams.
-type Handler struct{}
-
-type session struct{}
-
-// Open implements server.StreamHandler.
-func (Handler) Open(netip.AddrPort) server.Session { return session{} }
-
-func (session) Greet(buf []byte) ([]byte, bool)    { return nil, false }
-func (session) Receive(_, _ []byte) ([]byte, bool) { return nil, false }
-
-// Reply implements server.PacketHandler: never a reply.
-func (Handler) Reply(_, _ []byte) []byte { return nil }
-
-// Service returns discard as a server.Service.
+// Service returns discard as a server.Service: what comes is read and
+// dropped, and never answered.
 func Service() server.Service {
-	return server.Service{Name: "discard", Stream: Handler{}, Packet: Handler{}}
+	h := server.HandlerFunc(func(_, _ []byte) []byte { return nil })
+	return server.Service{Name: "discard", Stream: h, Packet: h}
 }
 
 // Send copies r to the discard service at e and returns the bytes sent.

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 
 	"github.com/sockit/sockit"
 	"github.com/sockit/sockit/server"
@@ -23,23 +22,11 @@ import (
 // Port is the well-known port (RFC 862).
 const Port = 7
 
-// Handler serves echo over streams and datagrams.
-type Handler struct{}
-
-type session struct{}
-
-// Open implements server.StreamHandler; echo keeps no state.
-func (Handler) Open(netip.AddrPort) server.Session { return session{} }
-
-func (session) Greet(buf []byte) ([]byte, bool)     { return nil, false }
-func (session) Receive(in, _ []byte) ([]byte, bool) { return in, false }
-
-// Reply implements server.PacketHandler.
-func (Handler) Reply(in, _ []byte) []byte { return in }
-
-// Service returns echo as a server.Service.
+// Service returns echo as a server.Service: each read of a connection,
+// and each datagram, is sent back as it came, from the buffer it came in.
 func Service() server.Service {
-	return server.Service{Name: "echo", Stream: Handler{}, Packet: Handler{}}
+	h := server.HandlerFunc(func(in, _ []byte) []byte { return in })
+	return server.Service{Name: "echo", Stream: h, Packet: h}
 }
 
 // ErrMismatch is wrapped by the error of an echo that came back different.

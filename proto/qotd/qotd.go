@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/netip"
 	"strings"
 	"sync"
 
@@ -107,36 +106,13 @@ func Parse(r io.Reader) ([]string, error) {
 	return quotes, nil
 }
 
-// Handler serves quotes; a zero Handler serves the embedded collection.
-type Handler struct {
-	Quotes []string
-}
-
-func (h *Handler) pick() string {
-	q := h.Quotes
-	if len(q) == 0 {
-		q = defaultQuotes()
-	}
-	return q[rand.IntN(len(q))]
-}
-
-type session struct{ h *Handler }
-
-// Open implements server.StreamHandler.
-func (h *Handler) Open(netip.AddrPort) server.Session { return session{h} }
-
-func (s session) Greet(buf []byte) ([]byte, bool)  { return append(buf, s.h.pick()...), true }
-func (session) Receive(_, _ []byte) ([]byte, bool) { return nil, true }
-
-// Reply implements server.PacketHandler.
-func (h *Handler) Reply(_, buf []byte) []byte { return append(buf, h.pick()...) }
-
-// Service returns qotd serving quotes (nil: the embedded ones).
+// Service returns qotd serving quotes, one picked at random per
+// connection or datagram (nil or none: the embedded ones).
 func Service(quotes []string) server.Service {
-	if quotes == nil {
+	if len(quotes) == 0 {
 		quotes = Default()
 	}
-	h := &Handler{Quotes: quotes}
+	h := server.GreetingFunc(func(buf []byte) []byte { return append(buf, quotes[rand.IntN(len(quotes))]...) })
 	return server.Service{Name: "qotd", Stream: h, Packet: h}
 }
 

@@ -15,7 +15,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"net/netip"
 	"time"
 
 	"github.com/sockit/sockit"
@@ -42,36 +41,13 @@ func Decode(v uint32) time.Time {
 	return time.Unix(secs, 0).UTC()
 }
 
-// Handler serves the time; Now nil means time.Now.
-type Handler struct {
-	Now func() time.Time
-}
-
-func (h Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now()
-	}
-	return time.Now()
-}
-
-func (h Handler) appendTime(buf []byte) []byte {
-	return binary.BigEndian.AppendUint32(buf, Encode(h.now()))
-}
-
-type session struct{ h Handler }
-
-// Open implements server.StreamHandler.
-func (h Handler) Open(netip.AddrPort) server.Session { return session{h} }
-
-func (s session) Greet(buf []byte) ([]byte, bool)  { return s.h.appendTime(buf), true }
-func (session) Receive(_, _ []byte) ([]byte, bool) { return nil, true }
-
-// Reply implements server.PacketHandler.
-func (h Handler) Reply(_, buf []byte) []byte { return h.appendTime(buf) }
-
-// Service returns time as a server.Service; now nil means time.Now.
+// Service returns time as a server.Service: four bytes, the seconds since
+// 1900 on the clock now (nil means time.Now).
 func Service(now func() time.Time) server.Service {
-	h := Handler{Now: now}
+	if now == nil {
+		now = time.Now
+	}
+	h := server.GreetingFunc(func(buf []byte) []byte { return binary.BigEndian.AppendUint32(buf, Encode(now())) })
 	return server.Service{Name: "time", Stream: h, Packet: h}
 }
 
