@@ -1,7 +1,9 @@
 package sockittest
 
 import (
+	"context"
 	"net"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -22,25 +24,32 @@ type Server[S any] interface {
 // the test ends srv is closed and its Serve call waited for.
 func Serve[S any](tb testing.TB, srv Server[S], network string, svc S) net.Addr {
 	tb.Helper()
+	dir := ""
+	if network == "unix" || network == "unixgram" {
+		dir = tb.TempDir()
+	}
+	sock, err := listen(network, dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ServeSocket(tb, srv, sock, svc)
+}
+
+// listen opens a fresh socket of network: on loopback with a port the
+// kernel picks, or a unix socket in dir.
+func listen(network, dir string) (any, error) {
 	addr := "127.0.0.1:0"
 	switch network {
 	case "tcp6", "udp6":
 		addr = "[::1]:0"
 	case "unix", "unixgram":
-		addr = filepath.Join(tb.TempDir(), "s.sock")
+		addr = filepath.Join(dir, "s.sock")
 	}
-	var sock any
-	var err error
 	switch network {
 	case "udp", "udp4", "udp6", "unixgram":
-		sock, err = net.ListenPacket(network, addr)
-	default:
-		sock, err = net.Listen(network, addr)
+		return net.ListenPacket(network, addr)
 	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return ServeSocket(tb, srv, sock, svc)
+	return net.Listen(network, addr)
 }
 
 // ServeSocket serves svc on srv over sock, a net.Listener or a
@@ -62,4 +71,51 @@ func ServeSocket[S any](tb testing.TB, srv Server[S], sock any, svc S) net.Addr 
 	}
 	tb.Cleanup(func() { srv.Close(); <-done })
 	return addr
+}
+
+// GracefulServer is what Start needs of a server: sockit's
+// *server.Server is one, with S its server.Service.
+type GracefulServer[S any] interface {
+	ServeStream(ln net.Listener, svc S) error
+	ServePacket(pc net.PacketConn, svc S) error
+	Shutdown(ctx context.Context) error
+}
+
+// Start serves svc on srv over a fresh socket of network, as Serve does,
+// where there is no testing.TB: in an Example, or a program. It returns
+// the socket's address and stop, which shuts srv down gracefully, waits
+// for its Serve call and removes a unix socket's directory. It panics if
+// the socket cannot be opened: an Example has nowhere else to say so.
+//
+//	srv := server.New(server.Config{})
+//	addr, stop := sockittest.Start(srv, "tcp", echo.Service())
+//	defer stop()
+func Start[S any](srv GracefulServer[S], network string, svc S) (addr net.Addr, stop func()) {
+	dir := ""
+	if network == "unix" || network == "unixgram" {
+		var err error
+		if dir, err = os.MkdirTemp("", "sockittest-"); err != nil {
+			panic(err)
+		}
+	}
+	sock, err := listen(network, dir)
+	if err != nil {
+		panic(err)
+	}
+	done := make(chan struct{})
+	switch s := sock.(type) {
+	case net.Listener:
+		addr = s.Addr()
+		go func() { defer close(done); srv.ServeStream(s, svc) }()
+	case net.PacketConn:
+		addr = s.LocalAddr()
+		go func() { defer close(done); srv.ServePacket(s, svc) }()
+	}
+	return addr, func() {
+		srv.Shutdown(context.Background())
+		<-done
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+	}
 }
