@@ -7,12 +7,14 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
 	"github.com/sockit/sockit/proto/httpraw"
+	"github.com/sockit/sockit/server"
 	"github.com/sockit/sockit/server/promrecorder"
 )
 
@@ -115,5 +117,47 @@ func BenchmarkResponderH2GET(b *testing.B) {
 		if closeAfter || len(out) < int(page) {
 			b.Fatalf("bad reply: %d bytes, close %v", len(out), closeAfter)
 		}
+	}
+}
+
+// BenchmarkH2IdleConn reports the live heap an HTTP/2 connection keeps
+// once it has answered a GET and gone idle (its Framer, HPACK tables,
+// stream map), over 1,000 such sessions.
+func BenchmarkH2IdleConn(b *testing.B) {
+	var wire bytes.Buffer
+	fr := http2.NewFramer(&wire, nil)
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "localhost:8080"}, {":path", "/"}, {"user-agent", "h2load nghttp2/1.52.0"}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	wire.WriteString(http2.ClientPreface)
+	fr.WriteSettings()
+	fr.WriteSettingsAck()
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true})
+	in := wire.Bytes()
+	r := &httpraw.Responder{}
+	buf := make([]byte, 0, 16<<10)
+	const n = 1000
+	for b.Loop() {
+		sessions := make([]server.Session, n)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range sessions {
+			sessions[i] = r.Open(netip.AddrPort{})
+			if out, _ := sessions[i].Receive(in, buf); len(out) < 400 {
+				b.Fatalf("reply of %d bytes", len(out))
+			}
+			for {
+				if out, _ := sessions[i].(server.Producer).More(buf); len(out) == 0 {
+					break
+				}
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/conn")
+		runtime.KeepAlive(sessions)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
@@ -185,6 +186,22 @@ type h2stream struct {
 	queued bool
 }
 
+// h2block is a header block as it is decoded: its frame's flags and the
+// fields so far (bounded by SETTINGS_MAX_HEADER_LIST_SIZE: past it,
+// truncated, and no more are kept).
+type h2block struct {
+	active     bool
+	id         uint32
+	endStream  bool
+	dep        uint32 // the priority's stream dependency, if any
+	hasPrio    bool
+	fields     []hpack.HeaderField
+	size       uint32 // RFC 7541 §4.1 size of the fields kept
+	truncated  bool
+	invalid    bool // a field name or value HTTP/2 forbids, or a pseudo-field after a regular one
+	sawRegular bool
+}
+
 // h2conn is an HTTP/2 connection's state.
 type h2conn struct {
 	r    *Responder
@@ -223,7 +240,13 @@ type h2conn struct {
 
 	resets, refused, settings, pings, junk allowance
 
-	q             request // the request being answered, in reused buffers
+	// The header block being decoded (HEADERS and its CONTINUATION
+	// frames): HPACK state is the connection's, so every block is decoded,
+	// also those of streams refused or ignored.
+	dec           *hpack.Decoder // emits to c.emit, bound once
+	blk           h2block
+	q             request     // the request being answered, in reused buffers
+	free          []*h2stream // streams done with, for the next ones
 	logRef, logUA []byte
 	listLimit     uint32 // SETTINGS_MAX_HEADER_LIST_SIZE
 	blockLimit    uint32 // the most a header block may take, encoded
@@ -239,8 +262,8 @@ func newH2(r *Responder, peer netip.AddrPort, draining bool) *h2conn {
 	c.fr = http2.NewFramer(&c.sink, &c.src)
 	c.fr.SetMaxReadFrameSize(h2MaxFrame)
 	c.fr.SetReuseFrames()
-	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	c.fr.MaxHeaderListSize = c.listLimit
+	c.dec = hpack.NewDecoder(4096, c.emit)
+	c.dec.SetMaxStringLength(int(c.listLimit))
 	c.henc = hpack.NewEncoder(&c.hbuf)
 	return c
 }
@@ -370,16 +393,18 @@ func (c *h2conn) frames(data []byte) []byte {
 			break
 		}
 		c.src.b = data[:n]
-		f, err := c.fr.ReadFrame()
+		for len(c.src.b) > 0 && !c.closing {
+			f, err := c.fr.ReadFrame()
+			if err == nil {
+				err = c.process(f)
+			}
+			if err != nil {
+				c.fail(err)
+			}
+		}
 		data = data[n-len(c.src.b):]
 		c.src.b = nil
 		c.unitLen, c.unitSID = 0, 0
-		if err == nil {
-			err = c.process(f)
-		}
-		if err != nil {
-			c.fail(err)
-		}
 	}
 	return data
 }
@@ -468,6 +493,28 @@ func (c *h2conn) reset(id uint32, code http2.ErrCode) {
 	}
 }
 
+// newStream returns a stream for id, reusing one done with.
+func (c *h2conn) newStream(id uint32) *h2stream {
+	var st *h2stream
+	if n := len(c.free); n > 0 {
+		st, c.free = c.free[n-1], c.free[:n-1]
+	} else {
+		st = new(h2stream)
+	}
+	*st = h2stream{id: id, window: int64(c.peerWindow), inWindow: h2Window, declared: -1}
+	return st
+}
+
+// hasPseudo reports a pseudo-field among fields.
+func hasPseudo(fields []hpack.HeaderField) bool {
+	for _, hf := range fields {
+		if strings.HasPrefix(hf.Name, ":") {
+			return true
+		}
+	}
+	return false
+}
+
 // closeStream forgets st: its request and what is left of its body.
 func (c *h2conn) closeStream(st *h2stream) {
 	delete(c.streams, st.id)
@@ -486,6 +533,10 @@ func (c *h2conn) closeStream(st *h2stream) {
 	}
 	if len(c.streams) == 0 && cap(c.sendq) > 2*h2MaxStreams {
 		c.sendq = nil
+	}
+	if len(c.free) < 4 {
+		st.body = nil
+		c.free = append(c.free, st)
 	}
 }
 
@@ -512,8 +563,15 @@ func (c *h2conn) process(f http2.Frame) error {
 		return nil
 	}
 	switch f := f.(type) {
-	case *http2.MetaHeadersFrame:
-		return c.headers(f)
+	case *http2.HeadersFrame:
+		c.blk = h2block{active: true, id: f.StreamID, endStream: f.StreamEnded(), hasPrio: f.HasPriority(),
+			dep: f.Priority.StreamDep, fields: c.blk.fields[:0]}
+		return c.fragment(f.HeaderBlockFragment(), f.HeadersEnded())
+	case *http2.ContinuationFrame:
+		if !c.blk.active {
+			return http2.ConnectionError(http2.ErrCodeProtocol) // the block's HEADERS was refused: HPACK cannot follow
+		}
+		return c.fragment(f.HeaderBlockFragment(), f.HeadersEnded())
 	case *http2.DataFrame:
 		return c.data(f)
 	case *http2.SettingsFrame:
@@ -683,9 +741,63 @@ func (c *h2conn) giveBack() {
 	}
 }
 
+// fragment decodes a piece of the header block; at its end, the block is
+// handled.
+func (c *h2conn) fragment(p []byte, end bool) error {
+	if _, err := c.dec.Write(p); err != nil {
+		return http2.ConnectionError(http2.ErrCodeCompression)
+	}
+	if !end {
+		return nil
+	}
+	c.blk.active = false
+	if err := c.dec.Close(); err != nil {
+		return http2.ConnectionError(http2.ErrCodeCompression)
+	}
+	c.dec.SetEmitEnabled(true)
+	err := c.headers(&c.blk)
+	clear(c.blk.fields) // let go of the strings
+	return err
+}
+
+// emit takes one decoded field of the block: checked (RFC 9113 §8.2: a
+// lower-case token name, a value without NUL, CR or LF, pseudo-fields
+// first) and kept while the list fits SETTINGS_MAX_HEADER_LIST_SIZE. Past
+// that, or once a field is invalid, the decoder goes on (HPACK's table
+// must follow) without handing out more strings.
+func (c *h2conn) emit(hf hpack.HeaderField) {
+	b := &c.blk
+	pseudo := strings.HasPrefix(hf.Name, ":")
+	switch {
+	case !httpguts.ValidHeaderFieldValue(hf.Value) || !pseudo && !validFieldName(hf.Name) || pseudo && b.sawRegular:
+		b.invalid = true
+	case b.size+hf.Size() > c.listLimit:
+		b.truncated = true
+	default:
+		b.sawRegular = b.sawRegular || !pseudo
+		b.size += hf.Size()
+		b.fields = append(b.fields, hf)
+		return
+	}
+	c.dec.SetEmitEnabled(false)
+}
+
+// validFieldName reports a field name HTTP/2 allows: a token, lower case.
+func validFieldName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if ch := name[i]; 'A' <= ch && ch <= 'Z' || !httpguts.IsTokenRune(rune(ch)) {
+			return false
+		}
+	}
+	return true
+}
+
 // headers handles a header block: a new request, or a request's trailers.
-func (c *h2conn) headers(f *http2.MetaHeadersFrame) error {
-	id := f.StreamID
+func (c *h2conn) headers(f *h2block) error {
+	id := f.id
 	if id%2 == 0 {
 		return http2.ConnectionError(http2.ErrCodeProtocol) // §5.1.1: clients open odd streams
 	}
@@ -694,7 +806,7 @@ func (c *h2conn) headers(f *http2.MetaHeadersFrame) error {
 			return http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
 		}
 		// Trailers (§8.1): they end the request and hold no pseudo-fields.
-		if !f.StreamEnded() || len(f.PseudoFields()) > 0 {
+		if !f.endStream || f.invalid || hasPseudo(f.fields) {
 			return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 		}
 		if st.declared >= 0 && st.got != st.declared {
@@ -708,7 +820,7 @@ func (c *h2conn) headers(f *http2.MetaHeadersFrame) error {
 		return http2.ConnectionError(http2.ErrCodeProtocol) // §5.1.1: a closed stream or one skipped
 	}
 	c.maxID = id
-	if f.HasPriority() && f.Priority.StreamDep == id {
+	if f.hasPrio && f.dep == id {
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol} // §5.3.1
 	}
 	if len(c.streams) >= h2MaxStreams {
@@ -718,8 +830,11 @@ func (c *h2conn) headers(f *http2.MetaHeadersFrame) error {
 		}
 		return nil
 	}
-	st := &h2stream{id: id, window: int64(c.peerWindow), inWindow: h2Window, declared: -1}
-	if f.Truncated || len(f.Fields) > c.maxFields+4 {
+	if f.invalid {
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
+	}
+	st := c.newStream(id)
+	if f.truncated || len(f.fields) > c.maxFields+4 {
 		// The list went past SETTINGS_MAX_HEADER_LIST_SIZE (or had more
 		// fields than HTTP/1.1 takes): 431, as HTTP/1.1 answers, and the
 		// connection ends there.
@@ -727,11 +842,12 @@ func (c *h2conn) headers(f *http2.MetaHeadersFrame) error {
 		c.send(st, &reply{status: 431, reason: statusText(431)})
 		return calm(h2BlameHeaderList, "header list too large")
 	}
-	if err := st.request(f); err != nil {
+	if err := st.request(f.fields); err != nil {
+		c.free = append(c.free, st)
 		return err
 	}
 	c.streams[id] = st
-	if f.StreamEnded() {
+	if f.endStream {
 		st.ended = true
 		c.respond(st)
 	}
@@ -740,26 +856,32 @@ func (c *h2conn) headers(f *http2.MetaHeadersFrame) error {
 
 // request takes the fields the responder uses from a request's header
 // block, and refuses a malformed one (§8.2, §8.3): a stream error.
-func (st *h2stream) request(f *http2.MetaHeadersFrame) error {
+func (st *h2stream) request(fields []hpack.HeaderField) error {
 	malformed := http2.StreamError{StreamID: st.id, Code: http2.ErrCodeProtocol}
 	var scheme, authority string
-	for _, hf := range f.Fields {
+	var seen uint8 // the pseudo-fields met: each at most once (§8.3)
+	for _, hf := range fields {
 		if strings.HasPrefix(hf.Name, ":") {
+			var bit uint8
 			switch hf.Name {
 			case ":method":
-				st.method = hf.Value
+				st.method, bit = hf.Value, 1
 			case ":path":
 				if hf.Value == "" {
 					return malformed
 				}
-				st.path = hf.Value
+				st.path, bit = hf.Value, 2
 			case ":scheme":
-				scheme = hf.Value
+				scheme, bit = hf.Value, 4
 			case ":authority":
-				authority = hf.Value
+				authority, bit = hf.Value, 8
 			default: // :status, :protocol (no extended CONNECT here), unknown
 				return malformed
 			}
+			if seen&bit != 0 {
+				return malformed
+			}
+			seen |= bit
 			continue
 		}
 		switch hf.Name {
