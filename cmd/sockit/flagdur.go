@@ -1,13 +1,11 @@
 package main
 
 import (
-	"fmt"
-	"math"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/sockit/sockit/internal/duration"
 )
 
 // durationValue is the one type of every time flag: bare, possibly
@@ -16,7 +14,7 @@ import (
 type durationValue time.Duration
 
 // durationHelp ends the usage of every time flag, so --help says what it takes.
-const durationHelp = "; seconds (5, 2.5) or a duration (500ms, 1m30s)"
+const durationHelp = "; " + duration.Help
 
 // durationVarP defines a time flag; see durationValue.
 func durationVarP(fs *pflag.FlagSet, p *time.Duration, name, shorthand string, value time.Duration, usage string) {
@@ -48,18 +46,4 @@ func (d *durationValue) String() string {
 func (d *durationValue) Type() string { return "time" }
 
 // parseDuration reads bare seconds ("5", "2.5", "-1") or a Go duration.
-func parseDuration(s string) (time.Duration, error) {
-	t := strings.TrimSpace(s)
-	if f, err := strconv.ParseFloat(t, 64); err == nil && !strings.ContainsAny(t, "xXpP_") {
-		ns := math.Round(f * float64(time.Second))
-		if math.IsNaN(ns) || ns >= math.MaxInt64 || ns <= math.MinInt64 {
-			return 0, fmt.Errorf("%q is out of range", s)
-		}
-		return time.Duration(ns), nil
-	}
-	d, err := time.ParseDuration(t)
-	if err != nil {
-		return 0, fmt.Errorf("%q is neither seconds (5, 2.5) nor a duration (500ms, 1m30s)", s)
-	}
-	return d, nil
-}
+func parseDuration(s string) (time.Duration, error) { return duration.Parse(s) }

@@ -3,28 +3,10 @@ package main
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
-
-func TestParseDuration(t *testing.T) {
-	good := map[string]time.Duration{
-		"5": 5 * time.Second, "2.5": 2500 * time.Millisecond, "0.001": time.Millisecond, ".5": 500 * time.Millisecond,
-		"0": 0, "-1": -time.Second, "500ms": 500 * time.Millisecond, "1m30s": 90 * time.Second, "-1s": -time.Second, " 3 ": 3 * time.Second,
-	}
-	for in, want := range good {
-		if got, err := parseDuration(in); err != nil || got != want {
-			t.Errorf("parseDuration(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "x", "5 s", "1e300", "NaN", "Inf", "-inf", "0x10", "1_0", "5sec", "2.5.1"} {
-		if got, err := parseDuration(in); err == nil {
-			t.Errorf("parseDuration(%q) = %v, want an error", in, got)
-		}
-	}
-}
 
 // TestEveryTimeFlagTakesSeconds walks every command: no time flag may be a
 // plain pflag duration (which refuses "5") or a bare int of seconds (which
