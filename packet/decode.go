@@ -13,7 +13,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
-	"github.com/sockit/sockit/proto/timeproto"
+	"github.com/sockit/sockit/proto"
 )
 
 // Summary is one frame, decoded: what `sockit packet` prints as a line or,
@@ -46,8 +46,9 @@ type Summary struct {
 // Decoder turns frames into Summaries, reusing its layers between frames
 // (gopacket's DecodingLayerParser: no allocation per layer).
 type Decoder struct {
-	// Services maps a port to a small service's name (echo, discard,
-	// chargen, qotd, daytime, time); nil decodes HTTP only.
+	// Services maps a port to the name of a registered protocol (echo,
+	// discard, chargen, qotd, daytime, time: package proto), which
+	// describes the payloads to and from it; nil decodes HTTP only.
 	Services map[uint16]string
 
 	parser  *gopacket.DecodingLayerParser
@@ -220,29 +221,12 @@ func (d *Decoder) application(s Summary, p []byte) (app, info string) {
 	if name == "" || len(p) == 0 && s.Proto == "TCP" {
 		return "", ""
 	}
-	if toService {
-		switch name {
-		case "echo", "discard":
-			return name, fmt.Sprintf("%s %d B %s", name, len(p), quote(p, 40))
-		}
-		// Other services ignore what a client sends; over UDP it is the
-		// request that asks for an answer.
-		return name, fmt.Sprintf("%s request %d B", name, len(p))
+	// The protocol describes its own payloads (proto.Protocol.Describe).
+	pr, ok := proto.Lookup(name)
+	if !ok {
+		pr = proto.Protocol{Name: name}
 	}
-	switch name {
-	case "echo":
-		return name, fmt.Sprintf("echo reply %d B %s", len(p), quote(p, 40))
-	case "daytime", "qotd":
-		return name, fmt.Sprintf("%s %s", name, quote(bytes.TrimRight(p, "\r\n"), 60))
-	case "chargen":
-		return name, fmt.Sprintf("chargen %d B %s", len(p), quote(p, 20))
-	case "time":
-		if len(p) >= 4 {
-			t := timeproto.Decode(binary.BigEndian.Uint32(p))
-			return name, "time " + t.UTC().Format(time.RFC3339)
-		}
-	}
-	return name, fmt.Sprintf("%s %d B", name, len(p))
+	return name, pr.Summary(p, toService)
 }
 
 // firstLine returns the payload's first line if it ends in CRLF within
@@ -254,19 +238,6 @@ func firstLine(p []byte) (string, bool) {
 		return "", false
 	}
 	return string(head[:i]), true
-}
-
-// quote shows at most n bytes of untrusted payload as a Go-quoted string,
-// so control bytes and escapes cannot reach the terminal raw.
-func quote(p []byte, n int) string {
-	if len(p) == 0 {
-		return `""`
-	}
-	more := ""
-	if len(p) > n {
-		p, more = p[:n], "…"
-	}
-	return strconv.Quote(string(p)) + more
 }
 
 // Line formats a Summary as one line, tcpdump-like:

@@ -1,9 +1,15 @@
 // Package proto is the registry of sockit's protocols. A protocol package
 // (proto/echo, proto/qotd, …) registers itself in its init function with
 // everything sockit's commands need of it: its name, its ports, its server
-// side, its command-line client and how bench loads it. `sockit serve`,
-// the clients, `sockit demo` and `sockit bench` read the registry, so a new
-// protocol is one new package (imported by proto/all) and nothing else.
+// side and the options it takes, its command-line client, how bench loads
+// it and how `sockit packet` describes its payloads. `sockit serve`, the
+// clients, `sockit demo`, `sockit bench` and `sockit packet` read the
+// registry, so a new protocol is one new package (imported by proto/all)
+// and nothing else.
+//
+// Registering is the program's act, as with database/sql's drivers: only
+// cmd/sockit (and tests) import proto/all; no library registers a protocol
+// as a side effect of being imported.
 //
 // The registry imports only the standard library, the sockit package and
 // server's handler interfaces, so a protocol's importers stay light.
@@ -12,9 +18,11 @@ package proto
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"io"
-	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,9 +45,19 @@ type Protocol struct {
 	UDPFirst bool
 	// StreamOnly marks a protocol with no datagram side (http).
 	StreamOnly bool
-	// Service returns the server side, configured by opt. Its Name is the
-	// protocol's.
-	Service func(opt Options) server.Service
+	// Service returns the server side, configured by rt (the clock, the
+	// counters and its options' values). Its Name is the protocol's.
+	Service func(rt Runtime) server.Service
+	// Options are the settings the server side takes: each a key of `sockit
+	// serve --config`'s file and a flag of `sockit serve`, which pass its
+	// value to Service through Runtime.Values.
+	Options []Option
+	// Describe summarises one payload of the protocol for `sockit packet`,
+	// request when it was sent to the service's port, a reply when it came
+	// from it; nil describes by length alone ("NAME request 4 B", "NAME 4
+	// B"). It must quote what it shows of the payload (see Quote): the bytes
+	// are anyone's.
+	Describe func(payload []byte, request bool) string
 	// Client is the command-line client, `sockit NAME`; nil for none.
 	Client *Client
 	// Bench is how `sockit bench --proto NAME` loads the protocol; nil
@@ -47,25 +65,81 @@ type Protocol struct {
 	Bench *Bench
 }
 
-// Options configure the server side of the protocols. The zero value
-// serves every protocol with its defaults.
-type Options struct {
+// Runtime is what the server side of a protocol gets from the program
+// that serves it: the things every protocol may share, and the values of
+// its own options. The zero value serves every protocol with its defaults.
+type Runtime struct {
 	// Now is the clock of daytime, time and http; nil means time.Now.
 	Now func() time.Time
-	// Quotes are qotd's; nil means its embedded collection.
-	Quotes []string
-	// DaytimeFormat is daytime's line: "" or "nist", "rfc822", "ctime".
-	DaytimeFormat string
-	// HTTPRoot is the directory http serves; nil serves only the built-in
-	// page.
-	HTTPRoot *os.Root
 	// Statuses, if set, counts the responses of a request/response
-	// service by status code (http's); services sets it per service from
-	// a server.StatusRecorder.
+	// service by status code (http's); serve sets it per service from a
+	// server.StatusRecorder.
 	Statuses server.StatusCounter
-	// AccessLog, if set, receives http's access log, one line per Write
-	// (nginx's combined format).
+	// AccessLog, if set, receives an access log, one line per Write
+	// (http's, nginx's combined format).
 	AccessLog io.Writer
+	// Values holds the protocol's option values by Option.Key, each as the
+	// option's Parse returned it; a key left out (or a nil value) means the
+	// option's default.
+	Values map[string]any
+}
+
+// Value returns the value of option key in rt, nil when it is unset.
+func (rt Runtime) Value(key string) any { return rt.Values[key] }
+
+// Option is one setting of a protocol's server side. Its Key is a
+// top-level key of `sockit serve --config`'s file and, with '_' written
+// '-', a flag of `sockit serve` (http_root, --http-root): a flag and a key
+// that cannot disagree. Setting it away from Default while the protocol is
+// not served is a mistake serve reports.
+type Option struct {
+	// Key is the option's name: lower case, words joined by '_'.
+	Key string
+	// Usage says what the option sets and what it takes, for the flag's
+	// help ("serve the quotes in this fortune-format FILE").
+	Usage string
+	// Default is the value as written that changes nothing ("" or "nist").
+	Default string
+	// Values, if set, are all the values the option takes (offered by shell
+	// completion).
+	Values []string
+	// Parse checks a value as written and loads what it names (a file, a
+	// directory): its result is what Service finds in Runtime.Values. It
+	// runs at start, at every reload (SIGHUP re-reads the files), and for
+	// `serve --check-config`. release, if not nil, frees what the result
+	// holds (an open directory) once no server uses it. Its error says what
+	// is wrong with the value, without naming the key or the flag (serve
+	// adds where the value was written).
+	Parse func(value string) (v any, release func(), err error)
+}
+
+// Flag is the option's flag name: its key with '-' for '_'.
+func (o Option) Flag() string { return strings.ReplaceAll(o.Key, "_", "-") }
+
+// Summary describes payload with p.Describe, or by its length when p has
+// none.
+func (p Protocol) Summary(payload []byte, request bool) string {
+	if p.Describe != nil {
+		return p.Describe(payload, request)
+	}
+	if request {
+		return fmt.Sprintf("%s request %d B", p.Name, len(payload))
+	}
+	return fmt.Sprintf("%s %d B", p.Name, len(payload))
+}
+
+// Quote shows at most n bytes of an untrusted payload as a Go-quoted
+// string ("…" after it when there was more), so that control bytes and
+// terminal escapes never reach a terminal raw.
+func Quote(p []byte, n int) string {
+	if len(p) == 0 {
+		return `""`
+	}
+	more := ""
+	if len(p) > n {
+		p, more = p[:n], "…"
+	}
+	return strconv.Quote(string(p)) + more
 }
 
 // BenchMode is what one request of bench's raw mode is.
@@ -106,8 +180,9 @@ var registry struct {
 }
 
 // Register adds p to the registry. It panics if p has no name or no
-// server side, or if the name is taken, as database/sql's Register does:
-// both are programming errors found at start-up.
+// server side, if the name is taken, or if an option has no key or Parse or
+// a key another protocol's option has, as database/sql's Register does:
+// all are programming errors found at start-up.
 func Register(p Protocol) {
 	if p.Name == "" || p.Service == nil {
 		panic("proto: Register of a protocol without a name or a Service")
@@ -116,6 +191,18 @@ func Register(p Protocol) {
 	defer registry.Unlock()
 	if _, dup := registry.byName[p.Name]; dup {
 		panic("proto: Register called twice for " + p.Name)
+	}
+	for i, o := range p.Options {
+		if o.Key == "" || o.Parse == nil || o.Key != strings.ToLower(o.Key) || strings.ContainsAny(o.Key, "-. ") {
+			panic("proto: " + p.Name + ": an option needs a lower-case key of words joined by '_', and a Parse")
+		}
+		taken := slices.ContainsFunc(p.Options[:i], func(q Option) bool { return q.Key == o.Key })
+		for _, q := range registry.byName {
+			taken = taken || slices.ContainsFunc(q.Options, func(q Option) bool { return q.Key == o.Key })
+		}
+		if taken {
+			panic("proto: " + p.Name + ": option key " + o.Key + " is taken")
+		}
 	}
 	if registry.byName == nil {
 		registry.byName = make(map[string]Protocol)

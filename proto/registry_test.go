@@ -13,8 +13,9 @@ import (
 
 	"github.com/sockit/sockit"
 	"github.com/sockit/sockit/bench"
-	"github.com/sockit/sockit/internal/services"
+	"github.com/sockit/sockit/internal/serve"
 	"github.com/sockit/sockit/proto"
+	_ "github.com/sockit/sockit/proto/all" // the program registers the protocols; so does this test
 	"github.com/sockit/sockit/server"
 )
 
@@ -52,8 +53,10 @@ func init() {
 		h := invert{lie: name == "invert-liar"}
 		proto.Register(proto.Protocol{
 			Name: name, WellKnown: 60000, Local: 60001,
-			Service: func(proto.Options) server.Service { return server.Service{Name: name, Stream: h, Packet: h} },
+			Service: func(proto.Runtime) server.Service { return server.Service{Name: name, Stream: h, Packet: h} },
 			Bench:   &proto.Bench{Mode: proto.BenchEcho, Check: checkInverted},
+			Options: []proto.Option{{Key: strings.ReplaceAll(name, "-", "_") + "_mode", Usage: "how to invert", Default: "all",
+				Parse: func(v string) (any, func(), error) { return v, nil, nil }}},
 		})
 	}
 }
@@ -63,13 +66,13 @@ func init() {
 // by `sockit bench --proto`, and its replies are verified — a wrong server
 // fails every request.
 func TestRegisteredProtocol(t *testing.T) {
-	var specs []services.Spec
+	var specs []serve.Spec
 	for _, name := range []string{"invert", "invert-liar"} {
 		for _, nw := range []string{"tcp", "udp"} {
-			specs = append(specs, services.Spec{Service: name, Endpoint: sockit.Endpoint{Network: nw, Address: "127.0.0.1:0"}})
+			specs = append(specs, serve.Spec{Service: name, Endpoint: sockit.Endpoint{Network: nw, Address: "127.0.0.1:0"}})
 		}
 	}
-	run, err := services.Start(context.Background(), specs, services.Options{Server: server.Config{
+	run, err := serve.Start(context.Background(), specs, serve.Options{Server: server.Config{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		UDP:    server.UDPGuard{Off: true},
 	}})
@@ -95,8 +98,8 @@ func TestRegisteredProtocol(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(services.Names(), "invert") {
-		t.Errorf("serve's service list lacks the registered protocol: %s", services.Names())
+	if !strings.Contains(serve.Names(), "invert") {
+		t.Errorf("serve's service list lacks the registered protocol: %s", serve.Names())
 	}
 }
 
@@ -106,7 +109,7 @@ func TestRegisterRefusesDuplicate(t *testing.T) {
 			t.Error(`a second "invert" was registered`)
 		}
 	}()
-	proto.Register(proto.Protocol{Name: "invert", Service: func(proto.Options) server.Service { return server.Service{} }})
+	proto.Register(proto.Protocol{Name: "invert", Service: func(proto.Runtime) server.Service { return server.Service{} }})
 }
 
 // TestAllOrder: serve starts the services in the order of their local ports.
@@ -118,5 +121,41 @@ func TestAllOrder(t *testing.T) {
 	want := []string{"echo", "discard", "daytime", "qotd", "chargen", "time", "http", "invert", "invert-liar"}
 	if !slices.Equal(names, want) {
 		t.Errorf("All() = %v, want %v", names, want)
+	}
+}
+
+// TestRegisterRefusesBadOptions: an option needs a key of lower-case words
+// joined by '_' and a Parse, and its key must be no other protocol's.
+func TestRegisterRefusesBadOptions(t *testing.T) {
+	parse := func(v string) (any, func(), error) { return v, nil, nil }
+	for _, o := range []proto.Option{
+		{Key: "invert_mode", Parse: parse}, // invert's
+		{Key: "Shift", Parse: parse},
+		{Key: "shift-by", Parse: parse},
+		{Key: "shift"},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("option %+v was registered", o)
+				}
+			}()
+			proto.Register(proto.Protocol{Name: "bad-" + o.Key, Service: func(proto.Runtime) server.Service { return server.Service{} }, Options: []proto.Option{o}})
+		}()
+	}
+}
+
+// TestSummary: a protocol without Describe is described by its length; a
+// payload it shows is quoted, terminal escapes and all.
+func TestSummary(t *testing.T) {
+	p := proto.Protocol{Name: "invert"}
+	if got := p.Summary([]byte("abc"), true); got != "invert request 3 B" {
+		t.Errorf("request: %q", got)
+	}
+	if got := p.Summary([]byte("abc"), false); got != "invert 3 B" {
+		t.Errorf("reply: %q", got)
+	}
+	if got := proto.Quote([]byte("\x1b[2Jhello"), 6); got != `"\x1b[2Jhe"…` {
+		t.Errorf("Quote: %s", got)
 	}
 }

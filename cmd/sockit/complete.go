@@ -14,15 +14,15 @@ import (
 )
 
 // flagEnums are the flags whose values are a closed set, by flag name,
-// offered by shell completion wherever a command has such a flag.
+// offered by shell completion wherever a command has such a flag (serve's
+// own settings offer theirs from serve.Fields, in serveCommand).
 var flagEnums = map[string]func() []string{
-	"proto":          func() []string { return proto.Names(func(p proto.Protocol) bool { return p.Bench != nil }) },
-	"log-format":     func() []string { return []string{"text", "json"} },
-	"log-level":      func() []string { return []string{"debug", "info", "warn", "error"} },
-	"daytime-format": func() []string { return []string{"nist", "rfc822", "ctime"} },
-	"engine":         server.Engines, // serve's and bench's alike
-	"udp-budget":     func() []string { return []string{"on", "off"} },
-	"inetd":          func() []string { return proto.Names(func(p proto.Protocol) bool { return p.Service != nil }) },
+	"proto":      func() []string { return proto.Names(func(p proto.Protocol) bool { return p.Bench != nil }) },
+	"log-format": func() []string { return []string{"text", "json"} },
+	"log-level":  func() []string { return []string{"debug", "info", "warn", "error"} },
+	"engine":     server.Engines, // serve's and bench's alike
+	"udp-budget": func() []string { return []string{"on", "off"} },
+	"inetd":      func() []string { return proto.Names(func(p proto.Protocol) bool { return p.Service != nil }) },
 	"interface": func() []string {
 		ifs, _ := net.Interfaces()
 		names := make([]string, len(ifs))
@@ -56,13 +56,13 @@ func registerCompletions(root *cobra.Command) {
 	walk(root)
 }
 
-// completeServices offers "NAME=" for every service serve knows; the
-// endpoint after it is the user's.
+// completeServices offers every service serve knows, bare ("echo": on its
+// default endpoints) and as "echo=" (the endpoint after it is the user's).
 func completeServices(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	var out []cobra.Completion
 	for _, p := range proto.All() {
 		if p.Service != nil && strings.HasPrefix(p.Name, toComplete) {
-			out = append(out, p.Name+"=")
+			out = append(out, p.Name, p.Name+"=")
 		}
 	}
 	return out, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp

@@ -36,15 +36,19 @@ func TestCheckConfig(t *testing.T) {
 	if r := sockitRun(t, "", "serve", "--check-config", "../../deploy/sockit.example.toml"); r.code != 0 || !strings.Contains(r.stdout, ": ok") {
 		t.Errorf("check-config of the example: %+v", r)
 	}
-	// The file and the flags it replaces do not mix.
-	if r := sockitRun(t, "", "serve", "--config", bad, "--max-conns", "5"); r.code != exitUsage {
-		t.Errorf("--config with --max-conns: %+v", r)
+	// A flag beside the file overrides its key; --check-config checks
+	// both, and says every mistake of each.
+	r = sockitRun(t, "", "serve", "--check-config", bad, "--max-conns", "0", "--udp-budget", "maybe")
+	if want := "\n--max-conns 0: 0 would serve nobody; want 1 or more, or -1 for no bound\n--udp-budget \"maybe\": want on or off\n"; r.code != 1 ||
+		!strings.HasPrefix(r.stderr, bad+":1:1: metric: unknown key") || !strings.HasSuffix(r.stderr, want) || strings.Count(r.stderr, "\n") != 5 {
+		t.Errorf("check-config with bad flags: %+v", r)
 	}
 	// A bad file at start is refused, every mistake a log line of its own
-	// saying where it is.
+	// saying where it is, and the first said on an error line.
 	r = sockitRun(t, "", "serve", "--log-format", "json", "--config", bad)
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
-	if r.code != 1 || len(lines) != 3 {
+	if r.code != 1 || len(lines) != 4 || !strings.HasPrefix(lines[3], "sockit serve: "+bad+":1:1: metric: unknown key") ||
+		!strings.HasSuffix(lines[3], "(and 2 more mistakes, each logged above)") {
 		t.Fatalf("serve --config with a bad file: %+v", r)
 	}
 	for i, want := range []string{"1 1 metric", "3 1 guards.max_conns", "5 1 services.echo"} {
@@ -217,5 +221,75 @@ qotd = ["udp://127.0.0.1:0"]
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("serve after SIGTERM: %v", err)
+	}
+}
+
+// TestServeHUPWithoutConfig: SIGHUP to a serve started without --config
+// does not end it (it used to exit 129, with no drain and no stop line):
+// it reads the files the flags name again (the quotes, the http root) and
+// says so; a quotes file broken meanwhile is refused and the running
+// quotes stay; SIGTERM still drains and ends with the stop line, status 0.
+// (Connections idle at a reload close, as nginx's old workers close
+// theirs; a connection in the middle of an exchange keeps its generation:
+// TestConfigReload.)
+func TestServeHUPWithoutConfig(t *testing.T) {
+	dir := t.TempDir()
+	quotes, root := filepath.Join(dir, "quotes"), filepath.Join(dir, "www")
+	os.Mkdir(root, 0o755)
+	os.WriteFile(quotes, []byte("the first quote\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "index.html"), []byte("first page\n"), 0o644)
+	cmd, out := serveProcess(t, exec.Command(os.Args[0], "serve", "--quotes", quotes, "--http-root", root,
+		"qotd=tcp://127.0.0.1:0", "http=tcp://127.0.0.1:0"))
+	addrs := map[string]string{}
+	for range 2 {
+		m := out.wait(t, regexp.MustCompile(`msg=listening service=(\S+) network=tcp addr=(\S+)$`))
+		addrs[m[1]] = m[2]
+	}
+	check := func(when, quote, page string) {
+		t.Helper()
+		if r := sockitRun(t, "", "qotd", "tcp://"+addrs["qotd"]); r.code != 0 || strings.TrimRight(r.stdout, "\r\n") != quote {
+			t.Errorf("%s: qotd %+v, want %q", when, r, quote)
+		}
+		if r := sockitRun(t, "", "get", "http://"+addrs["http"]+"/"); r.code != 0 || !strings.HasSuffix(r.stdout, page+"\n") {
+			t.Errorf("%s: get %+v, want %q", when, r, page)
+		}
+	}
+	check("at start", "the first quote", "first page")
+
+	os.WriteFile(quotes, []byte("the second quote\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "index.html"), []byte("second page\n"), 0o644)
+	cmd.Process.Signal(syscall.SIGHUP)
+	out.wait(t, regexp.MustCompile(`msg=reloaded quotes=`+regexp.QuoteMeta(quotes)+` http_root=`+regexp.QuoteMeta(root)+`$`))
+	check("after SIGHUP", "the second quote", "second page")
+
+	os.WriteFile(quotes, []byte(strings.Repeat("x", 600)+"\n"), 0o644) // longer than RFC 865 allows
+	cmd.Process.Signal(syscall.SIGHUP)
+	out.wait(t, regexp.MustCompile(`level=ERROR msg="reload refused; the running configuration stays" err="--quotes \\"`+regexp.QuoteMeta(quotes)+`\\": quote at line 1 is 602 bytes`))
+	check("after a refused reload", "the second quote", "second page")
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	out.wait(t, regexp.MustCompile(`msg=draining cause="terminated signal received"`))
+	out.wait(t, regexp.MustCompile(`msg=stop status=0 drain=`))
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve after SIGHUPs and SIGTERM: %v, want exit 0", err)
+	}
+}
+
+// TestServeHUPWithNothingToReread: SIGHUP to a bare serve restarts its
+// generation and says so; the listeners keep their sockets.
+func TestServeHUPWithNothingToReread(t *testing.T) {
+	cmd, out := serveProcess(t, exec.Command(os.Args[0], "serve", "echo=tcp://127.0.0.1:0"))
+	addr := out.wait(t, regexp.MustCompile(`msg=listening service=echo network=tcp addr=(\S+)$`))[1]
+	for range 3 {
+		cmd.Process.Signal(syscall.SIGHUP)
+		out.wait(t, regexp.MustCompile(`msg=reloaded$`))
+		if err := echoOnce(addr, []byte("still here")); err != nil {
+			t.Fatalf("echo after SIGHUP: %v", err)
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	out.wait(t, regexp.MustCompile(`msg=stop status=0`))
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve after SIGHUP and SIGTERM: %v", err)
 	}
 }

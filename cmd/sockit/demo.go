@@ -5,15 +5,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sockit/sockit/internal/services"
-	"github.com/sockit/sockit/proto/daytime"
+	"github.com/sockit/sockit/internal/serve"
 	"github.com/sockit/sockit/proto/httpraw"
 	"github.com/sockit/sockit/server"
 )
+
+// nistLine is the shape of a daytime line in NIST's format (the daytime
+// client and its package check the rest: cmd/ reaches protocols only
+// through the registry).
+var nistLine = regexp.MustCompile(`(?m)^\d{5} \d\d-\d\d-\d\d \d\d:\d\d:\d\d \d\d \d \d +\d+\.\d UTC\(NIST\) \*`)
 
 // demoStep is one program of the brief, replayed as a sockit command.
 type demoStep struct {
@@ -41,8 +46,8 @@ so it works with no internet. The exit status is 0 only if every step checked ou
 }
 
 func (a *app) runDemo() error {
-	specs := services.Defaults(true)
-	run, err := services.Start(a.ctx, specs, services.Options{
+	specs := serve.Defaults(true)
+	run, err := serve.Start(a.ctx, specs, serve.Options{
 		Server: serverConfigForDemo(a.stderr),
 	})
 	if err != nil {
@@ -62,7 +67,62 @@ func (a *app) runDemo() error {
 		e, _ := run.Endpoint(specs, service, network)
 		return e.String()
 	}
-	steps := []demoStep{
+	steps := demoSteps(ep)
+	failed := 0
+	for i, st := range steps {
+		pipe := ""
+		if st.stdin != "" {
+			pipe = "printf " + shellJoin([]string{st.stdin}) + " | "
+		}
+		fmt.Fprintf(a.stdout, "\n== %d. %s ==\n# the brief: %s\n$ %ssockit %s\n", i+1, st.title, st.brief, pipe, shellJoin(st.args))
+		var out, errb bytes.Buffer
+		code := run1(a, st.args, st.stdin, &out, &errb)
+		if a.ctx.Err() != nil {
+			return quietExit(exitInterrupted) // Ctrl-C: the step was cut short, not failed
+		}
+		a.stdout.Write(out.Bytes())
+		if out.Len() > 0 && !bytes.HasSuffix(out.Bytes(), []byte("\n")) {
+			fmt.Fprintln(a.stdout)
+		}
+		if errb.Len() > 0 {
+			fmt.Fprint(a.stdout, indent(errb.String()))
+		}
+		err := st.check(out.String())
+		if code != 0 && err == nil {
+			err = fmt.Errorf("exit status %d", code)
+		}
+		if err != nil {
+			failed++
+			fmt.Fprintf(a.stdout, "FAILED: %v\n", err)
+		} else {
+			fmt.Fprintln(a.stdout, "ok")
+		}
+	}
+	total := len(steps)
+	if ran, err := a.demoPacketStep(total+1, ep("echo", "tcp")); ran {
+		if a.ctx.Err() != nil {
+			return quietExit(exitInterrupted)
+		}
+		total++
+		if err != nil {
+			failed++
+			fmt.Fprintf(a.stdout, "FAILED: %v\n", err)
+		} else {
+			fmt.Fprintln(a.stdout, "ok")
+		}
+	}
+	fmt.Fprintf(a.stdout, "\n%d of %d steps ok\n", total-failed, total)
+	if failed > 0 {
+		return quietExit(exitFailure)
+	}
+	return nil
+}
+
+// demoSteps are the brief's programs as sockit commands, against the
+// demo's services (ep gives a service's endpoint on a network, "http" for
+// an http:// URL).
+func demoSteps(ep func(service, network string) string) []demoStep {
+	return []demoStep{
 		{
 			title: "Get IP address",
 			brief: "socket.gethostbyname('google.com')",
@@ -83,7 +143,9 @@ func (a *app) runDemo() error {
 			title: "TCP socket example: daytime in NIST's format",
 			brief: `s.connect(("time.nist.gov", 13)); s.recv(4096)`,
 			args:  []string{"daytime", ep("daytime", "tcp")},
-			check: func(out string) error { _, err := daytime.ParseNIST(out); return err },
+			check: func(out string) error {
+				return expect(nistLine.MatchString(out), "not a line in NIST's format")
+			},
 		},
 		{
 			title: "Socket HEAD request",
@@ -156,54 +218,6 @@ func (a *app) runDemo() error {
 			check: func(out string) error { return expect(strings.Contains(out, "offset"), "no time") },
 		},
 	}
-	failed := 0
-	for i, st := range steps {
-		pipe := ""
-		if st.stdin != "" {
-			pipe = "printf " + shellJoin([]string{st.stdin}) + " | "
-		}
-		fmt.Fprintf(a.stdout, "\n== %d. %s ==\n# the brief: %s\n$ %ssockit %s\n", i+1, st.title, st.brief, pipe, shellJoin(st.args))
-		var out, errb bytes.Buffer
-		code := run1(a, st.args, st.stdin, &out, &errb)
-		if a.ctx.Err() != nil {
-			return quietExit(exitInterrupted) // Ctrl-C: the step was cut short, not failed
-		}
-		a.stdout.Write(out.Bytes())
-		if out.Len() > 0 && !bytes.HasSuffix(out.Bytes(), []byte("\n")) {
-			fmt.Fprintln(a.stdout)
-		}
-		if errb.Len() > 0 {
-			fmt.Fprint(a.stdout, indent(errb.String()))
-		}
-		err := st.check(out.String())
-		if code != 0 && err == nil {
-			err = fmt.Errorf("exit status %d", code)
-		}
-		if err != nil {
-			failed++
-			fmt.Fprintf(a.stdout, "FAILED: %v\n", err)
-		} else {
-			fmt.Fprintln(a.stdout, "ok")
-		}
-	}
-	total := len(steps)
-	if ran, err := a.demoPacketStep(total+1, ep("echo", "tcp")); ran {
-		if a.ctx.Err() != nil {
-			return quietExit(exitInterrupted)
-		}
-		total++
-		if err != nil {
-			failed++
-			fmt.Fprintf(a.stdout, "FAILED: %v\n", err)
-		} else {
-			fmt.Fprintln(a.stdout, "ok")
-		}
-	}
-	fmt.Fprintf(a.stdout, "\n%d of %d steps ok\n", total-failed, total)
-	if failed > 0 {
-		return quietExit(exitFailure)
-	}
-	return nil
 }
 
 // run1 runs one sockit command line in this process.

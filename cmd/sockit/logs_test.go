@@ -153,7 +153,8 @@ func TestServeLogLifecycleJSON(t *testing.T) {
 
 // TestServeLogStartupError: a listener that cannot be opened ends serve
 // with exit 1 and one stop line at level ERROR naming the error, in the
-// chosen format; under text, as logfmt.
+// chosen format (under text, as logfmt), then the error said as every
+// command says its errors, "sockit serve: what".
 func TestServeLogStartupError(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -163,7 +164,7 @@ func TestServeLogStartupError(t *testing.T) {
 	taken := ln.Addr().String()
 	r := sockitRun(t, "", "serve", "--log-format", "json", "echo=tcp://"+taken)
 	lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
-	if r.code != exitFailure || len(lines) != 2 {
+	if r.code != exitFailure || len(lines) != 3 || lines[2] != "sockit serve: echo: listen on "+taken+" (tcp): address already in use" {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
 	var stop logLine
@@ -173,7 +174,8 @@ func TestServeLogStartupError(t *testing.T) {
 	}
 	r = sockitRun(t, "", "serve", "echo=tcp://"+taken)
 	if r.code != exitFailure || !regexp.MustCompile(`(?m)^time=\S+ level=INFO msg=start version=\S+ engine=loop loops=\d+ pid=\d+\n`+
-		`time=\S+ level=ERROR msg=stop status=1 err="echo: listen on `+regexp.QuoteMeta(taken)+` \(tcp\): address already in use"\n$`).MatchString(r.stderr) {
+		`time=\S+ level=ERROR msg=stop status=1 err="echo: listen on `+regexp.QuoteMeta(taken)+` \(tcp\): address already in use"\n`+
+		`sockit serve: echo: listen on `+regexp.QuoteMeta(taken)+` \(tcp\): address already in use\n$`).MatchString(r.stderr) {
 		t.Errorf("text: exit %d, stderr %q", r.code, r.stderr)
 	}
 }

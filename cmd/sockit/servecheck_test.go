@@ -16,17 +16,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sockit/sockit/internal/config"
-	"github.com/sockit/sockit/internal/services"
+	"github.com/sockit/sockit/internal/serve"
 	"github.com/sockit/sockit/sockittest"
 )
 
-// settingTOML writes one setting of config.Settings as a file sets it.
-func settingTOML(s config.Setting, v string) string {
-	if s.Duration {
+// settingTOML writes one of serve's settings as a file sets it.
+func settingTOML(f serve.Field, v string) string {
+	if f.Type() == "time" {
 		v = fmt.Sprintf("%q", v)
 	}
-	return fmt.Sprintf("%s = %s\n", s.Key, v) // a dotted key: guards.max_conns = 1
+	return fmt.Sprintf("%s = %s\n", f.Key, v) // a dotted key: guards.max_conns = 1
+}
+
+// boundFields are serve's settings that are counts or durations with a
+// bound, and a key.
+func boundFields() []serve.Field {
+	var fs []serve.Field
+	for _, f := range serve.Fields() {
+		if _, _, ok := f.Bound(); ok && f.Key != "" {
+			fs = append(fs, f)
+		}
+	}
+	return fs
 }
 
 // TestServeBounds: every bound refuses the same values as a flag (a usage
@@ -35,16 +46,21 @@ func settingTOML(s config.Setting, v string) string {
 // or "never" and 0 where 0 is a choice.
 func TestServeBounds(t *testing.T) {
 	dir := t.TempDir()
-	for _, s := range config.Settings {
+	fields := boundFields()
+	if len(fields) < 8 {
+		t.Fatalf("only %d bounded settings", len(fields))
+	}
+	for _, s := range fields {
+		b, dur, _ := s.Bound()
 		bad := []string{"-5"}
-		if s.Min > 0 {
+		if b.Min > 0 {
 			bad = append(bad, "0")
 		}
-		if s.Minus1 == "" {
+		if b.Minus1 == "" {
 			bad = append(bad, "-1")
 		}
 		for _, v := range bad {
-			if s.Duration {
+			if dur {
 				v += "s"
 			}
 			r := sockitRun(t, "", "serve", "--"+s.Flag, v, "echo=tcp://127.0.0.1:0")
@@ -63,12 +79,13 @@ func TestServeBounds(t *testing.T) {
 	args := []string{"echo=tcp://127.0.0.1:0", "echo=udp://127.0.0.1:0"}
 	file := filepath.Join(dir, "edges.toml")
 	var toml strings.Builder
-	for _, s := range config.Settings {
-		v := fmt.Sprint(s.Min)
-		if s.Minus1 != "" {
+	for _, s := range fields {
+		b, dur, _ := s.Bound()
+		v := fmt.Sprint(b.Min)
+		if b.Minus1 != "" {
 			v = "-1"
 		}
-		if s.Duration {
+		if dur {
 			v += "s"
 		}
 		args = append(args, "--"+s.Flag, v)
@@ -151,12 +168,15 @@ func TestServeMetricsNamesTheFlag(t *testing.T) {
 	}
 	addrs, stop := startServe(t, "echo=tcp://127.0.0.1:0")
 	defer stop()
-	// Past the command line, the error is serve's stop line.
+	// Past the command line, the error is serve's stop line, then an
+	// error line.
 	r = sockitRun(t, "", "serve", "--log-format", "json", "--metrics", addrs["echo tcp"], "echo=tcp://127.0.0.1:0")
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
-	var last logLine
-	json.Unmarshal([]byte(lines[len(lines)-1]), &last)
-	if r.code != exitFailure || last.str("msg") != "stop" || !strings.HasPrefix(last.str("err"), fmt.Sprintf("--metrics %q: ", addrs["echo tcp"])) || !strings.Contains(last.str("err"), "address already in use") {
+	var stopLine logLine
+	json.Unmarshal([]byte(lines[len(lines)-2]), &stopLine)
+	want := fmt.Sprintf("--metrics %q: ", addrs["echo tcp"])
+	if r.code != exitFailure || stopLine.str("msg") != "stop" || !strings.HasPrefix(stopLine.str("err"), want) || !strings.Contains(stopLine.str("err"), "address already in use") ||
+		lines[len(lines)-1] != "sockit serve: "+stopLine.str("err") {
 		t.Errorf("serve --metrics on a port in use: %+v", r)
 	}
 	file := filepath.Join(t.TempDir(), "m.toml")
@@ -460,35 +480,4 @@ func serveProcess(t *testing.T, cmd *exec.Cmd) (*exec.Cmd, outLines) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	return cmd, readLines(stderr)
-}
-
-// TestServeUDPRateZero: serve's --udp-rate 0 (and udp.rate = 0) reaches
-// the server as "no refill" (its negative rate, see TestBudgetRefill), not
-// as the server's zero, which is its default of 1024.
-func TestServeUDPRateZero(t *testing.T) {
-	cfg, err := config.Parse("r.toml", []byte("udp.rate = 0\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fromFile serveSettings
-	var opt services.Options
-	fromFile.apply(&cfg, &opt)
-	for _, tc := range []struct {
-		what string
-		st   serveSettings
-		rate int
-		want int
-	}{
-		{"--udp-rate 0", serveSettings{budget: "on"}, 0, -1},
-		{"udp.rate = 0", fromFile, opt.Server.UDP.RateBytes, -1},
-		{"--udp-rate 1024", serveSettings{budget: "on"}, 1024, 1024},
-	} {
-		var in services.Options
-		in.DaytimeFormat = "nist"
-		in.Server.UDP.RateBytes = tc.rate
-		got, _, err := tc.st.options(in)
-		if err != nil || got.Server.UDP.RateBytes != tc.want {
-			t.Errorf("%s: the server's RateBytes is %d (%v), want %d", tc.what, got.Server.UDP.RateBytes, err, tc.want)
-		}
-	}
 }

@@ -18,7 +18,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sockit/sockit"
-	"github.com/sockit/sockit/internal/services"
 	"github.com/sockit/sockit/proto"
 )
 
@@ -31,14 +30,33 @@ func Activated() bool {
 	return os.Getenv("LISTEN_FDS") != "" && os.Getenv("LISTEN_PID") == fmt.Sprint(os.Getpid())
 }
 
-// Sockets takes over the sockets systemd passed: one Spec per socket, for
+// Socket is one socket systemd passed, for the service its name names.
+type Socket struct {
+	Service  string
+	Endpoint sockit.Endpoint // where it is bound
+	// Listener (a stream socket) or PacketConn (a datagram socket).
+	Listener   net.Listener
+	PacketConn net.PacketConn
+}
+
+// Close closes the socket.
+func (s Socket) Close() {
+	if s.Listener != nil {
+		s.Listener.Close()
+	}
+	if s.PacketConn != nil {
+		s.PacketConn.Close()
+	}
+}
+
+// Sockets takes over the sockets systemd passed: one Socket each, for
 // the service its name names, and the metrics listener if one is named
 // "metrics". Stream sockets (TCP, unix) become listeners and datagram
 // sockets (UDP, unixgram) packet conns. A name that is no service (and
 // not the unit's default name, "sockit.socket" or "sockit-SERVICE.socket",
 // which names the service too) is an error. It unsets the LISTEN_
 // variables so children do not inherit them.
-func Sockets() (specs []services.Spec, metrics net.Listener, err error) {
+func Sockets() (specs []Socket, metrics net.Listener, err error) {
 	files := activation.Files(true)
 	defer func() {
 		for _, f := range files {
@@ -72,9 +90,9 @@ func Sockets() (specs []services.Spec, metrics net.Listener, err error) {
 		in, ok := proto.Lookup(name)
 		if !ok {
 			return specs, metrics, fmt.Errorf("passed socket %d is named %q, which is no service (name it with FileDescriptorName=, one of: %s, %s)",
-				3+i, f.Name(), services.Names(), MetricsName)
+				3+i, f.Name(), strings.Join(proto.Names(nil), ", "), MetricsName)
 		}
-		sp := services.Spec{Service: in.Name}
+		sp := Socket{Service: in.Name}
 		switch typ {
 		case unix.SOCK_STREAM:
 			if sp.Listener, err = net.FileListener(f); err != nil {

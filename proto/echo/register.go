@@ -2,6 +2,7 @@ package echo
 
 import (
 	"bytes"
+	"fmt"
 
 	"github.com/sockit/sockit/proto"
 	"github.com/sockit/sockit/server"
@@ -10,7 +11,7 @@ import (
 func init() {
 	proto.Register(proto.Protocol{
 		Name: "echo", WellKnown: Port, Local: 8001,
-		Service: func(proto.Options) server.Service { return Service() },
+		Service: func(proto.Runtime) server.Service { return Service() },
 		Client:  client,
 		Bench: &proto.Bench{Mode: proto.BenchEcho, Check: func(sent, reply []byte) error {
 			if !bytes.Equal(reply, sent) {
@@ -18,5 +19,11 @@ func init() {
 			}
 			return nil
 		}},
+		Describe: func(p []byte, request bool) string {
+			if request {
+				return fmt.Sprintf("echo %d B %s", len(p), proto.Quote(p, 40))
+			}
+			return fmt.Sprintf("echo reply %d B %s", len(p), proto.Quote(p, 40))
+		},
 	})
 }

@@ -1,6 +1,4 @@
-// Package services starts a set of the registered protocols (package proto)
-// on a server.Server — what `sockit serve` and `sockit demo` share.
-package services
+package serve
 
 import (
 	"context"
@@ -15,93 +13,16 @@ import (
 
 	"github.com/sockit/sockit"
 	"github.com/sockit/sockit/proto"
-	_ "github.com/sockit/sockit/proto/all" // the services sockit serves
 	"github.com/sockit/sockit/server"
 )
 
-// Names returns the service names, for messages.
-func Names() string { return strings.Join(proto.Names(nil), ", ") }
-
-// Spec is one service on one endpoint.
-type Spec struct {
-	Service  string
-	Endpoint sockit.Endpoint
-	// Listener or PacketConn, if set, is an already open socket to serve
-	// (one passed by systemd or inetd) instead of binding Endpoint.
-	Listener   net.Listener
-	PacketConn net.PacketConn
-}
-
-// Close closes the Spec's already open socket, if any.
-func (sp Spec) Close() {
-	if sp.Listener != nil {
-		sp.Listener.Close()
-	}
-	if sp.PacketConn != nil {
-		sp.PacketConn.Close()
-	}
-}
-
-// ParseSpec reads SERVICE=ENDPOINT; the endpoint's default port is the
-// service's local one.
-func ParseSpec(s string) (Spec, error) {
-	name, ep, ok := strings.Cut(s, "=")
-	if !ok {
-		return Spec{}, fmt.Errorf("%w: %q is not SERVICE=ENDPOINT", sockit.ErrBadEndpoint, s)
-	}
-	in, known := proto.Lookup(name)
-	if !known {
-		return Spec{}, fmt.Errorf("%w: unknown service %q in %q (known: %s)", sockit.ErrBadEndpoint, name, s, Names())
-	}
-	e, err := sockit.ParseEndpoint(ep, sockit.Defaults{Network: "tcp", Port: in.Local})
-	if err != nil {
-		return Spec{}, err
-	}
-	if in.StreamOnly && e.IsPacket() {
-		return Spec{}, fmt.Errorf("%w: %s has no datagram side (%q)", sockit.ErrBadEndpoint, name, s)
-	}
-	return Spec{Service: name, Endpoint: e}, nil
-}
-
-// Defaults returns every service on 127.0.0.1, TCP and UDP, on its local
-// port (port 0 for each when anyPort is set, as the demo and tests want).
-func Defaults(anyPort bool) []Spec {
-	var specs []Spec
-	for _, in := range proto.All() {
-		specs = append(specs, defaultSpecs(in, anyPort)...)
-	}
-	return specs
-}
-
-// DefaultsFor returns one service as Defaults(false) serves it: on
-// 127.0.0.1, TCP and UDP (where it has both), on its local port. False
-// means no such service.
-func DefaultsFor(name string) ([]Spec, bool) {
-	in, ok := proto.Lookup(name)
-	if !ok {
-		return nil, false
-	}
-	return defaultSpecs(in, false), true
-}
-
-func defaultSpecs(in proto.Protocol, anyPort bool) []Spec {
-	port := in.Local
-	if anyPort {
-		port = 0
-	}
-	var specs []Spec
-	for _, nw := range []string{"tcp", "udp"} {
-		if in.StreamOnly && nw == "udp" {
-			continue
-		}
-		specs = append(specs, Spec{Service: in.Name, Endpoint: sockit.Endpoint{Network: nw, Address: fmt.Sprintf("127.0.0.1:%d", port)}})
-	}
-	return specs
-}
-
-// Options configure the services and the server running them.
+// Options configure a set of services and the server running them.
 type Options struct {
-	proto.Options
+	// Runtime is what every protocol's server side gets: the clock, the
+	// access log, and in Values every protocol's option values by key
+	// (option keys are unique across protocols). Start sets Statuses per
+	// service from the Server's Recorder, if it counts statuses.
+	proto.Runtime
 	Server server.Config
 	// UnixMode, if not zero, is the mode of every unix and unixgram socket
 	// file Start creates (see sockit.ListenConfig).
@@ -111,16 +32,16 @@ type Options struct {
 	Announce func(service string, network string, addr net.Addr)
 }
 
-// bound is one spec's open socket.
-type bound struct {
+// socket is one spec's open socket.
+type socket struct {
 	ln net.Listener
 	pc net.PacketConn
 }
 
 // Running is a started set of services.
 type Running struct {
-	bound  []bound // each spec's socket, in Spec order
-	Server *server.Server
+	sockets []socket // each spec's socket, in Spec order
+	Server  *server.Server
 	// Addrs holds each spec's bound address, in Spec order.
 	Addrs []net.Addr
 	wg    sync.WaitGroup
@@ -131,7 +52,7 @@ type Running struct {
 // Start binds every spec (closing all again if one fails, so nothing is
 // half started), announces them, and serves them in the background.
 func Start(ctx context.Context, specs []Spec, opt Options) (*Running, error) {
-	var all []bound
+	var all []socket
 	var protos []proto.Protocol
 	closeAll := func() {
 		for _, b := range all {
@@ -158,7 +79,7 @@ func Start(ctx context.Context, specs []Spec, opt Options) (*Running, error) {
 			closeAll()
 			return nil, fmt.Errorf("%s has no datagram side (%s)", sp.Service, sp.Endpoint)
 		}
-		b := bound{sp.Listener, sp.PacketConn}
+		b := socket{sp.Listener, sp.PacketConn}
 		var err error
 		switch {
 		case b.ln != nil || b.pc != nil:
@@ -179,7 +100,7 @@ func Start(ctx context.Context, specs []Spec, opt Options) (*Running, error) {
 			r.Addrs = append(r.Addrs, b.ln.Addr())
 		}
 	}
-	r.bound = all
+	r.sockets = all
 	for i, sp := range specs {
 		if opt.Announce != nil {
 			opt.Announce(sp.Service, sp.Endpoint.Network, r.Addrs[i])
@@ -187,7 +108,7 @@ func Start(ctx context.Context, specs []Spec, opt Options) (*Running, error) {
 	}
 	statuses := map[string]server.StatusCounter{}
 	for i, sp := range specs {
-		popt := opt.Options
+		popt := opt.Runtime
 		if sr, ok := opt.Server.Recorder.(server.StatusRecorder); ok {
 			if statuses[sp.Service] == nil {
 				statuses[sp.Service] = sr.Statuses(sp.Service)

@@ -1,4 +1,4 @@
-package services
+package serve
 
 import (
 	"context"
@@ -68,10 +68,10 @@ func (g *Group) forward(r *Running) chan struct{} {
 func dup(sp Spec, prev *Running, i int) (Spec, error) {
 	type filer interface{ File() (*os.File, error) }
 	var c any
-	if prev.bound[i].ln != nil {
-		c = prev.bound[i].ln
+	if prev.sockets[i].ln != nil {
+		c = prev.sockets[i].ln
 	} else {
-		c = prev.bound[i].pc
+		c = prev.sockets[i].pc
 	}
 	fl, ok := c.(filer)
 	if !ok {
@@ -82,7 +82,7 @@ func dup(sp Spec, prev *Running, i int) (Spec, error) {
 		return sp, err
 	}
 	defer f.Close()
-	if prev.bound[i].ln != nil {
+	if prev.sockets[i].ln != nil {
 		sp.Listener, err = net.FileListener(f)
 	} else {
 		sp.PacketConn, err = net.FilePacketConn(f)
@@ -104,7 +104,7 @@ type unlinker interface{ SetUnlinkOnClose(bool) }
 // the owner of its unix socket file: the old generation's close then
 // leaves the file, and the new one's removes it. It also sets the file's
 // mode, if the new options set one (a reload may change it).
-func handOver(sp Spec, old, cur bound, mode os.FileMode) error {
+func handOver(sp Spec, old, cur socket, mode os.FileMode) error {
 	if !isPath(sp.Endpoint) {
 		return nil
 	}
@@ -168,7 +168,7 @@ func (g *Group) Reload(ctx context.Context, specs []Spec, opt Options, removed f
 	old, oldClosers := g.cur, g.closers
 	for i, sp := range specs {
 		if reused[sp.key()] {
-			if err := handOver(sp, old.bound[prev[sp.key()]], r.bound[i], opt.UnixMode); err != nil {
+			if err := handOver(sp, old.sockets[prev[sp.key()]], r.sockets[i], opt.UnixMode); err != nil {
 				r.log.Warn("reload: a kept unix socket keeps its mode", "path", sp.Endpoint.Address, "err", err)
 			}
 		}

@@ -1,23 +1,23 @@
-package activation
+package serve
 
 import (
 	"context"
 	"fmt"
 	"net"
 	"os"
+	"os/signal"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/sockit/sockit/internal/services"
 	"github.com/sockit/sockit/proto"
 	"github.com/sockit/sockit/server"
 )
 
-// Inetd serves service on the socket inetd handed over as standard input,
-// as inetd.conf(5) and xinetd.conf(5) define it:
+// runInetd serves s.Inetd on the socket inetd handed over as standard
+// input, as inetd.conf(5) and xinetd.conf(5) define it:
 //
 //   - a connected stream socket (wait = no): the one connection, then return;
 //   - a datagram socket (wait = yes): every datagram, until none has come for
@@ -25,17 +25,38 @@ import (
 //   - a listening stream socket (wait = yes): every connection, until none
 //     is open and none has come for idle.
 //
-// idle is opt.Server.IdleTimeout (5 minutes when not above zero). The
-// guards of opt.Server apply as in `serve`. When ctx ends, connections
-// in flight get grace to finish. Standard input, output (and error, when it
-// is the same socket) are closed once taken over, so the peer sees the
-// connection close when the server closes it.
-func Inetd(ctx context.Context, service string, opt services.Options, grace time.Duration) error {
-	in, ok := proto.Lookup(service)
-	if !ok {
-		return fmt.Errorf("unknown service %q (known: %s)", service, services.Names())
+// idle is s.IdleTimeout (5 minutes when not above zero). The guards of s
+// apply as in `serve`. When ctx ends, connections in flight get s.Grace to
+// finish. Standard input, output (and error, when it is the same socket)
+// are closed once taken over, so the peer sees the connection close when
+// the server closes it. SIGHUP and SIGUSR1 are logged and change nothing
+// (each inetd connection is a process of its own).
+func runInetd(ctx context.Context, s Settings, h Hooks) error {
+	service, grace := s.Inetd, s.Grace
+	in := protocol(service)
+	cfg := s.serverConfig(h.Logger)
+	values, release, err := s.values()
+	if err != nil {
+		return err
 	}
-	idle := opt.Server.IdleTimeout
+	defer releaseAll(release)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+	quit := make(chan struct{})
+	var sigWG sync.WaitGroup
+	sigWG.Go(func() {
+		for {
+			select {
+			case sig := <-sigs:
+				h.Logger.Info(fmt.Sprintf("%v: nothing to reload or reopen under --inetd", sig))
+			case <-quit:
+				return
+			}
+		}
+	})
+	defer func() { close(quit); sigWG.Wait() }()
+	idle := cfg.IdleTimeout
 	if idle <= 0 {
 		idle = 5 * time.Minute
 	}
@@ -44,11 +65,11 @@ func Inetd(ctx context.Context, service string, opt services.Options, grace time
 		return fmt.Errorf("--inetd: standard input is not a socket (%w); inetd passes one", err)
 	}
 	listening, _ := unix.GetsockoptInt(0, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
-	act := &activity{done: make(chan struct{}), next: opt.Server.Recorder}
+	act := &activity{done: make(chan struct{}), next: cfg.Recorder}
 	act.touch()
-	opt.Server.Recorder = act
-	srv := server.New(opt.Server)
-	svc := in.Service(opt.Options)
+	cfg.Recorder = act
+	srv := server.New(cfg)
+	svc := in.Service(proto.Runtime{Values: values})
 
 	served := make(chan error, 1)
 	oneShot := false

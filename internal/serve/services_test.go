@@ -1,4 +1,4 @@
-package services_test
+package serve_test
 
 import (
 	"bytes"
@@ -15,8 +15,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sockit/sockit"
-	"github.com/sockit/sockit/internal/services"
+	"github.com/sockit/sockit/internal/serve"
 	"github.com/sockit/sockit/proto"
+	_ "github.com/sockit/sockit/proto/all" // the program registers the protocols; so do the tests
 	"github.com/sockit/sockit/proto/chargen"
 	"github.com/sockit/sockit/proto/daytime"
 	"github.com/sockit/sockit/proto/discard"
@@ -41,10 +42,10 @@ var fixed = time.Date(2036, 2, 7, 6, 28, 20, 0, time.UTC)
 
 // startAll serves every service on every family: tcp and udp on 127.0.0.1
 // port 0, unix and unixgram on fresh paths.
-func startAll(t *testing.T, engine string) (*services.Running, []services.Spec) {
+func startAll(t *testing.T, engine string) (*serve.Running, []serve.Spec) {
 	t.Helper()
 	dir := t.TempDir()
-	var specs []services.Spec
+	var specs []serve.Spec
 	for _, in := range proto.All() {
 		if in.Name == "http" {
 			continue // its own tests are in proto/httpraw
@@ -57,11 +58,11 @@ func startAll(t *testing.T, engine string) (*services.Running, []services.Spec) 
 			if strings.HasPrefix(nw, "unix") {
 				addr = filepath.Join(dir, in.Name+"."+nw)
 			}
-			specs = append(specs, services.Spec{Service: in.Name, Endpoint: sockit.Endpoint{Network: nw, Address: addr}})
+			specs = append(specs, serve.Spec{Service: in.Name, Endpoint: sockit.Endpoint{Network: nw, Address: addr}})
 		}
 	}
-	run, err := services.Start(context.Background(), specs, services.Options{
-		Options: proto.Options{Now: func() time.Time { return fixed }},
+	run, err := serve.Start(context.Background(), specs, serve.Options{
+		Runtime: proto.Runtime{Now: func() time.Time { return fixed }},
 		Server:  server.Config{Engine: engine, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
 	})
 	if err != nil {
@@ -191,26 +192,26 @@ func conformance(t *testing.T, engine string) {
 
 func TestStartFailsWhole(t *testing.T) {
 	// The second spec cannot bind; the first must be closed again.
-	specs := []services.Spec{
+	specs := []serve.Spec{
 		{Service: "echo", Endpoint: sockit.Endpoint{Network: "tcp", Address: "127.0.0.1:0"}},
 		{Service: "echo", Endpoint: sockit.Endpoint{Network: "unix", Address: "/nonexistent/dir/x.sock"}},
 	}
-	if _, err := services.Start(context.Background(), specs, services.Options{}); err == nil {
+	if _, err := serve.Start(context.Background(), specs, serve.Options{}); err == nil {
 		t.Fatal("Start succeeded with an unbindable endpoint")
 	}
 }
 
 func TestParseSpec(t *testing.T) {
-	sp, err := services.ParseSpec("qotd=unixgram:///tmp/q.sock")
+	sp, err := serve.ParseSpec("qotd=unixgram:///tmp/q.sock")
 	if err != nil || sp.Service != "qotd" || sp.Endpoint.Network != "unixgram" {
 		t.Errorf("%+v %v", sp, err)
 	}
-	sp, err = services.ParseSpec("echo=127.0.0.1")
+	sp, err = serve.ParseSpec("echo=127.0.0.1")
 	if err != nil || sp.Endpoint.Address != "127.0.0.1:8001" {
 		t.Errorf("bare host takes the local port: %+v %v", sp, err)
 	}
 	for _, bad := range []string{"echo", "nosuch=127.0.0.1:1", "echo=foo://x"} {
-		if _, err := services.ParseSpec(bad); !errors.Is(err, sockit.ErrBadEndpoint) {
+		if _, err := serve.ParseSpec(bad); !errors.Is(err, sockit.ErrBadEndpoint) {
 			t.Errorf("ParseSpec(%q): %v", bad, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package services_test
+package serve_test
 
 import (
 	"bytes"
