@@ -33,7 +33,7 @@ type ListenerRecorder interface {
 // StatusRecorder is what a Recorder may also implement to count the
 // responses of a request/response service by status code (the HTTP
 // responder's). The server never calls it: whoever starts the service
-// (internal/services) asks it for the service's StatusCounter and hands
+// (internal/serve) asks it for the service's StatusCounter and hands
 // that to the protocol, so the server stays protocol-blind.
 type StatusRecorder interface {
 	// Statuses returns the counter of one service; called once per
