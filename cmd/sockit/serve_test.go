@@ -387,3 +387,20 @@ func TestSIGTERMClosesIdleKeepAlive(t *testing.T) {
 		})
 	}
 }
+
+// TestServeShortNamesEveryService: serve's one-line summary (sockit
+// --help, the man page's NAME) names every service it serves, http too.
+func TestServeShortNamesEveryService(t *testing.T) {
+	r := sockitRun(t, "", "--help")
+	var line string
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "serve ") {
+			line = l
+		}
+	}
+	for _, name := range []string{"echo", "discard", "daytime", "qotd", "chargen", "time", "http"} {
+		if !strings.Contains(line, name) {
+			t.Errorf("serve's summary %q does not name %s", line, name)
+		}
+	}
+}

@@ -187,7 +187,8 @@ func TestVersionAndCompletion(t *testing.T) {
 		{[]string{"__complete", "serve", "--log-level", ""}, []string{"debug", "info", "warn", "error"}},
 		{[]string{"__complete", "serve", "--log-format", ""}, []string{"text", "json"}},
 		{[]string{"__complete", "serve", "--daytime-format", ""}, []string{"nist", "rfc822", "ctime"}},
-		{[]string{"__complete", "serve", "qo"}, []string{"qotd="}},
+		{[]string{"__complete", "serve", "qo"}, []string{"qotd", "qotd="}}, // bare: on its default endpoints
+		{[]string{"__complete", "serve", "ec"}, []string{"echo", "echo="}},
 		{[]string{"__complete", "serve", "--engine", ""}, []string{"loop", "goroutine"}},
 		{[]string{"__complete", "bench", "--engine", ""}, []string{"loop", "goroutine"}},
 		{[]string{"__complete", "serve", "--udp-budget", ""}, []string{"on", "off"}},

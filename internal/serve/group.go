@@ -222,15 +222,18 @@ func (g *Group) Current() *Running {
 }
 
 // Wait serves until ctx ends or a listener fails, then shuts every
-// generation down with grace, as Running.Wait does.
-func (g *Group) Wait(ctx context.Context, grace time.Duration, draining func()) error {
+// generation down: no new connections, and open ones get grace to finish
+// before they are closed. draining, if set, is called when the shutdown
+// begins and returns the grace (none when draining is nil).
+func (g *Group) Wait(ctx context.Context, draining func() (grace time.Duration)) error {
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-g.errs:
 	}
+	var grace time.Duration
 	if draining != nil {
-		draining()
+		grace = draining()
 	}
 	g.mu.Lock()
 	all := append([]*Running{g.cur}, g.old...)

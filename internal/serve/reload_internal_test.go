@@ -52,7 +52,7 @@ func TestReloadForgetsDrainedGenerations(t *testing.T) {
 	}
 	c.Close()
 	cancel()
-	if err := g.Wait(ctx, time.Second, nil); err != nil {
+	if err := g.Wait(ctx, func() time.Duration { return time.Second }); err != nil {
 		t.Errorf("Wait: %v", err)
 	}
 }

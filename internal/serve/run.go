@@ -139,12 +139,19 @@ func Run(ctx context.Context, s Settings, h Hooks) (err error) {
 	}
 	ready.Store(true)
 	activation.Ready()
-	bg, stopBG := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { activation.Watchdog(bg, nil) })
-	wg.Go(func() { r.reloadOnHUP(bg, hup) })
-	defer func() { stopBG(); wg.Wait() }()
-	return r.group.Wait(ctx, s.Grace, func() {
+	watchdog, stopWatchdog := context.WithCancel(ctx)
+	var wdWG sync.WaitGroup
+	wdWG.Go(func() { activation.Watchdog(watchdog, nil) })
+	defer func() { stopWatchdog(); wdWG.Wait() }()
+	reloads, stopReloads := context.WithCancel(ctx)
+	var hupWG sync.WaitGroup
+	hupWG.Go(func() { r.reloadOnHUP(reloads, hup) })
+	defer func() { stopReloads(); hupWG.Wait() }()
+	return r.group.Wait(ctx, func() time.Duration {
+		// No reload from here on (a SIGHUP is still caught, and changes
+		// nothing); one under way ends first, so r.cur is the last.
+		stopReloads()
+		hupWG.Wait()
 		drainStart = time.Now()
 		ready.Store(false)
 		activation.Stopping()
@@ -153,6 +160,7 @@ func Run(ctx context.Context, s Settings, h Hooks) (err error) {
 			why = context.Cause(ctx).Error()
 		}
 		r.log.Info("draining", "cause", why, "connections", r.group.Active(), "grace", r.cur.Grace)
+		return r.cur.Grace
 	})
 }
 
@@ -160,7 +168,7 @@ func Run(ctx context.Context, s Settings, h Hooks) (err error) {
 type runner struct {
 	h         Hooks
 	log       *slog.Logger
-	cur       Settings // under reloadOnHUP once started
+	cur       Settings // reloadOnHUP's until the drain begins
 	activated []Spec   // the sockets systemd passed, if it did
 	al        *accesslog.Writer
 	rec       *promrecorder.Recorder
