@@ -67,7 +67,7 @@ func (a *app) runDemo() error {
 		e, _ := run.Endpoint(specs, service, network)
 		return e.String()
 	}
-	steps := demoSteps(ep)
+	steps := demoSteps(ep, brief.Addr())
 	failed := 0
 	for i, st := range steps {
 		pipe := ""
@@ -120,8 +120,8 @@ func (a *app) runDemo() error {
 
 // demoSteps are the brief's programs as sockit commands, against the
 // demo's services (ep gives a service's endpoint on a network, "http" for
-// an http:// URL).
-func demoSteps(ep func(service, network string) string) []demoStep {
+// an http:// URL) and the brief's own asyncio echo server at briefAddr.
+func demoSteps(ep func(service, network string) string, briefAddr string) []demoStep {
 	return []demoStep{
 		{
 			title: "Get IP address",
@@ -196,7 +196,7 @@ func demoSteps(ep func(service, network string) string) []demoStep {
 		{
 			title: "The brief's benchmark against the brief's own asyncio server",
 			brief: "$ ab -c 50 -n 1000 http://localhost:8001/   (its server reads 1024 bytes, writes them back, closes)",
-			args:  []string{"bench", "-c", "50", "-n", "1000", "http://" + brief.Addr() + "/"},
+			args:  []string{"bench", "-c", "50", "-n", "1000", "http://" + briefAddr + "/"},
 			check: func(out string) error {
 				return expect(strings.Contains(out, "Complete requests:      1000\n") && strings.Contains(out, "Failed requests:        0\n") &&
 					strings.Contains(out, "Non-2xx responses:      1000\n"), "not ab's accounting: 1000 complete, 0 failed, 1000 non-2xx")

@@ -41,7 +41,7 @@ func runInetd(ctx context.Context, s Settings, h Hooks) error {
 	}
 	defer releaseAll(release)
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1)
+	signal.Notify(sigs, unix.SIGHUP, unix.SIGUSR1)
 	defer signal.Stop(sigs)
 	quit := make(chan struct{})
 	var sigWG sync.WaitGroup
