@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -39,11 +40,11 @@ const (
 )
 
 // DefaultEngine is why "" picks what it picks, for the help text.
-const DefaultEngine = "the loop engine wherever it can run the options given (plain HTTP, " +
+const DefaultEngine = "the loop engine wherever it can run the options given (HTTP, https, " +
 	"TCP or Unix echo; closed or --rate), since it needs less client CPU per request " +
 	"(measured against sockit serve with -k -c 50: about 100k against 73k requests per " +
 	"CPU-second closed, 82-93k against 50-56k at --rate 20000); the goroutine engine " +
-	"otherwise (https, datagrams, the other raw protocols)"
+	"otherwise (datagrams, the other raw protocols)"
 
 // chooseEngine settles cfg.Engine and returns the loops' target when the
 // loop engine runs.
@@ -92,6 +93,13 @@ type sample struct {
 	echoed    bool   // ... it was the request itself
 	begin     string // ... and began so
 	err       error  // why the request failed, where an error said it
+	// A TLS handshake made for this request: its time (part of connect,
+	// as ab counts it), whether it resumed a session, and the first
+	// connection's state for the report.
+	handshake time.Duration
+	tls       bool
+	resumed   bool
+	tlsInfo   *tls.ConnectionState
 }
 
 // fail notes err as the request's failure and returns its kind.
@@ -166,6 +174,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.FirstError, res.FirstErrors = bud.firstErrors()
 	res.NotHTTPStart = bud.notHTTPStart()
 	res.ServerSoftware = bud.serverSoftware()
+	res.TLS = bud.tlsInfo()
 	res.Duration = elapsed
 	res.ClientCPU = cpuTime() - cpu0
 	res.Interrupted = ctx.Err() != nil

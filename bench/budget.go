@@ -41,7 +41,8 @@ type budget struct {
 	firsts  map[string]string
 	first   string
 	notHTTP atomic.Pointer[string]
-	server  atomic.Pointer[string] // the first Server field, warm-up included
+	server  atomic.Pointer[string]  // the first Server field, warm-up included
+	tls     atomic.Pointer[TLSInfo] // the first TLS connection's, warm-up included
 }
 
 func newBudget(cfg *Config, start time.Time, httpDoc bool) *budget {
@@ -142,10 +143,27 @@ func (b *budget) firstErrors() (string, map[string]string) {
 // Software, which a warm-up response may be the only one to carry (each
 // worker reads the field once).
 func (b *budget) noteServer(s *sample) {
+	b.noteTLS(s)
 	if s.server != "" && b.server.Load() == nil {
 		v := s.server // s is the loop's, reused by its next request
 		b.server.CompareAndSwap(nil, &v)
 	}
+}
+
+// noteTLS keeps the first TLS connection's parameters, for the report.
+func (b *budget) noteTLS(s *sample) {
+	if s.tlsInfo != nil && b.tls.Load() == nil {
+		info := tlsInfoOf(s.tlsInfo)
+		b.tls.CompareAndSwap(nil, &info)
+	}
+}
+
+// tlsInfo is the first TLS connection's parameters; zero if none.
+func (b *budget) tlsInfo() TLSInfo {
+	if p := b.tls.Load(); p != nil {
+		return *p
+	}
+	return TLSInfo{}
 }
 
 // serverSoftware is the first response's Server field, "" if none.

@@ -54,6 +54,15 @@ type Config struct {
 	Proxy       string        // -X host:port: send HTTP requests through this proxy
 	UnixSocket  string        // HTTP over this socket
 	Insecure    bool          // https: do not verify the certificate
+	// ServerName is the name https sends (SNI) and verifies the
+	// certificate against; "" means the URL's host (curl's and ab's
+	// default; an IP address sends no SNI).
+	ServerName string
+	// NoResume makes every new https connection a full handshake; by
+	// default a new connection resumes the TLS session of an earlier one
+	// (session tickets, as browsers and curl do), and the result counts
+	// handshakes full and resumed.
+	NoResume bool
 	// RootCAs are the certificate authorities https trusts (--cacert); nil
 	// means the system's.
 	RootCAs *x509.CertPool
@@ -228,6 +237,10 @@ func (c *Config) validateHTTP(t target) error {
 		return &FieldError{Field: "Body", Other: "Method", Reason: "a HEAD request has no body"}
 	case c.Proxy != "" && t.https:
 		return bad("Proxy", "a proxy for https (CONNECT) is not supported")
+	case !t.https && (c.ServerName != "" || c.NoResume || c.Insecure || c.RootCAs != nil):
+		return bad(tlsField(c), "applies to https:// targets, not to %s", c.Target)
+	case strings.ContainsAny(c.ServerName, " \t\r\n/:"):
+		return bad("ServerName", "%q is not a host name", c.ServerName)
 	case c.Proxy != "" && c.UnixSocket != "":
 		return &FieldError{Field: "Proxy", Other: "UnixSocket"}
 	case c.LocalAddr != "" && c.UnixSocket != "":
@@ -258,6 +271,19 @@ func (c *Config) validateHTTP(t target) error {
 	return c.validateLocal()
 }
 
+// tlsField is the first TLS setting given.
+func tlsField(c *Config) string {
+	switch {
+	case c.ServerName != "":
+		return "ServerName"
+	case c.NoResume:
+		return "NoResume"
+	case c.Insecure:
+		return "Insecure"
+	}
+	return "RootCAs"
+}
+
 // validateRaw refuses what raw targets cannot use.
 func (c *Config) validateRaw(t target) error {
 	for _, f := range []struct {
@@ -267,6 +293,7 @@ func (c *Config) validateRaw(t target) error {
 		{"Method", c.Method != ""}, {"Cookies", len(c.Cookies) > 0}, {"Auth", c.Auth != ""},
 		{"ProxyAuth", c.ProxyAuth != ""}, {"Proxy", c.Proxy != ""}, {"AnyLength", c.AnyLength},
 		{"UnixSocket", c.UnixSocket != ""}, {"Insecure", c.Insecure}, {"RootCAs", c.RootCAs != nil},
+		{"ServerName", c.ServerName != ""}, {"NoResume", c.NoResume},
 		{"UserAgent", c.UserAgent != ""}} {
 		if f.set {
 			return bad(f.field, "applies to HTTP targets (http://, https://), not to %s", c.Target)

@@ -50,7 +50,6 @@ func TestEngineChoice(t *testing.T) {
 		cfg  bench.Config
 		want string
 	}{
-		{bench.Config{Target: "https://" + addr + "/", Engine: bench.EngineLoop}, "Engine: loop cannot run https (TLS); the goroutine engine can"},
 		{bench.Config{Target: "udp://127.0.0.1:7", Engine: bench.EngineLoop}, "Engine: loop cannot run udp (datagrams)"},
 		{bench.Config{Target: "tcp://" + addr, Proto: "daytime", Engine: bench.EngineLoop}, "Engine: loop cannot run daytime (only echo)"},
 		{bench.Config{Target: url, Engine: "uring"}, `Engine: "uring": want goroutine or loop`},

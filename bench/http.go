@@ -51,7 +51,7 @@ func newHTTPTarget(cfg *Config, u *url.URL) *httpTarget {
 		h.addr, target = cfg.Proxy, u.String()
 	}
 	if u.Scheme == "https" {
-		h.tls = &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: cfg.Insecure, RootCAs: cfg.RootCAs}
+		h.tls = clientTLS(cfg, u.Hostname())
 	}
 	h.req = request(cfg, u.Host, target)
 	return h
@@ -128,18 +128,21 @@ func (w *httpWorker) close() {
 	}
 }
 
-func (w *httpWorker) dial(ctx context.Context) error {
+func (w *httpWorker) dial(ctx context.Context, s *sample) error {
 	c, err := w.d.DialContext(ctx, w.t.network, w.t.addr)
 	if err != nil {
 		return err
 	}
 	if w.t.tls != nil {
 		tc := tls.Client(c, w.t.tls)
-		tc.SetDeadline(time.Now().Add(w.t.cfg.Timeout))
+		t0 := time.Now()
+		tc.SetDeadline(t0.Add(w.t.cfg.Timeout))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			c.Close()
 			return err
 		}
+		st := tc.ConnectionState()
+		s.handshook(time.Since(t0), &st)
 		c = tc
 	}
 	w.conn, w.reply.Conn = c, c
@@ -157,7 +160,7 @@ func (w *httpWorker) do(ctx context.Context, s *sample) string {
 	if !reused {
 		t0 := time.Now()
 		dctx, cancel := context.WithTimeout(ctx, w.t.cfg.Timeout)
-		err := w.dial(dctx)
+		err := w.dial(dctx, s)
 		cancel()
 		s.connect = time.Since(t0)
 		if err != nil {

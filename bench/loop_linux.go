@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -17,15 +18,15 @@ import (
 	"github.com/sockit/sockit/proto/httpraw"
 )
 
-// The event-loop engine drives plain-HTTP and TCP/unix echo benchmarks the
+// The event-loop engine drives HTTP, HTTPS and TCP/unix echo benchmarks the
 // way wrk does: each loop is one OS thread running epoll over its share of
 // the connections, with non-blocking sockets and one read per readiness
 // event. It spends no goroutine park, no netpoller round trip and no
 // speculative read per response, which is where the goroutine engine loses
 // to wrk in client CPU. At a --rate a slot whose next request is not yet
 // due is parked, and epoll_wait sleeps until the first due one. It does
-// not speak TLS, datagrams or the raw protocols other than echo: those need
-// --engine goroutine.
+// not speak datagrams or the raw protocols other than echo: those need
+// --engine goroutine. HTTPS is looptls_linux.go's.
 
 // loopTarget is what the loop engine needs to know of a target.
 type loopTarget struct {
@@ -38,6 +39,8 @@ type loopTarget struct {
 	network string // for the error of a failed connect, as the goroutine engine's
 	addr    string
 	local   unix.Sockaddr // -B: bound before connecting; nil for none
+	tls     *tls.Config   // https: every connection's (looptls_linux.go)
+	dialer  net.Dialer    // https: connects on Go's netpoller, from -B's address
 }
 
 // connectErr is a failed connect's error in net's form, as a dial says it.
@@ -74,15 +77,14 @@ func (a textAddr) String() string  { return string(a) }
 func loopTargetFor(cfg *Config, newWorker func(int) worker) (*loopTarget, string) {
 	switch w := newWorker(0).(type) {
 	case *httpWorker:
-		if w.t.tls != nil {
-			return nil, "https (TLS)"
-		}
 		sa, fam, ok := sockaddr(w.t.network, w.t.addr)
 		if !ok {
 			return nil, "a target address that does not resolve"
 		}
-		return &loopTarget{sa: sa, family: fam, request: w.t.req, http: true, head: w.t.head, keep: cfg.KeepAlive,
-			network: w.t.network, addr: w.t.addr, local: localSockaddr(w.t.local)}, ""
+		lt := &loopTarget{sa: sa, family: fam, request: w.t.req, http: true, head: w.t.head, keep: cfg.KeepAlive,
+			network: w.t.network, addr: w.t.addr, local: localSockaddr(w.t.local), tls: w.t.tls}
+		lt.dialer.LocalAddr = w.t.local
+		return lt, ""
 	case *rawWorker:
 		if w.t.e.IsPacket() {
 			return nil, w.t.e.Network + " (datagrams)"
@@ -168,6 +170,11 @@ type lconn struct {
 	notHTTP    bool      // HTTP: the reply is not an HTTP response (replyNote)
 	active     bool      // a request is in flight
 	warm       bool      // the request in flight is a warm-up one (not recorded)
+	// https: the connection's TLS over the loop's buffers, and whether
+	// its handshake is under way on a goroutine (looptls_linux.go).
+	tc          *tls.Conn
+	pipe        *tlsPipe
+	handshaking bool
 }
 
 type loop struct {
@@ -182,6 +189,10 @@ type loop struct {
 	// At a --rate: the slots waiting for their next request's scheduled
 	// time (spare is the other buffer).
 	parked, spare []*lconn
+	slots         []*lconn
+	ctx           context.Context
+	hs            handshakes // https
+	raw           []byte     // https: ciphertext read, shared by the loop's connections
 }
 
 func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *tally, bud *budget) error {
@@ -197,7 +208,11 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *tal
 	own := *t
 	own.sa, own.local = copySockaddr(t.sa), copySockaddr(t.local)
 	t = &own
-	l := &loop{t: t, cfg: cfg, p: p, conns: make([]*lconn, 0, 1024), st: st, bud: bud}
+	l := &loop{t: t, cfg: cfg, p: p, conns: make([]*lconn, 0, 1024), st: st, bud: bud, ctx: ctx}
+	if t.tls != nil {
+		l.raw = make([]byte, maxReadBuf)
+	}
+	defer l.closeHandshakes() // after the sockets' close below: a handshake under way ends with the run's context
 	defer func() {
 		for fd, c := range l.conns {
 			if c != nil {
@@ -211,6 +226,7 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *tal
 		c := &lconn{fd: -1, buf: make([]byte, initialReadBuf)} // fd -1: none (0 is a valid descriptor)
 		c.reply.req = t.request
 		c.f.AnswersHEAD = t.head
+		l.slots = append(l.slots, c)
 		if l.next(c) {
 			live++
 		}
@@ -219,8 +235,8 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *tal
 	lastScan := time.Now()
 	for live > 0 {
 		if ctx.Err() != nil {
-			for _, c := range l.conns {
-				if c != nil && c.active && !c.warm {
+			for _, c := range l.slots {
+				if c.active && !c.warm {
 					bud.cut.Add(1) // in flight at the end of the run
 				}
 			}
@@ -241,6 +257,9 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *tal
 		}
 		now := time.Now()
 		l.now = now
+		if t.tls != nil {
+			live -= l.handshaken()
+		}
 		for i := range n {
 			c := l.conn(int(events[i].Fd))
 			if c == nil {
@@ -253,7 +272,7 @@ func runLoop(ctx context.Context, t *loopTarget, cfg *Config, slots int, st *tal
 		if now.Sub(lastScan) > 50*time.Millisecond {
 			lastScan = now
 			for _, c := range l.conns {
-				if c != nil && c.active && now.After(c.deadline) {
+				if c != nil && c.active && !c.handshaking && now.After(c.deadline) {
 					c.s.err = l.t.timeoutErr(c.connecting)
 					if !l.finish(c, FailTimeout, now) {
 						live--
@@ -333,7 +352,7 @@ func (l *loop) begin(c *lconn) bool {
 		l.drop(c)
 	}
 	c.reused = false
-	if err := l.connect(c); err != nil {
+	if err := l.open(l.ctx, c); err != nil {
 		c.s.err = l.t.connectErr(err)
 		l.record(c, FailConnect, l.now)
 		return false
@@ -401,10 +420,37 @@ func (l *loop) send(c *lconn) bool {
 		c.notHTTP = false
 	}
 	c.wrote = 0
+	if c.tc != nil {
+		n, err := c.tc.Write(l.t.request)
+		c.wrote, c.s.sent = n, c.s.sent+int64(n)
+		if err != nil {
+			c.s.err = l.t.ioErr("write", err)
+			return false
+		}
+	}
 	return l.flush(c)
 }
 
+// unsent reports whether c has request bytes the socket has not taken.
+func (l *loop) unsent(c *lconn) bool {
+	if c.tc != nil {
+		return c.pipe.sent < len(c.pipe.out)
+	}
+	return c.wrote < len(l.t.request)
+}
+
+// read reads c's next bytes into p: from the socket, or through TLS.
+func (l *loop) read(c *lconn, p []byte) (int, error) {
+	if c.tc != nil {
+		return l.readTLS(c, p)
+	}
+	return rawsys.Read(c.fd, p)
+}
+
 func (l *loop) flush(c *lconn) bool {
+	if c.tc != nil {
+		return l.flushTLS(c)
+	}
 	for c.wrote < len(l.t.request) {
 		n, err := rawsys.Write(c.fd, l.t.request[c.wrote:])
 		if err != nil && err != unix.EAGAIN || err == nil && n <= 0 {
@@ -429,6 +475,7 @@ func (l *loop) drop(c *lconn) {
 		rawsys.Close(c.fd) // also leaves the epoll set
 		c.fd = -1
 	}
+	c.tc, c.pipe = nil, nil
 	c.n, c.off = 0, 0
 }
 
@@ -459,96 +506,108 @@ func (l *loop) event(c *lconn, ev uint32, now time.Time) bool {
 		}
 		return true
 	}
-	if ev&unix.EPOLLOUT != 0 && c.wrote < len(l.t.request) {
+	if ev&unix.EPOLLOUT != 0 && l.unsent(c) {
 		if !l.flush(c) {
 			return l.finish(c, FailWrite, now)
 		}
-		if c.wrote == len(l.t.request) {
+		if !l.unsent(c) {
 			l.p.Modify(c.fd, poll.In)
 		}
 	}
 	if ev&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) == 0 {
 		return true
 	}
-	if c.n == len(c.buf) && c.off > 0 {
-		// A line begun at the end of the buffer: move it to the front.
-		c.n = copy(c.buf, c.buf[c.off:c.n])
-		c.off = 0
-	}
-	if c.n == len(c.buf) {
-		// A line longer than the buffer: grow; the framer bounds lines.
-		if len(c.buf) >= 1<<20 {
-			c.s.err = errors.New("a line of the response is longer than 1 MiB")
+	var kind string
+	for {
+		if c.n == len(c.buf) && c.off > 0 {
+			// A line begun at the end of the buffer: move it to the front.
+			c.n = copy(c.buf, c.buf[c.off:c.n])
+			c.off = 0
+		}
+		if c.n == len(c.buf) {
+			// A line longer than the buffer: grow; the framer bounds lines.
+			if len(c.buf) >= 1<<20 {
+				c.s.err = errors.New("a line of the response is longer than 1 MiB")
+				return l.finish(c, FailRead, now)
+			}
+			c.buf = append(c.buf, make([]byte, len(c.buf))...)
+		}
+		n, err := l.read(c, c.buf[c.n:])
+		if err == unix.EAGAIN {
+			return true
+		}
+		if n <= 0 {
+			eof := err == nil
+			if eof && l.t.http && (c.notHTTP || c.reply.notHTTP()) {
+				// Not an HTTP response, ended by the close (see replyNote).
+				l.drop(c)
+				c.reply.done(&c.s)
+				return l.finish(c, "", now)
+			}
+			if eof && l.t.http && c.f.EOF() == httpraw.MessageEnd {
+				// A body read until the connection closed.
+				l.drop(c)
+				c.s.setStatus(c.f.Status())
+				return l.finish(c, "", now)
+			}
+			if eof && c.reused && !c.gotByte {
+				// The server closed an idle kept-alive connection: retry.
+				l.drop(c)
+				if err := l.open(l.ctx, c); err != nil {
+					return l.finish(c, FailConnect, now)
+				}
+				c.reused = false
+				return true
+			}
+			switch {
+			case !eof && c.tc != nil:
+				c.s.err = err // TLS's own error (a bad record, an alert)
+			case !eof:
+				c.s.err = l.t.ioErr("read", err)
+			case l.t.http:
+				c.s.err = c.f.Err() // EOF above made it the framer's failure
+			default:
+				c.s.err = io.ErrUnexpectedEOF // an echo cut short
+			}
+			if eof && (!l.t.http || c.s.inBody) {
+				return l.finish(c, FailLength, now)
+			}
 			return l.finish(c, FailRead, now)
 		}
-		c.buf = append(c.buf, make([]byte, len(c.buf))...)
-	}
-	n, err := rawsys.Read(c.fd, c.buf[c.n:])
-	if err == unix.EAGAIN {
-		return true
-	}
-	if n <= 0 {
-		eof := err == nil
-		if eof && l.t.http && (c.notHTTP || c.reply.notHTTP()) {
-			// Not an HTTP response, ended by the close (see replyNote).
+		if !c.gotByte {
+			c.gotByte = true
+			c.s.wait = now.Sub(c.sent)
+		}
+		c.s.received += int64(n)
+		if l.t.http {
+			c.reply.note(c.buf[c.n : c.n+n])
+		}
+		c.n += n
+		if c.n == len(c.buf) && len(c.buf) < maxReadBuf {
+			// The read filled the buffer: more is on its way (a large body, a
+			// bulk echo); read more per call from now on.
+			c.buf = append(c.buf, make([]byte, len(c.buf))...)
+		}
+		var complete bool
+		complete, kind = l.advance(c)
+		if complete && c.notHTTP {
 			l.drop(c)
 			c.reply.done(&c.s)
 			return l.finish(c, "", now)
 		}
-		if eof && l.t.http && c.f.EOF() == httpraw.MessageEnd {
-			// A body read until the connection closed.
-			l.drop(c)
-			c.s.setStatus(c.f.Status())
-			return l.finish(c, "", now)
+		if complete {
+			break
 		}
-		if eof && c.reused && !c.gotByte {
-			// The server closed an idle kept-alive connection: retry.
-			l.drop(c)
-			if err := l.connect(c); err != nil {
-				return l.finish(c, FailConnect, now)
-			}
-			c.reused = false
-			return true
-		}
-		switch {
-		case !eof:
-			c.s.err = l.t.ioErr("read", err)
-		case l.t.http:
-			c.s.err = c.f.Err() // EOF above made it the framer's failure
-		default:
-			c.s.err = io.ErrUnexpectedEOF // an echo cut short
-		}
-		if eof && (!l.t.http || c.s.inBody) {
-			return l.finish(c, FailLength, now)
-		}
-		return l.finish(c, FailRead, now)
-	}
-	if !c.gotByte {
-		c.gotByte = true
-		c.s.wait = now.Sub(c.sent)
-	}
-	c.s.received += int64(n)
-	if l.t.http {
-		c.reply.note(c.buf[c.n : c.n+n])
-	}
-	c.n += n
-	if c.n == len(c.buf) && len(c.buf) < maxReadBuf {
-		// The read filled the buffer: more is on its way (a large body, a
-		// bulk echo); read more per call from now on.
-		c.buf = append(c.buf, make([]byte, len(c.buf))...)
-	}
-	complete, kind := l.advance(c)
-	if complete && c.notHTTP {
-		l.drop(c)
-		c.reply.done(&c.s)
-		return l.finish(c, "", now)
-	}
-	if !complete {
 		if c.off == c.n {
 			c.off, c.n = 0, 0
 		}
-		return true
+		if c.tc == nil {
+			return true // level-triggered: the next event reads on
+		}
+		// TLS: tls may hold more of what was read; read on until it
+		// needs the socket.
 	}
+	c.keepInput()
 	// Keep any bytes beyond this response (there should be none).
 	copy(c.buf, c.buf[c.off:c.n])
 	c.n -= c.off

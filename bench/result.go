@@ -28,15 +28,22 @@ type Result struct {
 	Connect        *hdr.Histogram // µs
 	Wait           *hdr.Histogram // µs, request sent to first byte
 	Processing     *hdr.Histogram // µs, total minus connect
-	PerSecond      []int64
-	MaxLag         time.Duration
-	ClientCPU      time.Duration
-	Rate           float64
-	Interrupted    bool
-	Engine         string // the engine that ran the load (goroutine or loop)
-	Cut            int64  // requests in flight when the run ended (Ctrl-C, -d), not counted
-	Hint           string // why the target may have kept silent, if it did
-	FirstError     string // the error of the first failed request that had one
+	// Handshake is the TLS handshakes' time, µs (part of Connect, as ab
+	// counts it): one value per new https connection of a measured
+	// request; HandshakesFull and HandshakesResumed count them by kind.
+	Handshake                         *hdr.Histogram
+	HandshakesFull, HandshakesResumed int64
+	// TLS is how the connections were secured (https), from the first.
+	TLS         TLSInfo
+	PerSecond   []int64
+	MaxLag      time.Duration
+	ClientCPU   time.Duration
+	Rate        float64
+	Interrupted bool
+	Engine      string // the engine that ran the load (goroutine or loop)
+	Cut         int64  // requests in flight when the run ended (Ctrl-C, -d), not counted
+	Hint        string // why the target may have kept silent, if it did
+	FirstError  string // the error of the first failed request that had one
 	// FirstErrors holds, for each failure kind, the error of its first
 	// request that had one.
 	FirstErrors map[string]string
@@ -77,7 +84,8 @@ type Result struct {
 // and failure map, no document length.
 func NewResult() *Result {
 	return &Result{Failures: map[string]int64{}, DocLength: -1,
-		Latency: NewHistogram(), Connect: NewHistogram(), Wait: NewHistogram(), Processing: NewHistogram()}
+		Latency: NewHistogram(), Connect: NewHistogram(), Wait: NewHistogram(), Processing: NewHistogram(),
+		Handshake: NewHistogram()}
 }
 
 // NewHistogram returns a latency histogram as the run's are made: in
@@ -133,6 +141,17 @@ func (r *Result) AddAt(o *Result, off int) {
 	if r.DocLength < 0 {
 		r.DocLength = o.DocLength
 	}
+	if r.TLS == (TLSInfo{}) {
+		r.TLS = o.TLS
+	}
+	if o.Handshake != nil {
+		if r.Handshake == nil {
+			r.Handshake = NewHistogram()
+		}
+		r.Handshake.Merge(o.Handshake)
+	}
+	r.HandshakesFull += o.HandshakesFull
+	r.HandshakesResumed += o.HandshakesResumed
 	r.Latency.Merge(o.Latency)
 	r.Connect.Merge(o.Connect)
 	r.Wait.Merge(o.Wait)

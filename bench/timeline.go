@@ -94,6 +94,14 @@ func (r *tally) record(s *sample, kind string, total, at time.Duration) string {
 	r.Connect.RecordValue(int64(s.connect / time.Microsecond))
 	r.Wait.RecordValue(int64(s.wait / time.Microsecond))
 	r.Processing.RecordValue(max(int64((total-s.connect)/time.Microsecond), 0))
+	if s.tls {
+		r.Handshake.RecordValue(int64(s.handshake / time.Microsecond))
+		if s.resumed {
+			r.HandshakesResumed++
+		} else {
+			r.HandshakesFull++
+		}
+	}
 	sec := int(at / time.Second)
 	if r.tl != nil {
 		r.acc.add(sec, us, kind, r.tl)

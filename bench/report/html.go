@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"html/template"
 	"io"
 	"maps"
@@ -132,11 +133,44 @@ func summaryTable(runs []Named) string {
 			fmtMs(ms(h.ValueAtQuantile(99.9))), fmtMs(ms(h.Max())), r.Concurrency)
 	}
 	b.WriteString(`</table>`)
+	b.WriteString(phasesTable(runs))
 	for _, r := range runs {
 		for _, w := range Warnings(r.Result) {
 			fmt.Fprintf(&b, `<p class="note">%s: %s</p>`, template.HTMLEscapeString(r.Name), template.HTMLEscapeString(w))
 		}
 	}
+	return b.String()
+}
+
+// phasesTable shows the phases of the requests of https runs, the TLS
+// handshake as its own (ab's Connect holds it): "" when no run made a
+// handshake.
+func phasesTable(runs []Named) string {
+	tls := false
+	for _, r := range runs {
+		tls = tls || r.HandshakesFull+r.HandshakesResumed > 0
+	}
+	if !tls {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(`<table id="phases"><tr><th>run</th><th>phase</th><th>count</th><th>mean</th><th>p50</th><th>p99</th><th>max</th></tr>`)
+	for i, r := range runs {
+		for _, ph := range []struct {
+			name string
+			h    *hdr.Histogram
+		}{{"connect (TCP and TLS)", r.Connect},
+			{fmt.Sprintf("TLS handshake (%d full, %d resumed)", r.HandshakesFull, r.HandshakesResumed), r.Handshake},
+			{"waiting (to first byte)", r.Wait}, {"total", r.Latency}} {
+			if ph.h == nil {
+				continue
+			}
+			fmt.Fprintf(&b, `<tr><td><span style="color:%s">■</span> %s</td><td>%s</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>`,
+				runColor(i), template.HTMLEscapeString(r.Name), template.HTMLEscapeString(ph.name), ph.h.TotalCount(),
+				fmtMs(ph.h.Mean()/1000), fmtMs(ms(ph.h.ValueAtQuantile(50))), fmtMs(ms(ph.h.ValueAtQuantile(99))), fmtMs(ms(ph.h.Max())))
+		}
+	}
+	b.WriteString(`</table>`)
 	return b.String()
 }
 

@@ -37,24 +37,33 @@ type JSON struct {
 	ConnectHist   string           `json:"connect_histogram"`
 	WaitHist      string           `json:"wait_histogram"`
 	ProcHist      string           `json:"processing_histogram"`
-	Server        string           `json:"server,omitempty"`
-	Host          string           `json:"host"`
-	Port          string           `json:"port"`
-	Path          string           `json:"path"`
-	HTTP          bool             `json:"http"`
-	DocLength     int64            `json:"doc_length"`
-	KeepAlive     int64            `json:"keep_alive"`
-	KeepAliveOn   bool             `json:"keep_alive_on,omitempty"`   // -k
-	SendsBody     bool             `json:"sends_body,omitempty"`      // -p, -u
-	VariableLen   bool             `json:"variable_length,omitempty"` // -l
-	BodyBytes     int64            `json:"body_bytes"`
-	Shard         *ShardJSON       `json:"shard,omitempty"`
-	RunID         string           `json:"run_id,omitempty"`
-	OptionsHash   string           `json:"options_hash,omitempty"`
-	Idle          string           `json:"idle,omitempty"`
-	Start         *time.Time       `json:"start,omitempty"`
-	WarmupS       float64          `json:"warmup_s,omitempty"`
-	Seconds       []SecondJSON     `json:"seconds,omitempty"`
+	// The TLS handshakes (https): their time, a phase of connect, and
+	// their counts by kind; how the connections were secured.
+	HandshakeHist     string       `json:"handshake_histogram,omitempty"`
+	HandshakeMs       *LatencyMs   `json:"handshake_ms,omitempty"`
+	HandshakesFull    int64        `json:"handshakes_full,omitempty"`
+	HandshakesResumed int64        `json:"handshakes_resumed,omitempty"`
+	TLSProtocol       string       `json:"tls_protocol,omitempty"`
+	TLSServerName     string       `json:"tls_server_name,omitempty"`
+	TLSTempKey        string       `json:"tls_temp_key,omitempty"`
+	Server            string       `json:"server,omitempty"`
+	Host              string       `json:"host"`
+	Port              string       `json:"port"`
+	Path              string       `json:"path"`
+	HTTP              bool         `json:"http"`
+	DocLength         int64        `json:"doc_length"`
+	KeepAlive         int64        `json:"keep_alive"`
+	KeepAliveOn       bool         `json:"keep_alive_on,omitempty"`   // -k
+	SendsBody         bool         `json:"sends_body,omitempty"`      // -p, -u
+	VariableLen       bool         `json:"variable_length,omitempty"` // -l
+	BodyBytes         int64        `json:"body_bytes"`
+	Shard             *ShardJSON   `json:"shard,omitempty"`
+	RunID             string       `json:"run_id,omitempty"`
+	OptionsHash       string       `json:"options_hash,omitempty"`
+	Idle              string       `json:"idle,omitempty"`
+	Start             *time.Time   `json:"start,omitempty"`
+	WarmupS           float64      `json:"warmup_s,omitempty"`
+	Seconds           []SecondJSON `json:"seconds,omitempty"`
 	// Tenths is the series of the run's first 5 s in 100 ms steps.
 	Tenths      []SecondJSON `json:"tenths,omitempty"`
 	StartSkewS  float64      `json:"start_skew_s,omitempty"`
@@ -109,17 +118,33 @@ func encodeHist(h *hdr.Histogram) string {
 	return string(b)
 }
 
+// latencyMs summarises h in milliseconds.
+func latencyMs(h *hdr.Histogram) LatencyMs {
+	return LatencyMs{ms(h.Min()), h.Mean() / 1000, h.StdDev() / 1000, ms(h.ValueAtQuantile(50)),
+		ms(h.ValueAtQuantile(90)), ms(h.ValueAtQuantile(99)), ms(h.ValueAtQuantile(99.9)),
+		ms(h.ValueAtQuantile(99.99)), ms(h.Max())}
+}
+
 // ToJSON converts the result.
 func ToJSON(r *bench.Result) JSON {
+	j := toJSON(r)
+	if r.Handshake != nil && r.Handshake.TotalCount() > 0 {
+		hs := latencyMs(r.Handshake)
+		j.HandshakeHist, j.HandshakeMs = encodeHist(r.Handshake), &hs
+	}
+	j.HandshakesFull, j.HandshakesResumed = r.HandshakesFull, r.HandshakesResumed
+	j.TLSProtocol, j.TLSServerName, j.TLSTempKey = r.TLS.Protocol, r.TLS.ServerName, r.TLS.TempKey
+	return j
+}
+
+func toJSON(r *bench.Result) JSON {
 	h := r.Latency
 	return JSON{
 		SchemaVersion: SchemaVersion, Version: r.Version, Interrupted: r.Interrupted, Cut: r.Cut, Hint: r.Hint, FirstError: r.FirstError,
 		Target: r.Target, Engine: r.Engine, Requests: r.Requests, Failures: r.Failures, Non2xx: r.Non2xx,
 		Concurrency: r.Concurrency, DurationS: r.Duration.Seconds(), RPS: r.RPS(),
 		BytesSent: r.BytesSent, BytesReceived: r.BytesReceived,
-		LatencyMs: LatencyMs{ms(h.Min()), h.Mean() / 1000, h.StdDev() / 1000, ms(h.ValueAtQuantile(50)),
-			ms(h.ValueAtQuantile(90)), ms(h.ValueAtQuantile(99)), ms(h.ValueAtQuantile(99.9)),
-			ms(h.ValueAtQuantile(99.99)), ms(h.Max())},
+		LatencyMs:  latencyMs(h),
 		ClientCPUS: r.ClientCPU.Seconds(), PerSecond: r.PerSecond,
 		Histogram: encodeHist(h), ConnectHist: encodeHist(r.Connect), WaitHist: encodeHist(r.Wait), ProcHist: encodeHist(r.Processing),
 		Server: r.ServerSoftware, Host: r.Host, Port: r.Port, Path: r.Path, HTTP: r.HTTP,
@@ -191,11 +216,17 @@ func FromJSON(data []byte) (*bench.Result, error) {
 	for _, h := range []struct {
 		dst **hdr.Histogram
 		src string
-	}{{&r.Latency, j.Histogram}, {&r.Connect, j.ConnectHist}, {&r.Wait, j.WaitHist}, {&r.Processing, j.ProcHist}} {
+	}{{&r.Latency, j.Histogram}, {&r.Connect, j.ConnectHist}, {&r.Wait, j.WaitHist}, {&r.Processing, j.ProcHist},
+		{&r.Handshake, j.HandshakeHist}} {
 		if *h.dst, err = decodeHist(h.src); err != nil {
 			return nil, err
 		}
 	}
+	if j.HandshakesFull < 0 || j.HandshakesResumed < 0 || r.Handshake.TotalCount() != j.HandshakesFull+j.HandshakesResumed {
+		return nil, fmt.Errorf("report's handshake histogram holds %d, its counts say %d", r.Handshake.TotalCount(), j.HandshakesFull+j.HandshakesResumed)
+	}
+	r.HandshakesFull, r.HandshakesResumed = j.HandshakesFull, j.HandshakesResumed
+	r.TLS = bench.TLSInfo{Protocol: j.TLSProtocol, ServerName: j.TLSServerName, TempKey: j.TLSTempKey}
 	r.RunID, r.OptionsHash, r.Idle = j.RunID, j.OptionsHash, j.Idle
 	r.Interrupted, r.Cut, r.Hint = j.Interrupted, j.Cut, j.Hint
 	if j.Shard != nil {

@@ -37,7 +37,17 @@ func WriteText(w io.Writer, r *bench.Result, opt TextOptions) error {
 		p("Server Software:        %s\n", r.ServerSoftware)
 	}
 	p("Server Hostname:        %s\n", r.Host)
-	p("Server Port:            %s\n\n", r.Port)
+	p("Server Port:            %s\n", r.Port)
+	if r.TLS.Protocol != "" { // as ab over https
+		p("SSL/TLS Protocol:       %s\n", r.TLS.Protocol)
+		if r.TLS.TempKey != "" {
+			p("Server Temp Key:        %s\n", r.TLS.TempKey)
+		}
+		if r.TLS.ServerName != "" {
+			p("TLS Server Name:        %s\n", r.TLS.ServerName)
+		}
+	}
+	p("\n")
 	switch {
 	case !r.HTTP:
 		p("Protocol:               %s\n\n", r.Path)
@@ -189,6 +199,11 @@ func WriteExtras(w io.Writer, r *bench.Result) error {
 	if r.Requests > 0 {
 		p("sockit: p99.9 %.3f ms, p99.99 %.3f ms, max %.3f ms (HDR histogram, µs resolution)\n",
 			ms(r.Latency.ValueAtQuantile(99.9)), ms(r.Latency.ValueAtQuantile(99.99)), ms(r.Latency.Max()))
+	}
+	if n := r.HandshakesFull + r.HandshakesResumed; n > 0 && r.Handshake != nil {
+		h := r.Handshake
+		p("sockit: TLS handshakes %d (full %d, resumed %d): mean %.3f ms, p50 %.3f ms, p99 %.3f ms, max %.3f ms (part of Connect)\n",
+			n, r.HandshakesFull, r.HandshakesResumed, h.Mean()/1000, ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(99)), ms(h.Max()))
 	}
 	if r.ClientCPU > 0 && r.Requests > 0 {
 		p("sockit: client CPU %.3f s, %.0f requests per CPU-second\n", r.ClientCPU.Seconds(), float64(r.Requests)/r.ClientCPU.Seconds())

@@ -145,6 +145,8 @@ func (o *benchOpts) flags(f *pflag.FlagSet) {
 	f.StringVar(&c.UnixSocket, "unix-socket", "", "HTTP over this Unix socket")
 	f.BoolVar(&c.Insecure, "insecure", false, "https: do not verify the certificate")
 	f.StringVar(&o.cacert, "cacert", "", "https: trust the CA certificates in this PEM FILE (as get's --cacert)")
+	f.StringVar(&c.ServerName, "servername", "", "https: send this name (SNI) and verify the certificate for it, instead of the URL's host")
+	f.BoolVar(&c.NoResume, "no-resume", false, "https: a full TLS handshake on every new connection (by default new connections resume the session, as browsers and curl do)")
 	f.StringVar(&c.Proto, "proto", "", "raw targets: "+strings.Join(proto.Names(func(p proto.Protocol) bool { return p.Bench != nil }), ", ")+" (default echo)")
 	f.IntVar(&c.Size, "size", 0, "raw targets: bytes per request (echo, discard, chargen) (default 64)")
 	f.Uint64Var(&c.Seed, "seed", 0, "raw targets: seed of the echo payloads")
@@ -155,7 +157,7 @@ func (o *benchOpts) flags(f *pflag.FlagSet) {
 		"concurrency": "Concurrency", "timelimit": "TimeLimit", "duration": "Duration", "keepalive": "KeepAlive",
 		"head": "Method", "method": "Method", "header": "Headers", "postfile": "Body", "putfile": "Body",
 		"content-type": "ContentType", "timeout": "Timeout", "rate": "Rate", "warmup": "Warmup",
-		"unix-socket": "UnixSocket", "insecure": "Insecure", "cacert": "RootCAs", "proto": "Proto", "size": "Size",
+		"unix-socket": "UnixSocket", "insecure": "Insecure", "cacert": "RootCAs", "servername": "ServerName", "no-resume": "NoResume", "proto": "Proto", "size": "Size",
 		"seed": "Seed", "engine": "Engine", "threads": "Threads"} {
 		field(f, name, fld)
 	}
