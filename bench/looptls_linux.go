@@ -252,9 +252,16 @@ func (l *loop) readTLS(c *lconn, p []byte) (int, error) {
 }
 
 // keepInput copies ciphertext tls has not taken yet out of the loop's
-// shared buffer, before another connection's read reuses it.
+// shared buffer, before another connection's read reuses it, at the end of
+// a response; the next event reads the socket first (short is of this
+// event's reads: left set, the next event would end on it unread, and
+// epoll report it again).
 func (c *lconn) keepInput() {
-	if c.pipe != nil && len(c.pipe.in) > 0 {
+	if c.pipe == nil {
+		return
+	}
+	c.pipe.short = false
+	if len(c.pipe.in) > 0 {
 		c.pipe.in = append([]byte(nil), c.pipe.in...)
 	}
 }
