@@ -20,6 +20,14 @@ import (
 // Missing nginx skips the test, or fails it under CI (RequireTool).
 func Nginx(t testing.TB, server string) string {
 	t.Helper()
+	return NginxListen(t, "", server)
+}
+
+// NginxListen is Nginx with params added to the listen directive: "http2"
+// for h2c with prior knowledge, "ssl http2" for h2 and HTTP/1.1 over TLS
+// by ALPN (server then names ssl_certificate and ssl_certificate_key).
+func NginxListen(t testing.TB, params, server string) string {
+	t.Helper()
 	bin := RequireTool(t, "nginx")
 	dir := t.TempDir()
 	port := FreePort(t)
@@ -34,11 +42,11 @@ http {
 	client_body_temp_path %[1]s/body; proxy_temp_path %[1]s/proxy; fastcgi_temp_path %[1]s/fcgi;
 	uwsgi_temp_path %[1]s/uwsgi; scgi_temp_path %[1]s/scgi;
 	server {
-		listen 127.0.0.1:%[2]d;
+		listen 127.0.0.1:%[2]d %[4]s;
 %[3]s
 	}
 }
-`, dir, port, server)
+`, dir, port, server, params)
 	cfg := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)

@@ -141,9 +141,17 @@ type Client struct {
 	// resolving host, as curl's --resolve (the URL still gives Host and
 	// the TLS server name).
 	Resolve map[string]string
+	// HTTPVersion is the protocol spoken: by default, as curl, what ALPN
+	// picks over TLS (h2 or http/1.1) and HTTP/1.1 in cleartext.
+	HTTPVersion HTTPVersion
+	// OnInfo, if set, is told what curl -v tells with "* ": the ALPN
+	// offered and accepted, the protocol used, each HTTP/2 stream opened
+	// with its fields.
+	OnInfo func(string)
 
 	conn net.Conn
 	rd   *Reader
+	h2   *h2Client // when the connection speaks HTTP/2
 	key  string
 }
 
@@ -152,8 +160,13 @@ func (c *Client) Close() error {
 	if c.conn == nil {
 		return nil
 	}
-	err := c.conn.Close()
-	c.conn, c.rd = nil, nil
+	var err error
+	if c.h2 != nil {
+		err = c.h2.close()
+	} else {
+		err = c.conn.Close()
+	}
+	c.conn, c.rd, c.h2 = nil, nil, nil
 	return err
 }
 
@@ -213,7 +226,7 @@ func urlPort(u *url.URL) string {
 func (c *Client) do(ctx context.Context, req *Request, pick func(*Response) io.Writer, raw io.Writer, maxBody int64) (*Exchange, error) {
 	start := time.Now()
 	ex := &Exchange{Request: req}
-	if c.conn != nil && c.key != originKey(req.URL) {
+	if c.conn != nil && (c.key != originKey(req.URL) || c.h2 != nil && !c.h2.usable()) {
 		c.Close()
 	}
 	if c.conn == nil {
@@ -225,6 +238,9 @@ func (c *Client) do(ctx context.Context, req *Request, pick func(*Response) io.W
 	}
 	conn := c.conn
 	ex.Addr = conn.RemoteAddr()
+	if c.h2 != nil {
+		return c.doH2(ctx, ex, req, pick, raw, maxBody, start)
+	}
 	if c.OnSend != nil {
 		c.OnSend(req, ex.Addr, ex.Timings.Reused)
 	}
@@ -346,6 +362,10 @@ func (c *Client) dial(ctx context.Context, u *url.URL, t *Timings) error {
 		if cfg.ServerName == "" {
 			cfg.ServerName = host
 		}
+		if cfg.NextProtos == nil {
+			cfg.NextProtos = c.HTTPVersion.alpn()
+		}
+		c.info("ALPN: offers " + strings.Join(cfg.NextProtos, ","))
 		t2 := time.Now()
 		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
@@ -356,6 +376,17 @@ func (c *Client) dial(ctx context.Context, u *url.URL, t *Timings) error {
 		conn = tc
 	}
 	c.conn, c.key = conn, originKey(u)
+	if tc, ok := conn.(*tls.Conn); ok {
+		p := tc.ConnectionState().NegotiatedProtocol
+		if p != "" {
+			c.info("ALPN: server accepted " + p)
+		}
+		if p == "h2" {
+			return c.startH2()
+		}
+	} else if c.HTTPVersion == HTTP2PriorKnowledge {
+		return c.startH2()
+	}
 	c.rd = NewReader(conn)
 	c.rd.MaxHeaderBytes = c.MaxHeaderBytes
 	return nil
