@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -50,6 +51,9 @@ const DefaultEngine = "the loop engine wherever it can run the options given (HT
 // loop engine runs.
 func chooseEngine(cfg *Config, newWorker func(int) worker) (*loopTarget, error) {
 	lt, why := loopTargetFor(cfg, newWorker)
+	if cfg.HTTP2 && why != "" {
+		return nil, bad("HTTP2", "HTTP/2 runs on the %s engine, which cannot run %s", EngineLoop, why)
+	}
 	switch cfg.Engine {
 	case "":
 		if why != "" {
@@ -149,6 +153,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	res.Engine = cfg.Engine
+	if cfg.HTTP2 {
+		res.Protocol, res.MaxStreams = "h2c", max(cfg.Streams, 1)
+		if strings.HasPrefix(cfg.Target, "https:") {
+			res.Protocol = "h2"
+		}
+	}
 	r := &runner{cfg: &cfg, tl: &timeline{}, bud: newBudget(&cfg, start, info.http), start: start}
 	if lt != nil {
 		r.loops(runCtx, lt)
@@ -212,8 +222,12 @@ func (r *runner) loops(ctx context.Context, lt *loopTarget) {
 		if i < cfg.Concurrency%loops {
 			slots++
 		}
+		run := runLoop
+		if cfg.HTTP2 {
+			run = runLoopH2
+		}
 		r.wg.Go(func() {
-			if err := runLoop(ctx, lt, cfg, slots, st, r.bud); err != nil {
+			if err := run(ctx, lt, cfg, slots, st, r.bud); err != nil {
 				st.Failures[FailConnect]++ // the loop itself failed (epoll); counted, not hidden
 			}
 		})

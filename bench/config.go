@@ -63,6 +63,14 @@ type Config struct {
 	// (session tickets, as browsers and curl do), and the result counts
 	// handshakes full and resumed.
 	NoResume bool
+	// HTTP2 speaks HTTP/2, on the loop engine: over https h2 as ALPN
+	// chooses it (a server that does not is a connect failure), over
+	// http:// h2c with prior knowledge, as h2load and curl
+	// --http2-prior-knowledge do.
+	HTTP2 bool
+	// Streams is the requests at a time on each HTTP/2 connection
+	// (h2load's -m), over Concurrency connections; zero means 1.
+	Streams int
 	// RootCAs are the certificate authorities https trusts (--cacert); nil
 	// means the system's.
 	RootCAs *x509.CertPool
@@ -99,6 +107,9 @@ type Config struct {
 // MaxConcurrency is the most connections a run opens: each is a
 // descriptor, and a process may hold 20,000.
 const MaxConcurrency = 15000
+
+// MaxStreams is the most HTTP/2 streams a run keeps open per connection.
+const MaxStreams = 10000
 
 // MaxDatagram is the largest payload one UDP datagram carries.
 const MaxDatagram = 65507
@@ -178,6 +189,10 @@ func (c *Config) ValidateSet(set func(field string) bool) error {
 		return bad("Threads", "want 0 (one per GOMAXPROCS) or more, not %d", c.Threads)
 	case c.Engine != "" && c.Engine != EngineGoroutine && c.Engine != EngineLoop:
 		return bad("Engine", "%q: want %s or %s", c.Engine, EngineGoroutine, EngineLoop)
+	case c.Streams < 0 || c.Streams == 0 && given("Streams") || c.Streams > MaxStreams:
+		return bad("Streams", "want 1 to %d streams per connection, not %d", MaxStreams, c.Streams)
+	case c.Streams > 0 && !c.HTTP2 && target.http:
+		return &FieldError{Field: "Streams", Reason: "streams are HTTP/2's: give HTTP2 too"}
 	case c.Shard.Count < 0 || c.Shard.Count > 0 && (c.Shard.Index < 1 || c.Shard.Index > c.Shard.Count):
 		return bad("Shard", "%d/%d: want I/N with 1 <= I <= N", c.Shard.Index, c.Shard.Count)
 	}
@@ -235,6 +250,14 @@ func (c *Config) validateHTTP(t target) error {
 		return bad("Seed", "applies to raw targets (%s), not to an HTTP URL", rawSchemes)
 	case c.Body != nil && strings.EqualFold(c.Method, "HEAD"):
 		return &FieldError{Field: "Body", Other: "Method", Reason: "a HEAD request has no body"}
+	case c.HTTP2 && c.Proxy != "":
+		return &FieldError{Field: "HTTP2", Other: "Proxy"}
+	case c.HTTP2 && len(c.Body) > 65535:
+		return bad("Body", "%d bytes: over HTTP/2 a body goes in the server's first stream window, at most 65535 bytes", len(c.Body))
+	case c.HTTP2 && c.Engine == EngineGoroutine:
+		return bad("Engine", "%s cannot run HTTP/2; the %s engine can", EngineGoroutine, EngineLoop)
+	case isDigits(c.Method):
+		return bad("Method", "%q is not a method (h2load's -m, the streams per connection, is --max-concurrent-streams here: -m is ab's method)", c.Method)
 	case c.Proxy != "" && t.https:
 		return bad("Proxy", "a proxy for https (CONNECT) is not supported")
 	case !t.https && (c.ServerName != "" || c.NoResume || c.Insecure || c.RootCAs != nil):
@@ -293,7 +316,7 @@ func (c *Config) validateRaw(t target) error {
 		{"Method", c.Method != ""}, {"Cookies", len(c.Cookies) > 0}, {"Auth", c.Auth != ""},
 		{"ProxyAuth", c.ProxyAuth != ""}, {"Proxy", c.Proxy != ""}, {"AnyLength", c.AnyLength},
 		{"UnixSocket", c.UnixSocket != ""}, {"Insecure", c.Insecure}, {"RootCAs", c.RootCAs != nil},
-		{"ServerName", c.ServerName != ""}, {"NoResume", c.NoResume},
+		{"ServerName", c.ServerName != ""}, {"NoResume", c.NoResume}, {"HTTP2", c.HTTP2}, {"Streams", c.Streams != 0},
 		{"UserAgent", c.UserAgent != ""}} {
 		if f.set {
 			return bad(f.field, "applies to HTTP targets (http://, https://), not to %s", c.Target)
@@ -369,6 +392,18 @@ func (c *Config) fill() {
 	if c.UserAgent == "" {
 		c.UserAgent = "sockit-bench"
 	}
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // orList writes names as "a, b or c".

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http2/hpack"
+
 	"github.com/sockit/sockit/proto/httpraw"
 )
 
@@ -27,6 +29,9 @@ type httpTarget struct {
 	req     []byte
 	head    bool
 	local   net.Addr // -B, or nil
+	// HTTP/2: the request's header fields, pseudo-headers first, for
+	// hpack (the loop's encoder per connection).
+	h2fields []hpack.HeaderField
 }
 
 // newHTTPTarget builds the request of a validated cfg.
@@ -54,7 +59,54 @@ func newHTTPTarget(cfg *Config, u *url.URL) *httpTarget {
 		h.tls = clientTLS(cfg, u.Hostname())
 	}
 	h.req = request(cfg, u.Host, target)
+	if cfg.HTTP2 {
+		h.h2fields = h2Fields(cfg, u)
+	}
 	return h
+}
+
+// h2Fields are an HTTP/2 request's header fields: the pseudo-headers, then
+// the fields request writes for HTTP/1.1 (a -H Host becomes :authority),
+// names in lower case, without the fields HTTP/2 forbids (RFC 9113
+// 8.2.2: Connection and those it names).
+func h2Fields(cfg *Config, u *url.URL) []hpack.HeaderField {
+	authority := u.Host
+	var rest []hpack.HeaderField
+	for _, h := range cfg.Headers {
+		name, value, _ := strings.Cut(h, ":")
+		name, value = strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value)
+		switch name {
+		case "host":
+			authority = value
+		case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+		default:
+			rest = append(rest, hpack.HeaderField{Name: name, Value: value})
+		}
+	}
+	f := []hpack.HeaderField{{Name: ":method", Value: cfg.Method}, {Name: ":scheme", Value: u.Scheme},
+		{Name: ":authority", Value: authority}, {Name: ":path", Value: u.RequestURI()}}
+	for _, d := range []hpack.HeaderField{{Name: "user-agent", Value: cfg.UserAgent}, {Name: "accept", Value: "*/*"}} {
+		if !slices.ContainsFunc(rest, func(h hpack.HeaderField) bool { return h.Name == d.Name }) {
+			f = append(f, d)
+		}
+	}
+	f = append(f, rest...)
+	for _, c := range cfg.Cookies {
+		f = append(f, hpack.HeaderField{Name: "cookie", Value: c})
+	}
+	for _, a := range []struct{ field, creds string }{{"authorization", cfg.Auth}, {"proxy-authorization", cfg.ProxyAuth}} {
+		if a.creds != "" {
+			f = append(f, hpack.HeaderField{Name: a.field, Value: "Basic " + base64.StdEncoding.EncodeToString([]byte(a.creds))})
+		}
+	}
+	if cfg.Body != nil {
+		ct := cfg.ContentType
+		if ct == "" {
+			ct = "text/plain"
+		}
+		f = append(f, hpack.HeaderField{Name: "content-type", Value: ct}, hpack.HeaderField{Name: "content-length", Value: fmt.Sprint(len(cfg.Body))})
+	}
+	return f
 }
 
 // request writes the request every connection sends. ab sends HTTP/1.0;

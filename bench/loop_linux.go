@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"time"
 
+	"golang.org/x/net/http2/hpack"
 	"golang.org/x/sys/unix"
 
 	"github.com/sockit/sockit/internal/poll"
@@ -30,17 +31,20 @@ import (
 
 // loopTarget is what the loop engine needs to know of a target.
 type loopTarget struct {
-	sa      unix.Sockaddr
-	family  int
-	request []byte // HTTP request bytes, or the echo payload
-	http    bool
-	head    bool // HEAD requests: no body in responses
-	keep    bool
-	network string // for the error of a failed connect, as the goroutine engine's
-	addr    string
-	local   unix.Sockaddr // -B: bound before connecting; nil for none
-	tls     *tls.Config   // https: every connection's (looptls_linux.go)
-	dialer  net.Dialer    // https: connects on Go's netpoller, from -B's address
+	sa       unix.Sockaddr
+	family   int
+	request  []byte // HTTP request bytes, or the echo payload
+	http     bool
+	head     bool // HEAD requests: no body in responses
+	keep     bool
+	network  string // for the error of a failed connect, as the goroutine engine's
+	addr     string
+	local    unix.Sockaddr       // -B: bound before connecting; nil for none
+	tls      *tls.Config         // https: every connection's (looptls_linux.go)
+	h2       bool                // HTTP/2 (looph2_linux.go)
+	h2fields []hpack.HeaderField // HTTP/2: the request's fields
+	body     []byte              // HTTP/2: the request's body
+	dialer   net.Dialer          // https: connects on Go's netpoller, from -B's address
 }
 
 // connectErr is a failed connect's error in net's form, as a dial says it.
@@ -84,6 +88,7 @@ func loopTargetFor(cfg *Config, newWorker func(int) worker) (*loopTarget, string
 		lt := &loopTarget{sa: sa, family: fam, request: w.t.req, http: true, head: w.t.head, keep: cfg.KeepAlive,
 			network: w.t.network, addr: w.t.addr, local: localSockaddr(w.t.local), tls: w.t.tls}
 		lt.dialer.LocalAddr = w.t.local
+		lt.h2, lt.h2fields, lt.body = cfg.HTTP2, w.t.h2fields, cfg.Body
 		return lt, ""
 	case *rawWorker:
 		if w.t.e.IsPacket() {

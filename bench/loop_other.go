@@ -16,6 +16,10 @@ func loopTargetFor(*Config, func(int) worker) (*loopTarget, string) {
 	return nil, "on " + runtime.GOOS + " (its epoll loops are Linux-only)"
 }
 
+func runLoopH2(context.Context, *loopTarget, *Config, int, *tally, *budget) error {
+	return errors.New("bench: the loop engine is Linux-only")
+}
+
 func runLoop(context.Context, *loopTarget, *Config, int, *tally, *budget) error {
 	return errors.New("bench: the loop engine is Linux-only")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -89,7 +90,8 @@ func (p *tlsPipe) SetWriteDeadline(t time.Time) error { return p.nc.SetWriteDead
 // handshake is one new TLS connection, made on its own goroutine.
 type handshake struct {
 	c        *lconn
-	fd       int // the loop's descriptor of the socket; -1 on failure
+	h2       *h2conn // the HTTP/2 loop's connection, instead of c
+	fd       int     // the loop's descriptor of the socket; -1 on failure
 	tc       *tls.Conn
 	pipe     *tlsPipe
 	err      error
@@ -139,15 +141,22 @@ func (h *handshake) run(ctx context.Context, t *loopTarget, d *net.Dialer) {
 	}
 	defer nc.Close() // the loop has its own descriptor of the socket
 	t1 := time.Now()
-	h.pipe = &tlsPipe{nc: nc}
-	h.tc = tls.Client(h.pipe, t.tls)
-	nc.SetDeadline(h.deadline)
-	if err := h.tc.HandshakeContext(ctx); err != nil {
-		h.err = err
-		return
+	if t.tls != nil {
+		h.pipe = &tlsPipe{nc: nc}
+		h.tc = tls.Client(h.pipe, t.tls)
+		nc.SetDeadline(h.deadline)
+		if err := h.tc.HandshakeContext(ctx); err != nil {
+			h.err = err
+			return
+		}
+		h.shake = time.Since(t1)
+		h.state = h.tc.ConnectionState()
+		if t.h2 && h.state.NegotiatedProtocol != "h2" {
+			h.err = fmt.Errorf("the server did not choose HTTP/2 (ALPN h2): it chose %q", h.state.NegotiatedProtocol)
+			return
+		}
 	}
-	h.shake, h.connect = time.Since(t1), time.Since(t0)
-	h.state = h.tc.ConnectionState()
+	h.connect = time.Since(t0)
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		h.err = errors.New("bench: not a socket")
@@ -164,7 +173,9 @@ func (h *handshake) run(ctx context.Context, t *loopTarget, d *net.Dialer) {
 		h.err, h.fd = err, -1
 		return
 	}
-	h.pipe.nc = nil
+	if h.pipe != nil {
+		h.pipe.nc = nil
+	}
 }
 
 // handshaken takes the finished handshakes into the loop; it returns how
@@ -218,12 +229,16 @@ func (l *loop) closeHandshakes() {
 	l.hs.done = nil
 }
 
-// readTLS reads plaintext from c's TLS connection into p: what tls has,
-// else the socket's next bytes, decrypted. It returns unix.EAGAIN when
-// nothing more can be had without waiting, (0, nil) at the end.
-func (l *loop) readTLS(c *lconn, p []byte) (int, error) {
+// readTLS reads plaintext from c's TLS connection into p (tlsRead).
+func (l *loop) readTLS(c *lconn, p []byte) (int, error) { return tlsRead(c.tc, c.pipe, c.fd, l.raw, p) }
+
+// tlsRead reads plaintext from tc into p: what tls has, else the socket's
+// (fd) next bytes, read into raw (the loop's) and decrypted. It returns
+// unix.EAGAIN when nothing more can be had without waiting, (0, nil) at
+// the end.
+func tlsRead(tc *tls.Conn, pipe *tlsPipe, fd int, raw, p []byte) (int, error) {
 	for {
-		n, err := c.tc.Read(p)
+		n, err := tc.Read(p)
 		if n > 0 {
 			return n, nil
 		}
@@ -232,11 +247,11 @@ func (l *loop) readTLS(c *lconn, p []byte) (int, error) {
 			return 0, nil
 		case err != errWouldBlock:
 			return 0, err
-		case c.pipe.short:
-			c.pipe.short = false // the socket was drained: wait for the next event
+		case pipe.short:
+			pipe.short = false // the socket was drained: wait for the next event
 			return 0, unix.EAGAIN
 		}
-		m, err := rawsys.Read(c.fd, l.raw)
+		m, err := rawsys.Read(fd, raw)
 		if err == unix.EAGAIN {
 			return 0, err
 		}
@@ -244,10 +259,10 @@ func (l *loop) readTLS(c *lconn, p []byte) (int, error) {
 			if err != nil {
 				return 0, err
 			}
-			c.pipe.eof = true
+			pipe.eof = true
 			continue
 		}
-		c.pipe.in, c.pipe.short = l.raw[:m], m < len(l.raw)
+		pipe.in, pipe.short = raw[:m], m < len(raw)
 	}
 }
 

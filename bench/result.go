@@ -34,16 +34,22 @@ type Result struct {
 	Handshake                         *hdr.Histogram
 	HandshakesFull, HandshakesResumed int64
 	// TLS is how the connections were secured (https), from the first.
-	TLS         TLSInfo
-	PerSecond   []int64
-	MaxLag      time.Duration
-	ClientCPU   time.Duration
-	Rate        float64
-	Interrupted bool
-	Engine      string // the engine that ran the load (goroutine or loop)
-	Cut         int64  // requests in flight when the run ended (Ctrl-C, -d), not counted
-	Hint        string // why the target may have kept silent, if it did
-	FirstError  string // the error of the first failed request that had one
+	TLS TLSInfo
+	// Protocol is "h2" or "h2c" for an HTTP/2 run ("" for HTTP/1.x),
+	// MaxStreams the streams it asked to keep open per connection, and
+	// StreamsPerConn the requests each of its connections carried.
+	Protocol       string
+	MaxStreams     int
+	StreamsPerConn []int64
+	PerSecond      []int64
+	MaxLag         time.Duration
+	ClientCPU      time.Duration
+	Rate           float64
+	Interrupted    bool
+	Engine         string // the engine that ran the load (goroutine or loop)
+	Cut            int64  // requests in flight when the run ended (Ctrl-C, -d), not counted
+	Hint           string // why the target may have kept silent, if it did
+	FirstError     string // the error of the first failed request that had one
 	// FirstErrors holds, for each failure kind, the error of its first
 	// request that had one.
 	FirstErrors map[string]string
@@ -150,6 +156,10 @@ func (r *Result) AddAt(o *Result, off int) {
 		}
 		r.Handshake.Merge(o.Handshake)
 	}
+	if r.Protocol == "" {
+		r.Protocol, r.MaxStreams = o.Protocol, o.MaxStreams
+	}
+	r.StreamsPerConn = append(r.StreamsPerConn, o.StreamsPerConn...)
 	r.HandshakesFull += o.HandshakesFull
 	r.HandshakesResumed += o.HandshakesResumed
 	r.Latency.Merge(o.Latency)

@@ -124,9 +124,11 @@ func (c *Config) optionsHash() string {
 		Seed                                                   uint64
 		ServerName                                             string `json:",omitempty"`
 		NoResume                                               bool   `json:",omitempty"`
+		HTTP2                                                  bool   `json:",omitempty"`
+		Streams                                                int    `json:",omitempty"`
 	}{c.Target, c.Method, c.ContentType, c.UnixSocket, c.Proto, c.Engine, c.Headers, hex.EncodeToString(body[:]),
 		c.Requests, c.Concurrency, c.Size, c.Shard.Count, int64(c.Duration), int64(c.Timeout), int64(c.Warmup),
-		c.KeepAlive, c.Insecure, c.Rate, c.Seed, c.ServerName, c.NoResume})
+		c.KeepAlive, c.Insecure, c.Rate, c.Seed, c.ServerName, c.NoResume, c.HTTP2, c.Streams})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }

@@ -16,6 +16,9 @@ func clientTLS(cfg *Config, host string) *tls.Config {
 	if cfg.ServerName != "" {
 		tc.ServerName = cfg.ServerName
 	}
+	if cfg.HTTP2 {
+		tc.NextProtos = []string{"h2"}
+	}
 	if !cfg.NoResume {
 		tc.ClientSessionCache = tls.NewLRUClientSessionCache(max(cfg.Concurrency, 64))
 	}

@@ -21,6 +21,12 @@ import (
 // for localhost, serving a 612-byte page (nginx's default's size) at /;
 // it returns the https URL's host:port and the CA pool that trusts it.
 func nginxTLS(t testing.TB, extra string) (string, *x509.CertPool) {
+	return nginxListen(t, "ssl", extra)
+}
+
+// nginxListen is nginxTLS with listen's parameters: "ssl", "http2" (h2c
+// with prior knowledge), "ssl http2".
+func nginxListen(t testing.TB, params, extra string) (string, *x509.CertPool) {
 	t.Helper()
 	dir := t.TempDir()
 	cert, key := sockittest.SelfSignedCert(t, dir)
@@ -30,14 +36,14 @@ func nginxTLS(t testing.TB, extra string) (string, *x509.CertPool) {
 	// nginx listens on its plain port too: Nginx waits for that one, and
 	// nginx opens every port before it accepts on any.
 	port := sockittest.FreePort(t)
-	sockittest.Nginx(t, fmt.Sprintf(`		listen 127.0.0.1:%d ssl;
+	sockittest.Nginx(t, fmt.Sprintf(`		listen 127.0.0.1:%d %s;
 		ssl_certificate %s;
 		ssl_certificate_key %s;
 		ssl_protocols TLSv1.2 TLSv1.3;
 		ssl_session_cache shared:SSL:1m;
 		ssl_session_tickets on;
 		root %s;
-		%s`, port, cert, key, root, extra))
+		%s`, port, params, cert, key, root, extra))
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	pem, _ := os.ReadFile(cert)
 	pool := x509.NewCertPool()

@@ -39,31 +39,36 @@ type JSON struct {
 	ProcHist      string           `json:"processing_histogram"`
 	// The TLS handshakes (https): their time, a phase of connect, and
 	// their counts by kind; how the connections were secured.
-	HandshakeHist     string       `json:"handshake_histogram,omitempty"`
-	HandshakeMs       *LatencyMs   `json:"handshake_ms,omitempty"`
-	HandshakesFull    int64        `json:"handshakes_full,omitempty"`
-	HandshakesResumed int64        `json:"handshakes_resumed,omitempty"`
-	TLSProtocol       string       `json:"tls_protocol,omitempty"`
-	TLSServerName     string       `json:"tls_server_name,omitempty"`
-	TLSTempKey        string       `json:"tls_temp_key,omitempty"`
-	Server            string       `json:"server,omitempty"`
-	Host              string       `json:"host"`
-	Port              string       `json:"port"`
-	Path              string       `json:"path"`
-	HTTP              bool         `json:"http"`
-	DocLength         int64        `json:"doc_length"`
-	KeepAlive         int64        `json:"keep_alive"`
-	KeepAliveOn       bool         `json:"keep_alive_on,omitempty"`   // -k
-	SendsBody         bool         `json:"sends_body,omitempty"`      // -p, -u
-	VariableLen       bool         `json:"variable_length,omitempty"` // -l
-	BodyBytes         int64        `json:"body_bytes"`
-	Shard             *ShardJSON   `json:"shard,omitempty"`
-	RunID             string       `json:"run_id,omitempty"`
-	OptionsHash       string       `json:"options_hash,omitempty"`
-	Idle              string       `json:"idle,omitempty"`
-	Start             *time.Time   `json:"start,omitempty"`
-	WarmupS           float64      `json:"warmup_s,omitempty"`
-	Seconds           []SecondJSON `json:"seconds,omitempty"`
+	HandshakeHist     string     `json:"handshake_histogram,omitempty"`
+	HandshakeMs       *LatencyMs `json:"handshake_ms,omitempty"`
+	HandshakesFull    int64      `json:"handshakes_full,omitempty"`
+	HandshakesResumed int64      `json:"handshakes_resumed,omitempty"`
+	TLSProtocol       string     `json:"tls_protocol,omitempty"`
+	TLSServerName     string     `json:"tls_server_name,omitempty"`
+	TLSTempKey        string     `json:"tls_temp_key,omitempty"`
+	// HTTP/2 runs: "h2" or "h2c", the streams asked for per connection,
+	// and the requests each connection carried.
+	Protocol       string       `json:"protocol,omitempty"`
+	MaxStreams     int          `json:"max_concurrent_streams,omitempty"`
+	StreamsPerConn []int64      `json:"streams_per_connection,omitempty"`
+	Server         string       `json:"server,omitempty"`
+	Host           string       `json:"host"`
+	Port           string       `json:"port"`
+	Path           string       `json:"path"`
+	HTTP           bool         `json:"http"`
+	DocLength      int64        `json:"doc_length"`
+	KeepAlive      int64        `json:"keep_alive"`
+	KeepAliveOn    bool         `json:"keep_alive_on,omitempty"`   // -k
+	SendsBody      bool         `json:"sends_body,omitempty"`      // -p, -u
+	VariableLen    bool         `json:"variable_length,omitempty"` // -l
+	BodyBytes      int64        `json:"body_bytes"`
+	Shard          *ShardJSON   `json:"shard,omitempty"`
+	RunID          string       `json:"run_id,omitempty"`
+	OptionsHash    string       `json:"options_hash,omitempty"`
+	Idle           string       `json:"idle,omitempty"`
+	Start          *time.Time   `json:"start,omitempty"`
+	WarmupS        float64      `json:"warmup_s,omitempty"`
+	Seconds        []SecondJSON `json:"seconds,omitempty"`
 	// Tenths is the series of the run's first 5 s in 100 ms steps.
 	Tenths      []SecondJSON `json:"tenths,omitempty"`
 	StartSkewS  float64      `json:"start_skew_s,omitempty"`
@@ -134,6 +139,7 @@ func ToJSON(r *bench.Result) JSON {
 	}
 	j.HandshakesFull, j.HandshakesResumed = r.HandshakesFull, r.HandshakesResumed
 	j.TLSProtocol, j.TLSServerName, j.TLSTempKey = r.TLS.Protocol, r.TLS.ServerName, r.TLS.TempKey
+	j.Protocol, j.MaxStreams, j.StreamsPerConn = r.Protocol, r.MaxStreams, r.StreamsPerConn
 	return j
 }
 
@@ -227,6 +233,10 @@ func FromJSON(data []byte) (*bench.Result, error) {
 	}
 	r.HandshakesFull, r.HandshakesResumed = j.HandshakesFull, j.HandshakesResumed
 	r.TLS = bench.TLSInfo{Protocol: j.TLSProtocol, ServerName: j.TLSServerName, TempKey: j.TLSTempKey}
+	if len(j.StreamsPerConn) > 1e7 {
+		return nil, errors.New("report has an impossible connection list")
+	}
+	r.Protocol, r.MaxStreams, r.StreamsPerConn = j.Protocol, j.MaxStreams, j.StreamsPerConn
 	r.RunID, r.OptionsHash, r.Idle = j.RunID, j.OptionsHash, j.Idle
 	r.Interrupted, r.Cut, r.Hint = j.Interrupted, j.Cut, j.Hint
 	if j.Shard != nil {

@@ -47,6 +47,9 @@ func WriteText(w io.Writer, r *bench.Result, opt TextOptions) error {
 			p("TLS Server Name:        %s\n", r.TLS.ServerName)
 		}
 	}
+	if r.Protocol != "" { // HTTP/2, in h2load's words
+		p("Application protocol:   %s\n", r.Protocol)
+	}
 	p("\n")
 	switch {
 	case !r.HTTP:
@@ -204,6 +207,11 @@ func WriteExtras(w io.Writer, r *bench.Result) error {
 		h := r.Handshake
 		p("sockit: TLS handshakes %d (full %d, resumed %d): mean %.3f ms, p50 %.3f ms, p99 %.3f ms, max %.3f ms (part of Connect)\n",
 			n, r.HandshakesFull, r.HandshakesResumed, h.Mean()/1000, ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(99)), ms(h.Max()))
+	}
+	if r.Protocol != "" && len(r.StreamsPerConn) > 0 {
+		lo, hi := slices.Min(r.StreamsPerConn), slices.Max(r.StreamsPerConn)
+		p("sockit: HTTP/2 (%s): %d connections, up to %d streams each at a time; requests per connection min %d, max %d\n",
+			r.Protocol, len(r.StreamsPerConn), r.MaxStreams, lo, hi)
 	}
 	if r.ClientCPU > 0 && r.Requests > 0 {
 		p("sockit: client CPU %.3f s, %.0f requests per CPU-second\n", r.ClientCPU.Seconds(), float64(r.Requests)/r.ClientCPU.Seconds())

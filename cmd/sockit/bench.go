@@ -145,6 +145,8 @@ func (o *benchOpts) flags(f *pflag.FlagSet) {
 	f.StringVar(&c.UnixSocket, "unix-socket", "", "HTTP over this Unix socket")
 	f.BoolVar(&c.Insecure, "insecure", false, "https: do not verify the certificate")
 	f.StringVar(&o.cacert, "cacert", "", "https: trust the CA certificates in this PEM FILE (as get's --cacert)")
+	f.BoolVar(&c.HTTP2, "http2", false, "HTTP/2 (loop engine): h2 by ALPN over https, h2c with prior knowledge over http:// (as h2load)")
+	f.IntVar(&c.Streams, "max-concurrent-streams", 0, "--http2: requests at a time on each connection (h2load's -m; -m is ab's method here) (default 1)")
 	f.StringVar(&c.ServerName, "servername", "", "https: send this name (SNI) and verify the certificate for it, instead of the URL's host")
 	f.BoolVar(&c.NoResume, "no-resume", false, "https: a full TLS handshake on every new connection (by default new connections resume the session, as browsers and curl do)")
 	f.StringVar(&c.Proto, "proto", "", "raw targets: "+strings.Join(proto.Names(func(p proto.Protocol) bool { return p.Bench != nil }), ", ")+" (default echo)")
@@ -157,7 +159,7 @@ func (o *benchOpts) flags(f *pflag.FlagSet) {
 		"concurrency": "Concurrency", "timelimit": "TimeLimit", "duration": "Duration", "keepalive": "KeepAlive",
 		"head": "Method", "method": "Method", "header": "Headers", "postfile": "Body", "putfile": "Body",
 		"content-type": "ContentType", "timeout": "Timeout", "rate": "Rate", "warmup": "Warmup",
-		"unix-socket": "UnixSocket", "insecure": "Insecure", "cacert": "RootCAs", "servername": "ServerName", "no-resume": "NoResume", "proto": "Proto", "size": "Size",
+		"unix-socket": "UnixSocket", "insecure": "Insecure", "cacert": "RootCAs", "servername": "ServerName", "http2": "HTTP2", "max-concurrent-streams": "Streams", "no-resume": "NoResume", "proto": "Proto", "size": "Size",
 		"seed": "Seed", "engine": "Engine", "threads": "Threads"} {
 		field(f, name, fld)
 	}
