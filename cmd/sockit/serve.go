@@ -4,15 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
-	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sockit/sockit/internal/accesslog"
 	"github.com/sockit/sockit/internal/duration"
 	"github.com/sockit/sockit/internal/serve"
 )
@@ -46,9 +41,9 @@ func (a *app) serveCommand() *cobra.Command {
 				_, err := fmt.Fprintf(a.stdout, "%s: ok\n", checkConfig)
 				return err
 			}
-			logger, closeLog, err := newLogger(a, logFormat, logLevel)
+			logger, closeLog, err := serve.NewLogger(a.stderr, logFormat, logLevel)
 			if err != nil {
-				return err
+				return serveExit(err)
 			}
 			defer closeLog() // the last lines, the stop line among them
 			st, err := serve.Load(src)
@@ -137,52 +132,4 @@ func refused(logger *slog.Logger, file string, err error) error {
 		return firstMistake(es, ", each logged above")
 	}
 	return err
-}
-
-func newLogger(a *app, format, level string) (logger *slog.Logger, closeLog func(), err error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, nil, usageErr("--log-level is debug, info, warn or error, not %q", level)
-	}
-	format = strings.ToLower(format)
-	if format != "text" && format != "json" {
-		return nil, nil, usageErr("--log-format is text or json, not %q", format)
-	}
-	noTime := format == "text" && toJournal(a.stderr)
-	ho := &slog.HandlerOptions{Level: lv, ReplaceAttr: func(groups []string, at slog.Attr) slog.Attr {
-		switch {
-		case noTime && len(groups) == 0 && at.Key == slog.TimeKey:
-			return slog.Attr{} // journald stamps every line itself
-		case at.Value.Kind() == slog.KindDuration:
-			// "1.5s" in both formats, not JSON's integer nanoseconds.
-			return slog.String(at.Key, at.Value.Duration().String())
-		}
-		return at
-	}}
-	// The lines go through a bounded buffer one goroutine writes out, so
-	// that a stderr nobody reads (a full pipe, a stuck journald) makes no
-	// event loop, drain or exit wait; closeLog gives it 2s at most.
-	out := accesslog.Stream(a.stderr)
-	if format == "json" {
-		logger = slog.New(slog.NewJSONHandler(out, ho))
-	} else {
-		logger = slog.New(slog.NewTextHandler(out, ho))
-	}
-	out.SetLog(logger)
-	return logger, func() { out.Close() }, nil
-}
-
-// toJournal reports whether w is the stream systemd connected to the
-// journal: JOURNAL_STREAM holds its device and inode (systemd.exec(5)).
-func toJournal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	js := os.Getenv("JOURNAL_STREAM")
-	if !ok || js == "" {
-		return false
-	}
-	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-		return false
-	}
-	return js == fmt.Sprintf("%d:%d", st.Dev, st.Ino)
 }

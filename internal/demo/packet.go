@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bytes"
@@ -13,31 +13,31 @@ import (
 	"github.com/sockit/sockit/packet"
 )
 
-// demoPacketStep captures the demo's own echo exchange on lo and prints
-// the decoded frames. It needs CAP_NET_RAW; without it the step says why
-// it skips (ran is false).
-func (a *app) demoPacketStep(n int, echoEndpoint string) (ran bool, err error) {
+// packetStep captures the demo's own echo exchange on lo and prints the
+// decoded frames. It needs CAP_NET_RAW; without it the step says why it
+// skips (ran is false).
+func (c Config) packetStep(ctx context.Context, n int, echoEndpoint string) (ran bool, err error) {
 	e, err := sockit.ParseEndpoint(echoEndpoint, sockit.Defaults{})
 	if err != nil {
 		return true, err
 	}
 	expr := "tcp port " + strconv.Itoa(e.Port())
-	fmt.Fprintf(a.stdout, "\n== %d. Packets: the echo exchange as it crossed lo ==\n# (tcpdump -i lo %s, beside the echo client)\n$ sockit packet capture -i lo %s\n", n, expr, expr)
+	fmt.Fprintf(c.Stdout, "\n== %d. Packets: the echo exchange as it crossed lo ==\n# (tcpdump -i lo %s, beside the echo client)\n$ sockit packet capture -i lo %s\n", n, expr, expr)
 	f, err := packet.Compile(expr)
 	if err != nil {
 		return true, err
 	}
-	ctx, cancel := context.WithCancel(a.ctx)
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	c, err := packet.Open(ctx, "lo", f, packet.Options{Blocks: 8, Timeout: time.Millisecond})
+	capt, err := packet.Open(ctx, "lo", f, packet.Options{Blocks: 8, Timeout: time.Millisecond})
 	if errors.Is(err, packet.ErrPermission) || errors.Is(err, packet.ErrLinuxOnly) {
-		fmt.Fprintf(a.stdout, "skipped: %v\n", err)
+		fmt.Fprintf(c.Stdout, "skipped: %v\n", err)
 		return false, nil
 	}
 	if err != nil {
 		return true, err
 	}
-	defer c.Close()
+	defer capt.Close()
 
 	// The reader owns the capture until the exchange is over: an echo
 	// request and its reply, both FINs and the last ACK.
@@ -45,11 +45,15 @@ func (a *app) demoPacketStep(n int, echoEndpoint string) (ran bool, err error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		ports := servicePorts()
-		ports[uint16(e.Port())] = "echo" // the demo's echo port is the kernel's choice
+		ports := map[uint16]string{uint16(e.Port()): "echo"} // the demo's echo port is the kernel's choice
+		for p, name := range c.Ports {
+			if p != uint16(e.Port()) {
+				ports[p] = name
+			}
+		}
 		dec := packet.NewDecoder(ports)
 		for {
-			fr, err := c.Next(ctx)
+			fr, err := capt.Next(ctx)
 			if err != nil {
 				return
 			}
@@ -61,7 +65,7 @@ func (a *app) demoPacketStep(n int, echoEndpoint string) (ran bool, err error) {
 		}
 	}()
 	var out, errb bytes.Buffer
-	if code := run1(a, []string{"echo", echoEndpoint, "captured"}, "", &out, &errb); code != 0 {
+	if code := c.Run(ctx, []string{"echo", echoEndpoint, "captured"}, strings.NewReader(""), &out, &errb); code != 0 {
 		cancel()
 		<-done
 		return true, fmt.Errorf("echo: exit status %d: %s", code, errb.String())
@@ -71,7 +75,7 @@ func (a *app) demoPacketStep(n int, echoEndpoint string) (ran bool, err error) {
 	for finished := false; !finished; {
 		select {
 		case s := <-lines:
-			fmt.Fprintln(a.stdout, s.Line())
+			fmt.Fprintln(c.Stdout, s.Line())
 			switch {
 			case strings.HasPrefix(s.AppInfo, "echo reply"):
 				reply++
