@@ -132,3 +132,18 @@ func (c *Config) optionsHash() string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }
+
+// ShardFor is the shard a command runs: flag's (--shard I/N) if given,
+// else the environment's (ShardFromEnv), else none. A bad flag is a
+// *FieldError of Shard; the environment's error names its variables.
+func ShardFor(flag string, getenv func(string) string) (Shard, error) {
+	if flag != "" {
+		sh, err := ParseShard(flag)
+		if err != nil {
+			return sh, &FieldError{Field: "Shard", Reason: err.Error()}
+		}
+		return sh, nil
+	}
+	sh, _, err := ShardFromEnv(getenv)
+	return sh, err
+}

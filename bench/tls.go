@@ -2,8 +2,10 @@ package bench
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"time"
 )
@@ -92,4 +94,18 @@ func opensslCipher(id uint16) (string, int) {
 		bits = 256
 	}
 	return name, bits
+}
+
+// LoadCAs reads the PEM certificates in file, for Config.RootCAs (curl's
+// and ab's --cacert); a file without one is an error.
+func LoadCAs(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no PEM certificates in it", file)
+	}
+	return pool, nil
 }

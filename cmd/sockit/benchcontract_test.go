@@ -293,7 +293,7 @@ func TestBenchCACert(t *testing.T) {
 	os.WriteFile(notPEM, []byte("hello"), 0o644)
 	for _, tc := range []struct{ file, want string }{
 		{notPEM, "--cacert " + notPEM + ": no PEM certificates in it"},
-		{filepath.Join(dir, "none.pem"), "--cacert: "},
+		{filepath.Join(dir, "none.pem"), "--cacert " + filepath.Join(dir, "none.pem") + ": no such file or directory"},
 	} {
 		r := sockitRun(t, "", "bench", "--cacert", tc.file, "-n", "1", url)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
