@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"regexp"
@@ -119,6 +120,38 @@ func TestHTTP2GoAway(t *testing.T) {
 		}
 		if r.Protocol != "h2c" || r.MaxStreams != 10 {
 			t.Errorf("protocol %q, max streams %d", r.Protocol, r.MaxStreams)
+		}
+	}
+}
+
+// What --http2 cannot run is refused before anything is sent, naming the
+// field: streams without HTTP/2, HTTP/2 on the goroutine engine, through
+// a proxy, on a raw target, with a body past the first window; and a
+// number as the method (h2load's -m typed to ab's -m).
+func TestHTTP2Refused(t *testing.T) {
+	url := "http://127.0.0.1:1/"
+	for _, tc := range []struct {
+		cfg         bench.Config
+		field, want string
+	}{
+		{bench.Config{Streams: 10}, "Streams", "streams are HTTP/2's"},
+		{bench.Config{HTTP2: true, Streams: -1}, "Streams", "want 1 to 10000"},
+		{bench.Config{HTTP2: true, Engine: bench.EngineGoroutine}, "Engine", "goroutine cannot run HTTP/2; the loop engine can"},
+		{bench.Config{HTTP2: true, Proxy: "127.0.0.1:3128"}, "HTTP2", "cannot go with Proxy"},
+		{bench.Config{HTTP2: true, Body: make([]byte, 70000)}, "Body", "at most 65535 bytes"},
+		{bench.Config{Method: "10"}, "Method", "--max-concurrent-streams"},
+		{bench.Config{Target: "tcp://127.0.0.1:1", HTTP2: true}, "HTTP2", "applies to HTTP targets"},
+		{bench.Config{ServerName: "example.com"}, "ServerName", "applies to https://"},
+		{bench.Config{NoResume: true}, "NoResume", "applies to https://"},
+	} {
+		cfg := tc.cfg
+		if cfg.Target == "" {
+			cfg.Target = url
+		}
+		err := cfg.Validate()
+		var fe *bench.FieldError
+		if !errors.As(err, &fe) || fe.Field != tc.field || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %s: %s", tc.cfg, err, tc.field, tc.want)
 		}
 	}
 }
