@@ -20,7 +20,7 @@ pattern and writes a summary line on stderr; -p prints the characters on stdout,
 			n     int64
 			print bool
 		)
-		fs.Int64Var(&n, "bytes", 74*100, "TCP: bytes to read (100 lines by default)")
+		fs.Int64Var(&n, "bytes", 74*100, "TCP: bytes to read (74 a line)")
 		fs.BoolVarP(&print, "print", "p", false, "print the characters received")
 		return func(ctx context.Context, c *proto.Call) error {
 			if n <= 0 {

@@ -10,6 +10,12 @@ import (
 
 var client = &proto.Client{
 	Short: "Get a quote from a QOTD service (RFC 865), over UDP as the brief does",
+	Long: `qotd asks a Quote of the Day service for a quote and prints it: over UDP (the
+default, as the brief does) it sends one empty datagram, resent up to --retries
+times while no reply comes within --timeout; over TCP it reads the connection
+to its close. A bare host uses port 17; no ENDPOINT, sockit serve's
+udp://127.0.0.1:8017. An empty reply, or one of 512 bytes or more (RFC 865
+allows fewer), is printed and fails (exit 1).`,
 	Example: `  sockit qotd                          # sockit serve's udp://127.0.0.1:8017
   sockit qotd djxmmx.net               # the brief's server, port 17 (needs the internet)
   sockit qotd tcp://127.0.0.1:8017`,

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/sockit/sockit/proto"
+)
+
+// Every protocol client has a long help of its own (qotd and time had only
+// their one-line summary), and no flag of any command states its default
+// twice, in its usage and in cobra's "(default …)" (chargen's --bytes did).
+func TestHelpSweep(t *testing.T) {
+	a := &app{ctx: context.Background()}
+	root := a.rootCommand()
+	// The shipped clients (the registry also holds the test files' own).
+	for _, name := range []string{"echo", "discard", "chargen", "qotd", "daytime", "time"} {
+		in, ok := proto.Lookup(name)
+		if !ok || in.Client == nil {
+			t.Errorf("no client %s in the registry", name)
+			continue
+		}
+		cmd, _, err := root.Find([]string{in.Name})
+		if err != nil || cmd == root {
+			t.Errorf("no command for the client %s: %v", in.Name, err)
+			continue
+		}
+		if strings.TrimSpace(cmd.Long) == "" {
+			t.Errorf("sockit %s has no long help", in.Name)
+		}
+	}
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			// A bool's "by default" says what happens without it.
+			if f.DefValue != "" && f.Value.Type() != "bool" && strings.Contains(strings.ToLower(f.Usage), "by default") {
+				t.Errorf("%s --%s states its default in its usage %q and again as (default %s)", c.CommandPath(), f.Name, f.Usage, f.DefValue)
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	r := sockitRun(t, "", "chargen", "--help")
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(line, "--bytes int") && strings.Count(line, "default") != 1 {
+			t.Errorf("chargen --bytes: %q", line)
+		}
+	}
+}
