@@ -155,3 +155,21 @@ func TestHTTP2Refused(t *testing.T) {
 		}
 	}
 }
+
+// Shards split an HTTP/2 load exactly, as a 1.1 one: two halves of -n
+// 101 over -c 3 make 101 requests between them.
+func TestHTTP2Shards(t *testing.T) {
+	addr := serve(t, httpraw.Service(&httpraw.Responder{}), "tcp")
+	var total int64
+	for i := 1; i <= 2; i++ {
+		r := run(t, bench.Config{Target: "http://" + addr + "/", Requests: 101, Concurrency: 3, HTTP2: true, Streams: 4,
+			Shard: bench.Shard{Index: i, Count: 2}})
+		if r.Failed() != 0 || r.Protocol != "h2c" {
+			t.Fatalf("shard %d: failures %v %s, protocol %q", i, r.Failures, r.FirstError, r.Protocol)
+		}
+		total += r.Requests
+	}
+	if total != 101 {
+		t.Errorf("shards made %d requests, want 101", total)
+	}
+}

@@ -484,6 +484,10 @@ func (l *h2loop) frames(c *h2conn) bool {
 	for c.n-c.off >= 9 {
 		b := c.in[c.off:c.n]
 		size := int(b[0])<<16 | int(b[1])<<8 | int(b[2])
+		if size > 1<<20 {
+			l.broken(c, fmt.Errorf("HTTP/2: a frame of %d bytes, past the 1 MiB this client reads", size))
+			return false
+		}
 		if len(b) < 9+size {
 			if 9+size > len(c.in) {
 				c.in = append(c.in, make([]byte, 9+size)...)
@@ -560,6 +564,9 @@ func (l *h2loop) frame(c *h2conn, f http2.Frame, size int) bool {
 			}
 			if v, ok := f.Value(http2.SettingInitialWindowSize); ok {
 				c.streamWin = int64(v)
+			}
+			if v, ok := f.Value(http2.SettingHeaderTableSize); ok {
+				c.enc.SetMaxDynamicTableSizeLimit(v) // the server's decoder holds no more
 			}
 			c.fr.WriteSettingsAck()
 		}
