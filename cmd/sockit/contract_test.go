@@ -71,7 +71,7 @@ func TestLostOutputFails(t *testing.T) {
 		{"hello", []string{"connect", "tcp://" + addrs["echo tcp"]}},
 		{"", []string{"get", http}},
 		{"", []string{"head", http}},
-		{"", []string{"get", "-s", "-o", "/dev/null", "-w", "%{http_code}", http}},
+		{"", []string{"get", "-sS", "-o", "/dev/null", "-w", "%{http_code}", http}}, // -s alone silences it, as curl's
 		{"", []string{"bench", "-n", "5", "-c", "1", http}},
 	} {
 		r := runTo(t, full, tc.stdin, tc.args...)

@@ -12,7 +12,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockit/sockit/proto/httpraw/transfer"
 	"github.com/sockit/sockit/sockittest"
+)
+
+// curl's exit statuses, as the tests name them.
+const (
+	exitURLMalformed = transfer.ExitURLMalformed
+	exitResolve      = transfer.ExitResolve
+	exitConnect      = transfer.ExitConnect
+	exitMalformed    = transfer.ExitMalformed
+	exitPartial      = transfer.ExitPartial
+	exitHTTPFail     = transfer.ExitHTTPFail
+	exitTLS          = transfer.ExitTLS
+	exitRedirects    = transfer.ExitRedirects
+	exitRecv         = transfer.ExitRecv
+	exitPeerCert     = transfer.ExitPeerCert
+	exitBadEncoding  = transfer.ExitBadEncoding
+	exitTooLarge     = transfer.ExitTooLarge
+	exitCACert       = transfer.ExitCACert
 )
 
 // startNginx runs nginx (one worker, no daemon) serving dir/www on a plain

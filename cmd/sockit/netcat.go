@@ -138,3 +138,9 @@ func interrupted(a *app, err error) error {
 	}
 	return err
 }
+
+// isTerminalOut reports whether w is a terminal (get refuses binary bodies there).
+func isTerminalOut(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isTerminal(f)
+}

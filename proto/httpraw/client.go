@@ -2,8 +2,10 @@ package httpraw
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -31,12 +33,34 @@ type Request struct {
 	// "sockit" (sockit get sends "sockit/VERSION", as curl sends
 	// "curl/VERSION").
 	UserAgent string
+	// Proto is the version on the request line: "HTTP/1.1" (""), or
+	// "HTTP/1.0" (curl's --http1.0).
+	Proto string
 }
 
-// Write writes the request in HTTP/1.1 wire form.
+// Write writes the request in HTTP/1.1 wire form (HTTP/1.0 if Proto says
+// so), its target in origin form (/path?query).
 func (req *Request) Write(w io.Writer) error {
-	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "%s %s HTTP/1.1\r\n", req.Method, escapeTarget(req.URL.RequestURI()))
+	_, err := req.write(w, nil)
+	return err
+}
+
+// write writes the request and returns its size; proxy, if set, gets the
+// target in absolute form (RFC 9112 §3.2.2) and the proxy's credentials.
+func (req *Request) write(w io.Writer, proxy *url.URL) (int64, error) {
+	cw := &countWriter{w: w}
+	bw := bufio.NewWriter(cw)
+	target := escapeTarget(req.URL.RequestURI())
+	if proxy != nil {
+		u := *req.URL
+		u.User, u.Fragment = nil, ""
+		target = escapeTarget(u.String())
+	}
+	proto := req.Proto
+	if proto == "" {
+		proto = "HTTP/1.1"
+	}
+	fmt.Fprintf(bw, "%s %s %s\r\n", req.Method, target, proto)
 	ua := req.UserAgent
 	if ua == "" {
 		ua = "sockit"
@@ -52,12 +76,34 @@ func (req *Request) Write(w io.Writer) error {
 			fmt.Fprintf(bw, "%s: %s\r\n", f.Name, f.Value)
 		}
 	}
+	if proxy != nil && proxy.User != nil && !req.Header.Has("Proxy-Authorization") {
+		fmt.Fprintf(bw, "Proxy-Authorization: %s\r\n", BasicAuth(proxy.User))
+	}
 	if len(req.Body) > 0 && !req.Header.Has("Content-Length") {
 		fmt.Fprintf(bw, "Content-Length: %d\r\n", len(req.Body))
 	}
 	bw.WriteString("\r\n")
 	bw.Write(req.Body)
-	return bw.Flush()
+	err := bw.Flush()
+	return cw.n, err
+}
+
+// BasicAuth is the Authorization (or Proxy-Authorization) value of RFC
+// 7617's Basic scheme for u's user name and password.
+func BasicAuth(u *url.Userinfo) string {
+	pw, _ := u.Password()
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+pw))
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // Timings are the phases of one exchange, as hey reports them; a phase
@@ -129,8 +175,9 @@ type Client struct {
 	// before its body.
 	OnHead func(*Response)
 	// OnSend, if set, is called before each request is written, with the
-	// peer's address and whether the connection was kept from before.
-	OnSend func(req *Request, addr net.Addr, reused bool)
+	// bytes about to be sent, the peer's address and whether the
+	// connection was kept from before.
+	OnSend func(req *Request, wire []byte, addr net.Addr, reused bool)
 	// OnDone, if set, is called with each exchange (each redirect
 	// followed, too) once its body is read.
 	OnDone func(*Exchange)
@@ -148,6 +195,12 @@ type Client struct {
 	// offered and accepted, the protocol used, each HTTP/2 stream opened
 	// with its fields.
 	OnInfo func(string)
+	// Proxy, if set, is an HTTP proxy (http://[user:password@]host[:port],
+	// port 1080 by default, as curl's -x) every request goes through: an
+	// http URL is asked of it in absolute form, an https one through a
+	// CONNECT tunnel; its user and password go as Proxy-Authorization.
+	// UnixSocket, if set too, is where the proxy is.
+	Proxy *url.URL
 
 	conn net.Conn
 	rd   *Reader
@@ -181,6 +234,8 @@ type Exchange struct {
 	Addr     net.Addr
 	Timings  Timings
 	BodySize int64
+	// RequestSize is the bytes of the request written, head and body.
+	RequestSize int64
 }
 
 // Do sends req and reads the response: its head into the result, its body
@@ -210,7 +265,15 @@ func idempotent(m string) bool {
 	return false
 }
 
-func originKey(u *url.URL) string { return u.Scheme + "://" + u.Host }
+// originKey is what a kept-alive connection is good for: the origin, and
+// the socket or proxy it was reached through.
+func (c *Client) originKey(u *url.URL) string {
+	key := u.Scheme + "://" + u.Host + " " + c.UnixSocket
+	if c.Proxy != nil {
+		key += " " + c.Proxy.String()
+	}
+	return key
+}
 
 // urlPort is u's port, or its scheme's default when none is written.
 func urlPort(u *url.URL) string {
@@ -226,7 +289,7 @@ func urlPort(u *url.URL) string {
 func (c *Client) do(ctx context.Context, req *Request, pick func(*Response) io.Writer, raw io.Writer, maxBody int64) (*Exchange, error) {
 	start := time.Now()
 	ex := &Exchange{Request: req}
-	if c.conn != nil && (c.key != originKey(req.URL) || c.h2 != nil && !c.h2.usable()) {
+	if c.conn != nil && (c.key != c.originKey(req.URL) || c.h2 != nil && !c.h2.usable()) {
 		c.Close()
 	}
 	if c.conn == nil {
@@ -241,14 +304,20 @@ func (c *Client) do(ctx context.Context, req *Request, pick func(*Response) io.W
 	if c.h2 != nil {
 		return c.doH2(ctx, ex, req, pick, raw, maxBody, start)
 	}
+	var proxy *url.URL
+	if c.Proxy != nil && req.URL.Scheme == "http" {
+		proxy = c.Proxy
+	}
+	var wire bytes.Buffer
+	ex.RequestSize, _ = req.write(&wire, proxy)
 	if c.OnSend != nil {
-		c.OnSend(req, ex.Addr, ex.Timings.Reused)
+		c.OnSend(req, wire.Bytes(), ex.Addr, ex.Timings.Reused)
 	}
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
 	defer stop()
 
 	sent := time.Now()
-	if err := req.Write(conn); err != nil {
+	if _, err := conn.Write(wire.Bytes()); err != nil {
 		c.Close()
 		if ex.Timings.Reused {
 			return ex, errStale
@@ -316,6 +385,13 @@ func (c *Client) dial(ctx context.Context, u *url.URL, t *Timings) error {
 		defer cancel()
 	}
 	host, port := u.Hostname(), urlPort(u)
+	dhost, dport := host, port // where the connection goes: the origin, or the proxy
+	if c.Proxy != nil {
+		dhost, dport = c.Proxy.Hostname(), c.Proxy.Port()
+		if dport == "" {
+			dport = "1080" // curl's default proxy port
+		}
+	}
 	var conn net.Conn
 	var d net.Dialer
 	if c.UnixSocket != "" {
@@ -328,7 +404,7 @@ func (c *Client) dial(ctx context.Context, u *url.URL, t *Timings) error {
 		conn = cn
 	} else {
 		t0 := time.Now()
-		addrs, err := c.resolve(ctx, host, port)
+		addrs, err := c.resolve(ctx, dhost, dport)
 		t.Resolve = time.Since(t0)
 		if err != nil {
 			return &ResolveError{c.ctxErr(ctx, err)}
@@ -336,7 +412,7 @@ func (c *Client) dial(ctx context.Context, u *url.URL, t *Timings) error {
 		t1 := time.Now()
 		var lastErr error
 		for _, a := range addrs {
-			cn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(a.String(), port))
+			cn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(a.String(), dport))
 			if err == nil {
 				conn = cn
 				break
@@ -353,6 +429,12 @@ func (c *Client) dial(ctx context.Context, u *url.URL, t *Timings) error {
 	}
 	if c.Timeout > 0 {
 		conn = sockit.NewTimeoutConn(conn, c.Timeout)
+	}
+	if c.Proxy != nil && u.Scheme == "https" {
+		if err := c.tunnel(ctx, conn, net.JoinHostPort(host, port)); err != nil {
+			conn.Close()
+			return err
+		}
 	}
 	if u.Scheme == "https" {
 		cfg := &tls.Config{}
@@ -375,7 +457,7 @@ func (c *Client) dial(ctx context.Context, u *url.URL, t *Timings) error {
 		t.TLS = time.Since(t2)
 		conn = tc
 	}
-	c.conn, c.key = conn, originKey(u)
+	c.conn, c.key = conn, c.originKey(u)
 	if tc, ok := conn.(*tls.Conn); ok {
 		p := tc.ConnectionState().NegotiatedProtocol
 		if p != "" {
@@ -389,6 +471,51 @@ func (c *Client) dial(ctx context.Context, u *url.URL, t *Timings) error {
 	}
 	c.rd = NewReader(conn)
 	c.rd.MaxHeaderBytes = c.MaxHeaderBytes
+	return nil
+}
+
+// ProxyError is a proxy that would not open a tunnel (curl's 56):
+// Status is its answer to CONNECT, or 0 when it gave none.
+type ProxyError struct {
+	Status int
+	Err    error
+}
+
+func (e *ProxyError) Error() string {
+	if e.Err != nil {
+		return "proxy: " + e.Err.Error()
+	}
+	return fmt.Sprintf("proxy answered %d to CONNECT", e.Status)
+}
+func (e *ProxyError) Unwrap() error { return e.Err }
+
+// tunnel asks the proxy on conn for a tunnel to hostPort (RFC 9110 §9.3.6)
+// and returns once it is open: a 2xx answer, whose head alone is read.
+func (c *Client) tunnel(ctx context.Context, conn net.Conn, hostPort string) error {
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
+	defer stop()
+	var b strings.Builder
+	fmt.Fprintf(&b, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n", hostPort, hostPort)
+	if c.Proxy.User != nil {
+		fmt.Fprintf(&b, "Proxy-Authorization: %s\r\n", BasicAuth(c.Proxy.User))
+	}
+	b.WriteString("\r\n")
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		return &ProxyError{Err: c.ctxErr(ctx, err)}
+	}
+	rd := NewReader(conn)
+	resp, err := rd.ReadResponse("CONNECT")
+	if err != nil {
+		return &ProxyError{Err: c.ctxErr(ctx, err)}
+	}
+	if resp.Status < 200 || resp.Status > 299 {
+		return &ProxyError{Status: resp.Status}
+	}
+	if rd.d.Buffered() > 0 {
+		// The server speaks first through no TLS tunnel: bytes past the
+		// head are the proxy's, not the origin's.
+		return &ProxyError{Err: errors.New("bytes after its answer to CONNECT")}
+	}
 	return nil
 }
 

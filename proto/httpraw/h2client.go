@@ -660,8 +660,14 @@ func (c *Client) info(msg string) {
 // doH2 is do's exchange over HTTP/2, with the same hooks and results.
 func (c *Client) doH2(ctx context.Context, ex *Exchange, req *Request, pick func(*Response) io.Writer, raw io.Writer, maxBody int64, start time.Time) (*Exchange, error) {
 	h := c.h2
+	// The request as curl -v shows one over HTTP/2: its fields in
+	// HTTP/1.1's form, the version HTTP/2 (RequestSize counts that form).
+	var wire bytes.Buffer
+	ex.RequestSize, _ = req.write(&wire, nil)
 	if c.OnSend != nil {
-		c.OnSend(req, ex.Addr, ex.Timings.Reused)
+		line, rest, _ := bytes.Cut(wire.Bytes(), []byte("\r\n"))
+		line = append(bytes.TrimSuffix(line, []byte("HTTP/1.1")), "HTTP/2"...)
+		c.OnSend(req, append(append(line, "\r\n"...), rest...), ex.Addr, ex.Timings.Reused)
 	}
 	conn := c.conn
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
