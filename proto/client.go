@@ -11,8 +11,9 @@ import (
 )
 
 // Client is a protocol's command-line client: `sockit NAME [flags]
-// [ENDPOINT] ARGS`. cmd/sockit builds the command; the endpoint (default:
-// the protocol's local port on 127.0.0.1, a bare host its well-known port),
+// [ENDPOINT] ARGS`. cmd/sockit builds the command; the endpoint (the first
+// argument, always; a bare host uses the protocol's well-known port; none:
+// the protocol's local port on 127.0.0.1),
 // -4/-6, --timeout and --retries are the same for every client.
 type Client struct {
 	// Args is the usage of the arguments after the endpoint, if any
@@ -23,6 +24,9 @@ type Client struct {
 	// MaxArgs bounds the positional arguments, the endpoint included;
 	// zero means 1, negative means no bound.
 	MaxArgs int
+	// NoReply says the service answers nothing (discard): the client has
+	// no --retries, since no missing reply can be told from a lost one.
+	NoReply bool
 	// Command registers the client's own flags on fs and returns the
 	// function that runs the client with them.
 	Command func(fs FlagSet) func(ctx context.Context, c *Call) error

@@ -25,10 +25,14 @@ type clientFlags struct {
 	json, verbose bool
 }
 
-func (a *app) addClientFlags(cmd *cobra.Command) *clientFlags {
+// addClientFlags adds the flags every client has; --retries only where a
+// reply is awaited (discard gets none, so there is nothing to resend for).
+func (a *app) addClientFlags(cmd *cobra.Command, noReply bool) *clientFlags {
 	cf := &clientFlags{family: familyFlags(cmd)}
 	durationVar(cmd.Flags(), &cf.timeout, "timeout", 2*time.Second, "bound on every wait: the connect, the reply (each 1 KiB of it), each UDP attempt (positive)")
-	cmd.Flags().IntVar(&cf.retries, "retries", 3, "UDP: times to resend a request that got no reply (0: send once)")
+	if !noReply {
+		cmd.Flags().IntVar(&cf.retries, "retries", 3, "UDP: times to resend a request that got no reply (0: send once)")
+	}
 	cmd.Flags().BoolVar(&cf.json, "json", false, "print one JSON object on stdout: endpoint, bytes, duration_s and the result")
 	cmd.Flags().BoolVarP(&cf.verbose, "verbose", "v", false, "print details on stderr")
 	return cf
@@ -115,14 +119,9 @@ func (a *app) clientCommand(name string, c *proto.Client) *cobra.Command {
 	case c.MaxArgs > 0:
 		cmd.Args = maxArgs(c.MaxArgs)
 	}
-	cf := a.addClientFlags(cmd)
+	cf := a.addClientFlags(cmd, c.NoReply)
 	run := c.Command(cmd.Flags())
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if c.Args != "" && len(args) > 0 && !looksLikeEndpoint(args[0]) {
-			// `sockit echo hello`: a bare word is the message, sent to
-			// the default endpoint, never looked up as a host name.
-			args = append([]string{""}, args...)
-		}
 		e, d, q, err := a.setup(cf, name, optionalArg(args))
 		if err != nil {
 			return err
@@ -139,13 +138,6 @@ func (a *app) clientCommand(name string, c *proto.Client) *cobra.Command {
 		return err
 	}
 	return cmd
-}
-
-// looksLikeEndpoint tells an ENDPOINT from a message word on the command
-// line of a client that takes both: an endpoint has a port, a scheme or a
-// path (host:7, [::1]:7, udp://host, unix:///p); a bare word does not.
-func looksLikeEndpoint(arg string) bool {
-	return strings.ContainsAny(arg, ":/")
 }
 
 // checkTarget refuses, as a usage error, a target no dial can reach: port

@@ -211,7 +211,7 @@ func TestServeBareServiceNames(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("serve echo daytime http announced\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	for _, client := range [][]string{{"daytime"}, {"daytime", "udp://127.0.0.1:8013"}, {"echo", "hi"}, {"head", "http://127.0.0.1:8080/"}} {
+	for _, client := range [][]string{{"daytime"}, {"daytime", "udp://127.0.0.1:8013"}, {"echo", "127.0.0.1:8001", "hi"}, {"head", "http://127.0.0.1:8080/"}} {
 		c := ns.Exec("env", append([]string{"SOCKIT_BE_MAIN=1", os.Args[0]}, client...)...)
 		if b, err := c.CombinedOutput(); err != nil || len(b) == 0 {
 			t.Errorf("sockit %v in the namespace: %v\n%s", client, err, b)

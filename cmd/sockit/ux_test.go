@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -271,19 +272,39 @@ func TestClientHabits(t *testing.T) {
 	cmd.Wait()
 }
 
-// TestEchoBareWord: `sockit echo hello` sends "hello" to the default
-// endpoint (it looked "hello" up as a host name, a DNS query); an endpoint
-// is known by its port, scheme or path.
-func TestEchoBareWord(t *testing.T) {
-	r := sockitRun(t, "", "echo", "--timeout", "1s", "hello")
-	if strings.Contains(r.stderr, "hello") || (r.code == 0) != (r.stdout == "hello\n") ||
-		(r.code != 0 && !strings.Contains(r.stderr, "sockit echo: connect to 127.0.0.1:8001 (tcp): ")) {
-		t.Errorf("echo hello: exit %d %q %q; want hello echoed by 127.0.0.1:8001 or its dial error", r.code, r.stdout, r.stderr)
+// TestBareHostRule (issue 22 point 11): one rule for every client — the
+// first argument is the ENDPOINT, and a bare host (localhost, an /etc/hosts
+// name) uses the service's well-known port: `sockit echo localhost hi`
+// asks localhost:7 (it sent "localhost hi" to 127.0.0.1:8001), as
+// `sockit qotd localhost` asks localhost:17. Nothing listens on those
+// ports here, so each client's error names the port it tried (a client
+// that got an answer, from some local service, passes too).
+func TestBareHostRule(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"echo", "localhost", "hi"}, ":7 (tcp)"},
+		{[]string{"echo", "udp://localhost", "hi"}, ":7 (udp)"},
+		{[]string{"discard", "localhost"}, ":9 (tcp)"},
+		{[]string{"chargen", "localhost"}, ":19 (tcp)"},
+		{[]string{"qotd", "localhost"}, ":17 (udp)"},
+		{[]string{"daytime", "localhost"}, ":13 (tcp)"},
+		{[]string{"time", "localhost"}, ":37 (tcp)"},
+	} {
+		r := sockitRun(t, "", append([]string{tc.args[0], "--timeout", "1s"}, tc.args[1:]...)...)
+		if r.code != 0 && !strings.Contains(r.stderr, tc.want+": ") || strings.Contains(r.stderr, ":80") {
+			t.Errorf("%v: exit %d %q %q; want an answer from, or an error naming, localhost%s", tc.args, r.code, r.stdout, r.stderr, tc.want)
+		}
 	}
 	addrs, _ := startServe(t, "echo=tcp://127.0.0.1:0")
-	r = sockitRun(t, "", "echo", "tcp://"+addrs["echo tcp"], "hello", "there")
+	r := sockitRun(t, "", "echo", "tcp://"+addrs["echo tcp"], "hello", "there")
 	if r.code != 0 || r.stdout != "hello there\n" {
 		t.Errorf("echo ENDPOINT hello there: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	// discard awaits no reply: it has no --retries to offer (point 16).
+	if r := sockitRun(t, "", "discard", "--retries", "2", "localhost"); r.code != exitUsage || !strings.Contains(r.stderr, "unknown flag: --retries") {
+		t.Errorf("discard --retries: exit %d %q", r.code, r.stderr)
 	}
 }
 
@@ -304,8 +325,14 @@ func TestDaytimeParsesServeFormats(t *testing.T) {
 				time.Since(got.Time).Abs() > time.Minute {
 				t.Errorf("%s daytime --json %s: exit %d %q %q (%v)", f, ep, r.code, r.stdout, r.stderr, err)
 			}
+			// -v (issue 22 point 12): the line on stdout, as without -v;
+			// the details on stderr, NIST's dst the number --json gives.
+			var nist struct{ DST *int }
+			json.Unmarshal([]byte(r.stdout), &nist)
 			r = sockitRun(t, "", "daytime", "-v", ep)
-			if r.code != 0 || !strings.Contains(r.stdout, "\n  format "+f+"\n") || !strings.Contains(r.stdout, "s from the local clock\n") {
+			if r.code != 0 || strings.Count(r.stdout, "\n") != 1 || strings.Contains(r.stdout, "format") ||
+				!strings.HasPrefix(r.stderr, "sockit daytime: format "+f+", utc ") || !strings.HasSuffix(r.stderr, "s from the local clock\n") ||
+				f == "nist" && (nist.DST == nil || !strings.Contains(r.stderr, fmt.Sprintf(", dst %d, ", *nist.DST))) {
 				t.Errorf("%s daytime -v %s: exit %d %q %q", f, ep, r.code, r.stdout, r.stderr)
 			}
 		}
@@ -359,9 +386,6 @@ func TestClientSummariesAndJSON(t *testing.T) {
 		}
 		if tc.args[0] == "echo" && (obj["match"] != true || obj["reply"] != "hi there") {
 			t.Errorf("echo --json: %v", obj)
-		}
-		if tc.args[0] == "daytime" {
-			continue // daytime -v prints the parsed fields on stdout (TestDaytimeParsesServeFormats)
 		}
 		args = append([]string{tc.args[0], "-v"}, tc.args[1:]...)
 		r = sockitRun(t, tc.stdin, args...)
@@ -428,7 +452,7 @@ func TestDaytimeOtherLines(t *testing.T) {
 		t.Errorf("odd line --json: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	r = sockitRun(t, "", "daytime", "-v", "tcp://"+odd)
-	if r.code != 0 || !strings.HasPrefix(r.stdout, "Tea time, roughly\n  format unknown") {
+	if r.code != 0 || r.stdout != "Tea time, roughly\n" || !strings.HasPrefix(r.stderr, "sockit daytime: format unknown") {
 		t.Errorf("odd line -v: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	empty := lineServer(t, "")

@@ -11,7 +11,7 @@ import (
 
 var client = &proto.Client{
 	Short: "Get the time of day from a daytime service (RFC 867), over TCP as the brief does",
-	Long: `daytime prints the line the service sends. With -v or --json the line is parsed
+	Long: `daytime prints the line the service sends. With -v (on stderr) or --json the line is parsed
 (NIST's format, rfc822 or ctime: the three sockit serve --daytime-format sends; a ctime
 line is taken as UTC; or xinetd's) and shown with its time and the offset from the
 local clock. RFC 867 sets no syntax, so a line in another format is shown as it came,
@@ -29,42 +29,31 @@ with format "unknown", and is no failure.`,
 				return err
 			}
 			trimmed := strings.TrimSpace(line)
-			if !verbose && !asJSON {
-				_, err := fmt.Fprintln(c.Stdout, trimmed)
-				return err
+			if !asJSON {
+				// The line is the output, -v or not; -v's details go to
+				// stderr, as every client's do.
+				if _, err := fmt.Fprintln(c.Stdout, trimmed); err != nil || !verbose {
+					return err
+				}
 			}
 			l, perr := Parse(line)
 			if perr != nil {
 				// RFC 867 sets no syntax: a line Parse cannot read is
 				// still the service's answer, shown without a time.
-				if asJSON {
-					return c.Summary("daytime", int64(len(line)), el,
-						map[string]any{"line": trimmed, "format": "unknown", "attempts": attempts}, "", false)
-				}
-				_, err := fmt.Fprintf(c.Stdout, "%s\n  format unknown (not nist, rfc822, ctime or xinetd): no time or offset\n", trimmed)
-				return err
+				return c.Summary("daytime", int64(len(line)), el, map[string]any{"line": trimmed, "format": "unknown", "attempts": attempts},
+					"format unknown (not nist, rfc822, ctime or xinetd): no time or offset", false)
 			}
 			// The line has whole seconds: the offset is good to about ±1s.
 			offset := l.Time.Sub(local.Truncate(time.Second))
-			if asJSON {
-				// A NIST line keeps its fields (mjd, dst, ...) beside the
-				// ones every format has.
-				f := map[string]any{"line": trimmed, "format": l.Format, "time": l.Time,
-					"offset_s": offset.Seconds(), "attempts": attempts}
-				if n := l.NIST; n != nil {
-					f["mjd"], f["dst"], f["leap"], f["health"], f["advance_ms"], f["source"] = n.MJD, n.DST, n.Leap, n.Health, n.AdvanceMs, n.Source
-				}
-				return c.Summary("daytime", int64(len(line)), el, f, "", false)
-			}
-			fmt.Fprintf(c.Stdout, "%s\n  format %s\n", trimmed, l.Format)
+			// A NIST line keeps its fields (mjd, dst, ...) beside the ones
+			// every format has, the same numbers in the text and the JSON.
+			f := map[string]any{"line": trimmed, "format": l.Format, "time": l.Time, "offset_s": offset.Seconds(), "attempts": attempts}
+			text := fmt.Sprintf("format %s, utc %s", l.Format, l.Time.UTC().Format(time.RFC3339))
 			if n := l.NIST; n != nil {
-				fmt.Fprintf(c.Stdout, "  mjd %d\n  utc %s\n  dst %02d\n  leap %d\n  health %d\n  advance %.1f ms\n",
-					n.MJD, n.Time.Format(time.RFC3339), n.DST, n.Leap, n.Health, n.AdvanceMs)
-			} else {
-				fmt.Fprintf(c.Stdout, "  utc %s\n", l.Time.UTC().Format(time.RFC3339))
+				f["mjd"], f["dst"], f["leap"], f["health"], f["advance_ms"], f["source"] = n.MJD, n.DST, n.Leap, n.Health, n.AdvanceMs, n.Source
+				text += fmt.Sprintf(", mjd %d, dst %d, leap %d, health %d, advance %.1f ms", n.MJD, n.DST, n.Leap, n.Health, n.AdvanceMs)
 			}
-			fmt.Fprintf(c.Stdout, "  offset %+.0fs from the local clock\n", offset.Seconds())
-			return nil
+			return c.Summary("daytime", int64(len(line)), el, f, text+fmt.Sprintf(", offset %+.0fs from the local clock", offset.Seconds()), false)
 		}
 	},
 }

@@ -14,6 +14,7 @@ var client = &proto.Client{
 (--json: one JSON object on stdout).`,
 	Example: `  sockit discard localhost:8009 < /var/log/syslog
   head -c 100M /dev/zero | sockit discard`,
+	NoReply: true,
 	Command: func(proto.FlagSet) func(context.Context, *proto.Call) error { return runClient },
 }
 

@@ -16,13 +16,12 @@ var client = &proto.Client{
 	Short: "Send a message to an echo service (RFC 862) and check what comes back",
 	Long: `echo sends MESSAGE (or stdin when there is none) to the echo service and prints
 what comes back; the exit status is 1 if it differs from what was sent.
-ENDPOINT is known by its port, scheme or path (host:7, udp://host, unix:///p);
-a first word without them is the message (sockit echo hello sends "hello"),
-so no ENDPOINT uses sockit serve's 127.0.0.1:8001. A scheme with a bare host
-(tcp://host) uses port 7.`,
+ENDPOINT is the first argument, as for every client: a bare host uses port 7
+(sockit echo localhost hi asks localhost:7); give the port for another
+(sockit serve's is 8001).`,
 	Example: `  sockit echo localhost:8001 hello there     # the brief's echo client
   sockit echo udp://127.0.0.1:8001 ping
-  sockit echo hello                          # to sockit serve's 127.0.0.1:8001
+  echo hello | sockit echo                   # stdin, to sockit serve's 127.0.0.1:8001
   sockit echo unix:///tmp/echo.sock < file.bin`,
 	MaxArgs: -1,
 	Command: func(proto.FlagSet) func(context.Context, *proto.Call) error { return runClient },
