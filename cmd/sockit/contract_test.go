@@ -277,6 +277,14 @@ func TestOneVoice(t *testing.T) {
 		{"get", "-w", "@" + missing, "http://" + dead + "/"},
 		{"get", "--unix-socket", missing, "http://x/"},
 		{"get", "-m", "x", "http://x/"},
+		{"get", "-x", "ftp://p", "http://x/"},
+		{"get", "-x", dead, "http://x/"},
+		{"get", "-x", closer, "https://x/"},
+		{"get", "-b", missing, "http://x/"},
+		{"get", "-O", "http://" + dead + "/"},
+		{"get", "unix://" + missing},
+		{"get", "--resolve", "x", "http://x/"},
+		{"get", "--retry", "-1", "http://x/"},
 		{"head", "http://" + closer + "/"},
 		{"resolve", "-f", missing},
 		{"resolve", "--server", "127.0.0.1:99999", "a.test"},
@@ -288,6 +296,8 @@ func TestOneVoice(t *testing.T) {
 		{"bench", "-n", "x", "http://a/"},
 		{"bench", "merge", missing},
 		{"serve", "--frob"},
+		{"serve", "echo=tcp://" + inUse},
+		{"discard", "--retries", "1"},
 		{"packet", "read", missing},
 	} {
 		r := sockitRun(t, "", args...)
@@ -302,7 +312,12 @@ func TestOneVoice(t *testing.T) {
 		if r.code == 0 || r.stderr == "" {
 			t.Errorf("%v: exit %d, stderr %q; want a failure said", args, r.code, r.stderr)
 		}
+		said := false
 		for _, l := range strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n") {
+			if args[0] == "serve" && strings.HasPrefix(l, "time=") {
+				continue // serve's log (start, stop), beside its error line
+			}
+			said = true
 			if !strings.HasPrefix(l, path+": ") {
 				t.Errorf("%v: line %q lacks the prefix %q", args, l, path+": ")
 			}
@@ -313,6 +328,9 @@ func TestOneVoice(t *testing.T) {
 					t.Errorf("%v: Go's or a package's words %q in %q", args, words, l)
 				}
 			}
+		}
+		if !said {
+			t.Errorf("%v: no line says the failure with the prefix %q", args, path+": ")
 		}
 	}
 }

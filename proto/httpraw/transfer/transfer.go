@@ -197,8 +197,10 @@ func (t *Transfer) remoteSink(raw string) *sink {
 	return t.sink(name)
 }
 
+// urlOf names a transfer in its messages: the URL as the request went (a
+// redirect's), or as written (unix:///path, whose request is for /).
 func urlOf(ex *httpraw.Exchange, raw string) string {
-	if ex != nil && ex.Request != nil {
+	if ex != nil && ex.Request != nil && !strings.HasPrefix(raw, "unix://") {
 		return ex.Request.URL.String()
 	}
 	return raw
