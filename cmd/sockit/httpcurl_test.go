@@ -169,6 +169,17 @@ func TestGetCurlHabits(t *testing.T) {
 	if want := "* Connected to 127.0.0.1 (127.0.0.1) port " + srv[strings.LastIndex(srv, ":")+1:]; !strings.Contains(r.stderr, want) {
 		t.Errorf("-v: no %q in %q", want, r.stderr)
 	}
+	// -v's last line (issue 22 point 13): curl's cumulative times, named
+	// as -w names them, so each is at least the one before.
+	var dns, conn, app, first, total float64
+	var size int
+	i := strings.Index(r.stderr, "* time_namelookup ")
+	if i < 0 {
+		t.Errorf("-v: no times in %q", r.stderr)
+	} else if n, err := fmt.Sscanf(r.stderr[i:], "* time_namelookup %f time_connect %f time_appconnect %f time_starttransfer %f time_total %f, %d body bytes",
+		&dns, &conn, &app, &first, &total, &size); n != 6 || !(dns <= conn && app == 0 && conn <= first && first <= total) || size != 5 {
+		t.Errorf("-v: times %q (%v)", r.stderr[i:], err)
+	}
 
 	// -w @FILE; a --compressed body that is not gzip is curl's 61, in curl's words.
 	wf := filepath.Join(t.TempDir(), "w")
