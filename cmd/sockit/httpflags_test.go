@@ -108,6 +108,19 @@ func TestGetFlagsMatchCurl(t *testing.T) {
 			}
 		})
 	}
+	// --compressed on a body that is not gzip: curl's 61, in zlib's words.
+	notGzip, _ := sockittest.ScriptedHTTP(t, nil, func(*sockittest.HTTPRequest) string {
+		return "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 5\r\n\r\nhello"
+	})
+	var curlOut strings.Builder
+	cmd := exec.Command(curl, "-sS", "--compressed", "-o", "-", "http://"+notGzip+"/")
+	cmd.Stderr = &curlOut
+	cmd.Run()
+	r := sockitRun(t, "", "get", "-sS", "--compressed", "-o", "-", "http://"+notGzip+"/")
+	if code := cmd.ProcessState.ExitCode(); r.code != code || !strings.HasSuffix(curlOut.String(), ": incorrect header check\n") ||
+		!strings.HasSuffix(r.stderr, ": incorrect header check\n") {
+		t.Errorf("--compressed, not gzip: curl exit %d %q, sockit exit %d %q", code, curlOut.String(), r.code, r.stderr)
+	}
 	// -O with a URL that names no file: curl's 23, before any request.
 	n := len(reqs())
 	if r := sockitRun(t, "", "get", "-O", base+"/"); r.code != exitWrite || !strings.Contains(r.stderr, "no file name in the URL") || len(reqs()) != n {
