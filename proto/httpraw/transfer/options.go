@@ -40,10 +40,12 @@ type Options struct {
 	// sent to every host); MaxRedirs is --max-redirs (-1: no bound).
 	Follow, Trusted bool
 	MaxRedirs       int
-	// Version is the HTTP version asked for: "" or "1.1" (HTTP/1.1, the
-	// only one a Client speaks today), "1.0" (--http1.0, the request line
-	// says HTTP/1.0). This is where the choice of HTTP/2 (--http2,
-	// --http2-prior-knowledge) goes into the Client.
+	// Version is the HTTP version asked for, as curl's flags say it: ""
+	// (curl's default: h2 or HTTP/1.1 as ALPN picks over TLS, HTTP/1.1 in
+	// cleartext), "1.1" (--http1.1), "1.0" (--http1.0: HTTP/1.1's
+	// connection, the request line saying HTTP/1.0), "2" (--http2) or
+	// "2-prior-knowledge" (--http2-prior-knowledge). See
+	// httpraw.HTTPVersion.
 	Version string
 }
 
@@ -82,10 +84,12 @@ func (o *Options) Client() (*httpraw.Client, error) {
 		return nil, flagErr("--timeout %v: want 0 (no bound) or more", o.Timeout)
 	case o.MaxRedirs < -1:
 		return nil, flagErr("--max-redirs %d: want -1 (no bound) or more", o.MaxRedirs)
-	case o.Version != "" && o.Version != "1.1" && o.Version != "1.0":
-		return nil, flagErr("HTTP/%s: this client speaks HTTP/1.1 and HTTP/1.0", o.Version)
 	}
-	c := &httpraw.Client{ConnectTimeout: o.ConnectTimeout, Timeout: o.Timeout, Family: o.Family}
+	v, ok := versions[o.Version]
+	if !ok {
+		return nil, flagErr("HTTP version %q: want 1.0, 1.1, 2 or 2-prior-knowledge", o.Version)
+	}
+	c := &httpraw.Client{ConnectTimeout: o.ConnectTimeout, Timeout: o.Timeout, Family: o.Family, HTTPVersion: v}
 	if path := o.UnixSocket; path != "" {
 		if strings.Contains(path, "://") {
 			e, err := sockit.ParseEndpoint(path, sockit.Defaults{})
@@ -138,6 +142,10 @@ func (o *Options) Client() (*httpraw.Client, error) {
 		c.CheckRedirect = httpraw.FollowRedirects(o.MaxRedirs, o.Trusted)
 	}
 	return c, nil
+}
+
+var versions = map[string]httpraw.HTTPVersion{
+	"": httpraw.HTTPAuto, "1.0": httpraw.HTTP1, "1.1": httpraw.HTTP1, "2": httpraw.HTTP2, "2-prior-knowledge": httpraw.HTTP2PriorKnowledge,
 }
 
 func cutLast(s, sep string) (before, after string, ok bool) {

@@ -315,11 +315,11 @@ func (t *Transfer) attempt(ctx context.Context, req *httpraw.Request, out *sink,
 	var headErr error
 	mark := out.mark()
 	c := t.Client
-	c.OnSend, c.OnDone = nil, nil
+	c.OnSend, c.OnDone, c.OnInfo = nil, nil, nil
 	// -v shows the head on stderr, unless stdout shows it already.
 	headOnStdout := out.path == "" && (headOut != nil || t.Raw)
 	if t.Verbose {
-		c.OnSend, c.OnDone = t.traceSend, t.traceDone
+		c.OnSend, c.OnDone, c.OnInfo = t.traceSend, t.traceDone, t.traceInfo
 	}
 	c.OnHead = func(resp *httpraw.Response) {
 		if t.Verbose && !headOnStdout {
@@ -390,6 +390,9 @@ func (t *Transfer) traceSend(r *httpraw.Request, wire []byte, addr net.Addr, reu
 	}
 	fmt.Fprintln(t.Stderr, ">")
 }
+
+// traceInfo is -v's word on the protocol (ALPN, HTTP/2 streams), curl's "* " lines.
+func (t *Transfer) traceInfo(msg string) { fmt.Fprintf(t.Stderr, "* %s\n", msg) }
 
 // traceDone is -v's last line of an exchange: curl's cumulative times,
 // named as -w names them.
