@@ -1,10 +1,3 @@
-// Package resolve turns host names into addresses the way getaddrinfo does
-// (every address, IPv4 and IPv6, /etc/hosts first) — the brief's
-// gethostbyname done properly — or by asking one DNS server directly.
-//
-// Names that a reverse lookup returns carry no trailing dot, whichever path
-// answered, as getent prints them: they are host names to use, not zone
-// file entries.
 package resolve
 
 import (

@@ -1,6 +1,3 @@
-// Package sockittest holds helpers that sockit's tests, and users testing
-// against sockit, share: real peers found on the PATH, and waiting for a
-// process to announce that it is ready instead of sleeping.
 package sockittest
 
 import (
