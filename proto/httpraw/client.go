@@ -304,6 +304,11 @@ func (c *Client) do(ctx context.Context, req *Request, pick func(*Response) io.W
 	if c.h2 != nil {
 		return c.doH2(ctx, ex, req, pick, raw, maxBody, start)
 	}
+	// --http2 in cleartext: a new connection's first request asks for h2c.
+	upgrade := c.HTTPVersion == HTTP2 && req.URL.Scheme == "http" && !ex.Timings.Reused && len(req.Body) == 0
+	if upgrade {
+		req = upgradeRequest(req)
+	}
 	var proxy *url.URL
 	if c.Proxy != nil && req.URL.Scheme == "http" {
 		proxy = c.Proxy
@@ -340,6 +345,9 @@ func (c *Client) do(ctx context.Context, req *Request, pick func(*Response) io.W
 	if err != nil {
 		c.Close()
 		return ex, c.ctxErr(ctx, err)
+	}
+	if upgrade && resp.Status == 101 {
+		return c.switchH2(ctx, ex, ex.Request, resp, pick, raw, maxBody, sent, start)
 	}
 	ex.Response = resp
 	if c.OnHead != nil {

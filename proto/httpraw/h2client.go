@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -106,10 +107,23 @@ type h2Client struct {
 	broken     error // the connection cannot carry another stream
 }
 
+// h2Settings are the client's SETTINGS.
+func h2Settings(maxHeader int) []http2.Setting {
+	if maxHeader <= 0 {
+		maxHeader = DefaultMaxHeaderBytes
+	}
+	return []http2.Setting{
+		{ID: http2.SettingEnablePush, Val: 0},
+		{ID: http2.SettingInitialWindowSize, Val: h2ClientWindow},
+		{ID: http2.SettingMaxFrameSize, Val: h2ClientMaxFrame},
+		{ID: http2.SettingMaxHeaderListSize, Val: uint32(maxHeader)},
+	}
+}
+
 // newH2Client starts HTTP/2 on conn: the preface, our SETTINGS and the
 // connection window. Nothing is read until the first exchange; the server's
 // SETTINGS are taken when they come, as RFC 9113 §3.4 allows.
-func newH2Client(conn net.Conn, maxHeader int) (*h2Client, error) {
+func newH2Client(conn net.Conn, rd io.Reader, maxHeader int) (*h2Client, error) {
 	h := &h2Client{
 		conn:       conn,
 		bw:         bufio.NewWriterSize(conn, 16<<10),
@@ -118,7 +132,7 @@ func newH2Client(conn net.Conn, maxHeader int) (*h2Client, error) {
 		initWindow: 65535,
 		sendWindow: 65535,
 	}
-	h.fr = http2.NewFramer(h.bw, bufio.NewReaderSize(conn, 32<<10))
+	h.fr = http2.NewFramer(h.bw, bufio.NewReaderSize(rd, 32<<10))
 	h.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	if maxHeader <= 0 {
 		maxHeader = DefaultMaxHeaderBytes
@@ -131,12 +145,7 @@ func newH2Client(conn net.Conn, maxHeader int) (*h2Client, error) {
 	h.fr.SetMaxReadFrameSize(h2ClientMaxFrame)
 	h.enc = hpack.NewEncoder(&h.hbuf)
 	h.bw.WriteString(http2.ClientPreface)
-	h.fr.WriteSettings(
-		http2.Setting{ID: http2.SettingEnablePush, Val: 0},
-		http2.Setting{ID: http2.SettingInitialWindowSize, Val: h2ClientWindow},
-		http2.Setting{ID: http2.SettingMaxFrameSize, Val: h2ClientMaxFrame},
-		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: uint32(maxHeader)},
-	)
+	h.fr.WriteSettings(h2Settings(maxHeader)...)
 	h.fr.WriteWindowUpdate(0, h2ClientWindow-65535)
 	return h, h.bw.Flush()
 }
@@ -309,6 +318,11 @@ func (h *h2Client) do(x *h2Exchange) (*Response, int64, time.Time, error) {
 		block, first = block[n:], false
 	}
 	st.endSent = endStream
+	return h.run(x, st)
+}
+
+// run sends what is left of the stream's body and reads its response.
+func (h *h2Client) run(x *h2Exchange, st *h2Stream) (*Response, int64, time.Time, error) {
 	for !st.done {
 		if err := h.sendBody(st); err != nil {
 			return nil, st.got, st.firstByte, err
@@ -640,7 +654,7 @@ func (h *h2Client) end(st *h2Stream) error {
 
 // startH2 makes the client's connection an HTTP/2 one.
 func (c *Client) startH2() error {
-	h, err := newH2Client(c.conn, c.MaxHeaderBytes)
+	h, err := newH2Client(c.conn, c.conn, c.MaxHeaderBytes)
 	if err != nil {
 		c.conn.Close()
 		c.conn = nil
@@ -677,6 +691,12 @@ func (c *Client) doH2(ctx context.Context, ex *Exchange, req *Request, pick func
 	}
 	sent := time.Now()
 	resp, got, first, err := h.do(&h2Exchange{req: req, pick: pick, raw: raw, maxBody: maxBody, onHead: c.OnHead, info: c.OnInfo, reused: ex.Timings.Reused})
+	return c.finishH2(ctx, ex, resp, got, first, sent, start, err)
+}
+
+// finishH2 fills in the exchange, as do does for HTTP/1.1.
+func (c *Client) finishH2(ctx context.Context, ex *Exchange, resp *Response, got int64, first, sent, start time.Time, err error) (*Exchange, error) {
+	h := c.h2
 	if !first.IsZero() {
 		ex.Timings.FirstByte = first.Sub(sent)
 	}
@@ -697,4 +717,45 @@ func (c *Client) doH2(ctx context.Context, ex *Exchange, req *Request, pick func
 		return ex, c.ctxErr(ctx, err)
 	}
 	return ex, nil
+}
+
+// upgradeRequest is req asking to continue in h2c (RFC 7540 §3.2, which
+// RFC 9113 dropped but curl's --http2 still sends): Upgrade: h2c and the
+// client's SETTINGS in HTTP2-Settings.
+func upgradeRequest(req *Request) *Request {
+	var b bytes.Buffer
+	fr := http2.NewFramer(&b, nil)
+	fr.WriteSettings(h2Settings(0)...)
+	r := *req
+	r.Header = append(append(Header(nil), req.Header...),
+		Field{"Connection", "Upgrade, HTTP2-Settings"},
+		Field{"Upgrade", "h2c"},
+		Field{"HTTP2-Settings", base64.RawURLEncoding.EncodeToString(b.Bytes()[9:])})
+	return &r
+}
+
+// switchH2 continues an exchange whose request the server upgraded (101):
+// the connection is HTTP/2 from the 101's end on, and the response comes
+// on stream 1, the 101 shown before it as an interim response.
+func (c *Client) switchH2(ctx context.Context, ex *Exchange, req *Request, up *Response, pick func(*Response) io.Writer, raw io.Writer, maxBody int64, sent, start time.Time) (*Exchange, error) {
+	if v, _ := up.Header.Get("Upgrade"); !strings.EqualFold(strings.TrimSpace(v), "h2c") {
+		c.Close()
+		return ex, &MalformedError{Msg: fmt.Sprintf("101 to an upgrade to h2c, with Upgrade: %q", v)}
+	}
+	d := &c.rd.d
+	rest := bytes.Clone(d.buf[d.r:d.w])
+	h, err := newH2Client(c.conn, io.MultiReader(bytes.NewReader(rest), c.conn), c.MaxHeaderBytes)
+	if err != nil {
+		c.Close()
+		return ex, c.ctxErr(ctx, err)
+	}
+	c.h2, c.rd = h, nil
+	c.info("upgraded to HTTP/2 (h2c)")
+	h.nextID = 3
+	if maxBody <= 0 {
+		maxBody = math.MaxInt64
+	}
+	st := &h2Stream{id: 1, sendWindow: h.initWindow, endSent: true, declared: -1, interim: []*Response{up}, head: bytes.Clone(up.Head)}
+	resp, got, first, err := h.run(&h2Exchange{req: req, pick: pick, raw: raw, maxBody: maxBody, onHead: c.OnHead, info: c.OnInfo}, st)
+	return c.finishH2(ctx, ex, resp, got, first, sent, start, err)
 }

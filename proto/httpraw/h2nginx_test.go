@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/h2c"
 
 	"github.com/sockit/sockit/proto/httpraw"
 	"github.com/sockit/sockit/sockittest"
@@ -198,4 +199,52 @@ func sum(b []byte) uint32 {
 		s = s*31 + uint32(c)
 	}
 	return s
+}
+
+// TestH2ClientUpgrade: --http2 in cleartext asks a new connection's first
+// request to upgrade to h2c; a server that agrees (x/net's h2c handler)
+// answers 101 and the response on stream 1, shown after the 101 as curl
+// shows them, and the next request is stream 3 of the same connection; a
+// server that does not (the responder) answers over HTTP/1.1.
+func TestH2ClientUpgrade(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: h2c.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Proto+" "+r.URL.Path)
+	}), &http2.Server{})}
+	done := make(chan struct{})
+	go func() { defer close(done); hs.Serve(ln) }()
+	defer func() { hs.Close(); <-done }()
+
+	var info []string
+	c := &httpraw.Client{HTTPVersion: httpraw.HTTP2, OnInfo: func(s string) { info = append(info, s) }}
+	defer c.Close()
+	for i, path := range []string{"/one", "/two"} {
+		ex, body, err := h2get(t, c, "GET", "http://"+ln.Addr().String()+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := ex.Response
+		// The upgraded request came as HTTP/1.1; the next as HTTP/2.
+		want := map[int]string{0: "HTTP/1.1 ", 1: "HTTP/2.0 "}[i] + path
+		if r.Proto != "HTTP/2" || string(body) != want || ex.Timings.Reused != (i > 0) {
+			t.Fatalf("%s: %s %d %q reused %v", path, r.Proto, r.Status, body, ex.Timings.Reused)
+		}
+		if i == 0 && (len(r.Interim) != 1 || r.Interim[0].Status != 101 || !strings.HasPrefix(string(r.Head), "HTTP/1.1 101 Switching Protocols\r\n") || !strings.Contains(string(r.Head), "\r\n\r\nHTTP/2 200 \r\n")) {
+			t.Fatalf("upgraded head %q", r.Head)
+		}
+	}
+	if all := strings.Join(info, "\n"); !strings.Contains(all, "upgraded to HTTP/2 (h2c)") || !strings.Contains(all, "[HTTP/2] [3] OPENED stream") {
+		t.Errorf("info:\n%s", all)
+	}
+
+	addr := serveOn(t, "", &httpraw.Responder{})
+	c2 := &httpraw.Client{HTTPVersion: httpraw.HTTP2}
+	defer c2.Close()
+	ex, body, err := h2get(t, c2, "GET", "http://"+addr+"/")
+	if err != nil || ex.Response.Proto != "HTTP/1.1" || ex.Response.Status != 200 || !bytes.Equal(body, httpraw.Page()) {
+		t.Fatalf("the responder, which does not upgrade: %v %+v", err, ex.Response)
+	}
 }
