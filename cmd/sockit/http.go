@@ -16,7 +16,9 @@ type httpFlags struct {
 	tr       transfer.Transfer
 	opt      transfer.Options
 	writeOut string
-	family   func() (int, error)
+	// --http1.1, --http2, --http2-prior-knowledge: Options.Version.
+	http11, http2, http2PK bool
+	family                 func() (int, error)
 }
 
 func (a *app) headCommand() *cobra.Command {
@@ -101,6 +103,9 @@ func (a *app) httpRequestFlags(cmd *cobra.Command, name string, f *httpFlags) {
 	fl.StringVarP(&r.Cookie, "cookie", "b", "", "cookies to send: 'NAME=VALUE; ...', or a cookie FILE (Netscape's format, curl -c's)")
 	fl.BoolVar(&r.Compressed, "compressed", false, "ask for a gzip body (Accept-Encoding) and decode it")
 	fl.BoolVar(&r.HTTP10, "http1.0", false, "send HTTP/1.0 requests")
+	fl.BoolVar(&f.http11, "http1.1", false, "HTTP/1.1 only (over TLS ALPN offers http/1.1 alone); by default, as curl, ALPN offers h2 and http/1.1 and the server picks")
+	fl.BoolVar(&f.http2, "http2", false, "ask for HTTP/2: over TLS by ALPN (the default); in cleartext the first request asks to upgrade to h2c (Upgrade: h2c), else HTTP/1.1")
+	fl.BoolVar(&f.http2PK, "http2-prior-knowledge", false, "speak HTTP/2 from the first byte to a cleartext port (h2c), as curl")
 	fl.StringVarP(&f.opt.Proxy, "proxy", "x", "", "go through this HTTP proxy: [http://][USER:PASSWORD@]HOST[:PORT] (port 1080)")
 }
 
@@ -135,8 +140,15 @@ func (a *app) runHTTP(name string, f *httpFlags, urls []string) error {
 	if f.opt.Family, err = f.family(); err != nil {
 		return err
 	}
-	if f.req.HTTP10 {
+	switch {
+	case f.req.HTTP10:
 		f.opt.Version = "1.0"
+	case f.http11:
+		f.opt.Version = "1.1"
+	case f.http2PK:
+		f.opt.Version = "2-prior-knowledge"
+	case f.http2:
+		f.opt.Version = "2"
 	}
 	t := &f.tr
 	t.Stdout, t.Stderr, t.Prefix, t.Terminal = a.stdout, a.stderr, "sockit "+name, a.stdoutTTY

@@ -18,6 +18,7 @@ const (
 	ExitResolve      = 6
 	ExitConnect      = 7
 	ExitMalformed    = 8
+	ExitHTTP2        = 16 // an HTTP/2 connection error
 	ExitPartial      = 18
 	ExitHTTPFail     = 22
 	ExitWrite        = 23
@@ -30,6 +31,7 @@ const (
 	ExitBadEncoding  = 61
 	ExitTooLarge     = 63
 	ExitCACert       = 77
+	ExitHTTP2Stream  = 92 // an HTTP/2 stream error
 )
 
 // ExitCode is curl's exit status for a transfer's error (0 for none).
@@ -50,6 +52,7 @@ func ExitCode(err error) int {
 		he     x509.HostnameError
 		cve    *tls.CertificateVerificationError
 		closed *httpraw.ClosedError
+		h2e    *httpraw.H2Error
 	)
 	switch {
 	case err == nil:
@@ -80,6 +83,10 @@ func ExitCode(err error) int {
 		return ExitEmptyReply
 	case errors.As(err, &closed):
 		return ExitPartial
+	case errors.As(err, &h2e) && h2e.Stream:
+		return ExitHTTP2Stream
+	case errors.As(err, &h2e):
+		return ExitHTTP2
 	case errors.As(err, &me):
 		return ExitMalformed
 	case errors.Is(err, httpraw.ErrBodyTooLarge):
