@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -31,6 +32,27 @@ type Source interface {
 type FileReader struct {
 	next func() ([]byte, gopacket.CaptureInfo, error)
 	link layers.LinkType
+	in   *countReader // pcap: the bytes read, for a truncated file's message
+	off  int64        // pcap: where the next record starts
+}
+
+// ErrTruncated is wrapped by Next when the file ends inside a record (a
+// capture cut short: tcpdump killed mid-write, a copy interrupted). Its
+// message is libpcap's, as tcpdump -r prints it.
+var ErrTruncated = errors.New("truncated dump file")
+
+// countReader counts the bytes read from a pcap file. pcapgo reads ahead
+// through its own buffer, but a truncated record is the file's end, so by
+// then the count is the file's size.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n += int64(k)
+	return k, err
 }
 
 // pcapng's section header block type, as its first four bytes.
@@ -50,27 +72,51 @@ func NewFileReader(r io.Reader) (*FileReader, error) {
 		}
 		return &FileReader{next: ng.ReadPacketData, link: ng.LinkType()}, nil
 	}
-	pr, err := pcapgo.NewReader(br)
+	in := &countReader{r: br}
+	pr, err := pcapgo.NewReader(in)
 	if err != nil {
 		return nil, fmt.Errorf("not a pcap or pcapng file: %w", err)
 	}
-	return &FileReader{next: pr.ReadPacketData, link: pr.LinkType()}, nil
+	fr := &FileReader{next: pr.ReadPacketData, link: pr.LinkType(), off: 24}
+	if head[0] != 0x1f { // not gzipped: the file's bytes are pcapgo's
+		fr.in = in
+	}
+	return fr, nil
+}
+
+// truncated words the record the file ended inside as libpcap does: its
+// 16-byte header cut short, or its captured bytes (ci, read from the
+// header, says how many there should be).
+func (r *FileReader) truncated(ci gopacket.CaptureInfo) error {
+	if r.in == nil {
+		return ErrTruncated
+	}
+	got := r.in.n - r.off
+	if ci.CaptureLength == 0 && got < 16 {
+		return fmt.Errorf("%w; tried to read 16 header bytes, only got %d", ErrTruncated, got)
+	}
+	return fmt.Errorf("%w; tried to read %d captured bytes, only got %d", ErrTruncated, ci.CaptureLength, got-16)
 }
 
 // LinkType is the file's link-layer header type (1 is Ethernet).
 func (r *FileReader) LinkType() layers.LinkType { return r.link }
 
-// Next returns the next frame, or io.EOF at the end of the file.
+// Next returns the next frame, or io.EOF at the end of the file. A file
+// that ends inside a record gives an error wrapping ErrTruncated, worded
+// as tcpdump -r words it ("truncated dump file; tried to read 74 captured
+// bytes, only got 60"): the frames before it are good, but the capture was
+// cut short, and tcpdump exits 1 for it.
 func (r *FileReader) Next() (Frame, error) {
 	data, ci, err := r.next()
 	if err != nil {
-		if err == io.ErrUnexpectedEOF {
-			// A capture cut short (tcpdump killed mid-write) ends here,
-			// as tcpdump -r treats it.
-			return Frame{}, io.EOF
+		// io.EOF with a header read: the file ended before the record's
+		// data.
+		if err == io.ErrUnexpectedEOF || err == io.EOF && ci.CaptureLength > 0 {
+			return Frame{}, r.truncated(ci)
 		}
 		return Frame{}, err
 	}
+	r.off += 16 + int64(len(data))
 	return Frame{Time: ci.Timestamp, Length: ci.Length, Data: data}, nil
 }
 

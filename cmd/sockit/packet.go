@@ -242,7 +242,9 @@ func (a *app) packetReadCommand() *cobra.Command {
 		Short: "Print the frames of a pcap or pcapng file (tcpdump -r)",
 		Long: `read prints one line per frame of FILE (pcap or pcapng, as tcpdump -w and
 Wireshark write them; - is stdin) that FILTER selects. FILTER selects exactly
-what tcpdump -r would.`,
+what tcpdump -r would. A file that ends inside a frame (a capture cut short)
+gives its whole frames, then tcpdump's line for it ("truncated dump file;
+tried to read 74 captured bytes, only got 60"), and exits 1, as tcpdump does.`,
 		Example: `  sockit packet read echo.pcap
   sockit packet read capture.pcapng 'udp and (port 17 or port 8017)'`,
 		Args: func(cmd *cobra.Command, args []string) error {

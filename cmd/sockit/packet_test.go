@@ -399,3 +399,28 @@ func TestSendLoop(t *testing.T) {
 		t.Errorf("frames in order of source port: %v\n%s", ports, lines)
 	}
 }
+
+// TestPacketReadTruncated: a pcap cut short inside its second record (74
+// bytes captured, 60 in the file) prints the first frame, then tcpdump's
+// words for it, and exits 1 as tcpdump -r does (packet's TestTruncatedFile
+// checks the words against tcpdump itself). It exited 0, silent.
+func TestPacketReadTruncated(t *testing.T) {
+	var b bytes.Buffer
+	le := binary.LittleEndian
+	for _, v := range []any{uint32(0xa1b2c3d4), uint16(2), uint16(4), int32(0), uint32(0), uint32(262144), uint32(1)} {
+		binary.Write(&b, le, v)
+	}
+	frame := append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x88, 0xb5}, bytes.Repeat([]byte("x"), 60)...)
+	for sec := range uint32(2) {
+		for _, v := range []uint32{sec + 1, 0, uint32(len(frame)), uint32(len(frame))} {
+			binary.Write(&b, le, v)
+		}
+		b.Write(frame)
+	}
+	file := b.Bytes()[:b.Len()-14]
+	res := sockitRun(t, string(file), "packet", "read", "-")
+	const want = "sockit packet read: -: truncated dump file; tried to read 74 captured bytes, only got 60\n"
+	if res.code != 1 || res.stderr != want || strings.Count(res.stdout, "\n") != 1 {
+		t.Errorf("packet read of a truncated file: exit %d, stdout %q, stderr %q; want 1, one frame, %q", res.code, res.stdout, res.stderr, want)
+	}
+}
