@@ -181,6 +181,12 @@ func steps(ep func(service, network string) string, briefAddr string) []step {
 			check: wholePage,
 		},
 		{
+			title: "Socket GET request over HTTP/2",
+			brief: "(the same GET as curl --http2-prior-knowledge sends it: h2c, one stream)",
+			args:  []string{"get", "--http2-prior-knowledge", "-H", "Accept: text/html", ep("http", "http")},
+			check: wholeH2Page,
+		},
+		{
 			title: "Echo client and server",
 			brief: `s.connect(("localhost", 8001)); s.sendall(b'hello there'); s.recv(4096)`,
 			args:  []string{"echo", ep("echo", "tcp"), "hello there"},
@@ -249,6 +255,22 @@ func wholePage(out string) error {
 		}
 	}
 	return fmt.Errorf("no Content-Length")
+}
+
+// wholeH2Page is wholePage for an HTTP/2 response, shown as curl shows
+// one: "HTTP/2 200 " and lower-case field names.
+func wholeH2Page(out string) error {
+	head, body, ok := strings.Cut(out, "\r\n\r\n")
+	if !ok || !strings.HasPrefix(head, "HTTP/2 200 \r\n") {
+		return fmt.Errorf("no HTTP/2 200 response head")
+	}
+	for _, line := range strings.Split(head, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "content-length: "); ok {
+			n, err := strconv.Atoi(v)
+			return expect(err == nil && n > 0 && n == len(body), fmt.Sprintf("content-length %s, body of %d bytes: not the whole page", v, len(body)))
+		}
+	}
+	return fmt.Errorf("no content-length")
 }
 
 func expect(ok bool, msg string) error {
