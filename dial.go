@@ -3,6 +3,7 @@ package sockit
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,7 +18,8 @@ import (
 
 // Dialer connects to endpoints. Its zero value is ready to use.
 type Dialer struct {
-	// Timeout bounds every wait of the client: the connect, and on the
+	// Timeout bounds every wait of the client: the connect (and a tls
+	// endpoint's handshake, as curl's --connect-timeout does), and on the
 	// connection returned (a *TimeoutConn) each wait for the peer, so that
 	// a peer that accepts and never answers, stalls halfway or trickles
 	// its reply ends the exchange within Timeout (TimeoutConn says how).
@@ -25,12 +27,19 @@ type Dialer struct {
 	Timeout time.Duration
 	// Family narrows IP endpoints: 4, 6, or 0 for either (the default).
 	Family int
+	// TLS is the client configuration for tls endpoints; nil means Go's
+	// defaults, which verify the server's certificate against the system's
+	// roots. An empty ServerName is the endpoint's host (sent as SNI when
+	// it is a name, and verified either way).
+	TLS *tls.Config
 }
 
 // Dial connects to e. A unixgram socket is bound to a fresh address
 // first, so the peer has somewhere to send its replies: an abstract one on
 // Linux, elsewhere a socket file in the temporary directory that closing
-// the connection removes.
+// the connection removes. A tls endpoint is connected over TCP and its
+// handshake done before Dial returns (a *tls.Conn, under a TimeoutConn
+// when Timeout is set); half-close it with CloseWrite.
 func (d *Dialer) Dial(ctx context.Context, e Endpoint) (net.Conn, error) {
 	c, err := d.dial(ctx, e)
 	if err != nil || d.Timeout <= 0 {
@@ -40,6 +49,9 @@ func (d *Dialer) Dial(ctx context.Context, e Endpoint) (net.Conn, error) {
 }
 
 func (d *Dialer) dial(ctx context.Context, e Endpoint) (net.Conn, error) {
+	if e.IsTLS() {
+		return d.dialTLS(ctx, e)
+	}
 	if isFamily(e.Network) {
 		return dialFamily(ctx, e, d.Timeout)
 	}
@@ -80,10 +92,14 @@ type ListenConfig struct {
 	// elsewhere the umask rules until then), then set to exactly these.
 	// Abstract sockets (@name) have no mode.
 	UnixMode os.FileMode
+	// TLS is the server configuration of a tls endpoint (a certificate at
+	// least; package tlsconfig has sockit's defaults). Listen on a tls
+	// endpoint without it fails.
+	TLS *tls.Config
 }
 
 // Listen opens a stream listener (tcp*, unix) on e with the zero
-// ListenConfig.
+// ListenConfig (a tls endpoint needs one with TLS).
 func Listen(ctx context.Context, e Endpoint) (net.Listener, error) {
 	var lc ListenConfig
 	return lc.Listen(ctx, e)
@@ -96,7 +112,7 @@ func ListenPacket(ctx context.Context, e Endpoint) (net.PacketConn, error) {
 	return lc.ListenPacket(ctx, e)
 }
 
-// Listen opens a stream listener (tcp*, unix) on e. A stale Unix socket
+// Listen opens a stream listener (tcp*, tls*, unix) on e. A stale Unix socket
 // file left by a dead server is removed first; a live one is reported in
 // use, and a file that is not a socket is never removed.
 func (c *ListenConfig) Listen(ctx context.Context, e Endpoint) (net.Listener, error) {
@@ -110,6 +126,9 @@ func (c *ListenConfig) Listen(ctx context.Context, e Endpoint) (net.Listener, er
 	}
 	if isFamily(e.Network) {
 		return listenFamily(e)
+	}
+	if e.IsTLS() {
+		return c.listenTLS(ctx, e)
 	}
 	lc := c.netConfig(e)
 	ln, err := lc.Listen(ctx, e.Network, e.Address)

@@ -10,6 +10,8 @@
 //	[v6addr]:port           an IPv6 literal
 //	host                    the command's default port
 //	tcp://host:port         also tcp4://, tcp6://
+//	tls://host:port         TLS over TCP (also tls4://, tls6://): Dialer.Dial
+//	                        handshakes, ListenConfig.Listen serves it
 //	udp://host:port         also udp4://, udp6://
 //	unix:///path/sock       a Unix stream socket in the file system
 //	unix://@name            a Linux abstract Unix socket (Linux only)

@@ -12,8 +12,9 @@ import (
 // form package net takes for it ("host:port" for IP networks, a path or
 // "@name" for Unix ones).
 type Endpoint struct {
-	// Network is one of tcp, tcp4, tcp6, udp, udp4, udp6, unix, unixgram,
-	// rfcomm, l2cap, ipx.
+	// Network is one of tcp, tcp4, tcp6, tls, tls4, tls6, udp, udp4, udp6,
+	// unix, unixgram, rfcomm, l2cap, ipx. tls* is not a Go network name:
+	// it is TLS over the TCP network Transport names.
 	Network string
 	// Address is "host:port" for IP networks and a path or "@abstract" for
 	// Unix networks.
@@ -47,6 +48,7 @@ func (e *EndpointError) Unwrap() error { return ErrBadEndpoint }
 
 var networks = map[string]bool{
 	"tcp": true, "tcp4": true, "tcp6": true,
+	"tls": true, "tls4": true, "tls6": true,
 	"udp": true, "udp4": true, "udp6": true,
 	"unix": true, "unixgram": true,
 }
@@ -58,6 +60,18 @@ func (e Endpoint) Describe() string { return e.Address + " (" + e.Network + ")" 
 
 // IsUnix reports whether the endpoint is a Unix-domain socket.
 func (e Endpoint) IsUnix() bool { return e.Network == "unix" || e.Network == "unixgram" }
+
+// IsTLS reports whether the endpoint is TLS over TCP (tls, tls4, tls6).
+func (e Endpoint) IsTLS() bool { return strings.HasPrefix(e.Network, "tls") }
+
+// Transport returns the endpoint TLS runs over: tls://h:p is tcp://h:p
+// (tls4 tcp4, tls6 tcp6). Other endpoints are returned unchanged.
+func (e Endpoint) Transport() Endpoint {
+	if e.IsTLS() {
+		e.Network = "tcp" + e.Network[3:]
+	}
+	return e
+}
 
 // IsPacket reports whether the endpoint carries datagrams (udp*, unixgram).
 func (e Endpoint) IsPacket() bool {
@@ -131,7 +145,7 @@ func ParseEndpoint(s string, def Defaults) (Endpoint, error) {
 			return e, nil
 		}
 		if !networks[network] {
-			return bad(fmt.Sprintf("unknown scheme %q (want tcp, tcp4, tcp6, udp, udp4, udp6, unix, unixgram, rfcomm, l2cap or ipx)", s[:i]))
+			return bad(fmt.Sprintf("unknown scheme %q (want tcp, tcp4, tcp6, tls, tls4, tls6, udp, udp4, udp6, unix, unixgram, rfcomm, l2cap or ipx)", s[:i]))
 		}
 	} else if !networks[network] {
 		return bad(fmt.Sprintf("unknown default network %q", network))
@@ -170,9 +184,11 @@ func ParseEndpoint(s string, def Defaults) (Endpoint, error) {
 	n, err := strconv.Atoi(port)
 	if err != nil && isServiceName(port) {
 		// localhost:echo: the service's port for this network in
-		// /etc/services (net reads the file; no DNS query).
-		if n, err = net.LookupPort(strings.TrimRight(network, "46"), port); err != nil {
-			return bad(fmt.Sprintf("unknown service name %q (not a port number, not in /etc/services for %s)", port, strings.TrimRight(network, "46")))
+		// /etc/services (net reads the file; no DNS query); TLS ports
+		// are TCP's (tls://host:https is 443).
+		proto := strings.TrimRight(Endpoint{Network: network}.Transport().Network, "46")
+		if n, err = net.LookupPort(proto, port); err != nil {
+			return bad(fmt.Sprintf("unknown service name %q (not a port number, not in /etc/services for %s)", port, proto))
 		}
 	}
 	if err != nil || n < 0 || n > 65535 || strings.HasPrefix(port, "+") {

@@ -49,6 +49,12 @@ func TestParseEndpoint(t *testing.T) {
 		{"udp6://[::1]:daytime", sockit.Endpoint{"udp6", "[::1]:13"}},
 		{"tcp://h:qotd", sockit.Endpoint{"tcp", "h:17"}},
 		{"udp://h:domain", sockit.Endpoint{"udp", "h:53"}},
+		// TLS over TCP: a port name is TCP's.
+		{"tls://example.com:443", sockit.Endpoint{"tls", "example.com:443"}},
+		{"TLS://host:https", sockit.Endpoint{"tls", "host:443"}},
+		{"tls4://127.0.0.1:0", sockit.Endpoint{"tls4", "127.0.0.1:0"}},
+		{"tls6://[::1]:8443", sockit.Endpoint{"tls6", "[::1]:8443"}},
+		{"tls://localhost", sockit.Endpoint{"tls", "localhost:13"}},
 	}
 	for _, tt := range tests {
 		got, err := sockit.ParseEndpoint(tt.in, def)

@@ -2,6 +2,7 @@ package netcat
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -11,7 +12,7 @@ import (
 )
 
 // Listen binds e and relays in and out with the peers that come: for a
-// stream endpoint, one accepted connection (or, with KeepOpen, every one, with
+// stream endpoint (a tls one served with opt.TLS), one accepted connection (or, with KeepOpen, every one, with
 // in copied to all of them and their bytes written to out whole reads at a
 // time); for a datagram endpoint, every datagram received is written to out
 // and each read of in is sent to the most recent sender. It returns when the
@@ -28,7 +29,8 @@ func Listen(ctx context.Context, e sockit.Endpoint, in io.Reader, out io.Writer,
 		}
 		return listenPackets(ctx, pc, in, out)
 	}
-	ln, err := sockit.Listen(ctx, e)
+	lc := sockit.ListenConfig{TLS: opt.TLS}
+	ln, err := lc.Listen(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -39,25 +41,55 @@ func Listen(ctx context.Context, e sockit.Endpoint, in io.Reader, out io.Writer,
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	if !opt.KeepOpen {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
 			}
-			return err
+			if !opt.handshake(ctx, c) {
+				continue // as ncat: the next peer may do better
+			}
+			ln.Close()
+			return Relay(ctx, c, in, out, opt.StopOnPeerClose)
 		}
-		ln.Close()
-		return Relay(ctx, c, in, out, opt.StopOnPeerClose)
 	}
-	return serveAll(ctx, ln, in, out)
+	return serveAll(ctx, ln, in, out, opt)
+}
+
+// handshake completes c's TLS handshake, if it is a TLS connection, within
+// the handshake timeout; a peer that fails is reported, closed, and false
+// returned.
+func (o *Options) handshake(ctx context.Context, c net.Conn) bool {
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return true
+	}
+	hctx, cancel := context.WithTimeout(ctx, o.handshakeTimeout())
+	defer cancel()
+	err := tc.HandshakeContext(hctx)
+	if err == nil {
+		return true
+	}
+	if ctx.Err() == nil && o.PeerFailed != nil {
+		if hctx.Err() != nil {
+			err = hctx.Err()
+		}
+		o.PeerFailed(c.RemoteAddr(), err)
+	}
+	c.Close()
+	return false
 }
 
 // serveAll accepts until ctx ends; each peer's bytes go to out and in is
-// broadcast to every peer connected at the time.
-func serveAll(ctx context.Context, ln net.Listener, in io.Reader, out io.Writer) error {
+// broadcast to every peer connected at the time (a TLS peer once its
+// handshake is done).
+func serveAll(ctx context.Context, ln net.Listener, in io.Reader, out io.Writer, opt Options) error {
 	var (
 		mu    sync.Mutex
-		peers = map[net.Conn]bool{}
+		peers = map[net.Conn]bool{} // true once the peer takes broadcasts
 		wg    sync.WaitGroup
 	)
 	lockedOut := &lockedWriter{w: out}
@@ -67,7 +99,10 @@ func serveAll(ctx context.Context, ln net.Listener, in io.Reader, out io.Writer)
 			n, err := in.Read(buf)
 			if n > 0 {
 				mu.Lock()
-				for c := range peers {
+				for c, ready := range peers {
+					if !ready {
+						continue
+					}
 					if _, werr := c.Write(buf[:n]); werr != nil {
 						c.Close()
 						delete(peers, c)
@@ -95,11 +130,22 @@ func serveAll(ctx context.Context, ln net.Listener, in io.Reader, out io.Writer)
 			return err
 		}
 		mu.Lock()
-		peers[c] = true
+		peers[c] = false
 		mu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if !opt.handshake(ctx, c) {
+				mu.Lock()
+				delete(peers, c)
+				mu.Unlock()
+				return
+			}
+			mu.Lock()
+			if _, open := peers[c]; open {
+				peers[c] = true
+			}
+			mu.Unlock()
 			_, _ = io.CopyBuffer(lockedOut, c, make([]byte, bufSize))
 			mu.Lock()
 			delete(peers, c)

@@ -2,6 +2,7 @@ package netcat
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -26,6 +27,24 @@ type Options struct {
 	// Announce, if set, is called with the bound address once Listen is
 	// ready, before any peer is accepted.
 	Announce func(network string, addr net.Addr)
+	// TLS is the server configuration Listen serves a tls endpoint with
+	// (Connect takes its client configuration from the Dialer).
+	TLS *tls.Config
+	// HandshakeTimeout bounds a TLS peer's handshake in Listen; zero means
+	// 10s. A peer that does not finish in time is dropped, and Listen
+	// waits for the next.
+	HandshakeTimeout time.Duration
+	// PeerFailed, if set, is told of each peer Listen gave up on without
+	// ending: one whose TLS handshake failed or timed out. Listen goes on
+	// waiting for the next peer, as ncat does ("Failed SSL connection").
+	PeerFailed func(peer net.Addr, err error)
+}
+
+func (o *Options) handshakeTimeout() time.Duration {
+	if o.HandshakeTimeout <= 0 {
+		return 10 * time.Second
+	}
+	return o.HandshakeTimeout
 }
 
 func (o *Options) wait() time.Duration {
@@ -37,11 +56,9 @@ func (o *Options) wait() time.Duration {
 
 const bufSize = 64 << 10
 
-// closeWriter is implemented by TCP and Unix stream conns.
-type closeWriter interface{ CloseWrite() error }
-
 // Relay copies in to c and c to out. When in reaches EOF the write half of c
-// is shut down (a FIN), and output goes on until the peer finishes. When the
+// is shut down (a FIN; over TLS close_notify and then the FIN, see
+// sockit.CloseWrite), and output goes on until the peer finishes. When the
 // peer finishes first, the rest of in is still sent, so nothing is lost to a
 // peer that half-closed, unless stopOnPeerClose is set (an interactive input,
 // which may never end). Canceling ctx closes c. It returns the first error
@@ -59,8 +76,8 @@ func relay(ctx context.Context, c net.Conn, in io.Reader, out io.Writer, stopOnP
 	go func() {
 		_, err := io.CopyBuffer(c, in, make([]byte, bufSize))
 		if err == nil {
-			if cw, ok := c.(closeWriter); ok {
-				err = cw.CloseWrite()
+			if err = sockit.CloseWrite(c); errors.Is(err, errors.ErrUnsupported) {
+				err = nil
 			}
 			if inDone != nil {
 				inDone()

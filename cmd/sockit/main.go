@@ -183,6 +183,7 @@ netcat, the inetd small services (echo, discard, chargen, qotd, daytime, time)
 as clients and one concurrent server, HTTP/1.1 by hand, and a load generator.
 
 Endpoints are written host:port, [v6addr]:port, tcp://, tcp4://, tcp6://,
+tls://, tls4://, tls6:// (TLS over TCP),
 udp://, udp4://, udp6://, unix:///path, unix://@abstract or unixgram:///path.`,
 		Example: `  sockit demo                                # the whole tutorial, offline
   sockit resolve localhost                   # gethostbyname, done properly

@@ -105,6 +105,11 @@ func word(err error) (string, bool) {
 	}
 	switch e := err.(type) {
 	case *net.OpError:
+		if e.Op == "remote error" {
+			// crypto/tls's form of an alert the peer sent ("remote
+			// error: tls: bad certificate"): the peer refused.
+			return "TLS alert from the peer: " + bare(e.Err.Error()), true
+		}
 		var inner *net.OpError
 		if e.Addr == nil || errors.As(e.Err, &inner) {
 			// "dial tcp: lookup NAME: …" (the lookup says it), "route
