@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -133,6 +134,10 @@ func (e *goEngine) start(c net.Conn, svc Service, ctr *counters) {
 			e.mu.Unlock()
 			s.release(src)
 		}()
+		if h, ok := svc.Stream.(*tlsHandler); ok {
+			e.serveTLS(c, h, remote, ctr)
+			return
+		}
 		e.serveConn(c, svc.Stream.Open(remote), ctr)
 	}()
 }
@@ -344,8 +349,9 @@ func (e *goEngine) serveConn(c net.Conn, sess Session, ctr *counters) {
 		// Generate while the peer takes it; TCP flow control paces us, the
 		// write timeout ends a peer that stopped reading. Input is dropped
 		// by the kernel-side close.
-		go discardInput(c)
-		for write(st.Stream((*scratch)[:0])) {
+		var peerDone atomic.Bool
+		go discardInput(c, &peerDone)
+		for !peerDone.Load() && write(st.Stream((*scratch)[:0])) {
 		}
 		bufPool.Put(scratch)
 		return
@@ -591,14 +597,19 @@ func (e *goEngine) lingerClose(c net.Conn, sess Session) {
 
 // discardInput reads and drops input until the connection closes
 // (chargen, whose RFC says received data is thrown away). A read deadline
-// set by drain does not end it: chargen is never idle.
-func discardInput(c net.Conn) {
+// set by drain does not end it: chargen is never idle. The peer's end of
+// its input (a FIN, or TLS's close_notify) sets peerDone, which ends the
+// stream, as the loop engine ends it.
+func discardInput(c net.Conn, peerDone *atomic.Bool) {
 	var b [512]byte
 	for {
 		if _, err := c.Read(b[:]); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				c.SetReadDeadline(time.Time{})
 				continue
+			}
+			if err == io.EOF {
+				peerDone.Store(true)
 			}
 			return
 		}
@@ -615,6 +626,14 @@ func lingerMode(sess Session) Linger {
 
 // pendingInput returns the bytes waiting to be read on c, or -1 if unknown.
 func pendingInput(c net.Conn) int {
+	if tc, ok := c.(*tls.Conn); ok {
+		// What waits in the kernel, under TLS: unread input there is
+		// what would turn a close into a reset.
+		c = tc.NetConn()
+		if ac, ok := c.(*alertConn); ok {
+			c = ac.Conn
+		}
+	}
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return -1

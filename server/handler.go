@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"errors"
 	"net/netip"
 	"os"
@@ -199,4 +200,26 @@ type Service struct {
 	Name   string
 	Stream StreamHandler
 	Packet PacketHandler
+	// TLS, if set, serves the stream side over TLS with this
+	// configuration (package tlsconfig has sockit's defaults): the
+	// protocol's sessions see the plaintext, as over TCP, and start once
+	// the handshake is done. When the configuration names no ALPN
+	// protocols, a TLSHandler's NextProtos are offered. The datagram side
+	// is unaffected (no DTLS).
+	TLS *tls.Config
+}
+
+// TLSHandler is a StreamHandler that wants to know about the TLS under its
+// connections (Service.TLS): which application protocol ALPN chose, which
+// host the client named, that the scheme is https.
+type TLSHandler interface {
+	StreamHandler
+	// NextProtos lists the protocols (RFC 7301) the handler speaks, most
+	// preferred first ("h2", "http/1.1"); the TLS layer offers them when
+	// Service.TLS names none.
+	NextProtos() []string
+	// OpenTLS is called instead of Open for a connection over TLS, once
+	// its handshake is done; state (NegotiatedProtocol, ServerName,
+	// Version, DidResume...) is valid during the call only.
+	OpenTLS(remote netip.AddrPort, state *tls.ConnectionState) Session
 }

@@ -176,7 +176,12 @@ func (l *loop) scan() {
 			l.close(c)
 		case c.linger != 0 && int32(l.mono-c.linger) > 0:
 			l.close(c)
-		case idle > 0 && !c.streams && len(c.out) == 0 && c.file == nil && l.since(c.lastRead) > idle:
+		case c.ctr.tls && c.sess.(*tlsSession).expired(l.now):
+			c.sess.(*tlsSession).timedOut()
+			l.close(c)
+		// A Producer between pieces of output (writing, nothing held) is
+		// not idle: the write timeout watches it.
+		case idle > 0 && !c.streams && !c.writing && len(c.out) == 0 && c.file == nil && l.since(c.lastRead) > idle:
 			c.ctr.drop(CloseIdle, netip.AddrPortFrom(c.src, 0))
 			l.close(c)
 		case len(c.out) == 0 && c.out != nil && l.since(c.lastWrite) > time.Second:
@@ -241,6 +246,9 @@ func (l *loop) adopt(le *listenerEntry, nfd int, src netip.Addr, port int) {
 	c := l.conns.get()
 	c.fd, c.ctr, c.src, c.lastRead, c.lastWrite, c.tcp = int32(nfd), le.ctr, src, l.mono, l.mono, !le.uds
 	c.sess = le.svc.Stream.Open(remote)
+	if le.ctr.tls {
+		c.sess.(*tlsSession).ctr = le.ctr
+	}
 	_, c.streams = c.sess.(Streamer)
 	_, c.sendsFiles = c.sess.(FileSender)
 	out, closeAfter := c.sess.Greet(l.scratch[:0])

@@ -1,6 +1,9 @@
 package server
 
-import "net/netip"
+import (
+	"crypto/tls"
+	"net/netip"
+)
 
 // A Recorder receives what the server counts: connections, bytes,
 // datagrams and drops. The server owns this interface so that it imports no
@@ -66,18 +69,40 @@ const (
 	CloseWriteTimeout = "write-timeout"
 )
 
+// TLSRecorder is what a ListenerRecorder may also implement to count the
+// handshakes of a TLS listener (Service.TLS; its network is "tls"). A
+// handshake that fails is a drop, with one of the DropTLS reasons.
+type TLSRecorder interface {
+	// Handshake counts a handshake done: its version (tls.VersionTLS13...)
+	// and whether it resumed a session (a ticket) rather than doing a full
+	// one.
+	Handshake(version uint16, resumed bool)
+}
+
 // counters is one listener's recorder (r nil when nothing records) and its
 // drop log (nil when drops are not logged).
 type counters struct {
-	r   ListenerRecorder
-	log *dropLog
+	r    ListenerRecorder
+	tlsr TLSRecorder // r, if it counts handshakes
+	log  *dropLog
+	tls  bool // the listener serves TLS: its sessions are tlsSessions on the loops
 }
 
 func bindRecorder(r Recorder, service, network string) *counters {
 	if r == nil {
 		return &counters{}
 	}
-	return &counters{r: r.Listener(service, network)}
+	c := &counters{r: r.Listener(service, network)}
+	c.tlsr, _ = c.r.(TLSRecorder)
+	return c
+}
+
+// handshake counts a TLS handshake done.
+func (c *counters) handshake(conn *tls.Conn) {
+	if c.tlsr != nil {
+		st := conn.ConnectionState()
+		c.tlsr.Handshake(st.Version, st.DidResume)
+	}
 }
 
 // drop counts a drop for reason, of a connection or datagram from src

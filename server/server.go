@@ -29,6 +29,12 @@ type Config struct {
 	// WriteTimeout closes a stream connection whose peer takes no bytes for
 	// this long (a reader that never reads chargen); zero means 30s.
 	WriteTimeout time.Duration
+	// HandshakeTimeout closes a TLS connection (Service.TLS) whose
+	// handshake is not done this long after it was accepted, however
+	// slowly the client keeps sending; zero means 10s, negative means
+	// never (the idle timeout still applies). nginx's
+	// ssl_handshake_timeout is 60s; a handshake takes a few round trips.
+	HandshakeTimeout time.Duration
 	// UDP guards datagram services against amplification.
 	UDP UDPGuard
 	// UDPReadBuffer is the kernel receive buffer (SO_RCVBUF) asked for on
@@ -138,6 +144,16 @@ func (s *Server) idleTimeout() time.Duration {
 		return 5 * time.Minute
 	}
 	return s.cfg.IdleTimeout
+}
+
+func (s *Server) handshakeTimeout() time.Duration {
+	switch {
+	case s.cfg.HandshakeTimeout == 0:
+		return 10 * time.Second
+	case s.cfg.HandshakeTimeout < 0:
+		return 0
+	}
+	return s.cfg.HandshakeTimeout
 }
 
 func (s *Server) writeTimeout() time.Duration {
@@ -451,7 +467,14 @@ func (s *Server) ServeStream(ln net.Listener, svc Service) error {
 		ln.Close()
 		return err
 	}
-	return eng.serveStream(ln, svc, s.bindCounters(svc.Name, ln.Addr().Network()))
+	network := ln.Addr().Network()
+	if svc.TLS != nil {
+		network = "tls"
+		svc.Stream = s.newTLSHandler(svc)
+	}
+	ctr := s.bindCounters(svc.Name, network)
+	ctr.tls = svc.TLS != nil
+	return eng.serveStream(ln, svc, ctr)
 }
 
 func isTemporaryAccept(err error) bool {

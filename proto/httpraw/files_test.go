@@ -120,8 +120,8 @@ func TestResponderFiles(t *testing.T) {
 			if r[1].status != 200 || !bytes.Equal(r[1].body, big) {
 				t.Errorf("/big.bin: %d, %d bytes, equal %v", r[1].status, len(r[1].body), bytes.Equal(r[1].body, big))
 			}
-			if r[2].status != 301 || r[2].header["Location"] != "/sub/" {
-				t.Errorf("/sub: %d Location %q, want 301 /sub/", r[2].status, r[2].header["Location"])
+			if r[2].status != 301 || r[2].header["Location"] != "http://a/sub/" {
+				t.Errorf("/sub: %d Location %q, want 301 http://a/sub/ (nginx's absolute_redirect)", r[2].status, r[2].header["Location"])
 			}
 			if r[3].status != 200 || string(r[3].body) != "<p>sub</p>" {
 				t.Errorf("/sub/: %d %q", r[3].status, r[3].body)

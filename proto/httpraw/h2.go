@@ -177,6 +177,7 @@ type h2stream struct {
 
 	// The request until it is answered.
 	method, path, ifNoneMatch, ifModifiedSince, rng, ifRange, referer, userAgent string
+	authority                                                                    string // :authority, for a redirect's Location
 
 	// The response body still to send: bytes, or a file range.
 	body   []byte
@@ -911,6 +912,7 @@ func (st *h2stream) request(fields []hpack.HeaderField) error {
 			st.userAgent = hf.Value
 		}
 	}
+	st.authority = authority
 	if st.method == "CONNECT" {
 		if authority == "" || scheme != "" || st.path != "" {
 			return malformed // §8.5
@@ -932,6 +934,10 @@ func (c *h2conn) respond(st *h2stream) {
 	q.ifModifiedSince = append(q.ifModifiedSince[:0], st.ifModifiedSince...)
 	q.rng = append(q.rng[:0], st.rng...)
 	q.ifRange = append(q.ifRange[:0], st.ifRange...)
+	q.hostValue = q.hostValue[:0]
+	if validHost([]byte(st.authority)) {
+		q.hostValue = append(q.hostValue, st.authority...)
+	}
 	a := c.r.answer(q)
 	c.send(st, &a)
 }
@@ -956,7 +962,7 @@ func (c *h2conn) send(st *h2stream, a *reply) {
 		}
 		r.logEntry(&e)
 	}
-	st.method, st.path, st.ifNoneMatch, st.ifModifiedSince, st.rng, st.ifRange, st.referer, st.userAgent = "", "", "", "", "", "", "", ""
+	st.method, st.path, st.ifNoneMatch, st.ifModifiedSince, st.rng, st.ifRange, st.referer, st.userAgent, st.authority = "", "", "", "", "", "", "", "", ""
 	c.writeHead(st.id, a, size == 0)
 	if size == 0 {
 		if a.file != nil {

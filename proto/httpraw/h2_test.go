@@ -55,7 +55,7 @@ func TestH2SameAnswers(t *testing.T) {
 			}
 			p := dialH2(t, addr)
 			for i, q := range reqs {
-				raw := q.method + " " + q.path + " HTTP/1.1\r\nHost: a\r\n"
+				raw := q.method + " " + q.path + " HTTP/1.1\r\nHost: localhost\r\n" // the :authority roundTrip sends
 				for j := 0; j+1 < len(q.fields); j += 2 {
 					raw += q.fields[j] + ": " + q.fields[j+1] + "\r\n"
 				}

@@ -2,6 +2,7 @@ package httpraw
 
 import (
 	"bytes"
+	"crypto/tls"
 	_ "embed"
 	"errors"
 	"io"
@@ -114,6 +115,26 @@ func (r *Responder) ClientFirst() {}
 
 // Open implements server.StreamHandler.
 func (r *Responder) Open(peer netip.AddrPort) server.Session { return &session{r: r, peer: peer} }
+
+var _ server.TLSHandler = (*Responder)(nil)
+
+// alpnProtos are the application protocols the responder offers over TLS
+// (RFC 7301), most preferred first. This is where "h2" goes (first) once
+// OpenTLS starts an HTTP/2 session for it.
+var alpnProtos = []string{"http/1.1"}
+
+// NextProtos implements server.TLSHandler: the protocols offered by ALPN.
+func (r *Responder) NextProtos() []string { return alpnProtos }
+
+// OpenTLS implements server.TLSHandler: a connection over TLS, its
+// handshake done. Its requests are https ones: a redirect's Location says
+// so. A client that offered no ALPN gets HTTP/1.1, as one that chose
+// "http/1.1" does.
+func (r *Responder) OpenTLS(peer netip.AddrPort, state *tls.ConnectionState) server.Session {
+	s := &session{r: r, peer: peer}
+	s.https = true
+	return s
+}
 
 type session struct {
 	r       *Responder
@@ -241,6 +262,7 @@ func (s *session) process(data, out []byte) ([]byte, bool) {
 			case s.f.NameIs("host"):
 				s.host++
 				s.badHost = s.badHost || !validHost(s.f.Value())
+				s.hostValue = append(s.hostValue[:0], s.f.Value()...)
 			case s.f.NameIs("if-none-match"):
 				s.ifNoneMatch = append(s.ifNoneMatch[:0], s.f.Value()...)
 			case s.f.NameIs("if-modified-since"):
@@ -535,6 +557,10 @@ func (s *session) handle(out []byte) ([]byte, bool) {
 // the method, the target, and the fields it acts on.
 type request struct {
 	method, target, ifNoneMatch, ifModifiedSince, rng, ifRange []byte
+	// hostValue is the request's Host (HTTP/1.1; valid when answered),
+	// empty when it sent none: a redirect is then relative.
+	hostValue []byte
+	https     bool // the connection is over TLS
 }
 
 // reply is the responder's answer to a request before either protocol
@@ -550,6 +576,23 @@ type reply struct {
 	text   string
 	file   *os.File
 	off, n int64
+}
+
+// location is the Location of a redirect to path, absolute as nginx's
+// default (absolute_redirect on) writes it: the request's scheme (https
+// over TLS) and the Host it sent, port included, so a client behind a
+// forwarded port comes back the way it came. Without a Host (HTTP/1.0)
+// it stays relative. The Host was checked (validHost) before any answer:
+// no CR, LF or path in it.
+func (q *request) location(path string) string {
+	if len(q.hostValue) == 0 || !strings.HasPrefix(path, "/") {
+		return path
+	}
+	scheme := "http://"
+	if q.https {
+		scheme = "https://"
+	}
+	return scheme + string(q.hostValue) + path
 }
 
 // textLines are the header lines of a plain-text body of n bytes.
@@ -588,7 +631,7 @@ func (r *Responder) answer(q *request) reply {
 	switch d.status {
 	case 200:
 	case 301:
-		a := reply{status: 301, reason: "Moved Permanently", lines: textLines(len(movedText)) + "Location: " + d.redirect + "\r\n"}
+		a := reply{status: 301, reason: "Moved Permanently", lines: textLines(len(movedText)) + "Location: " + q.location(d.redirect) + "\r\n"}
 		if isGet {
 			a.text = movedText
 		}
