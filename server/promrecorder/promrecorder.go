@@ -4,6 +4,7 @@
 package promrecorder
 
 import (
+	"crypto/tls"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,6 +27,7 @@ type Recorder struct {
 	datagrams   *prometheus.CounterVec
 	drops       *prometheus.CounterVec
 	responses   *prometheus.CounterVec
+	handshakes  *prometheus.CounterVec
 }
 
 // New creates the collectors and a registry holding them and Go's process
@@ -57,8 +59,12 @@ func New() *Recorder {
 			Name: "sockit_http_responses_total",
 			Help: "HTTP responses sent, by status code (error responses included).",
 		}, []string{"service", "code"}),
+		handshakes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sockit_tls_handshakes_total",
+			Help: "TLS handshakes done, by version and kind (full, or resumed from a session ticket); failed ones are drops (reason tls-*).",
+		}, []string{"service", "network", "version", "kind"}),
 	}
-	r.Registry.MustRegister(r.connections, r.active, r.bytes, r.datagrams, r.drops, r.responses,
+	r.Registry.MustRegister(r.connections, r.active, r.bytes, r.datagrams, r.drops, r.responses, r.handshakes,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return r
 }
@@ -158,6 +164,17 @@ func (l *listener) Dropped(reason string, n int) {
 	if reason == server.DropMaxConns || reason == server.DropPerSource {
 		l.connCounter(l.refused, "refused").Add(float64(n))
 	}
+}
+
+var _ server.TLSRecorder = (*listener)(nil)
+
+// Handshake implements server.TLSRecorder.
+func (l *listener) Handshake(version uint16, resumed bool) {
+	kind := "full"
+	if resumed {
+		kind = "resumed"
+	}
+	l.r.handshakes.WithLabelValues(l.service, l.network, tls.VersionName(version), kind).Inc()
 }
 
 // Statuses implements server.StatusRecorder. A code's series appears with

@@ -1,14 +1,22 @@
 package promrecorder_test
 
 import (
+	"context"
+	"crypto/tls"
 	"io"
+	"log/slog"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/sockit/sockit/proto/echo"
 	"github.com/sockit/sockit/server"
 	"github.com/sockit/sockit/server/promrecorder"
+	"github.com/sockit/sockit/sockittest"
+	"github.com/sockit/sockit/tlsconfig"
 )
 
 // scrape returns the sockit_ lines of the registry's exposition.
@@ -141,5 +149,61 @@ func BenchmarkStatusesResponded(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		s.Responded(200)
+	}
+}
+
+// TestTLSHandshakes: a TLS listener's handshakes are counted by version
+// and kind, and a client that sends no TLS is a drop by its reason, over
+// real sockets.
+func TestTLSHandshakes(t *testing.T) {
+	r := promrecorder.New()
+	cert, err := tlsconfig.SelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(server.Config{Recorder: r, Logger: slog.New(slog.DiscardHandler)})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := echo.Service()
+	svc.TLS = tlsconfig.Server(tlsconfig.Static(&cert))
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeStream(ln, svc) }()
+	defer func() {
+		srv.Shutdown(context.Background())
+		<-done
+	}()
+	c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS13})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("x"))
+	io.ReadFull(c, make([]byte, 1))
+	c.Close()
+	p, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(p, "hello, not TLS at all\r\n")
+	p.SetReadDeadline(time.Now().Add(10 * time.Second))
+	io.Copy(io.Discard, p)
+	p.Close()
+	want := []string{
+		`sockit_tls_handshakes_total{kind="full",network="tls",service="echo",version="TLS 1.3"} 1`,
+		`sockit_drops_total{network="tls",reason="tls-not-tls",service="echo"} 1`,
+	}
+	var got string
+	sockittest.Eventually(t, 10*time.Second, "the handshake and the drop counted", func() bool {
+		got = scrape(t, r)
+		for _, w := range want {
+			if !strings.Contains(got, w+"\n") {
+				return false
+			}
+		}
+		return true
+	})
+	if t.Failed() {
+		t.Logf("scraped:\n%s", got)
 	}
 }
