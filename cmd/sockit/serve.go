@@ -29,16 +29,21 @@ func (a *app) serveCommand() *cobra.Command {
   sockit serve echo daytime
   sockit serve echo=tcp://127.0.0.1:8001 echo=udp://127.0.0.1:8001 qotd=unixgram:///tmp/qotd.sock
   sockit serve --config /etc/sockit.toml --log-level debug
+  sockit serve --tls-cert cert.pem --tls-key key.pem http=tls://0.0.0.0:8443 echo=tls://127.0.0.1:8002
   sockit serve --metrics 127.0.0.1:9100 --log-format json daytime=tcp6://[::1]:0`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src := serve.Source{File: configFile, Flags: given, Args: args}
 			if checkConfig != "" {
 				src.File = checkConfig
-				if _, err := serve.Load(src); err != nil {
+				st, err := serve.Load(src)
+				if err != nil {
 					fmt.Fprintln(a.stderr, err) // every mistake, one a line
 					return quietExit(exitFailure)
 				}
-				_, err := fmt.Fprintf(a.stdout, "%s: ok\n", checkConfig)
+				for _, w := range st.Warnings() {
+					fmt.Fprintln(a.stderr, "warning: "+w)
+				}
+				_, err = fmt.Fprintf(a.stdout, "%s: ok\n", checkConfig)
 				return err
 			}
 			logger, closeLog, err := serve.NewLogger(a.stderr, logFormat, logLevel)
@@ -95,6 +100,9 @@ func (v *settingFlag) String() string {
 }
 
 func (v *settingFlag) Set(text string) error {
+	if old, ok := v.given[v.s.Flag]; ok && v.s.IsList() {
+		text = old + "\n" + text // given again: one more value
+	}
 	v.given[v.s.Flag] = text
 	return nil
 }

@@ -31,6 +31,19 @@ connections; a file with mistakes is logged and the running configuration
 stays), and always the files the settings name (--quotes, --http-root),
 read again. As for nginx and xinetd, a SIGHUP never ends serve.
 
+Any stream service listens over TLS on a tls:// endpoint (tls4://, tls6://):
+http=tls://0.0.0.0:8443, echo=tls://127.0.0.1:8002. --tls-cert FILE and
+--tls-key FILE (tls.cert and tls.key in the file, each a string or an array)
+name the certificate (PEM, chain after it) and its key; given several times,
+the pairs match in order and each client gets the certificate of the name it
+asks for (SNI), else the first. TLS 1.2 and 1.3 only, AEAD suites, ECDSA and
+RSA keys, session tickets under keys rotated daily, ALPN (http/1.1 for http).
+SIGHUP, and any change of the files (looked at every 2s), reads them again
+without dropping a connection: open ones keep their certificate, new ones get
+the new; a pair that does not load (a key that does not match its
+certificate) is logged and the running one stays. --check-config checks each
+key against its certificate and warns of one that expires within 14 days.
+
 UDP services are not amplifiers: datagrams from source ports below 1024 and
 2049, and from broadcast or multicast sources, are dropped, and each source
 prefix (/24, /56) gets no more reply bytes than it sent plus a small burst

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -133,6 +134,10 @@ func Run(ctx context.Context, s Settings, h Hooks) (err error) {
 		closeSpecs(r.activated)
 		return err
 	}
+	r.serveCerts(opt)
+	if len(s.TLSCert) > 0 && !servesTLS(specs) {
+		r.log.Warn("no listener is tls://: the certificates are not served", "tls-cert", strings.Join(s.TLSCert, ","))
+	}
 	if r.group, err = StartGroup(ctx, specs, opt, release...); err != nil {
 		releaseAll(release)
 		return err
@@ -173,6 +178,7 @@ type runner struct {
 	al        *accesslog.Writer
 	rec       *promrecorder.Recorder
 	group     *Group
+	certs     *certs // nil until a generation serves tls://
 }
 
 // takeActivated takes the sockets systemd passed; a setting that would open
@@ -225,7 +231,29 @@ func (r *runner) options(s Settings) (Options, []func(), error) {
 		return opt, nil, err
 	}
 	opt.Values = values
+	if pairs := s.Pairs(); len(pairs) > 0 {
+		st, err := r.loadCerts(pairs)
+		if err != nil {
+			releaseAll(release)
+			return opt, nil, err
+		}
+		if r.certs == nil {
+			r.certs = newCerts()
+		}
+		opt.TLS, opt.certs = r.certs.config, st
+		opt.certStamp = stamp(pairs)
+	}
 	return opt, release, nil
+}
+
+// serveCerts serves the certificates opt loaded, from now on: every
+// generation's tls:// listeners, the draining ones' too, take them for
+// their next handshake; connections open keep the one they have.
+func (r *runner) serveCerts(opt Options) {
+	if opt.certs != nil {
+		r.certs.store.Store(opt.certs)
+		r.certs.stamp = opt.certStamp
+	}
 }
 
 // values parses every protocol option of s (reading the files they name).
@@ -295,10 +323,15 @@ func (r *runner) stop(ctx context.Context, err error, drainStart time.Time) {
 // root), as nginx and xinetd re-read theirs; a SIGHUP never ends serve. A
 // reload that fails is logged and the running configuration stays.
 func (r *runner) reloadOnHUP(ctx context.Context, hup <-chan os.Signal) {
+	tick := time.NewTicker(CertPoll)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-tick.C:
+			r.pollCerts()
+			continue
 		case <-hup:
 		}
 		activation.Reloading()
@@ -340,6 +373,9 @@ func (r *runner) reload(ctx context.Context) {
 		if err != nil {
 			releaseAll(release)
 		}
+	}
+	if err == nil {
+		r.serveCerts(opt)
 	}
 	if err != nil {
 		LogMistakes(r.log, refused, next.Source.File, err)

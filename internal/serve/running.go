@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/sockit/sockit"
 	"github.com/sockit/sockit/proto"
 	"github.com/sockit/sockit/server"
+	"github.com/sockit/sockit/tlsconfig"
 )
 
 // Options configure a set of services and the server running them.
@@ -27,9 +29,15 @@ type Options struct {
 	// UnixMode, if not zero, is the mode of every unix and unixgram socket
 	// file Start creates (see sockit.ListenConfig).
 	UnixMode os.FileMode
+	// TLS is the configuration of the tls:// listeners (nil: a tls://
+	// spec is refused).
+	TLS *tls.Config
 	// Announce is told of each bound listener, in Spec order, before any
 	// is served.
 	Announce func(service string, network string, addr net.Addr)
+
+	certs     *tlsconfig.Store // the certificates TLS is to serve (Run's)
+	certStamp string
 }
 
 // socket is one spec's open socket.
@@ -79,6 +87,10 @@ func Start(ctx context.Context, specs []Spec, opt Options) (*Running, error) {
 			closeAll()
 			return nil, fmt.Errorf("%s has no datagram side (%s)", sp.Service, sp.Endpoint)
 		}
+		if sp.Endpoint.IsTLS() && opt.TLS == nil {
+			closeAll()
+			return nil, fmt.Errorf("%s %s: tls:// needs a certificate and its key (--tls-cert, --tls-key)", sp.Service, sp.Endpoint)
+		}
 		b := socket{sp.Listener, sp.PacketConn}
 		var err error
 		switch {
@@ -86,7 +98,7 @@ func Start(ctx context.Context, specs []Spec, opt Options) (*Running, error) {
 		case sp.Endpoint.IsPacket():
 			b.pc, err = lc.ListenPacket(ctx, sp.Endpoint)
 		default:
-			b.ln, err = lc.Listen(ctx, sp.Endpoint)
+			b.ln, err = lc.Listen(ctx, sp.Endpoint.Transport())
 		}
 		if err != nil {
 			closeAll()
@@ -116,6 +128,9 @@ func Start(ctx context.Context, specs []Spec, opt Options) (*Running, error) {
 			popt.Statuses = statuses[sp.Service]
 		}
 		svc := protos[i].Service(popt)
+		if sp.Endpoint.IsTLS() {
+			svc.TLS = opt.TLS
+		}
 		b := all[i]
 		r.wg.Add(1)
 		go func() {

@@ -56,6 +56,10 @@ type Settings struct {
 	// Protocol holds the registered protocols' options (proto.Option) as
 	// written, by key; a key left out is the option's default.
 	Protocol map[string]string
+	// TLSCert and TLSKey are the certificate and key files of the tls://
+	// listeners, pair by pair in order; the first pair is served to a
+	// client that names no host a certificate has (SNI).
+	TLSCert, TLSKey []string
 	// Inetd, if set, serves this one service on the socket inetd passes as
 	// standard input, and nothing else.
 	Inetd string
@@ -63,7 +67,8 @@ type Settings struct {
 	// Source is what the settings were loaded from; SIGHUP loads it again.
 	Source Source
 
-	origin map[string]origin // by Field.Flag: where a value was written
+	origin   map[string]origin // by Field.Flag: where a value was written
+	warnings []string          // see Warnings
 }
 
 // Source is where Settings come from.
@@ -127,7 +132,7 @@ func (f Field) IsBool() bool { return f.kind.typ() == "bool" }
 // builtinFields are serve's own settings, in --help's order.
 func builtinFields() []Field {
 	engines := server.Engines()
-	return []Field{
+	return append([]Field{
 		{Flag: "max-conns", Key: "guards.max_conns", Default: "10000",
 			Usage: "most stream connections open at once, 1 or more (-1: no bound; 0 would serve nobody)",
 			kind:  intKind{func(s *Settings) *int { return &s.MaxConns }, Bound{Min: 1, Minus1: "no bound", Zero: "0 would serve nobody"}}},
@@ -173,10 +178,9 @@ func builtinFields() []Field {
 		{Flag: "metrics", Key: "metrics",
 			Usage: "serve Prometheus metrics at http://ADDR/metrics, and probes at /healthz and /readyz",
 			kind:  stringKind{func(s *Settings) *string { return &s.Metrics }, checkAddress}},
-		{Flag: "inetd",
-			Usage: "serve SERVICE on the socket inetd passes as standard input: one connection (wait = no), or datagrams until --idle-timeout passes without one (wait = yes)",
-			kind:  stringKind{func(s *Settings) *string { return &s.Inetd }, checkService}},
-	}
+	}, append(tlsFields(), Field{Flag: "inetd",
+		Usage: "serve SERVICE on the socket inetd passes as standard input: one connection (wait = no), or datagrams until --idle-timeout passes without one (wait = yes)",
+		kind:  stringKind{func(s *Settings) *string { return &s.Inetd }, checkService}})...)
 }
 
 // Fields returns every setting of serve: its own, then each registered
@@ -278,6 +282,7 @@ func (s *Settings) check(fields []Field) Errors {
 		}
 	}
 	errs = append(errs, s.unserved(fields, specs)...)
+	errs = append(errs, s.checkTLS(specs)...)
 	return errs
 }
 
@@ -318,7 +323,7 @@ func (s *Settings) mistake(f Field, msg string, withValue bool) Error {
 
 // quote writes v as a message shows it: strings quoted, numbers not.
 func (f Field) quote(v string) string {
-	if f.kind.typ() == "string" {
+	if t := f.kind.typ(); t == "string" || t == "strings" {
 		return strconv.Quote(v)
 	}
 	return v
