@@ -34,7 +34,7 @@ type testPair struct {
 // writePair makes a self-signed ECDSA P-256 certificate for localhost and
 // 127.0.0.1, valid until notAfter, and writes it and its key as
 // dir/name.pem and dir/name.key.
-func writePair(t *testing.T, dir, name string, notAfter time.Time) testPair {
+func writePair(t *testing.T, dir, name string, notAfter time.Time, hosts ...string) testPair {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -47,7 +47,7 @@ func writePair(t *testing.T, dir, name string, notAfter time.Time) testPair {
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true, IsCA: true,
-		DNSNames:    []string{"localhost"},
+		DNSNames:    append([]string{"localhost"}, hosts...),
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
@@ -72,12 +72,22 @@ func writePair(t *testing.T, dir, name string, notAfter time.Time) testPair {
 // returns the connection and the certificate the server showed.
 func tlsClient(t *testing.T, addr string, pairs ...testPair) (*tls.Conn, []byte) {
 	t.Helper()
+	return tlsClientSNI(t, addr, "localhost", pairs...)
+}
+
+// tlsClientSNI is tlsClient asking for the host name sni ("" sends none).
+func tlsClientSNI(t *testing.T, addr, sni string, pairs ...testPair) (*tls.Conn, []byte) {
+	t.Helper()
 	pool := x509.NewCertPool()
 	for _, p := range pairs {
 		c, _ := x509.ParseCertificate(p.der)
 		pool.AddCert(c)
 	}
-	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: "localhost"})
+	cfg := &tls.Config{RootCAs: pool, ServerName: sni}
+	if sni != "localhost" {
+		cfg.InsecureSkipVerify = true // a name no certificate has, or none: the caller compares the certificate itself
+	}
+	c, err := tls.Dial("tcp", addr, cfg)
 	if err != nil {
 		t.Fatalf("TLS to %s: %v", addr, err)
 	}
@@ -256,5 +266,34 @@ func TestServeTLSConfigMistakes(t *testing.T) {
 	r = sockitRun(t, "", "serve", "--tls-cert", a.cert, "--tls-key", a.key, "echo=dtls://127.0.0.1:0")
 	if r.code != exitUsage {
 		t.Errorf("echo=dtls://: %+v", r)
+	}
+}
+
+// TestServeTLSBySNI: several pairs, on both engines: each client gets the
+// certificate of the name it asks for, and one asking for no name or an
+// unknown one the first pair's.
+func TestServeTLSBySNI(t *testing.T) {
+	dir := t.TempDir()
+	year := time.Now().Add(365 * 24 * time.Hour)
+	a, b := writePair(t, dir, "a", year, "a.test"), writePair(t, dir, "b", year, "b.test", "*.b.test")
+	for _, engine := range []string{"loop", "goroutine"} {
+		t.Run(engine, func(t *testing.T) {
+			addrs, _ := startServe(t, "--engine", engine, "--tls-cert", a.cert, "--tls-key", a.key, "--tls-cert", b.cert, "--tls-key", b.key, "echo=tls://127.0.0.1:0")
+			addr := addrs["echo tls"]
+			for _, c := range []struct {
+				sni  string
+				want testPair
+			}{{"a.test", a}, {"b.test", b}, {"www.b.test", b}, {"c.test", a}, {"", a}} {
+				conn, der := tlsClientSNI(t, addr, c.sni, a, b)
+				if !sameCert(der, c.want.der) {
+					t.Errorf("SNI %q: got another certificate than %s", c.sni, c.want.cert)
+				}
+				fmt.Fprintf(conn, "hi\n")
+				if got, err := bufio.NewReader(conn).ReadString('\n'); err != nil || got != "hi\n" {
+					t.Errorf("SNI %q: echo %q, %v", c.sni, got, err)
+				}
+				conn.Close()
+			}
+		})
 	}
 }
