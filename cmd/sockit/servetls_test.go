@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -296,4 +297,19 @@ func TestServeTLSBySNI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestServeTLSActivated: a socket systemd passes named http-tls
+// (FileDescriptorName=, or a unit sockit-http-tls.socket) is http over
+// TLS with serve's certificate.
+func TestServeTLSActivated(t *testing.T) {
+	dir := t.TempDir()
+	a := writePair(t, dir, "a", time.Now().Add(365*24*time.Hour))
+	port := sockittest.FreePort(t)
+	_, out := activateServe(t, 1, []string{"-l", "127.0.0.1:" + strconv.Itoa(port), "--fdname=http-tls"}, "--tls-cert", a.cert, "--tls-key", a.key)
+	page := "https://127.0.0.1:" + strconv.Itoa(port) + "/"
+	if r := sockitRun(t, "", "get", "--cacert", a.cert, page); r.code != 0 || !strings.Contains(r.stdout, "</html>") {
+		t.Errorf("get --cacert %s through the activated socket: %+v", page, r)
+	}
+	out.wait(t, regexp.MustCompile(`msg=listening service=http network=tls addr=127.0.0.1:`+strconv.Itoa(port)+`$`))
 }

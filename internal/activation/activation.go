@@ -82,6 +82,11 @@ func Sockets() (specs []Socket, metrics net.Listener, err error) {
 			}
 			continue
 		}
+		base, tls := strings.CutSuffix(name, "-tls")
+		if _, known := proto.Lookup(base); !tls || !known {
+			base, tls = name, false
+		}
+		name = base
 		in, ok := proto.Lookup(name)
 		if !ok {
 			return specs, metrics, fmt.Errorf("passed socket %d is named %q, which is no service (name it with FileDescriptorName=, one of: %s, %s)",
@@ -94,7 +99,16 @@ func Sockets() (specs []Socket, metrics net.Listener, err error) {
 				return specs, metrics, fmt.Errorf("%s socket: %w", name, err)
 			}
 			sp.Endpoint = sockit.Endpoint{Network: sp.Listener.Addr().Network(), Address: sp.Listener.Addr().String()}
+			if tls {
+				if sp.Endpoint.Network != "tcp" {
+					return specs, metrics, fmt.Errorf("%s-tls: socket %d is a %s socket; TLS runs over TCP", name, 3+i, sp.Endpoint.Network)
+				}
+				sp.Endpoint.Network = "tls" // served over TLS (serve's --tls-cert)
+			}
 		case unix.SOCK_DGRAM:
+			if tls {
+				return specs, metrics, fmt.Errorf("%s-tls: socket %d is a datagram socket; TLS runs over TCP", name, 3+i)
+			}
 			if in.StreamOnly {
 				return specs, metrics, fmt.Errorf("%s has no datagram side, but socket %d is a datagram socket", name, 3+i)
 			}
