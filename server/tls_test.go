@@ -281,7 +281,7 @@ func TestTLSHandshakeFailuresByReason(t *testing.T) {
 	eachEngine(t, func(t *testing.T, engine string) {
 		srvCfg, cli := tlsPair(t, "http/1.1")
 		rec := newTLSRecorder()
-		srv := server.New(server.Config{Logger: quiet, Engine: engine, Recorder: rec, HandshakeTimeout: 300 * time.Millisecond})
+		srv := server.New(server.Config{Logger: quiet, Engine: engine, Recorder: rec, HandshakeTimeout: 2 * time.Second})
 		svc := httpraw.Service(&httpraw.Responder{})
 		svc.TLS = srvCfg
 		addr := serveStream(t, srv, svc)
@@ -336,7 +336,9 @@ func TestTLSHandshakeFailuresByReason(t *testing.T) {
 			server.DropTLSClientAlert:      1,
 			server.DropTLSHandshakeTimeout: 1,
 		}
-		sockittest.Eventually(t, 5*time.Second, fmt.Sprintf("drops %v", want), func() bool {
+		// The timeout is long enough that no failing handshake, on a
+		// loaded machine under -race, reaches it before failing.
+		sockittest.Eventually(t, 10*time.Second, fmt.Sprintf("drops %v", want), func() bool {
 			for reason, n := range want {
 				if rec.drop(reason) != n {
 					return false

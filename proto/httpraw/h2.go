@@ -1153,6 +1153,7 @@ func (s *session) receiveH2(in, out []byte) ([]byte, bool) {
 	}
 	s.pending = nil
 	s.h2 = newH2(s.r, s.peer, s.draining)
+	s.h2.q.https = s.https // redirects name the scheme the client used
 	s.h2.sink.b = out
 	s.h2.start()
 	out, s.h2.sink.b = s.h2.sink.b, nil

@@ -441,3 +441,19 @@ func checkH2Spec(t *testing.T, out []byte) {
 		t.Fatalf("h2spec: %d of %d passed; failures:\n%s", passed, total, failures)
 	}
 }
+
+// checkH2SpecAll checks h2spec's output: every test passed.
+func checkH2SpecAll(t *testing.T, out []byte) {
+	t.Helper()
+	m := regexp.MustCompile(`(\d+) tests, (\d+) passed, (\d+) skipped, (\d+) failed`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no summary from h2spec:\n%s", out)
+	}
+	total, _ := strconv.Atoi(string(m[1]))
+	passed, _ := strconv.Atoi(string(m[2]))
+	t.Logf("h2spec: %d tests, %d passed", total, passed)
+	if total < 145 || passed != total {
+		_, failures, _ := bytes.Cut(out, []byte("Failures:"))
+		t.Fatalf("h2spec: %d of %d passed; failures:\n%s", passed, total, failures)
+	}
+}

@@ -119,20 +119,24 @@ func (r *Responder) Open(peer netip.AddrPort) server.Session { return &session{r
 var _ server.TLSHandler = (*Responder)(nil)
 
 // alpnProtos are the application protocols the responder offers over TLS
-// (RFC 7301), most preferred first. This is where "h2" goes (first) once
-// OpenTLS starts an HTTP/2 session for it.
-var alpnProtos = []string{"http/1.1"}
+// (RFC 7301), most preferred first: HTTP/2, then HTTP/1.1 (nginx's order
+// with http2 on).
+var alpnProtos = []string{"h2", "http/1.1"}
 
 // NextProtos implements server.TLSHandler: the protocols offered by ALPN.
 func (r *Responder) NextProtos() []string { return alpnProtos }
 
 // OpenTLS implements server.TLSHandler: a connection over TLS, its
 // handshake done. Its requests are https ones: a redirect's Location says
-// so. A client that offered no ALPN gets HTTP/1.1, as one that chose
-// "http/1.1" does.
+// so. A client that chose "h2" by ALPN speaks HTTP/2 from its first byte
+// (RFC 9113 §3.2): anything but the client preface closes the connection
+// with nothing sent. A client that offered no ALPN gets HTTP/1.1, as one
+// that chose "http/1.1" does (and may still send the h2 preface, as over
+// cleartext).
 func (r *Responder) OpenTLS(peer netip.AddrPort, state *tls.ConnectionState) server.Session {
 	s := &session{r: r, peer: peer}
 	s.https = true
+	s.alpnH2 = state != nil && state.NegotiatedProtocol == "h2"
 	return s
 }
 
@@ -157,6 +161,7 @@ type session struct {
 	fileTaken, hold bool    // the runtime has the file; input waits until it is sent
 	watched         []byte  // with Responder.watch: the body of the request being read
 	h2              *h2conn // the connection speaks HTTP/2 (see h2.go)
+	alpnH2          bool    // the client chose h2 by ALPN: it must open with the preface
 }
 
 func (s *session) Greet(buf []byte) ([]byte, bool) { return nil, false }
@@ -218,6 +223,9 @@ func (s *session) Resume(buf []byte, err error) ([]byte, bool) {
 // Content-Length or chunked, is read and dropped (a GET/HEAD server has no
 // use for it, as nginx's static files).
 func (s *session) Receive(in, out []byte) ([]byte, bool) {
+	if s.alpnH2 && s.h2 == nil && len(in) > 0 && !h2Preface(s.pending, in) {
+		return out, true
+	}
 	if s.h2 != nil || s.f.Offset() == 0 && h2Preface(s.pending, in) {
 		return s.receiveH2(in, out)
 	}
