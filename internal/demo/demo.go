@@ -3,15 +3,20 @@ package demo
 import (
 	"bytes"
 	"context"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/sockit/sockit"
 	"github.com/sockit/sockit/internal/serve"
 	"github.com/sockit/sockit/server"
+	"github.com/sockit/sockit/tlsconfig"
 )
 
 // Short and Long are the command's help.
@@ -64,9 +69,25 @@ type step struct {
 // ctx.Err() with the steps that had finished (the step cut short is
 // neither ok nor failed).
 func Run(ctx context.Context, c Config) (Result, error) {
-	specs := serve.Defaults(true)
+	// The brief's page over HTTPS too: the responder on a tls:// listener
+	// with a throwaway certificate, which the client is told to trust
+	// (its PEM in a temporary file, removed at the end).
+	cert, err := tlsconfig.SelfSigned()
+	if err != nil {
+		return Result{}, err
+	}
+	dir, err := os.MkdirTemp("", "sockit-demo-")
+	if err != nil {
+		return Result{}, err
+	}
+	defer os.RemoveAll(dir)
+	caFile := filepath.Join(dir, "demo-cert.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o644); err != nil {
+		return Result{}, err
+	}
+	specs := append(serve.Defaults(true), serve.Spec{Service: "http", Endpoint: sockit.Endpoint{Network: "tls", Address: "127.0.0.1:0"}})
 	logger := slog.New(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	run, err := serve.Start(ctx, specs, serve.Options{Server: server.Config{Logger: logger}})
+	run, err := serve.Start(ctx, specs, serve.Options{Server: server.Config{Logger: logger}, TLS: tlsconfig.Server(tlsconfig.Static(&cert))})
 	if err != nil {
 		return Result{}, err
 	}
@@ -77,15 +98,19 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	}
 	defer brief.Close()
 	ep := func(service, network string) string {
-		if network == "http" {
+		switch network {
+		case "http":
 			e, _ := run.Endpoint(specs, service, "tcp")
 			return "http://" + e.Address + "/"
+		case "https":
+			e, _ := run.Endpoint(specs, service, "tls")
+			return "https://" + e.Address + "/"
 		}
 		e, _ := run.Endpoint(specs, service, network)
 		return e.String()
 	}
 	var res Result
-	for i, st := range steps(ep, brief.Addr()) {
+	for i, st := range steps(ep, brief.Addr(), caFile) {
 		err := c.step(ctx, i+1, st)
 		if ctx.Err() != nil {
 			return res, ctx.Err() // Ctrl-C: the step was cut short, not failed
@@ -138,8 +163,9 @@ func (c Config) step(ctx context.Context, n int, st step) error {
 
 // steps are the brief's programs as sockit commands, against the
 // demo's services (ep gives a service's endpoint on a network, "http" for
-// an http:// URL) and the brief's own asyncio echo server at briefAddr.
-func steps(ep func(service, network string) string, briefAddr string) []step {
+// an http:// URL, "https" an https:// one whose certificate caFile holds)
+// and the brief's own asyncio echo server at briefAddr.
+func steps(ep func(service, network string) string, briefAddr, caFile string) []step {
 	return []step{
 		{
 			title: "Get IP address",
@@ -184,6 +210,12 @@ func steps(ep func(service, network string) string, briefAddr string) []step {
 			title: "Socket GET request over HTTP/2",
 			brief: "(the same GET as curl --http2-prior-knowledge sends it: h2c, one stream)",
 			args:  []string{"get", "--http2-prior-knowledge", "-H", "Accept: text/html", ep("http", "http")},
+			check: wholeH2Page,
+		},
+		{
+			title: "Socket GET request over HTTPS",
+			brief: "(the web the brief's GET reaches is HTTPS: TLS, ALPN choosing HTTP/2, as curl https:// does)",
+			args:  []string{"get", "--cacert", caFile, "-H", "Accept: text/html", ep("http", "https")},
 			check: wholeH2Page,
 		},
 		{
