@@ -3,7 +3,10 @@ package deploy
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -12,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,11 +114,13 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{
-		"apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  ports:\n  - port: 7\n    targetport: 8001\n",            // mis-cased
-		"apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  ports:\n  - port: 7\n    protocl: TCP\n",                // unknown
-		"apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  type: ClusterIP\n  type: NodePort\n",                    // duplicated
-		"apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: x}\n",                                                        // unknown kind
-		"apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: x}\nspec: {minAvailable: 1, maxunavailable: 1}\n", // mis-cased
+		"apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  ports:\n  - port: 7\n    targetport: 8001\n",                                                                                     // mis-cased
+		"apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  ports:\n  - port: 7\n    protocl: TCP\n",                                                                                         // unknown
+		"apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  type: ClusterIP\n  type: NodePort\n",                                                                                             // duplicated
+		"apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: x}\n",                                                                                                                                 // unknown kind
+		"apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: x}\nspec: {minAvailable: 1, maxunavailable: 1}\n",                                                                          // mis-cased
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  template:\n    spec:\n      volumes:\n      - name: tls\n        secret: {secretname: x}\n",                              // mis-cased
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        volumeMounts:\n        - {name: tls, mountpath: /x}\n", // mis-cased
 	} {
 		if _, _, err := strict.Decode([]byte(bad), nil, nil); err == nil {
 			t.Errorf("strict decoding accepted:\n%s", bad)
@@ -231,9 +237,19 @@ func containerPort(c *corev1.Container, target intstr.IntOrString, proto corev1.
 
 // TestManifestsReferToEachOther checks the links between manifests: every
 // Service and PodDisruptionBudget selects a workload's pods, every Service
-// target port names a container port of the same protocol.
+// target port names a container port of the same protocol, and every pod's
+// volumes are mounted and its Secrets defined (see checkVolumes).
 func TestManifestsReferToEachOther(t *testing.T) {
 	ms := loadManifests(t)
+	defs, err := secretDefs(ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if spec, _ := podSpecs(m); spec != nil {
+			checkVolumes(t, m.where, spec, defs)
+		}
+	}
 	type pods struct {
 		where  string
 		labels labels.Set
@@ -294,6 +310,75 @@ func TestManifestsReferToEachOther(t *testing.T) {
 	}
 }
 
+// checkVolumes checks a pod's volumes against its containers' mounts and
+// deploy/kubernetes's Secrets: every mount names a volume of the pod and
+// every volume is mounted; a Secret volume is mounted read-only and names a
+// Secret deploy/kubernetes defines or says how to make, with the keys its
+// items name; every --tls-cert and --tls-key of a container is a file of
+// one of its Secret volumes that the container's user can read (the key
+// file no one else), and serve's pairs come from Secrets of type
+// kubernetes.io/tls.
+func checkVolumes(t *testing.T, where string, spec *corev1.PodSpec, defs map[string]secretDef) {
+	t.Helper()
+	mounted := map[string]bool{}
+	for _, c := range spec.Containers {
+		for _, vm := range c.VolumeMounts {
+			mounted[vm.Name] = true
+			var v *corev1.Volume
+			for i := range spec.Volumes {
+				if spec.Volumes[i].Name == vm.Name {
+					v = &spec.Volumes[i]
+				}
+			}
+			switch {
+			case v == nil:
+				t.Errorf("%s container %s: mounts volume %q, which the pod does not have", where, c.Name, vm.Name)
+			case v.Secret != nil && !vm.ReadOnly:
+				t.Errorf("%s container %s: Secret volume %q is mounted writable", where, c.Name, vm.Name)
+			}
+		}
+	}
+	for _, v := range spec.Volumes {
+		if !mounted[v.Name] {
+			t.Errorf("%s: volume %q is mounted by no container", where, v.Name)
+		}
+		if v.Secret == nil {
+			continue
+		}
+		def, ok := defs[v.Secret.SecretName]
+		if !ok {
+			t.Errorf("%s: volume %q mounts Secret %q, which deploy/kubernetes neither defines nor says how to make", where, v.Name, v.Secret.SecretName)
+			continue
+		}
+		for _, it := range v.Secret.Items {
+			if !slices.Contains(def.keys, it.Key) {
+				t.Errorf("%s: volume %q takes key %q of Secret %q, which has %q (%s)", where, v.Name, it.Key, v.Secret.SecretName, def.keys, def.where)
+			}
+		}
+	}
+	for i := range spec.Containers {
+		c := &spec.Containers[i]
+		files := secretFiles(spec, c, defs)
+		uid, gid, fsGroup := podIDs(spec, c)
+		args := append(append([]string{}, c.Command...), c.Args...)
+		for _, flag := range []string{"tls-cert", "tls-key"} {
+			for _, p := range flagValues(args, flag) {
+				f, ok := files[p]
+				switch {
+				case !ok:
+					t.Errorf("%s container %s: --%s %s is no file of its Secret volumes (%v)", where, c.Name, flag, p, slices.Sorted(maps.Keys(files)))
+				case defs[f.secret].typ != corev1.SecretTypeTLS:
+					t.Errorf("%s container %s: --%s %s comes from Secret %q of type %q, not %s", where, c.Name, flag, p, f.secret, defs[f.secret].typ, corev1.SecretTypeTLS)
+				case !readableBy(f.mode, uid, gid, fsGroup):
+					t.Errorf("%s container %s: --%s %s has mode %#o, which user %d (group %d, fsGroup %d) cannot read", where, c.Name, flag, p, f.mode, uid, gid, fsGroup)
+				case flag == "tls-key" && f.mode&0o007 != 0:
+					t.Errorf("%s container %s: the key %s has mode %#o: any user of the pod can read it", where, c.Name, p, f.mode)
+				}
+			}
+		}
+	}
+}
+
 // diffPorts reports listeners a container does not declare, and declared
 // ports nothing listens on.
 func diffPorts(declared, listening map[string]bool) (undeclared, dead []string) {
@@ -333,14 +418,21 @@ func netns(t *testing.T) string {
 }
 
 // TestManifestsMatchServe starts every container that runs `serve` with
-// exactly its manifest's arguments (in a namespace of its own) and checks
-// that what it announces is what the manifest declares: every listener a
-// declared container port of that protocol and the reverse, the probes'
-// ports and paths answering 200, and the Prometheus annotations pointing at
-// the metrics.
+// exactly its manifest's arguments, as its pod would (see checkServe), and
+// checks that what it announces is what the manifest declares: every
+// listener a declared container port of that protocol and the reverse, the
+// probes' ports and paths answering 200, the Prometheus annotations
+// pointing at the metrics, every tls:// listener answering with the
+// certificate of the Secret mounted, and an update of the Secret served
+// with no restart.
 func TestManifestsMatchServe(t *testing.T) {
 	ran := 0
-	for _, m := range loadManifests(t) {
+	ms := loadManifests(t)
+	defs, err := secretDefs(ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
 		spec, _ := podSpecs(m)
 		if spec == nil {
 			continue
@@ -359,7 +451,7 @@ func TestManifestsMatchServe(t *testing.T) {
 				continue
 			}
 			ran++
-			t.Run(m.where+"/"+c.Name, func(t *testing.T) { checkServe(t, c, argv[1:], annotations) })
+			t.Run(m.where+"/"+c.Name, func(t *testing.T) { checkServe(t, spec, c, defs, argv, annotations) })
 		}
 	}
 	if ran == 0 {
@@ -367,15 +459,96 @@ func TestManifestsMatchServe(t *testing.T) {
 	}
 }
 
-func checkServe(t *testing.T, c *corev1.Container, args []string, annotations map[string]string) {
+// checkServe runs c's argv as its pod would: the image's /sockit in a root
+// of its own (chroot) holding each of c's Secret volumes at its mountPath
+// as the kubelet lays it out (a kubernetes.io/tls Secret as a self-signed
+// pair), as the pod's user and group with its fsGroup, in a network
+// namespace of its own.
+func checkServe(t *testing.T, spec *corev1.PodSpec, c *corev1.Container, defs map[string]secretDef, argv []string, annotations map[string]string) {
 	bin := sockitBinary(t)
 	ns := netns(t)
-	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, bin}, args...)...)
+	chroot := sockittest.RequireTool(t, "chroot")
+	args := argv[1:] // serve and its arguments
+	root := filepath.Join(t.TempDir(), "root")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyFile(bin, filepath.Join(root, strings.TrimPrefix(argv[0], "/")), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	uid, gid, fsGroup := podIDs(spec, c)
+	if uid < 0 {
+		uid = 65532 // the image's USER
+	}
+	if gid < 0 {
+		gid = 65532
+	}
+	// The Secret volumes, and a pair to put in them.
+	var volumes []*kubeletVolume
+	var items [][]corev1.KeyToPath
+	for _, vm := range c.VolumeMounts {
+		var v *corev1.Volume
+		for i := range spec.Volumes {
+			if spec.Volumes[i].Name == vm.Name {
+				v = &spec.Volumes[i]
+			}
+		}
+		if v == nil || v.Secret == nil || defs[v.Secret.SecretName].typ != corev1.SecretTypeTLS {
+			t.Fatalf("volume %q: this test can lay out kubernetes.io/tls Secrets only", vm.Name)
+		}
+		mode := int32(corev1.SecretVolumeSourceDefaultMode)
+		if v.Secret.DefaultMode != nil {
+			mode = *v.Secret.DefaultMode
+		}
+		kv := &kubeletVolume{dir: filepath.Join(root, vm.MountPath), mode: os.FileMode(mode), gid: int(fsGroup)}
+		if err := os.MkdirAll(kv.dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		volumes = append(volumes, kv)
+		items = append(items, v.Secret.Items)
+	}
+	// putPair writes a new self-signed pair into every volume (an update
+	// of the Secret) and returns its certificate file, outside the root.
+	putPair := func() string {
+		cert, key := sockittest.SelfSignedCert(t, t.TempDir())
+		byKey := map[string][]byte{}
+		for k, f := range map[string]string{corev1.TLSCertKey: cert, corev1.TLSPrivateKeyKey: key} {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			byKey[k] = b
+		}
+		for i, kv := range volumes {
+			files := byKey
+			if len(items[i]) > 0 {
+				files = map[string][]byte{}
+				for _, it := range items[i] {
+					files[it.Path] = byKey[it.Key]
+				}
+			}
+			if err := kv.write(files); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return cert
+	}
+	ca := ""
+	if len(volumes) > 0 {
+		ca = putPair()
+	}
+
+	run := []string{"netns", "exec", ns, chroot, fmt.Sprintf("--userspec=%d:%d", uid, gid)}
+	if fsGroup >= 0 {
+		run = append(run, fmt.Sprintf("--groups=%d", fsGroup))
+	}
+	cmd := exec.Command("ip", append(append(run, root), argv...)...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	log := watchLines(stderr)
 
 	want := 0
 	metrics := false
@@ -388,40 +561,30 @@ func checkServe(t *testing.T, c *corev1.Container, args []string, annotations ma
 		}
 	}
 	listening := map[string]bool{}
+	tlsPorts := map[int]string{} // port: service
 	metricsPort := ""
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	reNet := regexp.MustCompile(`^(tcp|udp)[46]?$`)
-	deadline := time.After(30 * time.Second)
+	reNet := regexp.MustCompile(`^(tcp|udp|tls)[46]?$`)
 	for got := 0; got < want || (metrics && metricsPort == ""); {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("serve %q ended before announcing its listeners", args)
+		l, ok := log.next(30 * time.Second)
+		if !ok {
+			t.Fatalf("serve %q did not announce its listeners; its log:\n%s", args, log.tail(20))
+		}
+		ll := parseLogLine(l)
+		if mm := reNet.FindStringSubmatch(ll["network"]); ll["msg"] == "listening" && mm != nil {
+			_, port, _ := net.SplitHostPort(ll["addr"])
+			proto := strings.ToUpper(mm[1])
+			if proto == "TLS" {
+				proto = "TCP"
+				n, _ := strconv.Atoi(port)
+				tlsPorts[n] = ll["service"]
 			}
-			ll := parseLogLine(l)
-			if mm := reNet.FindStringSubmatch(ll["network"]); ll["msg"] == "listening" && mm != nil {
-				_, port, _ := net.SplitHostPort(ll["addr"])
-				listening[port+"/"+strings.ToUpper(mm[1])] = true
-				got++
-			} else if ll["msg"] == "metrics" {
-				_, metricsPort, _ = net.SplitHostPort(ll["addr"])
-				listening[metricsPort+"/TCP"] = true
-			}
-		case <-deadline:
-			t.Fatalf("serve %q did not announce its listeners", args)
+			listening[port+"/"+proto] = true
+			got++
+		} else if ll["msg"] == "metrics" {
+			_, metricsPort, _ = net.SplitHostPort(ll["addr"])
+			listening[metricsPort+"/TCP"] = true
 		}
 	}
-	go func() {
-		for range lines {
-		}
-	}()
 	declared := map[string]bool{}
 	for _, p := range c.Ports {
 		proto := p.Protocol
@@ -475,6 +638,126 @@ func checkServe(t *testing.T, c *corev1.Container, args []string, annotations ma
 	if out, err := get(int32(port), path); err != nil || !strings.Contains(out, "\ngo_goroutines ") {
 		t.Errorf("the scrape annotations point at :%d%s, which does not serve the metrics: %v\n%.300s", port, path, err, out)
 	}
+
+	// Every tls:// listener answers with the Secret's certificate, checked
+	// against it; an update of the Secret is served with no restart, and
+	// the old certificate no longer.
+	if len(tlsPorts) == 0 {
+		return
+	}
+	tlsCheck := func(port int, service, ca string) (string, error) {
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		if service == "http" {
+			out, err := exec.Command("ip", "netns", "exec", ns, bin, "get", "-f", "-i", "-m", "10s", "--cacert", ca, "https://"+addr+"/").CombinedOutput()
+			if err == nil && !regexp.MustCompile(`^HTTP/[0-9.]+ 200 `).Match(out) {
+				err = errors.New("not 200")
+			}
+			return string(out), err
+		}
+		// Another service: the handshake, checked, and a close.
+		out, err := exec.Command("ip", "netns", "exec", ns, bin, "connect", "--timeout", "10s", "--ssl-trustfile", ca, addr).CombinedOutput()
+		return string(out), err
+	}
+	for port, service := range tlsPorts {
+		if out, err := tlsCheck(port, service, ca); err != nil {
+			t.Errorf("%s over TLS on :%d with the Secret's certificate: %v\n%.300s", service, port, err, out)
+		}
+	}
+	renewed := putPair()
+	for {
+		l, ok := log.next(30 * time.Second)
+		if !ok {
+			t.Fatal("serve did not reload the certificates after the Secret's update")
+		}
+		if ll := parseLogLine(l); ll["msg"] == "certificates reloaded" {
+			break
+		} else if ll["level"] == "ERROR" {
+			t.Errorf("after the Secret's update: %s", l)
+		}
+	}
+	for port, service := range tlsPorts {
+		if out, err := tlsCheck(port, service, renewed); err != nil {
+			t.Errorf("%s over TLS on :%d after the Secret's update: %v\n%.300s", service, port, err, out)
+		}
+		if out, err := tlsCheck(port, service, ca); err == nil {
+			t.Errorf("%s over TLS on :%d after the Secret's update still shows the old certificate\n%.300s", service, port, out)
+		}
+	}
+}
+
+// lineWatch keeps the lines of a reader as they come (so the writer never
+// blocks), for next to take in order.
+type lineWatch struct {
+	mu    sync.Mutex
+	lines []string
+	pos   int
+	done  bool
+	more  chan struct{}
+}
+
+func watchLines(r io.Reader) *lineWatch {
+	w := &lineWatch{more: make(chan struct{}, 1)}
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			w.mu.Lock()
+			w.lines = append(w.lines, sc.Text())
+			w.mu.Unlock()
+			select {
+			case w.more <- struct{}{}:
+			default:
+			}
+		}
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+		close(w.more)
+	}()
+	return w
+}
+
+// next returns the next line, or false if the reader ends or timeout
+// passes first.
+func (w *lineWatch) next(timeout time.Duration) (string, bool) {
+	deadline := time.After(timeout)
+	for {
+		w.mu.Lock()
+		if w.pos < len(w.lines) {
+			l := w.lines[w.pos]
+			w.pos++
+			w.mu.Unlock()
+			return l, true
+		}
+		done := w.done
+		w.mu.Unlock()
+		if done {
+			return "", false
+		}
+		select {
+		case <-w.more:
+		case <-deadline:
+			return "", false
+		}
+	}
+}
+
+// tail returns the last n lines read so far.
+func (w *lineWatch) tail(n int) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.Join(w.lines[max(0, len(w.lines)-n):], "\n")
+}
+
+// copyFile copies the file src to dst with mode.
+func copyFile(src, dst string, mode os.FileMode) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(dst, b, mode); err != nil {
+		return err
+	}
+	return os.Chmod(dst, mode)
 }
 
 // parseLogLine reads one line of serve's log, in either --log-format: a
