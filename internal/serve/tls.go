@@ -8,15 +8,16 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sockit/sockit/tlsconfig"
 )
 
 // CertPoll is how often serve looks at its certificate and key files'
-// modification times: a change reloads them (as a SIGHUP would, the
-// certificates only), so a renewal by certbot or a mounted Secret's update
-// needs no signal.
+// sizes, modification times and inodes: a change reloads them (as a SIGHUP
+// would, the certificates only), so a renewal by certbot or a mounted
+// Secret's update needs no signal.
 const CertPoll = 2 * time.Second
 
 // listKind is a list of strings: a flag given again adds one (as curl's
@@ -171,7 +172,11 @@ func (r *runner) loadCerts(pairs []tlsconfig.Pair) (*tlsconfig.Store, error) {
 }
 
 // stamp identifies the contents of pairs' files as the file system says:
-// each one's size and modification time.
+// each one's size and modification time, and which file the name leads
+// to (device and inode, through symlinks): a name moved or symlinked onto
+// another file is a change even when that file is as long and as old (cp
+// -p, tar x, rsync -a), as when a Kubernetes Secret volume swaps its
+// ..data symlink.
 func stamp(pairs []tlsconfig.Pair) string {
 	var b strings.Builder
 	for _, p := range pairs {
@@ -179,6 +184,9 @@ func stamp(pairs []tlsconfig.Pair) string {
 			b.WriteString(name)
 			if fi, err := os.Stat(name); err == nil {
 				b.WriteString(" " + strconv.FormatInt(fi.Size(), 10) + " " + strconv.FormatInt(fi.ModTime().UnixNano(), 10))
+				if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+					fmt.Fprintf(&b, " %d:%d", st.Dev, st.Ino)
+				}
 			}
 			b.WriteByte('\n')
 		}
