@@ -89,7 +89,7 @@ func optionalArg(args []string) string {
 func maxArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) > n {
-			return usageErr("%s takes at most %d argument(s), got %d", cmd.CommandPath(), n, len(args))
+			return argsErr(cmd, "%s takes at most %d argument(s), got %d", cmd.CommandPath(), n, len(args))
 		}
 		return nil
 	}

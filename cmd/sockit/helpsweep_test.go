@@ -53,3 +53,23 @@ func TestHelpSweep(t *testing.T) {
 		}
 	}
 }
+
+// Every mistake in a command's words or arguments ends with the hint to
+// its help, once (argsErr): too many arguments for a client (qotd a b
+// lacked what connect a b c said), arguments to a command that takes none,
+// an unknown command at the root or under packet.
+func TestArgsErrorsPointToHelp(t *testing.T) {
+	for _, args := range [][]string{
+		{"qotd", "a", "b"}, {"time", "a", "b"}, {"daytime", "a", "b"}, {"connect", "a", "b", "c"},
+		{"listen"}, {"demo", "x"}, {"interfaces", "x"}, {"packet", "x"}, {"nosuch"},
+	} {
+		path := "sockit"
+		if args[0] != "nosuch" {
+			path += " " + args[0]
+		}
+		r := sockitRun(t, "", args...)
+		if hint := "(see " + path + " --help)\n"; r.code != exitUsage || !strings.HasSuffix(r.stderr, hint) || strings.Count(r.stderr, "--help") != 1 {
+			t.Errorf("%v: exit %d, %q, want exit 2 ending %q", args, r.code, r.stderr, hint)
+		}
+	}
+}

@@ -194,7 +194,7 @@ udp://, udp4://, udp6://, unix:///path, unix://@abstract or unixgram:///path.`,
 		Version:       versionLine(),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageErr("unknown command %q%s (see sockit --help)", args[0], didYouMean(cmd.SuggestionsFor(args[0])))
+				return argsErr(cmd, "unknown command %q%s", args[0], didYouMean(cmd.SuggestionsFor(args[0])))
 			}
 			return nil
 		},
@@ -364,14 +364,14 @@ func editDistance(a, b string) int {
 // cobra's suggestions, as at the root.
 func subcommandsOnly(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return usageErr("unknown command %q%s (see %s --help)", args[0], didYouMean(cmd.SuggestionsFor(args[0])), cmd.CommandPath())
+		return argsErr(cmd, "unknown command %q%s", args[0], didYouMean(cmd.SuggestionsFor(args[0])))
 	}
 	return nil
 }
 
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return usageErr("%s takes no arguments", cmd.CommandPath())
+		return argsErr(cmd, "%s takes no arguments", cmd.CommandPath())
 	}
 	return nil
 }
@@ -379,8 +379,15 @@ func noArgs(cmd *cobra.Command, args []string) error {
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return usageErr("%s wants %d argument(s), got %d (see %s --help)", cmd.CommandPath(), n, len(args), cmd.CommandPath())
+			return argsErr(cmd, "%s wants %d argument(s), got %d", cmd.CommandPath(), n, len(args))
 		}
 		return nil
 	}
+}
+
+// argsErr is a usage error in a command's words or arguments: it points to
+// the command's help, as every such error does (connect a b c, qotd a b,
+// sockit nosuch), from here alone.
+func argsErr(cmd *cobra.Command, format string, a ...any) error {
+	return usageErr(format+" (see %s --help)", append(a, cmd.CommandPath())...)
 }

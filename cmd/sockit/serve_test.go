@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -300,7 +300,10 @@ func TestSIGTERMDuringTransfers(t *testing.T) {
 			go func() { c.Write(msg[4096:]); c.(*net.TCPConn).CloseWrite() }()
 			rest, err := io.ReadAll(c)
 			if got := append(head, rest...); err != nil || !bytes.Equal(got, msg) {
-				errs <- errors.New("an echo transfer lost or changed bytes across SIGTERM")
+				// Say which: an error (a timeout is slowness, not loss: see
+				// RELIABILITY.md) or bytes that differ.
+				errs <- fmt.Errorf("an echo transfer lost or changed bytes across SIGTERM: %d of %d bytes back, equal %v, err %v",
+					len(got), len(msg), bytes.Equal(got, msg), err)
 			}
 		}()
 	}
