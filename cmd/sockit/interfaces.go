@@ -16,8 +16,8 @@ func (a *app) interfacesCommand() *cobra.Command {
 		Use:   "interfaces [--json]",
 		Short: "List the network interfaces: index, MTU, flags, addresses, families",
 		Long: `interfaces lists every interface with its index, MTU, flags, link type,
-hardware address and IP addresses, and the address families it carries
-(packet for AF_PACKET capture on any interface, on Linux; inet and inet6 where it has
+hardware address and IP addresses, and the address families it carries (packet
+for AF_PACKET capture on any interface, on Linux; inet and inet6 where it has
 addresses): what to know before sockit packet capture -i.`,
 		Args: noArgs,
 	}

@@ -100,8 +100,8 @@ TLS (a tls:// endpoint, or --ssl) takes ncat's flags with ncat's meanings:
 every --ssl-* flag turns TLS on, and the server's certificate is NOT checked
 unless --ssl-verify or --ssl-trustfile is given (ncat's default; curl and
 socat check by default).`,
-		Example: `  printf 'hello there' | sockit connect localhost:8001     # the brief's echo client
-  printf '' | sockit connect udp://127.0.0.1:8017            # a QOTD query
+		Example: `  printf 'hello there' | sockit connect localhost:8001   # the brief's client
+  printf '' | sockit connect udp://127.0.0.1:8017          # a QOTD query
   sockit connect unix:///run/app.sock < request.bin > reply.bin
   printf 'HEAD / HTTP/1.0\r\n\r\n' | sockit connect --ssl-verify example.com:443
   sockit connect --ssl-trustfile cert.pem tls://127.0.0.1:8443`,

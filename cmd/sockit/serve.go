@@ -27,7 +27,8 @@ func (a *app) serveCommand() *cobra.Command {
 		Long:  serve.Long,
 		Example: `  sockit serve
   sockit serve echo daytime
-  sockit serve echo=tcp://127.0.0.1:8001 echo=udp://127.0.0.1:8001 qotd=unixgram:///tmp/qotd.sock
+  sockit serve echo=tcp://127.0.0.1:8001 echo=udp://127.0.0.1:8001
+  sockit serve qotd=unixgram:///tmp/qotd.sock
   sockit serve --config /etc/sockit.toml --log-level debug
   sockit serve --tls-cert cert.pem --tls-key key.pem http=tls://0.0.0.0:8443 echo=tls://127.0.0.1:8002
   sockit serve --metrics 127.0.0.1:9100 --log-format json daytime=tcp6://[::1]:0`,

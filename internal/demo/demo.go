@@ -26,7 +26,8 @@ const (
 each program of the tutorial as the sockit command that does its job, printing
 the command and its output. The remote hosts the tutorial used (google.com,
 djxmmx.net, time.nist.gov, webcode.me) are stood in for by the local servers,
-so it works with no internet. The exit status is 0 only if every step checked out.`
+so it works with no internet. The exit status is 0 only if every step checked
+out.`
 )
 
 // Config is what the demo needs of the program that runs it.

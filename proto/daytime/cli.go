@@ -11,13 +11,14 @@ import (
 
 var client = &proto.Client{
 	Short: "Get the time of day from a daytime service (RFC 867), over TCP as the brief does",
-	Long: `daytime prints the line the service sends. With -v (on stderr) or --json the line is parsed
-(NIST's format, rfc822 or ctime: the three sockit serve --daytime-format sends; a ctime
-line is taken as UTC; or xinetd's) and shown with its time and the offset from the
-local clock. RFC 867 sets no syntax, so a line in another format is shown as it came,
-with format "unknown", and is no failure.`,
+	Long: `daytime prints the line the service sends. With -v (on stderr) or --json
+the line is parsed (NIST's format, rfc822 or ctime: the three sockit serve
+--daytime-format sends; a ctime line is taken as UTC; or xinetd's) and shown
+with its time and the offset from the local clock. RFC 867 sets no syntax, so
+a line in another format is shown as it came, with format "unknown", and is no
+failure.`,
 	Example: `  sockit daytime                       # sockit serve's tcp://127.0.0.1:8013
-  sockit daytime time.nist.gov         # the brief's server, port 13 (needs the internet)
+  sockit daytime time.nist.gov         # the brief's server, port 13 (online)
   sockit daytime -v udp://127.0.0.1:8013`,
 	Command: func(proto.FlagSet) func(context.Context, *proto.Call) error {
 		return func(ctx context.Context, c *proto.Call) error {

@@ -21,7 +21,7 @@ ENDPOINT is the first argument, as for every client: a bare host uses port 7
 (sockit serve's is 8001).`,
 	Example: `  sockit echo localhost:8001 hello there     # the brief's echo client
   sockit echo udp://127.0.0.1:8001 ping
-  echo hello | sockit echo                   # stdin, to sockit serve's 127.0.0.1:8001
+  echo hello | sockit echo                   # stdin, to 127.0.0.1:8001
   sockit echo unix:///tmp/echo.sock < file.bin`,
 	MaxArgs: -1,
 	Command: func(proto.FlagSet) func(context.Context, *proto.Call) error { return runClient },

@@ -17,7 +17,7 @@ to its close. A bare host uses port 17; no ENDPOINT, sockit serve's
 udp://127.0.0.1:8017. An empty reply, or one of 512 bytes or more (RFC 865
 allows fewer), is printed and fails (exit 1).`,
 	Example: `  sockit qotd                          # sockit serve's udp://127.0.0.1:8017
-  sockit qotd djxmmx.net               # the brief's server, port 17 (needs the internet)
+  sockit qotd djxmmx.net               # the brief's server, port 17 (online)
   sockit qotd tcp://127.0.0.1:8017`,
 	Command: func(proto.FlagSet) func(context.Context, *proto.Call) error { return runClient },
 }
