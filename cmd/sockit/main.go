@@ -210,7 +210,6 @@ udp://, udp4://, udp6://, unix:///path, unix://@abstract or unixgram:///path.`,
 	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
 	// Help fits 80 columns: flag usages and command summaries wrap with a
 	// hanging indent.
-	cobra.AddTemplateFunc("short80", func(c *cobra.Command) string { return cli.Wrap(c.Short, 80, c.NamePadding()+3) })
 	root.SetUsageTemplate(strings.NewReplacer(".FlagUsages", ".FlagUsagesWrapped 80", "{{.Short}}", "{{short80 .}}").Replace(root.UsageTemplate()))
 	// -V, as curl, nc and ab spell it (-v is verbose everywhere in sockit).
 	root.Flags().BoolP("version", "V", false, "print the version, commit and Go version (as sockit version does)")
@@ -387,6 +386,12 @@ func exactArgs(n int) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// short80 is a command's summary as help lists it, wrapped to 80 columns;
+// registered once (cobra's template functions are global).
+func init() {
+	cobra.AddTemplateFunc("short80", func(c *cobra.Command) string { return cli.Wrap(c.Short, 80, c.NamePadding()+3) })
 }
 
 // argsErr is a usage error in a command's words or arguments: it points to
