@@ -48,7 +48,7 @@ Where bench differs from ab, and why:
     anything is sent.`
 
 // ExampleBench is sockit bench's examples.
-const ExampleBench = `  sockit bench -c 50 -n 1000 http://localhost:8080/      # the brief's ab command
+const ExampleBench = `  sockit bench -c 50 -n 1000 http://localhost:8080/    # the brief's ab command
   sockit bench -k -c 50 -d 10s http://127.0.0.1:8080/
   sockit bench -c 64 -n 100000 --size 64 tcp://127.0.0.1:8001
   # UDP: sockit serve budgets the reply bytes per source (anti-amplification),
@@ -57,18 +57,20 @@ const ExampleBench = `  sockit bench -c 50 -n 1000 http://localhost:8080/      #
   sockit bench --proto qotd -c 8 -n 1000 udp://127.0.0.1:8017
   sockit bench -k --rate 20000 -d 30s --json http://127.0.0.1:8080/ > a.json
   sockit bench -k -c 50 -d 10s --cacert ca.pem https://localhost:8443/
-  sockit bench --http2 -c 50 --max-concurrent-streams 10 -n 100000 http://127.0.0.1:8080/`
+  sockit bench --http2 -c 50 --max-concurrent-streams 10 -n 100000 \
+    http://127.0.0.1:8080/`
 
 // HelpMerge is sockit bench merge's long help.
 const HelpMerge = `merge adds up --json reports exactly: counts, HDR histograms (percentiles come
-from the merged histogram, never averaged) and per-second series. The reports of a
-sharded run (--shard, or an Indexed Job) must all be there, once each, with the same
-run id and load, and so must reports of runs made side by side by hand (the
-same options hash); a report given twice (the same file, or two copies of one
-run) is refused too. merge names the reports that disagree; --force merges them
-anyway, for whoever means it. A REPORT may also be a log
+from the merged histogram, never averaged) and per-second series. The reports
+of a sharded run (--shard, or an Indexed Job) must all be there, once each,
+with the same run id and load, and so must reports of runs made side by side
+by hand (the same options hash); a report given twice (the same file, or two
+copies of one run) is refused too. merge names the reports that disagree;
+--force merges them anyway, for whoever means it. A REPORT may also be a log
 holding reports between --json-markers lines, or - for stdin, so
-  kubectl logs -l job-name=sockit-bench --tail=-1 --prefix | sockit bench merge -
+  kubectl logs -l job-name=sockit-bench --tail=-1 --prefix |
+    sockit bench merge -
 merges a Kubernetes Job's pods.`
 
 // HelpReport is sockit bench report's long help.
@@ -79,9 +81,9 @@ in its own colour. It opens offline: no script, style or font is fetched.`
 
 // HelpCompare is sockit bench compare's long help.
 const HelpCompare = `compare prints each metric of two --json reports (or logs holding one report
-each between --json-markers lines) with its delta and relative change, and notes
-"within noise" where the two runs' 95% intervals overlap: for percentiles, the
-order-statistics interval read off each HDR histogram, widened by the batch means
-of the per-second series; for the mean and the rate, their standard errors; for
-failures, a two-proportion test. That is the noise one report shows: repeated
-runs can differ more.`
+each between --json-markers lines) with its delta and relative change, and
+notes "within noise" where the two runs' 95% intervals overlap: for
+percentiles, the order-statistics interval read off each HDR histogram,
+widened by the batch means of the per-second series; for the mean and the
+rate, their standard errors; for failures, a two-proportion test. That is the
+noise one report shows: repeated runs can differ more.`

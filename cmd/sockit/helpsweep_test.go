@@ -78,11 +78,6 @@ func TestArgsErrorsPointToHelp(t *testing.T) {
 // command listings wrap (the usage template, in rootCommand), long help
 // and examples are written to fit.
 func TestHelpFits80Columns(t *testing.T) {
-	// Long help and examples in files other helpers are rewriting now
-	// (http.go, bench.go, benchsub.go): their lines are theirs to fit; the
-	// wrapped parts (flags, listings) are checked there too.
-	elsewhere := map[string]bool{"sockit get": true, "sockit head": true, "sockit bench": true,
-		"sockit bench merge": true, "sockit bench compare": true, "sockit bench report": true}
 	var walk func(*cobra.Command)
 	walk = func(c *cobra.Command) {
 		if c.Hidden || strings.HasPrefix(c.Name(), "__") {
@@ -92,9 +87,8 @@ func TestHelpFits80Columns(t *testing.T) {
 		if r.code != 0 {
 			t.Errorf("%s --help: exit %d", c.CommandPath(), r.code)
 		}
-		own := strings.TrimSpace(c.Long) + "\n" + c.Example
 		for _, line := range strings.Split(r.stdout, "\n") {
-			if len([]rune(line)) > 80 && !(elsewhere[c.CommandPath()] && strings.Contains(own, strings.TrimSpace(line))) {
+			if len([]rune(line)) > 80 {
 				t.Errorf("%s --help: a line of %d columns: %q", c.CommandPath(), len([]rune(line)), line)
 			}
 		}

@@ -22,20 +22,21 @@ type httpFlags struct {
 }
 
 func (a *app) headCommand() *cobra.Command {
-	return a.httpCommand("head", "Send HEAD requests by hand and print the response head (the brief's HEAD example)",
-		`  sockit head http://127.0.0.1:8080/           # the brief's HEAD request, against sockit serve
+	return a.httpCommand("head", "Send HEAD requests by hand, print the response head (the brief's HEAD)",
+		`  sockit head http://127.0.0.1:8080/    # the brief's HEAD, against sockit serve
   sockit head -v https://localhost:8443/ --cacert ca.pem
   sockit head unix:///run/app.sock`)
 }
 
 func (a *app) getCommand() *cobra.Command {
-	return a.httpCommand("get", "Send GET (or -X METHOD) requests by hand and print the response (the brief's GET example)",
-		`  sockit get http://127.0.0.1:8080/            # status line, headers, body, like curl -i
-  sockit get --raw http://127.0.0.1:8080/      # the exact bytes received, as the brief prints them
-  sockit get -o page.html http://127.0.0.1:8080/ http://127.0.0.1:8080/other   # one kept-alive connection
-  sockit get --json '{"a":1}' http://127.0.0.1:8080/api        # POST, application/json
-  sockit get -G -d q=sockets -O http://127.0.0.1:8080/search   # GET /search?q=sockets into ./search
-  sockit get -s -o /dev/null -w '%{http_code} %{time_total}\n' http://127.0.0.1:8080/`)
+	return a.httpCommand("get", "Send GET (or -X METHOD) requests by hand, print the response (the brief's GET)",
+		`  sockit get http://127.0.0.1:8080/       # status line, headers, body (curl -i)
+  sockit get --raw http://127.0.0.1:8080/ # the bytes as received (the brief)
+  # two URLs, one kept-alive connection:
+  sockit get -o page.html http://127.0.0.1:8080/ http://127.0.0.1:8080/other
+  sockit get --json '{"a":1}' http://127.0.0.1:8080/api  # POST, JSON
+  sockit get -G -d q=sockets -O http://127.0.0.1:8080/search  # into ./search
+  sockit get -s -o /dev/null -w '%{http_code} %{time_total}\n' http://[::1]/`)
 }
 
 const httpLong = `.

@@ -30,7 +30,7 @@ func (a *app) serveCommand() *cobra.Command {
   sockit serve echo=tcp://127.0.0.1:8001 echo=udp://127.0.0.1:8001
   sockit serve qotd=unixgram:///tmp/qotd.sock
   sockit serve --config /etc/sockit.toml --log-level debug
-  sockit serve --tls-cert cert.pem --tls-key key.pem http=tls://0.0.0.0:8443 echo=tls://127.0.0.1:8002
+  sockit serve --tls-cert cert.pem --tls-key key.pem http=tls://0.0.0.0:8443
   sockit serve --metrics 127.0.0.1:9100 --log-format json daytime=tcp6://[::1]:0`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src := serve.Source{File: configFile, Flags: given, Args: args}

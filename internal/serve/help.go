@@ -56,8 +56,9 @@ for --grace before closing them; a second signal ends at once.
 
 Under systemd, serve takes the sockets systemd passes (LISTEN_FDS; each
 socket's FileDescriptorName= names its service, SERVICE-tls the service
-over TLS with --tls-cert, "metrics" the metrics and probes), opens none itself, and reports READY=1, RELOADING=1, STOPPING=1 and
-WATCHDOG=1 through NOTIFY_SOCKET. Under inetd or xinetd, --inetd SERVICE
+over TLS with --tls-cert, "metrics" the metrics and probes), opens none
+itself, and reports READY=1, RELOADING=1, STOPPING=1 and WATCHDOG=1
+through NOTIFY_SOCKET. Under inetd or xinetd, --inetd SERVICE
 serves the socket on standard input. See deploy/systemd.
 
 Logs go to stderr, one line per event, as logfmt (--log-format text, the
